@@ -1,0 +1,1 @@
+"""course_lib: the numpy engine of the llm-foundations course."""

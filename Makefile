@@ -1,0 +1,44 @@
+# llm-foundations: every set-up step the course needs, from a fresh machine with Python 3.10+ and make.
+#   make course   install into .venv and open JupyterLab on the student notebooks (the main job)
+#   make test     install into .venv and run the whole test suite (lint included)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Jupyter refuses to run as root unless told to (containers, CI machines).
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: course instructor test lint student pretrain bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+course: $(INSTALLED)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=notebooks
+
+instructor: $(INSTALLED)
+	cd autograder/course && ../../$(BIN)/jupyter lab $(ROOT_FLAG)
+
+test: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 --durations=15
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+student: $(INSTALLED)
+	$(BIN)/llmf-grade release
+
+pretrain: $(INSTALLED)
+	$(BIN)/python scripts/pretrain.py
+
+bench: $(INSTALLED)
+	$(BIN)/python scripts/bench_model.py
+	$(BIN)/python scripts/bench_grading.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

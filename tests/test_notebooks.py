@@ -1,0 +1,181 @@
+"""The chapter notebooks: sources run clean and fast, student versions are in sync and safe.
+
+Each source notebook (with solutions) is executed once, headless, and then checked: no error in
+any cell, every autograder test passes by nbgrader's own validator, the run fits the 60-second
+budget, and every widget rendered a static view. Each student notebook is executed too: the only
+errors allowed are those of exercises left unsolved.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "autograder" / "course"
+CHAPTERS = [
+    "ch1_base_models",
+    "ch2_autoregression",
+    "ch3_pretraining_objective",
+    "ch4_mle_finetuning",
+]
+TIME_BUDGET_SECONDS = 60
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def source_path(chapter: str) -> Path:
+    return COURSE / "source" / chapter / f"{chapter}.ipynb"
+
+
+def student_path(chapter: str) -> Path:
+    return ROOT / "notebooks" / f"{chapter}.ipynb"
+
+
+def nbgrader_role(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def execute(path: Path, *, allow_errors: bool) -> tuple[nbformat.NotebookNode, float]:
+    """Run a notebook headless in its own folder; return it with outputs and the wall time."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=180,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    started = time.perf_counter()
+    client.execute()
+    return notebook, time.perf_counter() - started
+
+
+def errors_in(cell) -> list[str]:
+    return [output.ename for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+@pytest.fixture(scope="module", params=CHAPTERS)
+def executed_source(request):
+    notebook, seconds = execute(source_path(request.param), allow_errors=True)
+    print(f"\n{request.param}: source notebook ran headless in {seconds:.1f} s")
+    return request.param, notebook, seconds
+
+
+def test_source_notebook_runs_without_errors(executed_source):
+    chapter, notebook, _ = executed_source
+    failing = [
+        (index, errors_in(cell)) for index, cell in enumerate(notebook.cells) if errors_in(cell)
+    ]
+    assert not failing, f"{chapter}: cells with errors (index, error): {failing}"
+
+
+def test_source_notebook_passes_nbgrader_validate(executed_source):
+    from nbgrader.preprocessors import CheckCellMetadata
+    from nbgrader.validator import Validator
+
+    chapter, notebook, _ = executed_source
+    validator = Validator(preprocessors=[CheckCellMetadata])
+    validator._preprocess(notebook)  # metadata checks; the notebook was executed above
+    failed = validator._get_failed_cells(notebook)
+    assert not failed, f"{chapter}: nbgrader reports failing test cells: {failed}"
+
+
+def test_source_notebook_fits_time_budget(executed_source):
+    chapter, _, seconds = executed_source
+    assert seconds <= TIME_BUDGET_SECONDS, f"{chapter} took {seconds:.1f} s headless"
+
+
+def test_every_widget_renders_a_static_view(executed_source):
+    chapter, notebook, _ = executed_source
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    outputs = [
+        model["state"].get("outputs", [])
+        for model in state.values()
+        if model["model_name"] == "OutputModel"
+    ]
+    assert outputs, f"{chapter} has no interactive widget with an output area"
+    empty = [index for index, shown in enumerate(outputs) if not shown]
+    assert not empty, f"{chapter}: widget output areas left empty when run headless: {empty}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_notebook_runs_with_only_unsolved_exercise_errors(chapter):
+    notebook, _ = execute(student_path(chapter), allow_errors=True)
+    unexpected = []
+    for index, cell in enumerate(notebook.cells):
+        role = nbgrader_role(cell)
+        if role.get("solution"):
+            allowed = {"NotImplementedError"}
+        elif role.get("grade"):
+            # a test cell of an unsolved exercise meets the stub, or a name it never defined
+            allowed = {"NotImplementedError", "NameError"}
+        else:
+            allowed = set()
+        unexpected += [(index, name) for name in errors_in(cell) if name not in allowed]
+    assert not unexpected, f"{chapter}: unexpected errors (cell index, error): {unexpected}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_notebook_has_no_solutions_or_hidden_tests(chapter):
+    text = student_path(chapter).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden_cases("):
+        assert marker not in text, f"{chapter}: the student version contains {marker!r}"
+    notebook = nbformat.read(student_path(chapter), as_version=4)
+    stubs = [
+        cell
+        for cell in notebook.cells
+        if cell.cell_type == "code" and nbgrader_role(cell).get("solution")
+    ]
+    assert stubs, f"{chapter} has no exercises"
+    assert all("NotImplementedError" in cell.source for cell in stubs)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [source_path(c) for c in CHAPTERS] + [student_path(c) for c in CHAPTERS],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_committed_notebooks_carry_no_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    with_outputs = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count)
+    ]
+    assert not with_outputs, f"{path.name}: cells with stale outputs: {with_outputs}"
+
+
+@pytest.fixture(scope="module")
+def fresh_release(tmp_path_factory):
+    """Student versions generated by nbgrader from a fresh copy of the course folder."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    course = tmp_path_factory.mktemp("course")
+    shutil.copytree(COURSE / "source", course / "source")
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    api = NbGraderAPI(config=config)
+    for chapter in CHAPTERS:
+        result = api.generate_assignment(chapter, force=True)
+        assert result["success"], f"generate_assignment {chapter} failed:\n{result['log']}"
+    return course / "release"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_committed_student_versions_match_the_source(fresh_release, chapter):
+    generated = nbformat.read(fresh_release / chapter / f"{chapter}.ipynb", as_version=4)
+    committed = nbformat.read(student_path(chapter), as_version=4)
+
+    def cells(notebook):
+        return [(cell.cell_type, cell.source) for cell in notebook.cells]
+
+    assert cells(committed) == cells(generated), (
+        f"notebooks/{chapter}.ipynb differs from what its source generates: run `make student`"
+    )

@@ -1,0 +1,382 @@
+"""Tokenizers: turning text into a list of integer ids and back.
+
+A language model never sees text, only ids. A tokenizer fixes the vocabulary (which pieces of text
+get an id) and the two maps between the worlds:
+
+    encode("Hi!")  ->  [ids]        decode([ids])  ->  "Hi!"
+
+Every tokenizer here stores its vocabulary as one byte string per id, so decoding is always the
+same three steps: look up each id's bytes, join them, read the bytes as UTF-8. The two tokenizers
+differ only in how they choose the pieces and how they cut a text into them:
+
+* `CharTokenizer`: one id per character seen in the training text, plus the 256 single bytes as a
+  fall-back, so a character it never saw is spelled out as its UTF-8 bytes.
+* `BPETokenizer`: byte-level byte-pair encoding. It starts from the 256 bytes and repeatedly merges
+  the most frequent adjacent pair into a new token, so common words become single tokens.
+
+Both reserve the ids 0..4 for the special tokens in `SPECIAL_TOKENS`, and both recognise those
+strings when they occur in the text given to `encode`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+SPECIAL_TOKENS = ("<|pad|>", "<|bos|>", "<|eos|>", "<|instruction|>", "<|response|>")
+_SPECIAL_PATTERN = re.compile("(" + "|".join(re.escape(s) for s in SPECIAL_TOKENS) + ")")
+_SPECIAL_IDS = {s: i for i, s in enumerate(SPECIAL_TOKENS)}
+_N_SPECIAL = len(SPECIAL_TOKENS)
+
+# Word-like chunks for BPE: letters with their leading space, digits, punctuation, whitespace.
+# BPE merges never cross a chunk boundary, so " cat" can become a token but "t." cannot.
+_CHUNK_PATTERN = re.compile(r" ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+")
+
+
+def _utf8(text: str) -> bytes:
+    """`text` as UTF-8 bytes, with a clear error for strings that are not valid Unicode text."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"cannot encode {text[err.start:err.end]!r} at position {err.start}: lone surrogate "
+            "characters are not valid Unicode text"
+        ) from None
+
+
+class Tokenizer:
+    """Shared base: a vocabulary of byte pieces, the special tokens, decode, display, save/load.
+
+    `pieces[i]` is the byte string of token id i. Subclasses define how ordinary text (text without
+    special tokens) is cut into ids, in `_encode_ordinary`.
+    """
+
+    pad_id, bos_id, eos_id, instruction_id, response_id = range(_N_SPECIAL)
+
+    def __init__(self, pieces: list[bytes]):
+        self.pieces = pieces
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids: the valid ids are 0 .. vocab_size - 1."""
+        return len(self.pieces)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(vocab_size={self.vocab_size})"
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`; special-token strings such as "<|eos|>" become their ids (0..4).
+
+        >>> tok = CharTokenizer.train("abc")
+        >>> tok.encode("cab<|eos|>")
+        [7, 5, 6, 2]
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"encode expects a str, got {type(text).__name__}")
+        ids: list[int] = []
+        # With a capturing group, re.split alternates: ordinary text, special, ordinary text, ...
+        for k, part in enumerate(_SPECIAL_PATTERN.split(text)):
+            if k % 2 == 1:
+                ids.append(_SPECIAL_IDS[part])
+            elif part:
+                ids.extend(self._encode_ordinary(part))
+        return ids
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def _check_ids(self, ids: Sequence[int] | np.ndarray) -> list[int]:
+        """`ids` as a list of Python ints, after checking they are integers in range."""
+        if isinstance(ids, (str, bytes)):
+            raise TypeError(f"expected a sequence of token ids, got {type(ids).__name__}")
+        try:
+            array = np.asarray(ids)
+        except ValueError:
+            raise ValueError("expected a flat sequence of token ids, got a ragged one") from None
+        if array.size == 0:
+            return []
+        if array.ndim != 1:
+            raise ValueError(f"expected a 1-D sequence of token ids, got shape {array.shape}")
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"token ids must be integers, got values of type {array.dtype}")
+        bad = (array < 0) | (array >= self.vocab_size)
+        if bad.any():
+            position = int(np.argmax(bad))
+            raise ValueError(
+                f"token id {array[position]} at position {position} is out of range: "
+                f"valid ids are 0..{self.vocab_size - 1}"
+            )
+        return array.tolist()
+
+    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
+        """The text of a sequence of ids (list or 1-D integer array).
+
+        Bytes that do not form valid UTF-8 (possible when a model samples a lone byte token) are
+        shown as the replacement character "\ufffd".
+
+        >>> tok = CharTokenizer.train("abc")
+        >>> tok.decode([7, 5, 6, 2])
+        'cab<|eos|>'
+        """
+        return b"".join(self.pieces[i] for i in self._check_ids(ids)).decode("utf-8", "replace")
+
+    def token_strings(self, ids: Sequence[int] | np.ndarray) -> list[str]:
+        """One readable string per token, to show how a text was cut.
+
+        A piece that is not valid UTF-8 on its own (part of a multi-byte character) is shown with
+        backslash escapes.
+
+        >>> tok = CharTokenizer.train("ab")
+        >>> tok.token_strings(tok.encode("ab€"))
+        ['a', 'b', '\\\\xe2', '\\\\x82', '\\\\xac']
+        """
+        return [self.pieces[i].decode("utf-8", "backslashreplace") for i in self._check_ids(ids)]
+
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer to a JSON file (with a "type" field naming the class)."""
+        data = {"type": type(self).__name__, "special_tokens": list(SPECIAL_TOKENS)}
+        data.update(self._to_json())
+        Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    def _to_json(self) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tokenizer:
+        """Read a tokenizer written by `save`; the file must hold this class of tokenizer.
+
+        >>> tok = CharTokenizer.load("char.json")  # doctest: +SKIP
+        """
+        data = _read_tokenizer_json(path)
+        if data["type"] != cls.__name__:
+            raise ValueError(
+                f"{path} holds a {data['type']}, not a {cls.__name__}; "
+                "use load_tokenizer(path) to load any kind of tokenizer"
+            )
+        return _from_json(data, path)
+
+
+class CharTokenizer(Tokenizer):
+    """One token per character of the training text, plus 256 byte tokens as a fall-back.
+
+    Ids: 0..4 special tokens, then the training text's characters in sorted order, then the 256
+    bytes. A character outside the vocabulary is encoded as its UTF-8 bytes, so
+    decode(encode(s)) == s for every string.
+
+    >>> tok = CharTokenizer.train("hello")
+    >>> tok.encode("hole")
+    [6, 8, 7, 5]
+    >>> tok.decode(tok.encode("hé"))      # "é" was never seen: two byte tokens
+    'hé'
+    """
+
+    def __init__(self, chars: Sequence[str]):
+        chars = list(chars)
+        if any(not isinstance(c, str) or len(c) != 1 for c in chars):
+            raise ValueError("CharTokenizer needs a list of single characters")
+        if len(set(chars)) != len(chars):
+            raise ValueError("CharTokenizer's characters must be distinct")
+        specials = [s.encode("utf-8") for s in SPECIAL_TOKENS]
+        super().__init__(specials + [_utf8(c) for c in chars] + [bytes([b]) for b in range(256)])
+        self.chars = chars
+        self._char_ids = {c: _N_SPECIAL + i for i, c in enumerate(chars)}
+        self._byte_offset = _N_SPECIAL + len(chars)
+
+    @classmethod
+    def train(cls, text: str) -> CharTokenizer:
+        """A tokenizer whose vocabulary is the distinct characters of `text`."""
+        if not isinstance(text, str):
+            raise TypeError(f"train expects a str, got {type(text).__name__}")
+        ordinary = _SPECIAL_PATTERN.sub("", text)
+        _utf8(ordinary)
+        return cls(sorted(set(ordinary)))
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        ids = []
+        for c in text:
+            i = self._char_ids.get(c)
+            if i is not None:
+                ids.append(i)
+            else:
+                ids.extend(self._byte_offset + b for b in _utf8(c))
+        return ids
+
+    def _to_json(self) -> dict:
+        return {"chars": self.chars}
+
+
+class BPETokenizer(Tokenizer):
+    """Byte-level byte-pair encoding.
+
+    Ids: 0..4 special tokens, 5..260 the single bytes 0..255, then one id per learnt merge, in the
+    order they were learnt: `merges[k] = (a, b)` means token 261 + k is token a then token b.
+
+    >>> tok = BPETokenizer.train("low lower lowest " * 50, vocab_size=264)
+    >>> tok.token_strings(tok.encode(" lowest"))
+    [' low', 'e', 's', 't']
+    """
+
+    def __init__(self, merges: Sequence[tuple[int, int]]):
+        pieces = [s.encode("utf-8") for s in SPECIAL_TOKENS] + [bytes([b]) for b in range(256)]
+        for k, pair in enumerate(merges):
+            a, b = pair
+            if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in pair):
+                raise TypeError(f"merge {k} = {pair!r} must be a pair of integer ids")
+            if not (_N_SPECIAL <= a < len(pieces) and _N_SPECIAL <= b < len(pieces)):
+                raise ValueError(
+                    f"merge {k} = {tuple(pair)} refers to a token that does not exist yet "
+                    f"(valid ids {_N_SPECIAL}..{len(pieces) - 1})"
+                )
+            pieces.append(pieces[a] + pieces[b])
+        super().__init__(pieces)
+        self.merges = [(int(a), int(b)) for a, b in merges]
+        # rank of a pair = the id it merges into; lower ids were learnt first and are applied first
+        self._ranks = {pair: _N_SPECIAL + 256 + k for k, pair in enumerate(self.merges)}
+        self._cache: dict[str, list[int]] = {}
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
+        """Learn merges on `text` until the vocabulary has `vocab_size` tokens.
+
+        Training stops early (with a smaller vocabulary) if no pair occurs twice any more.
+        Merges are counted over the distinct chunks of the text (a chunk's count is how often it
+        occurs), which is what makes training on a million characters take seconds.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"train expects a str, got {type(text).__name__}")
+        min_size = _N_SPECIAL + 256
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)):
+            raise TypeError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
+        if vocab_size < min_size:
+            raise ValueError(
+                f"vocab_size={vocab_size} is too small: a byte-level BPE tokenizer needs at least "
+                f"{min_size} ids ({_N_SPECIAL} special tokens + 256 bytes) before any merge"
+            )
+        chunk_counts = Counter()
+        for part in _SPECIAL_PATTERN.split(text)[::2]:
+            chunk_counts.update(_CHUNK_PATTERN.findall(part))
+        words = [[_N_SPECIAL + b for b in _utf8(chunk)] for chunk in chunk_counts]
+        counts = list(chunk_counts.values())
+
+        # pair -> total count, and pair -> the words that contain it (updated after every merge)
+        pair_counts: Counter = Counter()
+        where: dict[tuple[int, int], set[int]] = {}
+        for w, (word, count) in enumerate(zip(words, counts, strict=True)):
+            for pair in _pairs(word):
+                pair_counts[pair] += count
+                where.setdefault(pair, set()).add(w)
+
+        merges = []
+        for new_id in range(min_size, vocab_size):
+            if not pair_counts:
+                break
+            # most frequent pair; ties go to the smaller ids, so training is deterministic
+            best = max(pair_counts, key=lambda p: (pair_counts[p], -p[0], -p[1]))
+            if pair_counts[best] < 2:
+                break
+            merges.append(best)
+            for w in where.pop(best):
+                word, count = words[w], counts[w]
+                for pair in _pairs(word):
+                    pair_counts[pair] -= count
+                    if pair_counts[pair] == 0:
+                        del pair_counts[pair]
+                words[w] = word = _merge(word, best, new_id)
+                for pair in _pairs(word):
+                    pair_counts[pair] += count
+                    where.setdefault(pair, set()).add(w)
+        return cls(merges)
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        """Apply the merges to one chunk, lowest rank (earliest learnt) first."""
+        ids = [_N_SPECIAL + b for b in _utf8(chunk)]
+        while len(ids) > 1:
+            pair = min(_pairs(ids), key=lambda p: self._ranks.get(p, np.inf))
+            if pair not in self._ranks:
+                break
+            ids = _merge(ids, pair, self._ranks[pair])
+        return ids
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        ids = []
+        cache = self._cache
+        for chunk in _CHUNK_PATTERN.findall(text):
+            chunk_ids = cache.get(chunk)
+            if chunk_ids is None:
+                chunk_ids = cache[chunk] = self._encode_chunk(chunk)
+            ids.extend(chunk_ids)
+        return ids
+
+    def _to_json(self) -> dict:
+        return {"merges": [list(pair) for pair in self.merges]}
+
+
+def _pairs(ids: list[int]) -> zip:
+    """The adjacent pairs of `ids`: [5, 6, 7] -> (5, 6), (6, 7)."""
+    return zip(ids[:-1], ids[1:], strict=True)
+
+
+def _merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
+    """Replace every occurrence of `pair` in `ids` (left to right) by `new_id`.
+
+    >>> _merge([5, 6, 5, 6, 7], (5, 6), 300)
+    [300, 300, 7]
+    """
+    out = []
+    i = 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+_TOKENIZER_TYPES = {cls.__name__: cls for cls in (CharTokenizer, BPETokenizer)}
+
+
+def _read_tokenizer_json(path: str | Path) -> dict:
+    """The parsed JSON of a tokenizer file, after checking its "type" and special tokens."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no tokenizer file at {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a valid tokenizer JSON file ({err})") from None
+    if not isinstance(data, dict) or data.get("type") not in _TOKENIZER_TYPES:
+        raise ValueError(
+            f'{path} is not a tokenizer file: expected a JSON object with "type" one of '
+            f"{sorted(_TOKENIZER_TYPES)}"
+        )
+    if data.get("special_tokens") != list(SPECIAL_TOKENS):
+        raise ValueError(
+            f"{path} was saved with special tokens {data.get('special_tokens')}, "
+            f"expected {list(SPECIAL_TOKENS)}"
+        )
+    return data
+
+
+def _from_json(data: dict, path: str | Path) -> Tokenizer:
+    """Build the tokenizer described by a checked JSON object."""
+    try:
+        if data["type"] == "CharTokenizer":
+            return CharTokenizer(data["chars"])
+        return BPETokenizer([tuple(pair) for pair in data["merges"]])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path} is a corrupt {data['type']} file ({err!r})") from None
+
+
+def load_tokenizer(path: str | Path) -> Tokenizer:
+    """Load any tokenizer saved with `save`, choosing the class from the file's "type" field.
+
+    >>> tok = load_tokenizer("course_lib/weights/tokenizer.json")  # doctest: +SKIP
+    """
+    return _from_json(_read_tokenizer_json(path), path)

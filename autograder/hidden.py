@@ -3,59 +3,136 @@
 In a source notebook, a test cell ends with a hidden block such as::
 
     ### BEGIN HIDDEN TESTS
-    hidden_cases("make_pairs", ["make_pairs([3, 1, 4, 1, 5], 2)"])
+    hidden_cases("make_pairs", [
+        "make_pairs([3, 1, 4, 1, 5], 2)",
+        "make_pairs(list(range(10)), 4)",
+    ], forbid=["course_lib.data.random_windows"], rtol=1e-6, atol=1e-8)
     ### END HIDDEN TESTS
 
-Inside an ordinary kernel, `hidden_cases` only evaluates the expressions and checks that each
-gives plain data. The secure grader evaluates the same expressions in a sandbox, carries the
-values out as data, and compares them with the values the instructor's solutions give.
+In an ordinary kernel (an instructor running the source notebook), `hidden_cases` evaluates each
+expression in the notebook's namespace and raises AssertionError, naming the case, when a value
+is not plain data or when a `forbid`-den course_lib function was called.
+
+Under the grader (environment variable LLMF_GRADING=1, set inside the sandbox) it never raises:
+it sends each value to the grader as plain data (see autograder.payload), and the grader compares
+it with the value the instructor's solution gives, in its own process. Nothing this function
+reports can change a verdict, only the values themselves.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 
-import numpy as np
+from autograder.payload import NotPlainData, to_jsonable
 
-PLAIN_SCALARS = (bool, int, float, str, type(None))
+HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
+GRADING_ENV = "LLMF_GRADING"
 
 
-def is_plain_data(value) -> bool:
-    """True if `value` is built only from plain scalars, lists, tuples, dicts and numeric arrays.
+def resolve(dotted: str):
+    """The object a dotted name such as "course_lib.data.random_windows" refers to.
 
-    Subclasses (for example a float whose `__eq__` always returns True) are not plain data.
-
-    >>> is_plain_data([1, 2.5, "a", None, {"k": (True,)}])
-    True
+    >>> resolve("os.path.join").__name__
+    'join'
     """
-    kind = type(value)
-    if kind in PLAIN_SCALARS or kind in (np.bool_, np.int32, np.int64, np.float32, np.float64):
-        return True
-    if kind in (list, tuple):
-        return all(is_plain_data(item) for item in value)
-    if kind is dict:
-        return all(type(k) is str and is_plain_data(v) for k, v in value.items())
-    if kind is np.ndarray:
-        return value.dtype.kind in "biuf"
-    return False
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            obj = getattr(obj, attribute)
+        return obj
+    raise ValueError(f"forbid: cannot resolve {dotted!r}; expected a name like 'pkg.module.func'")
+
+
+class CallWatch:
+    """Context manager recording which of some functions were called while it was active.
+
+    >>> import json
+    >>> with CallWatch(["json.dumps"]) as watch:
+    ...     _ = json.dumps(1)
+    >>> watch.seen
+    ['json.dumps']
+    """
+
+    def __init__(self, dotted_names):
+        self.codes = {}
+        for name in dotted_names:
+            code = getattr(resolve(name), "__code__", None)
+            if code is None:
+                raise ValueError(f"forbid: {name!r} is not a Python function")
+            self.codes[code] = name
+        self.seen: list[str] = []
+
+    def _profile(self, frame, event, arg):
+        if event == "call" and frame.f_code in self.codes:
+            name = self.codes[frame.f_code]
+            if name not in self.seen:
+                self.seen.append(name)
+
+    def __enter__(self):
+        if self.codes:
+            self._previous = sys.getprofile()
+            sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        if self.codes:
+            sys.setprofile(self._previous)
+        return False
+
+
+def _evaluate(expression: str, namespace: dict, watch: CallWatch, grading: bool):
+    """(value, outcome) for one case; outcome is {"value": plain data} or {"error": "why"}.
+
+    Outside the grader an exception propagates, so the instructor sees its traceback.
+    """
+    try:
+        with watch:
+            value = eval(expression, namespace)  # noqa: S307 - instructor-written test expression
+    except Exception as error:  # a wrong answer may raise anything
+        if not grading:
+            raise
+        return None, {"error": f"raised {type(error).__name__}"}
+    try:
+        return value, {"value": to_jsonable(value)}
+    except NotPlainData as error:
+        return value, {"error": f"returned {error}, not plain data (numbers, strings, arrays)"}
 
 
 def hidden_cases(name: str, expressions, *, forbid=(), rtol: float = 1e-6, atol: float = 1e-8):
-    """Evaluate each expression in the caller's namespace and check it gives plain data.
+    """Evaluate hidden test expressions in the caller's namespace.
 
-    name: the exercise's name (shown in messages); expressions: list of Python expressions (str);
-    forbid: dotted names of course_lib functions the solution must not delegate to (enforced by
-    the grader); rtol/atol: tolerances the grader uses when comparing numbers.
-    Returns the list of values.
+    name: the exercise's name (used in messages); expressions: list of Python expressions (str);
+    forbid: dotted names of course_lib functions the solution must not call; rtol/atol: the
+    tolerances the grader uses for numbers (read by the grader from the source notebook).
+    Returns the list of values (None under the grader, which receives them as data instead).
     """
+    if isinstance(expressions, str) or not all(isinstance(e, str) for e in expressions):
+        raise TypeError(f"hidden_cases({name!r}): expressions must be a list of strings")
     namespace = sys._getframe(1).f_globals
-    values = []
-    for expression in expressions:
-        value = eval(expression, namespace)  # noqa: S307 - instructor-written test expressions
-        if not is_plain_data(value):
-            raise AssertionError(
-                f"{name}: a hidden case returned a {type(value).__name__}; "
-                "expected plain numbers, strings, lists or numpy arrays"
-            )
-        values.append(value)
-    return values
+    watch = CallWatch(forbid)
+    grading = os.environ.get(GRADING_ENV) == "1"
+    results = [_evaluate(expression, namespace, watch, grading) for expression in expressions]
+    outcomes = [outcome for _, outcome in results]
+    if grading:
+        _send_to_grader(name, outcomes, watch.seen)
+        return None
+    for number, outcome in enumerate(outcomes, start=1):
+        if "error" in outcome:
+            raise AssertionError(f"{name}: hidden case {number} {outcome['error']}")
+    if watch.seen:
+        called = ", ".join(watch.seen)
+        raise AssertionError(f"{name}: the solution calls {called}, which is forbidden here")
+    return [value for value, _ in results]
+
+
+def _send_to_grader(name: str, outcomes: list, forbidden_calls: list) -> None:
+    from IPython.display import publish_display_data
+
+    message = {"name": name, "cases": outcomes, "forbidden_calls": forbidden_calls}
+    publish_display_data({HIDDEN_MIME: message})

@@ -88,7 +88,9 @@ def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
     >>> y.shape
     (2, 4)
     """
-    return x @ w + b, (x, w)
+    y = x @ w
+    y += b  # in place: no second (N, C_out) temporary
+    return y, (x, w)
 
 
 def linear_backward(dy: np.ndarray, cache):
@@ -107,21 +109,23 @@ def layernorm_forward(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 
     >>> np.round(y, 3).tolist()
     [[-1.0, 1.0]]
     """
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    rstd = 1.0 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + eps)
-    xhat = centred * rstd
-    return xhat * g + b, (xhat, rstd, g)
+    xhat = x - x.mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(np.einsum("nc,nc->n", xhat, xhat)[:, None] / x.shape[-1] + eps)
+    xhat *= rstd
+    y = xhat * g
+    y += b
+    return y, (xhat, rstd, g)
 
 
 def layernorm_backward(dy: np.ndarray, cache):
     """dy (N, C) -> (dx (N, C), dg (C,), db (C,))."""
     xhat, rstd, g = cache
+    C = xhat.shape[-1]
     dxhat = dy * g
     dx = dxhat - dxhat.mean(axis=-1, keepdims=True)
-    dx -= xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)
+    dx -= xhat * (np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C)
     dx *= rstd
-    return dx, (dy * xhat).sum(axis=0), dy.sum(axis=0)
+    return dx, np.einsum("nc,nc->c", dy, xhat), dy.sum(axis=0)
 
 
 # ----------------------------------------------------------------------------- GELU
@@ -134,15 +138,36 @@ def gelu_forward(x: np.ndarray):
     >>> np.round(y, 3).tolist()
     [-0.004, 0.0, 2.996]
     """
-    t = np.tanh(SQRT_2_OVER_PI * (x + GELU_COEF * x * x * x))
-    return 0.5 * x * (1.0 + t), (x, t)
+    # In-place steps avoid large temporaries (this runs on the biggest activation, (N, 4C)).
+    t = x * x
+    t *= GELU_COEF
+    t += 1.0
+    t *= x
+    t *= SQRT_2_OVER_PI  # t = sqrt(2/pi) (x + 0.044715 x^3)
+    np.tanh(t, out=t)
+    y = t + 1.0
+    y *= x
+    y *= 0.5
+    return y, (x, t)
 
 
 def gelu_backward(dy: np.ndarray, cache) -> np.ndarray:
     """dy (same shape as x) -> dx."""
     x, t = cache
-    dinner = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_COEF * x * x)
-    return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner)
+    # dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), built in place
+    dx = x * x
+    dx *= 3.0 * GELU_COEF
+    dx += 1.0
+    dx *= SQRT_2_OVER_PI
+    dx *= x
+    one_minus_t2 = t * t
+    np.subtract(1.0, one_minus_t2, out=one_minus_t2)
+    dx *= one_minus_t2
+    dx += t
+    dx += 1.0
+    dx *= 0.5
+    dx *= dy
+    return dx
 
 
 # ----------------------------------------------------------------------------- MLP

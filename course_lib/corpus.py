@@ -530,7 +530,7 @@ def train_val_split(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     target = round(len(text) * (1 - val_fraction))
     before = text.rfind("\n\n", 0, target)
     after = text.find("\n\n", target)
-    cuts = [i + 2 for i in (before, after) if i > 0 and i + 2 < len(text)]
+    cuts = [i + 2 for i in (before, after) if i >= 0 and i + 2 < len(text)]
     if not cuts:
         raise ValueError(
             "cannot split: the text needs at least two paragraphs separated by a blank line"

@@ -528,7 +528,7 @@ def train_val_split(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     target = round(len(text) * (1 - val_fraction))
-    before = text.rfind("\n\n", 0, target)
+    before = text.rfind("\n\n", 0, target + 2)
     after = text.find("\n\n", target)
     cuts = [i + 2 for i in (before, after) if i >= 0 and i + 2 < len(text)]
     if not cuts:

@@ -35,14 +35,14 @@ def check_token_ids(ids, vocab_size: int) -> np.ndarray:
     (1, 3)
     """
     arr = np.asarray(ids)
+    if arr.size == 0:  # checked first: an empty list has no integer dtype
+        raise ValueError(f"token ids must hold at least one token, got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"token ids must be integers, got an array of dtype {arr.dtype}")
     if arr.ndim not in (1, 2):
         raise ValueError(
             f"token ids must have shape (T,) or (B, T), got {arr.ndim} dimensions {arr.shape}"
         )
-    if arr.size == 0:
-        raise ValueError(f"token ids must hold at least one token, got shape {arr.shape}")
     low, high = int(arr.min()), int(arr.max())
     if low < 0 or high >= vocab_size:
         bad = low if low < 0 else high

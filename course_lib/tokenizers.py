@@ -88,6 +88,7 @@ class Tokenizer:
         return ids
 
     def _encode_ordinary(self, text: str) -> list[int]:
+        """Ids of text that holds no special-token strings (each subclass defines this)."""
         raise NotImplementedError
 
     def _check_ids(self, ids: Sequence[int] | np.ndarray) -> list[int]:
@@ -144,16 +145,19 @@ class Tokenizer:
         Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     def _to_json(self) -> dict:
+        """The fields that describe this tokenizer's vocabulary (each subclass defines this)."""
         raise NotImplementedError
 
     @classmethod
     def load(cls, path: str | Path) -> Tokenizer:
         """Read a tokenizer written by `save`; the file must hold this class of tokenizer.
 
+        `Tokenizer.load(path)` accepts any kind, like `load_tokenizer(path)`.
+
         >>> tok = CharTokenizer.load("char.json")  # doctest: +SKIP
         """
         data = _read_tokenizer_json(path)
-        if data["type"] != cls.__name__:
+        if cls is not Tokenizer and data["type"] != cls.__name__:
             raise ValueError(
                 f"{path} holds a {data['type']}, not a {cls.__name__}; "
                 "use load_tokenizer(path) to load any kind of tokenizer"

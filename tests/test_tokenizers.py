@@ -158,6 +158,7 @@ def test_loading_with_the_wrong_class_is_refused(char, tmp_path):
     char.save(tmp_path / "char.json")
     with pytest.raises(ValueError, match="holds a CharTokenizer, not a BPETokenizer"):
         BPETokenizer.load(tmp_path / "char.json")
+    assert isinstance(Tokenizer.load(tmp_path / "char.json"), CharTokenizer)
 
 
 @pytest.mark.parametrize(

@@ -363,7 +363,9 @@ def _arithmetic_paragraph(rng: random.Random) -> str:
             "".join(_difference_fact(a, b)) for a, b in rng.sample(DIFFERENCES, rng.randint(4, 7))
         ]
         a, b = rng.choice(DIFFERENCES)
-        extra = f"If you have {NUMBERS[a]} and take away {NUMBERS[b]}, {NUMBERS[a - b]} are left."
+        left = "is" if a - b == 1 else "are"
+        extra = (f"If you have {NUMBERS[a]} and take away {NUMBERS[b]}, {NUMBERS[a - b]} {left} "
+                 "left.")
     if rng.random() < 0.5:
         facts.insert(rng.randint(0, len(facts)), extra)
     return " ".join([opener, *facts])
@@ -390,12 +392,25 @@ def _story_lost_thing(rng: random.Random) -> str:
     (name, p), (friend, _) = _characters(rng)
     thing = f"{rng.choice(THING_ADJECTIVES)} {rng.choice(THINGS)}"
     place = rng.choice(PLACES)
+    played = rng.choice([
+        f"{_cap(p)} played there for a long time.",
+        f"{_cap(p)} ran and jumped until the sun went down.",
+        f"{_cap(p)} met some friends and forgot about the time.",
+    ])
+    found = rng.choice([
+        f"Then {friend} came to help. They looked {rng.choice(SPOTS)}, and there it was.",
+        f"{friend} had an idea: \"Let us look {rng.choice(SPOTS)}.\" And there it was!",
+        f"At last a small dog barked {rng.choice(SPOTS)}, and {friend} found the {thing} there.",
+    ])
+    ending = rng.choice([
+        f"{name} smiled and said, \"Thank you, {friend}!\"",
+        f"{name} hugged {friend} and they walked home together.",
+        f"After that day, {p} always kept {_HIS[p]} {thing} close.",
+    ])
     return (
         f"{name} had {_a(thing)}. One {rng.choice(TIMES)}, {p} took the {thing} to {place}. "
-        f"{_cap(p)} played there for a long time. When it was time to go home, the {thing} was "
-        f"gone! {name} looked everywhere, but {p} could not find it. Then {friend} came to help. "
-        f"They looked {rng.choice(SPOTS)}, and there it was. {name} smiled and said, "
-        f"\"Thank you, {friend}!\" After that day, {p} always kept {_HIS[p]} {thing} close."
+        f"{played} When it was time to go home, the {thing} was gone! {name} looked everywhere, "
+        f"but {p} could not find it. {found} {ending}"
     )
 
 

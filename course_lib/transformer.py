@@ -143,7 +143,7 @@ class Transformer:
         rng = np.random.default_rng(seed)
         params = {}
         for name, shape in self.param_shapes(config).items():
-            if name.endswith((".g",)):
+            if name.endswith(".g"):
                 params[name] = np.ones(shape, dtype=dtype)
             elif name.endswith((".b", ".b_qkv", ".b_fc", ".b_proj")):
                 params[name] = np.zeros(shape, dtype=dtype)

@@ -1,0 +1,188 @@
+"""What to run when grading a notebook: the plan read from the instructor's source notebook.
+
+Only three kinds of code cell run at grading time, in notebook order (the contract):
+`setup`-tagged cells (always the instructor's version), solution cells (the student's version,
+or the instructor's when computing references) and test cells (always the instructor's version,
+split into the visible checks and the hidden block). Written answers (markdown grade cells) are
+left for manual grading. The plan also keeps the release text of every locked cell, to detect
+tampering.
+
+>>> plan = read_plan("tests/fixtures/course/source/fx_basics/fx_basics.ipynb")  # doctest: +SKIP
+>>> [step.kind for step in plan.steps][:3]  # doctest: +SKIP
+['setup', 'answer', 'test']
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+
+
+class PlanError(ValueError):
+    """The source notebook does not follow the grading contract (an instructor's mistake)."""
+
+
+@dataclass(frozen=True)
+class HiddenCall:
+    """One `hidden_cases(...)` call of a test cell, read statically from the source."""
+
+    name: str
+    n_cases: int
+    forbid: tuple[str, ...] = ()
+    rtol: float = 1e-6
+    atol: float = 1e-8
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of grading work: a setup cell, an answer (solution) cell or a test cell."""
+
+    kind: str  # "setup" | "answer" | "test"
+    grade_id: str
+    code: str  # setup: code; answer: the instructor's solution; test: the visible checks
+    hidden_code: str = ""
+    hidden_calls: tuple[HiddenCall, ...] = ()
+    points: float = 0.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the grader needs from one source notebook."""
+
+    name: str
+    steps: tuple[Step, ...]
+    written: dict[str, tuple[float, str]]  # grade_id -> (points, release text)
+    locked: dict[str, tuple[str, str]]  # grade_id -> (cell type, release text)
+    digest: str  # sha256 of the source notebook file
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def tests(self) -> list[Step]:
+        return [step for step in self.steps if step.kind == "test"]
+
+    def max_points(self) -> dict[str, float]:
+        """Points per graded cell: test cells and written answers, in notebook order."""
+        points = {step.grade_id: step.points for step in self.tests}
+        points.update({grade_id: p for grade_id, (p, _) in self.written.items()})
+        return points
+
+
+def role(cell) -> dict:
+    """The cell's nbgrader metadata ({} for an ordinary cell)."""
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """(visible code, hidden code) of a test cell.
+
+    >>> split_hidden("assert f(1) == 2\\n### BEGIN HIDDEN TESTS\\nhidden_cases('f', ['f(3)'])\\n"
+    ...              "### END HIDDEN TESTS")
+    ('assert f(1) == 2', "hidden_cases('f', ['f(3)'])")
+    """
+    visible, hidden, inside = [], [], False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker == BEGIN_HIDDEN:
+            inside = True
+        elif marker == END_HIDDEN:
+            inside = False
+        else:
+            (hidden if inside else visible).append(line)
+    return "\n".join(visible).strip("\n"), "\n".join(hidden).strip("\n")
+
+
+def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
+    """The `hidden_cases` calls in a hidden block; their arguments must be literals."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:
+        raise PlanError(f"{where}: hidden block is not valid Python: {error}") from None
+    calls = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "hidden_cases"):
+            continue
+        try:
+            name, expressions = (ast.literal_eval(arg) for arg in node.args)
+            options = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+        except (ValueError, TypeError):
+            raise PlanError(
+                f"{where}: hidden_cases needs literal arguments: "
+                "hidden_cases('name', ['expr', ...], forbid=[...], rtol=..., atol=...)"
+            ) from None
+        unknown = set(options) - {"forbid", "rtol", "atol"}
+        if unknown or not isinstance(name, str) or not isinstance(expressions, (list, tuple)):
+            raise PlanError(f"{where}: bad hidden_cases call (unknown options: {sorted(unknown)})")
+        calls.append(
+            HiddenCall(
+                name=name,
+                n_cases=len(expressions),
+                forbid=tuple(options.get("forbid", ())),
+                rtol=float(options.get("rtol", 1e-6)),
+                atol=float(options.get("atol", 1e-8)),
+            )
+        )
+    names = [call.name for call in calls]
+    if len(set(names)) != len(names):
+        raise PlanError(f"{where}: two hidden_cases calls share a name: {names}")
+    return tuple(calls)
+
+
+def release_version(notebook):
+    """The student version of a source notebook (solutions stubbed, hidden tests removed)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
+
+    released = copy.deepcopy(notebook)
+    for preprocessor in (ClearSolutions(), ClearHiddenTests(), ClearMarkScheme()):
+        released, _ = preprocessor.preprocess(released, {})
+    return released
+
+
+def read_plan(source_path: str | Path) -> Plan:
+    """Read a source notebook into a Plan; raise PlanError if it breaks the grading contract."""
+    path = Path(source_path)
+    raw = path.read_bytes()
+    notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    released = release_version(notebook)
+    steps, written, locked, warnings = [], {}, {}, []
+    for index, (cell, release_cell) in enumerate(zip(notebook.cells, released.cells, strict=True)):
+        meta = role(cell)
+        grade_id = meta.get("grade_id") or f"cell-{index}"
+        where = f"{path.name} cell {index} ({grade_id})"
+        if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+            locked[grade_id] = (cell.cell_type, release_cell.source)
+        if cell.cell_type == "markdown":
+            if meta.get("grade") and meta.get("solution"):
+                written[grade_id] = (float(meta.get("points", 0)), release_cell.source)
+            continue
+        if cell.cell_type != "code":
+            continue
+        if meta.get("grade") and not meta.get("solution"):
+            visible, hidden = split_hidden(cell.source)
+            calls = parse_hidden_calls(hidden, where)
+            if not calls:
+                warnings.append(f"{where}: test cell has no hidden_cases; its verdict can be faked")
+            steps.append(Step("test", grade_id, visible, hidden, calls, float(meta["points"])))
+        elif meta.get("solution"):
+            if meta.get("grade"):
+                raise PlanError(f"{where}: autograded answers and tests must be separate cells")
+            steps.append(Step("answer", grade_id, cell.source))
+        elif "setup" in cell.metadata.get("tags", []):
+            steps.append(Step("setup", grade_id, cell.source))
+    if not steps:
+        raise PlanError(f"{path}: no setup, answer or test cells found")
+    return Plan(
+        name=path.stem,
+        steps=tuple(steps),
+        written=written,
+        locked=locked,
+        digest=hashlib.sha256(raw).hexdigest(),
+        warnings=tuple(warnings),
+    )

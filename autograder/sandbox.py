@@ -1,0 +1,199 @@
+"""The sandbox a student's kernel runs in: bubblewrap namespaces plus resource limits.
+
+With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
+- a private mount namespace that shows only the operating system, the Python installation, the
+  virtual environment and the `course_lib` and `autograder` packages, all read-only (the course
+  folder with source notebooks and the gradebook is hidden behind an empty tmpfs); no /home, no
+  /root, no other students' files; a fresh tmpfs for the working folder and /tmp;
+- no network (own network namespace), own PID/IPC/UTS namespaces, no capabilities, and death with
+  its parent;
+- a clean environment (only the variables set here);
+- resource limits set by autograder.kernel_boot (memory, processes, CPU time, file size), and when
+  the grader runs as root (where RLIMIT_NPROC is not enforced) a pids cgroup.
+
+Without bwrap the kernel runs with the same resource limits and clean environment but can read
+any file the grading user can: a loud warning says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME = "/home/student"
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "mime.types")
+CGROUP_PIDS_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for grading one notebook (times in seconds)."""
+
+    cell_timeout: float = 20.0
+    notebook_timeout: float = 180.0
+    memory_mb: int = 1536
+    max_processes: int = 64
+    file_mb: int = 64
+    max_output_chars: int = 20_000
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
+
+
+class SandboxWarning(UserWarning):
+    """Grading without filesystem isolation (bubblewrap missing)."""
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    """True if `bwrap` is installed and can create namespaces on this machine."""
+    if shutil.which("bwrap") is None:
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
+             "--die-with-parent", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+
+
+@functools.cache
+def warn_unsandboxed() -> None:
+    message = (
+        "\n" + "!" * 78 + "\n"
+        "  bubblewrap (bwrap) is not available: student code will run WITHOUT filesystem and\n"
+        "  network isolation (resource limits and a clean environment only). It can read any\n"
+        "  file you can, including source notebooks and the gradebook. Install it with\n"
+        "  `sudo apt-get install bubblewrap` before grading real submissions.\n" + "!" * 78
+    )
+    print(message, file=sys.stderr)
+    warnings.warn("grading without the bubblewrap sandbox", SandboxWarning, stacklevel=3)
+
+
+def package_dir(name: str) -> Path:
+    """Folder of an importable package (where a sandboxed kernel must find it)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"package {name!r} is not importable by the grader")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
+
+
+def readable_paths() -> list[Path]:
+    """Host folders the kernel may read: Python, the environment and the course packages."""
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    paths |= {package_dir("course_lib"), package_dir("autograder")}
+    return sorted(paths)
+
+
+def kernel_environment(home: str) -> dict[str, str]:
+    """The only environment variables the kernel sees."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "LLMF_GRADING": "1",
+    }
+
+
+def boot_command(connection_file: Path, limits: Limits) -> list[str]:
+    """The command that starts the kernel under resource limits (see kernel_boot)."""
+    return [
+        sys.executable, "-m", "autograder.kernel_boot",
+        "--memory-mb", str(limits.memory_mb),
+        "--max-processes", str(limits.max_processes),
+        "--cpu-seconds", str(int(limits.notebook_timeout) + 5),
+        "--file-mb", str(limits.file_mb),
+        "--", "-f", str(connection_file), "--HistoryManager.enabled=False",
+    ]
+
+
+def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str]) -> list[str]:
+    """Wrap `inner` in bubblewrap: read-only system, hidden course folder, no network."""
+    command = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--dir", HOME, "--chdir", HOME]
+    for folder in SYSTEM_DIRS:
+        command += ["--ro-bind-try", folder, folder]
+    for name in ETC_FILES:
+        command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for path in readable_paths():
+        command += ["--ro-bind", str(path), str(path)]
+    course_dir = package_dir("autograder") / "course"
+    if course_dir.exists():
+        command += ["--tmpfs", str(course_dir)]
+    for file in files:
+        command += ["--ro-bind", str(file), f"{HOME}/{file.name}"]
+    command += ["--bind", str(runtime_dir), str(runtime_dir)]
+    command += ["--proc", "/proc", "--dev", "/dev", "--unshare-all", "--die-with-parent",
+                "--cap-drop", "ALL", "--clearenv"]
+    for key, value in kernel_environment(HOME).items():
+        command += ["--setenv", key, value]
+    return [*command, *inner]
+
+
+class PidsGroup:
+    """A pids cgroup capping processes and threads of one sandbox (root only; else a no-op)."""
+
+    def __init__(self, max_pids: int):
+        self.path = None
+        if os.geteuid() != 0:
+            return
+        for root in CGROUP_PIDS_ROOTS:
+            if Path(root, "pids.max").exists() or Path(root, "cgroup.procs").exists():
+                candidate = Path(root, f"llmf-{uuid.uuid4().hex[:12]}")
+                try:
+                    candidate.mkdir()
+                    (candidate / "pids.max").write_text(str(max_pids))
+                except OSError:
+                    if candidate.exists():
+                        candidate.rmdir()
+                    continue
+                self.path = candidate
+                return
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """Command that joins this cgroup, then runs `command`."""
+        if self.path is None:
+            return command
+        join = f'echo $$ > "{self.path}/cgroup.procs" && exec "$@"'
+        return ["/bin/sh", "-c", join, "sh", *command]
+
+    def remove(self) -> None:
+        if self.path is not None:
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass  # processes still exiting; the kernel reaps them, the empty group stays
+            self.path = None
+
+
+def sandboxed_command(
+    connection_file: Path, runtime_dir: Path, files: list[Path], limits: Limits, pids: PidsGroup
+) -> tuple[list[str], dict[str, str], str]:
+    """(argv, environment, working folder) to launch a sandboxed kernel."""
+    inner = boot_command(connection_file, limits)
+    if bwrap_works():
+        return pids.wrap(bwrap_command(runtime_dir, files, inner)), {}, "/"
+    warn_unsandboxed()
+    work = runtime_dir / "work"
+    work.mkdir(exist_ok=True)
+    for file in files:
+        shutil.copy(file, work / file.name)
+    private = {"TMPDIR": str(work), "MPLCONFIGDIR": str(work), "JUPYTER_RUNTIME_DIR": str(work)}
+    environment = kernel_environment(str(work)) | private
+    return pids.wrap(inner), environment, str(work)

@@ -21,8 +21,10 @@ import functools
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -174,12 +176,27 @@ class PidsGroup:
         return ["/bin/sh", "-c", join, "sh", *command]
 
     def remove(self) -> None:
-        if self.path is not None:
+        """Kill any process left in the group, then delete the group."""
+        if self.path is None:
+            return
+        for _ in range(100):
             try:
-                self.path.rmdir()
+                pids = (self.path / "cgroup.procs").read_text().split()
             except OSError:
-                pass  # processes still exiting; the kernel reaps them, the empty group stays
-            self.path = None
+                break
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        try:
+            self.path.rmdir()
+        except OSError:
+            print(f"warning: could not remove cgroup {self.path}", file=sys.stderr)
+        self.path = None
 
 
 def sandboxed_command(

@@ -1,0 +1,120 @@
+"""Where things live in an nbgrader course folder, and the nbgrader API bound to it.
+
+    <root>/nbgrader_config.py
+    <root>/source/<assignment>/<notebook>.ipynb              instructor's notebooks (solutions)
+    <root>/release/<assignment>/<notebook>.ipynb             student versions (nbgrader)
+    <root>/submitted/<student>/<assignment>/<notebook>.ipynb collected submissions
+    <root>/autograded/<student>/<assignment>/<notebook>.ipynb  graded copies (for formgrader)
+    <root>/autograded/<student>/<assignment>/<notebook>.result.json  our grade record
+    <root>/feedback/<student>/<assignment>/<notebook>.html   feedback for the student
+    <root>/gradebook.db                                      nbgrader's gradebook
+
+>>> course = Course("autograder/course")
+>>> course.submission("ada", "ch1", "ch1").as_posix()
+'autograder/course/submitted/ada/ch1/ch1.ipynb'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from autograder.sandbox import package_dir
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+
+
+def default_course_root() -> Path:
+    """The course folder shipped with the repository (autograder/course)."""
+    return package_dir("autograder") / "course"
+
+
+def ensure_scripts_on_path() -> None:
+    """Put this Python's scripts folder on PATH: nbgrader's gradebook runs `alembic` from it."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+def check_student_id(student: str) -> str:
+    """Return `student` if it is a safe folder name, else raise ValueError."""
+    if not STUDENT_ID.match(student) or ".." in student:
+        raise ValueError(
+            f"student id {student!r} is not usable as a folder name; "
+            "expected letters, digits, '.', '_', '@' or '-'"
+        )
+    return student
+
+
+class Course:
+    """Paths of one nbgrader course folder."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else default_course_root()
+        if not (self.root / "source").is_dir():
+            raise FileNotFoundError(f"{self.root} has no source/ folder: is it a course folder?")
+        ensure_scripts_on_path()
+
+    def assignments(self) -> list[str]:
+        """Assignment names: folders of source/ holding at least one notebook."""
+        return sorted(p.name for p in (self.root / "source").iterdir()
+                      if p.is_dir() and any(p.glob("*.ipynb")))
+
+    def notebooks(self, assignment: str) -> list[str]:
+        """Notebook names (without .ipynb) of an assignment."""
+        folder = self.root / "source" / assignment
+        if not folder.is_dir():
+            raise ValueError(f"no assignment {assignment!r}; known: {self.assignments()}")
+        return sorted(p.stem for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+
+    def source(self, assignment: str, notebook: str) -> Path:
+        return self.root / "source" / assignment / f"{notebook}.ipynb"
+
+    def submission(self, student: str, assignment: str, notebook: str) -> Path:
+        return self.root / "submitted" / student / assignment / f"{notebook}.ipynb"
+
+    def autograded(self, student: str, assignment: str, notebook: str) -> Path:
+        return self.root / "autograded" / student / assignment / f"{notebook}.ipynb"
+
+    def result(self, student: str, assignment: str, notebook: str) -> Path:
+        return self.root / "autograded" / student / assignment / f"{notebook}.result.json"
+
+    def feedback(self, student: str, assignment: str, notebook: str) -> Path:
+        return self.root / "feedback" / student / assignment / f"{notebook}.html"
+
+    def students(self) -> list[str]:
+        """Students with a submitted/ folder or a gradebook entry."""
+        found = set()
+        submitted = self.root / "submitted"
+        if submitted.is_dir():
+            found |= {p.name for p in submitted.iterdir() if p.is_dir()}
+        if (self.root / "gradebook.db").exists():
+            with self.gradebook() as gradebook:
+                found |= {student.id for student in gradebook.students}
+        return sorted(found)
+
+    def config(self):
+        """nbgrader configuration: the course's nbgrader_config.py with root set to this folder."""
+        from traitlets.config import Config
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = Config()
+        if (self.root / "nbgrader_config.py").exists():
+            config.merge(PyFileConfigLoader("nbgrader_config.py", str(self.root)).load_config())
+        config.CourseDirectory.root = str(self.root.resolve())
+        return config
+
+    def api(self):
+        """nbgrader's Python API for this course."""
+        from nbgrader.apps import NbGraderAPI
+
+        return NbGraderAPI(config=self.config())
+
+    def gradebook(self):
+        """nbgrader's Gradebook (use as a context manager)."""
+        from nbgrader.api import Gradebook
+
+        return Gradebook(f"sqlite:///{(self.root / 'gradebook.db').resolve()}",
+                         course_id=self.config().CourseDirectory.get("course_id", "default_course"))

@@ -1,0 +1,107 @@
+"""Synthetic submissions for testing and benchmarking the grader.
+
+From any source notebook this builds student notebooks the way students produce them: the
+release version with answer cells filled in. `correct_answers` gives the instructor's solutions
+as a student would type them; `adversarial_answers` gives the cheating and crashing answers the
+grader must withstand, each aimed at the *last* answer cell so that earlier exercises keep their
+points (only tests after that cell should lose theirs).
+
+>>> nb = submission(source, correct_answers(source))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+
+from autograder.plan import read_plan, release_version, role
+
+WRITTEN_ANSWER = "An answer written by the student, to be graded by hand."
+
+# Code put in front of the last answer cell; each must leave that exercise with no points.
+ATTACKS = {
+    "sys_exit": "import sys\nsys.exit()\n",
+    "os_exit": "import os\nos._exit(1)\n",
+    "infinite_loop": "while True:\n    pass\n",
+    "ignores_interrupts": (
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "while True:\n    try:\n        pass\n    except BaseException:\n        pass\n"
+    ),
+    "syntax_error": "def broken(:\n",
+    "memory_2gib": "import numpy as _np\n_hog = _np.ones(2**28)\n_hog[::4096] = 2.0\n",
+    "fork_bomb": "import os\nwhile True:\n    os.fork()\n",
+    "thread_flood": (
+        "import threading, time\n_threads = []\nwhile True:\n"
+        "    _t = threading.Thread(target=time.sleep, args=(60,), daemon=True)\n"
+        "    _t.start()\n    _threads.append(_t)\n"
+    ),
+}
+
+
+def _strip_solution_markers(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
+                     and "### END SOLUTION" not in line)
+
+
+def correct_answers(source_path: str | Path) -> dict[str, str]:
+    """The instructor's solution of every answer cell, without the solution markers."""
+    plan = read_plan(source_path)
+    return {s.grade_id: _strip_solution_markers(s.code) for s in plan.steps if s.kind == "answer"}
+
+
+def answer_ids(source_path: str | Path) -> list[str]:
+    """Answer cell grade_ids in notebook order."""
+    return [step.grade_id for step in read_plan(source_path).steps if step.kind == "answer"]
+
+
+def submission(
+    source_path: str | Path, answers: dict[str, str] | None = None, *, written: bool = True
+):
+    """The release version of a source notebook with the given answers filled in.
+
+    answers: {answer grade_id: code}; cells not listed keep their release stub.
+    written: fill every written (markdown) answer with a short text.
+    """
+    notebook = release_version(nbformat.read(str(source_path), as_version=4))
+    for cell in notebook.cells:
+        meta = role(cell)
+        if not meta.get("solution"):
+            continue
+        if cell.cell_type == "code" and answers and meta.get("grade_id") in answers:
+            cell.source = answers[meta["grade_id"]]
+        elif cell.cell_type == "markdown" and written:
+            cell.source = WRITTEN_ANSWER
+    return notebook
+
+
+def attacked_answers(source_path: str | Path, attack: str) -> dict[str, str]:
+    """Correct answers, except that the last answer cell starts with `ATTACKS[attack]`."""
+    answers = correct_answers(source_path)
+    last = answer_ids(source_path)[-1]
+    answers[last] = ATTACKS[attack] + answers[last]
+    return answers
+
+
+def tests_after_last_answer(source_path: str | Path) -> set[str]:
+    """Test cells that come after the last answer cell (those an attack there may zero)."""
+    plan = read_plan(source_path)
+    last = max(i for i, step in enumerate(plan.steps) if step.kind == "answer")
+    return {step.grade_id for step in plan.steps[last:] if step.kind == "test"}
+
+
+def without_cell(notebook, grade_id: str):
+    """A copy of `notebook` with the cell `grade_id` deleted."""
+    notebook = copy.deepcopy(notebook)
+    notebook.cells = [c for c in notebook.cells if role(c).get("grade_id") != grade_id]
+    return notebook
+
+
+def with_cell_source(notebook, grade_id: str, source: str):
+    """A copy of `notebook` whose cell `grade_id` has a new source."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if role(cell).get("grade_id") == grade_id:
+            cell.source = source
+    return notebook

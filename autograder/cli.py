@@ -1,0 +1,162 @@
+"""`llmf-grade`: the instructor's command line (release, collect, grade, export, feedback).
+
+    llmf-grade release                          # student versions -> release/ and notebooks/
+    llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
+    llmf-grade grade                            # every submission of every assignment
+    llmf-grade export grades.csv
+    llmf-grade feedback
+
+Every command takes --course (default: the course folder shipped in the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from autograder.course import Course, default_course_root
+
+
+def _course(args) -> Course:
+    return Course(args.course)
+
+
+def _assignments(course: Course, args) -> list[str]:
+    chosen = args.assignment or course.assignments()
+    unknown = sorted(set(chosen) - set(course.assignments()))
+    if unknown:
+        raise SystemExit(f"unknown assignment(s) {unknown}; known: {course.assignments()}")
+    return chosen
+
+
+def cmd_release(args) -> None:
+    from autograder.release import release_assignment
+
+    course = _course(args)
+    default = Path(args.course).resolve() == default_course_root().resolve()
+    notebooks_dir = args.notebooks or (default_course_root().parents[1] / "notebooks"
+                                       if default else None)
+    written = []
+    for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
+        written += release_assignment(course, assignment, notebooks_dir)
+    print(f"released {len(written)} notebook(s):")
+    for path in written:
+        print(f"  {path}")
+
+
+def cmd_collect(args) -> None:
+    from autograder.collect import collect
+
+    course = _course(args)
+    taken = collect(course, args.assignment_name, args.folder, args.id_pattern)
+    for _ in tqdm(taken, desc="collect", unit="nb"):
+        pass
+    changed = sum(item.changed for item in taken)
+    students = len({item.student for item in taken})
+    print(f"collected {len(taken)} notebook(s) from {students} student(s); "
+          f"{changed} new or changed, {len(taken) - changed} unchanged")
+
+
+def cmd_grade(args) -> None:
+    from autograder.classroom import grade_course
+    from autograder.sandbox import Limits
+
+    course = _course(args)
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                    memory_mb=args.memory_mb)
+    statuses = grade_course(course, _assignments(course, args), args.student or None,
+                            limits=limits, workers=args.jobs, force=args.force)
+    _summary("graded", statuses)
+
+
+def cmd_export(args) -> None:
+    from autograder.classroom import sync_gradebook
+    from autograder.export import export_rows, write_csv
+
+    course = _course(args)
+    sync_gradebook(course)
+    rows = export_rows(course, _assignments(course, args))
+    path = write_csv(list(tqdm(rows, desc="export", unit="row")), args.output)
+    print(f"wrote {len(rows)} row(s) to {path}")
+    _summary("status", Counter(row["status"] for row in rows))
+
+
+def cmd_feedback(args) -> None:
+    from autograder.feedback import write_feedback
+
+    course = _course(args)
+    keys = [(s, a, n) for a in _assignments(course, args) for n in course.notebooks(a)
+            for s in (args.student or course.students())]
+    written = [write_feedback(course, *key) for key in tqdm(keys, desc="feedback", unit="nb")]
+    print(f"wrote {len(written)} feedback page(s) under {course.root / 'feedback'}")
+
+
+def _summary(title: str, counts: Counter) -> None:
+    parts = ", ".join(f"{status}: {count}" for status, count in sorted(counts.items()))
+    print(f"{title}: {parts or 'nothing to do'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmf-grade", description=__doc__.splitlines()[0])
+    parser.add_argument("--course", default=str(default_course_root()),
+                        help="nbgrader course folder (default: %(default)s)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="generate student versions (nbgrader)")
+    release.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    release.add_argument("--notebooks", type=Path,
+                         help="also copy student notebooks here, flat (default for the "
+                              "repository's course: notebooks/)")
+    release.set_defaults(run=cmd_release)
+
+    collect = commands.add_parser("collect", help="take in submissions from a folder")
+    collect.add_argument("assignment_name", help="assignment the submissions belong to")
+    collect.add_argument("folder", type=Path,
+                         help="one folder per student, or a flat folder of <student>_<nb>.ipynb")
+    collect.add_argument("--id-pattern", help="regex with a (?P<student>...) group for file names")
+    collect.set_defaults(run=cmd_collect)
+
+    grade = commands.add_parser("grade", help="grade submissions in the sandbox, in parallel")
+    grade.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    grade.add_argument("--student", action="append", help="only this student (repeatable)")
+    grade.add_argument("--jobs", "-j", type=int, help="parallel graders (default: cores)")
+    grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    grade.add_argument("--cell-timeout", type=float, default=20.0, help="seconds per cell")
+    grade.add_argument("--notebook-timeout", type=float, default=180.0,
+                       help="seconds per notebook")
+    grade.add_argument("--memory-mb", type=int, default=1536, help="memory limit per kernel")
+    grade.set_defaults(run=cmd_grade)
+
+    export = commands.add_parser("export", help="write grades.csv (one row per student/assignment)")
+    export.add_argument("output", nargs="?", default="grades.csv", type=Path)
+    export.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    export.set_defaults(run=cmd_export)
+
+    feedback = commands.add_parser("feedback", help="write per-student HTML feedback")
+    feedback.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    feedback.set_defaults(run=cmd_feedback)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `llmf-grade`."""
+    args = build_parser().parse_args(argv)
+    if not hasattr(args, "assignment"):
+        args.assignment = None
+    if not hasattr(args, "student"):
+        args.student = None
+    try:
+        args.run(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,6 +34,7 @@ HOME = "/home/student"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "mime.types")
 CGROUP_PIDS_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+STALE_CGROUP_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,16 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str]) -> lis
     return [*command, *inner]
 
 
+def remove_stale_groups(root: Path) -> None:
+    """Delete empty groups left by a grader that was killed (an hour old or more)."""
+    for group in root.glob("llmf-*"):
+        try:
+            if time.time() - group.stat().st_mtime > STALE_CGROUP_SECONDS:
+                group.rmdir()  # fails, harmlessly, if the group still has processes
+        except OSError:
+            pass
+
+
 class PidsGroup:
     """A pids cgroup capping processes and threads of one sandbox (root only; else a no-op)."""
 
@@ -157,6 +168,7 @@ class PidsGroup:
             return
         for root in CGROUP_PIDS_ROOTS:
             if Path(root, "pids.max").exists() or Path(root, "cgroup.procs").exists():
+                remove_stale_groups(Path(root))
                 candidate = Path(root, f"llmf-{uuid.uuid4().hex[:12]}")
                 try:
                     candidate.mkdir()

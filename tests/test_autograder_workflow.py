@@ -1,0 +1,171 @@
+"""The instructor's workflow with `llmf-grade`: release, collect, grade, export, feedback.
+
+Runs the real command line on a copy of the fixture course: idempotent re-grades, a grader
+killed mid-run, a re-submission that breaks, manual grading through the gradebook, and feedback
+pages that never show hidden tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import synthetic
+from autograder.cli import main
+from autograder.course import Course
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "course"
+SOURCE = FIXTURES / "source" / "fx_basics" / "fx_basics.ipynb"
+FAST = ["--cell-timeout", "5", "--notebook-timeout", "60"]
+
+
+def llmf(course: Path, *args) -> int:
+    return main(["--course", str(course), *map(str, args)])
+
+
+def read_csv(path: Path) -> dict[str, dict]:
+    with path.open() as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A released, collected and graded copy of the fixture course."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(FIXTURES / "source", root / "source")
+    shutil.copy(ROOT / "autograder" / "course" / "nbgrader_config.py", root)
+    assert llmf(root, "release", "--notebooks", root / "notebooks") == 0
+
+    per_student = tmp_path_factory.mktemp("lms_folders")
+    for student, answers in [("ada", synthetic.correct_answers(SOURCE)), ("bob", {})]:
+        (per_student / student).mkdir()
+        nbformat.write(synthetic.submission(SOURCE, answers),
+                       str(per_student / student / "my copy.ipynb"))
+    flat = tmp_path_factory.mktemp("lms_flat")
+    nbformat.write(synthetic.submission(SOURCE, synthetic.attacked_answers(SOURCE, "os_exit")),
+                   str(flat / "cyd_fx_basics.ipynb"))
+    (flat / "dee_fx_basics.ipynb").write_text("")
+    assert llmf(root, "collect", "fx_basics", per_student) == 0
+    assert llmf(root, "collect", "fx_basics", flat) == 0
+    (root / "submitted" / "eve").mkdir()  # enrolled, never submitted
+    assert llmf(root, "grade", *FAST) == 0
+    return root
+
+
+def test_release_writes_flat_student_notebooks(course):
+    text = (course / "notebooks" / "fx_basics.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and "hidden_cases(" not in text
+    assert "raise NotImplementedError()" in text
+
+
+def test_export_has_one_row_per_student_with_status_and_reason(course, tmp_path):
+    assert llmf(course, "export", tmp_path / "grades.csv") == 0
+    rows = read_csv(tmp_path / "grades.csv")
+    assert {s: r["status"] for s, r in rows.items()} == {
+        "ada": "needs_manual_grading", "bob": "needs_manual_grading", "cyd": "crashed",
+        "dee": "missing", "eve": "missing"}
+    assert rows["ada"]["linear_test"] == "2.0" and rows["ada"]["explain_answer"] == ""
+    assert rows["bob"]["score"] == "0.0"
+    assert rows["cyd"]["softmax_test"] == "2.0" and "kernel died" in rows["cyd"]["reason"]
+    assert rows["dee"]["reason"] == "the submitted file is empty"
+
+
+def test_gradebook_holds_our_scores_for_formgrader(course):
+    with Course(course).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("fx_basics", "fx_basics", "ada")
+        scores = {grade.name: grade.auto_score for grade in notebook.grades}
+        waiting = {grade.name for grade in notebook.grades if grade.needs_manual_grade}
+    assert scores == {"linear_test": 2.0, "softmax_test": 2.0, "q1_test": 1.0,
+                      "explain_answer": None}
+    assert waiting == {"explain_answer"}
+    assert (course / "autograded" / "ada" / "fx_basics" / "fx_basics.ipynb").exists()
+
+
+def test_manual_grade_in_gradebook_completes_the_row(course, tmp_path):
+    with Course(course).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("fx_basics", "fx_basics", "ada")
+        (grade,) = [g for g in notebook.grades if g.name == "explain_answer"]
+        grade.manual_score = 1.5
+        gradebook.db.commit()
+    llmf(course, "export", tmp_path / "grades.csv")
+    row = read_csv(tmp_path / "grades.csv")["ada"]
+    assert row["status"] == "graded" and row["score"] == "6.5"
+
+
+def test_regrade_is_idempotent(course, capsys):
+    before = {p: json.loads(p.read_text()) for p in course.glob("autograded/*/*/*.result.json")}
+    assert llmf(course, "grade", *FAST) == 0
+    assert "unchanged: 5" in capsys.readouterr().out
+    assert llmf(course, "grade", "--force", *FAST) == 0
+    after = {p: json.loads(p.read_text()) for p in course.glob("autograded/*/*/*.result.json")}
+    assert after == before
+
+
+def test_feedback_never_shows_hidden_tests(course):
+    assert llmf(course, "feedback") == 0
+    pages = {p.parts[-3]: p.read_text() for p in course.glob("feedback/*/*/*.html")}
+    assert set(pages) == {"ada", "bob", "cyd", "dee", "eve"}
+    for page in pages.values():
+        for secret in ("hidden_cases", "_rng", "BEGIN HIDDEN", "710.0", "BEGIN SOLUTION"):
+            assert secret not in page
+    assert "NotImplementedError" in pages["bob"] and "2 / 2" in pages["ada"]
+
+
+def test_broken_resubmission_never_keeps_the_old_score(course, tmp_path):
+    resubmitted = tmp_path / "again"
+    resubmitted.mkdir()
+    (resubmitted / "bob_fx_basics.ipynb").write_text('{"cells": [')
+    llmf(course, "collect", "fx_basics", resubmitted)
+    llmf(course, "export", tmp_path / "before.csv")
+    assert read_csv(tmp_path / "before.csv")["bob"]["status"] == "ungraded"
+    llmf(course, "grade", "--student", "bob", *FAST)
+    llmf(course, "export", tmp_path / "after.csv")
+    row = read_csv(tmp_path / "after.csv")["bob"]
+    assert row["status"] == "crashed" and row["score"] == "0.0"
+
+
+def test_killed_grader_keeps_what_it_recorded(tmp_path):
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    assert llmf(root, "release", "--notebooks", tmp_path / "nb") == 0
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for index in range(8):
+        nbformat.write(synthetic.submission(SOURCE, synthetic.correct_answers(SOURCE)),
+                       str(folder / f"s{index}_fx_basics.ipynb"))
+    llmf(root, "collect", "fx_basics", folder)
+    command = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade",
+               "-j", "1", *FAST]
+    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(root.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(grader.pid, signal.SIGKILL)  # the grader and its workers, as a crash would
+    grader.wait()
+    recorded = list(root.glob("autograded/*/*/*.result.json"))
+    assert 1 <= len(recorded) < 8
+    for path in recorded:
+        assert json.loads(path.read_text())["status"] == "needs_manual_grading"
+    assert llmf(root, "grade", *FAST) == 0
+    results = [json.loads(p.read_text()) for p in root.glob("autograded/*/*/*.result.json")]
+    assert len(results) == 8 and all(r["scores"]["linear_test"][0] == 2.0 for r in results)
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("release", "collect", "grade", "export", "feedback"):
+        assert command in out

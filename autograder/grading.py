@@ -93,7 +93,8 @@ def references_from_run(plan: Plan, run: RunRecord) -> dict:
                             f"fails when graded: {detail or outcome.status}")
         if step.kind != "test":
             continue
-        messages = _messages_by_name(run.hidden.get(step.grade_id))
+        hidden = run.hidden.get(step.grade_id)
+        messages = _messages_by_name(hidden)
         references[step.grade_id] = {}
         for call in step.hidden_calls:
             message = messages.get(call.name)
@@ -102,8 +103,9 @@ def references_from_run(plan: Plan, run: RunRecord) -> dict:
             if message is None or len(cases) != call.n_cases or broken or message.get(
                 "forbidden_calls"
             ):
+                problem = message or (hidden.error if hidden else "the hidden block did not run")
                 raise PlanError(f"{plan.name}: hidden_cases({call.name!r}) in {step.grade_id} "
-                                f"does not work on the source's own solution: {message}"[:400])
+                                f"does not work on the source's own solution: {problem}"[:400])
             references[step.grade_id][call.name] = [from_jsonable(c["value"]) for c in cases]
     return references
 

@@ -43,8 +43,11 @@ def resolve(dotted: str):
             obj = importlib.import_module(".".join(parts[:split]))
         except ImportError:
             continue
-        for attribute in parts[split:]:
-            obj = getattr(obj, attribute)
+        try:
+            for attribute in parts[split:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            break
         return obj
     raise ValueError(f"forbid: cannot resolve {dotted!r}; expected a name like 'pkg.module.func'")
 

@@ -1,0 +1,113 @@
+"""Unit tests of the autograder's parts: payloads, comparison, plans, submissions, hidden_cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import synthetic
+from autograder.collect import find_submissions
+from autograder.compare import compare
+from autograder.hidden import hidden_cases
+from autograder.payload import NotPlainData, decode, encode
+from autograder.plan import PlanError, parse_hidden_calls, read_plan, split_hidden
+from autograder.submission import read_submission
+
+FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
+
+
+class AlwaysEqual(float):
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, float("nan"), "text", [1, [2.0, "x"]], (1, 2), {"a": [1, None]},
+    np.float32(1.5), np.arange(6, dtype=np.int16).reshape(2, 3), np.array([True, False]),
+])
+def test_payload_round_trip(value):
+    back = decode(encode(value))
+    ok, why = compare(back, decode(encode(value)), rtol=0, atol=0)
+    assert ok, why
+    if isinstance(value, np.ndarray):
+        assert back.dtype == value.dtype and np.array_equal(back, value)
+
+
+@pytest.mark.parametrize("value", [AlwaysEqual(1.0), object(), np.array(["a"]),
+                                   np.array([1], dtype=object), {1: 2}, lambda: 1])
+def test_payload_refuses_anything_but_plain_data(value):
+    with pytest.raises(NotPlainData):
+        encode(value)
+
+
+def test_compare_rules():
+    assert compare(1.0 + 1e-9, 1.0, rtol=1e-6, atol=1e-8)[0]
+    assert not compare(3, 4, rtol=1, atol=1)[0]  # integers are exact
+    assert not compare(True, 1, rtol=0, atol=0)[0]
+    assert compare([1.0, 2.0], np.array([1.0, 2.0]), rtol=0, atol=0)[0]
+    ok, why = compare(np.zeros((3, 2)), np.zeros((4, 2)), rtol=0, atol=0)
+    assert not ok and "shape" in why
+    assert not compare({"a": 1}, {"b": 1}, rtol=0, atol=0)[0]
+
+
+def test_hidden_cases_in_a_plain_kernel():
+    namespace = {"AlwaysEqual": AlwaysEqual, "hidden_cases": hidden_cases, "np": np}
+    exec("def square(x):\n    return np.asarray(x) ** 2\n"
+         "values = hidden_cases('square', ['square([1, 2])', \"'done'\"])", namespace)
+    values = namespace["values"]
+    assert np.array_equal(values[0], [1, 4]) and values[1] == "done"
+    with pytest.raises(AssertionError, match="cheat: hidden case 1 returned"):
+        exec("hidden_cases('cheat', ['AlwaysEqual(2.0)'])", namespace)
+    with pytest.raises(AssertionError, match="json.dumps"):
+        exec("import json\nhidden_cases('d', ['json.dumps(1)'], forbid=['json.dumps'])",
+             namespace)
+
+
+def test_plan_reads_roles_and_hidden_calls():
+    plan = read_plan(FIXTURE)
+    assert [s.kind for s in plan.steps] == ["setup", "answer", "test", "answer", "test",
+                                            "answer", "test"]
+    (call,) = plan.tests[0].hidden_calls
+    assert (call.name, call.n_cases, call.forbid) == ("linear", 2,
+                                                      ("course_lib.layers.linear_forward",))
+    assert plan.max_points() == {"linear_test": 2, "softmax_test": 2, "q1_test": 1,
+                                 "explain_answer": 2}
+    assert "demo" not in {s.grade_id for s in plan.steps}  # demo cells are never run
+
+
+def test_plan_rejects_non_literal_hidden_calls():
+    with pytest.raises(PlanError, match="literal"):
+        parse_hidden_calls("hidden_cases(NAME, ['f(1)'])", "cell")
+    visible, hidden = split_hidden("a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS")
+    assert (visible, hidden) == ("a = 1", "b = 2")
+
+
+def test_submission_reading_finds_tampering_and_bad_files(tmp_path):
+    plan = read_plan(FIXTURE)
+    notebook = synthetic.submission(FIXTURE, synthetic.correct_answers(FIXTURE))
+    edited = synthetic.with_cell_source(synthetic.without_cell(notebook, "q1_test"),
+                                        "intro", "# my notes")
+    nbformat.write(edited, str(tmp_path / "edited.ipynb"))
+    found = read_submission(tmp_path / "edited.ipynb", plan)
+    assert found.tampering == ["locked cell intro was edited", "locked cell q1_test was deleted"]
+    assert "def linear" in found.answers["linear_answer"]
+    (tmp_path / "bad.ipynb").write_text("[1, 2")
+    assert read_submission(tmp_path / "bad.ipynb", plan).problem[0] == "crashed"
+    assert read_submission(tmp_path / "none.ipynb", plan).problem[0] == "missing"
+
+
+def test_collect_understands_both_layouts(tmp_path):
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "ada" / "renamed.ipynb").write_text("{}")
+    (tmp_path / "s42_ch1.ipynb").write_text("{}")
+    (tmp_path / "Smith, J_991_ch1.ipynb").write_text("{}")
+    (tmp_path / "Smith, J_991_ch1.ipynb").rename(tmp_path / "elsewhere")
+    assert {(s, n) for s, n, _ in find_submissions(tmp_path, ["ch1"])} == {
+        ("ada", "ch1"), ("s42", "ch1")}
+    (tmp_path / "elsewhere").rename(tmp_path / "Smith, J_991_ch1.ipynb")
+    (tmp_path / "s42_ch1.ipynb").unlink()
+    found = find_submissions(tmp_path, ["ch1"], id_pattern=r"_(?P<student>\d+)_ch1")
+    assert {s for s, _, _ in found} == {"ada", "991"}

@@ -1,0 +1,120 @@
+"""Benchmark: grade a synthetic class and print wall time and submissions per minute.
+
+    python scripts/bench_grading.py [--students 30] [--jobs N]
+
+The class is every assignment under autograder/course/source whose solutions pass their own
+tests (or, if there are none yet, the test fixture copied as four assignments), with students
+handing in a mix of correct (60%), partly wrong (15%) and adversarial (25%: infinite loops,
+crashes, fork bombs, 2 GiB allocations, corrupt files...) notebooks. Grading goes through the
+real path: sandboxed kernels in parallel, records, gradebook. Target: 120 submissions in under
+5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+
+from autograder import synthetic
+from autograder.batch import compute_references, default_workers
+from autograder.classroom import grade_course
+from autograder.course import Course
+from autograder.plan import PlanError
+from autograder.release import release_assignment
+from autograder.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE_SOURCE = ROOT / "autograder" / "course" / "source"
+FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
+ADVERSARIAL = [*synthetic.ATTACKS, "corrupt", "empty"]
+
+
+def usable_sources(limits: Limits, workers: int) -> list[Path]:
+    """Source notebooks of the course whose own solutions pass (the rest are skipped)."""
+    usable = []
+    for source in sorted(COURSE_SOURCE.glob("*/*.ipynb")):
+        try:
+            compute_references([source], limits, workers)
+            usable.append(source)
+        except (PlanError, RuntimeError) as error:
+            print(f"skipping {source.parent.name}: {str(error)[:160]}", file=sys.stderr)
+    return usable
+
+
+def build_course(folder: Path, sources: list[Path]) -> Course:
+    """A course folder holding the given sources (the fixture as ch1..ch4 if none)."""
+    shutil.copy(ROOT / "autograder" / "course" / "nbgrader_config.py", folder)
+    pairs = [(s.parent.name, s) for s in sources] or [
+        (f"fixture_ch{i}", FIXTURE) for i in range(1, 5)]
+    for assignment, source in pairs:
+        target = folder / "source" / assignment / f"{assignment}.ipynb"
+        target.parent.mkdir(parents=True)
+        shutil.copy(source, target)
+    return Course(folder)
+
+
+def student_notebook(source: Path, index: int):
+    """The `index`-th student's notebook: correct, partly wrong or adversarial (or bytes)."""
+    kind = index % 20
+    if kind < 12:
+        return synthetic.submission(source, synthetic.correct_answers(source))
+    if kind < 15:
+        answers = synthetic.correct_answers(source)
+        answers.pop(synthetic.answer_ids(source)[-1])
+        return synthetic.submission(source, answers)
+    attack = ADVERSARIAL[(index // 20 + kind) % len(ADVERSARIAL)]
+    if attack == "corrupt":
+        return b'{"cells": ['
+    if attack == "empty":
+        return b""
+    return synthetic.submission(source, synthetic.attacked_answers(source, attack))
+
+
+def submit_class(course: Course, students: int) -> int:
+    count = 0
+    for assignment in course.assignments():
+        source = course.source(assignment, assignment)
+        for index in range(students):
+            path = course.submission(f"student{index:03d}", assignment, assignment)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            notebook = student_notebook(source, index + count)
+            if isinstance(notebook, bytes):
+                path.write_bytes(notebook)
+            else:
+                nbformat.write(notebook, str(path))
+        count += students
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=default_workers())
+    parser.add_argument("--fixture", action="store_true",
+                        help="grade the test fixture as four assignments, not the course")
+    args = parser.parse_args()
+    limits = Limits()
+    with tempfile.TemporaryDirectory(prefix="llmf-bench-") as folder:
+        sources = [] if args.fixture else usable_sources(limits, args.jobs)
+        course = build_course(Path(folder), sources)
+        for assignment in course.assignments():
+            release_assignment(course, assignment)
+        total = submit_class(course, args.students)
+        print(f"{args.students} students x {len(course.assignments())} assignments = {total} "
+              f"submissions; {args.jobs} parallel graders; limits {limits}")
+        started = time.perf_counter()
+        statuses: Counter = grade_course(course, limits=limits, workers=args.jobs)
+        seconds = time.perf_counter() - started
+    print("statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
+    print(f"wall time {seconds:.1f} s, {total / seconds * 60:.1f} submissions per minute")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from autograder.course import Course, default_course_root
+from autograder.plan import read_plan
 
 
 def _course(args) -> Course:
@@ -43,6 +44,9 @@ def cmd_release(args) -> None:
     written = []
     for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
         written += release_assignment(course, assignment, notebooks_dir)
+        for notebook in course.notebooks(assignment):
+            for warning in read_plan(course.source(assignment, notebook)).warnings:
+                print(f"warning: {warning}", file=sys.stderr)
     print(f"released {len(written)} notebook(s):")
     for path in written:
         print(f"  {path}")

@@ -1,0 +1,188 @@
+"""Losses for next-token prediction: softmax, cross-entropy, and sequence and dataset losses.
+
+The loss of one prediction is -log p(gold): the negative log-probability the model gave the token
+that actually came next. The gold distribution is one-hot, so this IS the cross-entropy between
+the gold distribution and the model's. A sequence's loss is the SUM of its token losses, and the
+dataset's loss the sum over its sequences.
+
+>>> logits = np.array([[2.0, 1.0, 0.1]])
+>>> round(float(cross_entropy(logits, np.array([0]))), 4)
+0.417
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+REDUCTIONS = ("none", "sum", "mean")
+
+
+def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log p = logits - logsumexp(logits), computed stably (the max is subtracted first).
+
+    Entries of -inf (tokens masked out) get log-probability -inf; a slice that is all -inf has no
+    distribution and raises ValueError.
+
+    >>> np.round(np.exp(log_softmax(np.array([0.0, np.log(3.0)]))), 2)
+    array([0.25, 0.75])
+    """
+    logits = np.asarray(logits)
+    if logits.dtype.kind != "f":
+        logits = logits.astype(np.float64)
+    largest = np.max(logits, axis=axis, keepdims=True)
+    if np.any(np.isneginf(largest)):
+        raise ValueError("every logit of a row is -inf: there is no distribution to normalise")
+    if np.any(np.isnan(logits)) or np.any(np.isposinf(largest)):
+        raise ValueError("logits contain NaN or +inf; expected finite numbers (or -inf to mask)")
+    shifted = logits - largest
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Probabilities from logits along `axis`, stable for large logits.
+
+    >>> softmax(np.array([1000.0, 1000.0]))
+    array([0.5, 0.5])
+    """
+    return np.exp(log_softmax(logits, axis=axis))
+
+
+def softmax_backward(probs: np.ndarray, dprobs: np.ndarray) -> np.ndarray:
+    """Gradient w.r.t. the logits, given p = softmax(logits) and dL/dp (both (..., V)).
+
+    dL/dz_i = p_i * (dL/dp_i - sum_j p_j dL/dp_j)
+    """
+    probs, dprobs = np.asarray(probs), np.asarray(dprobs)
+    if probs.shape != dprobs.shape:
+        raise ValueError(f"probs {probs.shape} and dprobs {dprobs.shape} must have the same shape")
+    return probs * (dprobs - np.sum(probs * dprobs, axis=-1, keepdims=True))
+
+
+def one_hot(ids, num_classes: int) -> np.ndarray:
+    """The gold distribution: 1.0 at each id, 0.0 elsewhere. ids (...) -> (..., num_classes).
+
+    >>> one_hot([2, 0], 3)
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    ids = _check_targets(ids, num_classes)
+    return (ids[..., None] == np.arange(num_classes)).astype(np.float64)
+
+
+def token_losses(logits: np.ndarray, targets) -> np.ndarray:
+    """-log p(target) at every position. logits (..., V), targets (...) -> losses (...)."""
+    logits = np.asarray(logits)
+    targets = _check_targets(targets, logits.shape[-1], expected_shape=logits.shape[:-1])
+    log_probs = log_softmax(logits)
+    return -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+
+
+def cross_entropy(logits: np.ndarray, targets, mask=None, reduction: str = "mean"):
+    """Cross-entropy between the one-hot gold targets and softmax(logits).
+
+    logits (..., V); targets (...) ints; mask (...) 0/1 (positions with 0 are left out).
+    reduction: "none" -> (...) per-token losses (0 where masked), "sum" -> their sum,
+    "mean" -> the sum divided by the number of unmasked positions.
+
+    >>> logits = np.zeros((2, 4))                       # uniform over 4 tokens
+    >>> round(float(cross_entropy(logits, [1, 3], reduction="sum")), 4)  # 2 * log 4
+    2.7726
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    losses = token_losses(logits, targets)
+    weights = _check_mask(mask, losses.shape)
+    if weights is not None:
+        losses = np.where(weights > 0, losses, 0.0)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / _count(weights, losses.size)
+
+
+def cross_entropy_grad(logits: np.ndarray, targets, mask=None, reduction: str = "mean"):
+    """dL/dlogits for `cross_entropy` with the same arguments: (p - onehot(target)), scaled.
+
+    Masked positions get zero gradient; "mean" divides by the number of unmasked positions.
+    For reduction="none" the gradient is that of the sum (each position's own loss).
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    logits = np.asarray(logits)
+    targets = _check_targets(targets, logits.shape[-1], expected_shape=logits.shape[:-1])
+    weights = _check_mask(mask, targets.shape)
+    grad = softmax(logits)
+    np.put_along_axis(
+        grad,
+        targets[..., None],
+        np.take_along_axis(grad, targets[..., None], axis=-1) - 1.0,
+        axis=-1,
+    )
+    if weights is not None:
+        grad *= (weights > 0)[..., None]
+    if reduction == "mean":
+        grad /= _count(weights, targets.size)
+    return grad
+
+
+def sequence_loss(model, ids) -> float:
+    """Loss of one sequence: sum over t >= 1 of -log p(x_t | x_<t). ids (T,), T >= 2.
+
+    The first token has no prefix, so it is not predicted; a sequence of T tokens contributes
+    T - 1 token losses.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) < 2:
+        raise ValueError(f"a sequence needs at least 2 token ids in a 1-D array, got {ids.shape}")
+    logits = model.logits(ids[None, :-1])[0]
+    return float(cross_entropy(logits, ids[1:], reduction="sum"))
+
+
+def dataset_loss(model, sequences) -> float:
+    """Loss of a dataset: the sum of its sequences' losses (what pre-training minimises)."""
+    sequences = list(sequences)
+    if not sequences:
+        raise ValueError("the dataset is empty: expected at least one sequence")
+    return sum(sequence_loss(model, ids) for ids in sequences)
+
+
+def perplexity(mean_token_loss: float) -> float:
+    """exp(mean loss): the number of equally likely tokens the model is, on average, unsure among.
+
+    >>> perplexity(np.log(4.0))
+    4.0
+    """
+    return float(np.exp(mean_token_loss))
+
+
+def _check_targets(targets, vocab_size: int, expected_shape=None) -> np.ndarray:
+    targets = np.asarray(targets)
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"targets must be integer token ids, got dtype {targets.dtype}")
+    if expected_shape is not None and targets.shape != tuple(expected_shape):
+        raise ValueError(
+            f"targets have shape {targets.shape}; expected {tuple(expected_shape)} "
+            "(the logits' shape without the last axis)"
+        )
+    if targets.size and (targets.min() < 0 or targets.max() >= vocab_size):
+        raise ValueError(
+            f"target ids must lie in [0, {vocab_size}), got {targets.min()}..{targets.max()}"
+        )
+    return targets
+
+
+def _check_mask(mask, shape):
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.shape != tuple(shape):
+        raise ValueError(f"mask has shape {mask.shape}; expected the targets' shape {tuple(shape)}")
+    return mask.astype(np.float64)
+
+
+def _count(weights, size: int) -> int:
+    count = size if weights is None else int(np.count_nonzero(weights))
+    if count == 0:
+        raise ValueError("the mask selects no tokens, so the mean loss is undefined")
+    return count

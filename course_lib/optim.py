@@ -1,0 +1,98 @@
+"""Optimisation: AdamW, gradient clipping and the warm-up + cosine learning-rate schedule.
+
+>>> params = {"w": np.array([[3.0]])}
+>>> optimizer = AdamW(params, lr=0.1, weight_decay=0.0)
+>>> for _ in range(100):
+...     optimizer.step({"w": 2 * params["w"]})      # gradient of w**2
+>>> abs(float(params["w"][0, 0])) < 0.5
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class AdamW:
+    """Adam with decoupled weight decay, updating a dict of parameter arrays in place.
+
+    Per parameter: m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g**2;
+    p -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * p), with bias-corrected m_hat, v_hat.
+    Weight decay applies to matrices only (ndim >= 2), not to biases and layer-norm gains.
+    """
+
+    def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.95), eps: float = 1e-8,
+                 weight_decay: float = 0.1):
+        if lr <= 0 or eps <= 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(
+                f"need lr > 0, eps > 0, weight_decay >= 0 and betas in [0, 1); got lr={lr}, "
+                f"eps={eps}, weight_decay={weight_decay}, betas={betas}"
+            )
+        self.params = params
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
+        self.step_count = 0
+        self.m = {name: np.zeros_like(p) for name, p in params.items()}
+        self.v = {name: np.zeros_like(p) for name, p in params.items()}
+
+    def step(self, grads: dict, lr: float | None = None) -> None:
+        """One update of every parameter from its gradient (same keys and shapes as params)."""
+        if set(grads) != set(self.params):
+            missing, extra = set(self.params) - set(grads), set(grads) - set(self.params)
+            raise KeyError(f"gradients must match the parameters: missing {missing}, extra {extra}")
+        lr = self.lr if lr is None else lr
+        beta1, beta2 = self.betas
+        self.step_count += 1
+        correction1 = 1 - beta1**self.step_count
+        correction2 = 1 - beta2**self.step_count
+        for name, param in self.params.items():
+            grad = grads[name]
+            if grad.shape != param.shape:
+                raise ValueError(f"gradient {name} has shape {grad.shape}, expected {param.shape}")
+            m, v = self.m[name], self.v[name]
+            m *= beta1
+            m += (1 - beta1) * grad
+            v *= beta2
+            v += (1 - beta2) * grad * grad
+            if param.ndim >= 2 and self.weight_decay:
+                param -= lr * self.weight_decay * param
+            param -= lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
+
+
+def clip_grad_norm(grads: dict, max_norm: float) -> float:
+    """Scale all gradients together so their global L2 norm is at most max_norm (in place).
+
+    Returns the norm before clipping.
+
+    >>> grads = {"a": np.array([3.0]), "b": np.array([4.0])}
+    >>> clip_grad_norm(grads, 1.0), grads["a"]
+    (5.0, array([0.6]))
+    """
+    if max_norm <= 0:
+        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-12)
+        for grad in grads.values():
+            grad *= scale
+    return norm
+
+
+def cosine_lr(step: int, *, max_steps: int, base_lr: float, warmup_steps: int = 0,
+              min_lr: float = 0.0) -> float:
+    """Learning rate at `step` (0-based): linear warm-up to base_lr, then cosine decay to min_lr.
+
+    >>> [round(cosine_lr(s, max_steps=10, base_lr=1.0, warmup_steps=2), 2) for s in (0, 1, 2, 10)]
+    [0.5, 1.0, 1.0, 0.0]
+    """
+    if max_steps <= 0 or warmup_steps < 0 or not 0 <= min_lr <= base_lr:
+        raise ValueError(
+            f"need max_steps > 0, warmup_steps >= 0, 0 <= min_lr <= base_lr; got "
+            f"max_steps={max_steps}, warmup_steps={warmup_steps}, "
+            f"min_lr={min_lr}, base_lr={base_lr}"
+        )
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * progress))

@@ -1,0 +1,128 @@
+"""The training loop: forward, loss, backward, clip, AdamW step; and a loss history to plot.
+
+One step on a batch (x, y[, mask]):
+
+    logits, cache = model.forward(x)                  # (B, T, V)
+    loss = cross_entropy(logits, y, mask)             # mean over the predicted tokens
+    grads = model.backward(cross_entropy_grad(logits, y, mask), cache)
+    clip_grad_norm(grads, clip); optimizer.step(grads, lr=cosine_lr(step, ...))
+
+>>> history = train(model, get_batch, steps=100)     # doctest: +SKIP
+>>> history.plot()                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .losses import cross_entropy, cross_entropy_grad
+from .optim import AdamW, clip_grad_norm, cosine_lr
+
+
+@dataclass
+class LossHistory:
+    """Losses recorded during training: one per step, and one per evaluation."""
+
+    steps: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    eval_steps: list = field(default_factory=list)
+    eval_loss: list = field(default_factory=list)
+    vocab_size: int | None = None
+
+    def plot(self, ax=None, title: str = "Training"):
+        """Train and evaluation loss against the step, with the uniform baseline log(V)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(self.steps, self.train_loss, label="train", alpha=0.8)
+        if self.eval_steps:
+            ax.plot(self.eval_steps, self.eval_loss, "o-", label="validation")
+        if self.vocab_size:
+            ax.axhline(np.log(self.vocab_size), color="grey", linestyle="--",
+                       label=f"uniform guess: log {self.vocab_size}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss (nats per token)")
+        ax.set_title(title)
+        ax.legend()
+        return ax
+
+
+def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1.0) -> float:
+    """One optimisation step on batch = (x, y) or (x, y, mask); returns the batch's mean loss."""
+    x, y, mask = _unpack(batch)
+    logits, cache = model.forward(x)
+    loss = float(cross_entropy(logits, y, mask))
+    dlogits = cross_entropy_grad(logits, y, mask).astype(logits.dtype, copy=False)
+    grads = model.backward(dlogits, cache)
+    if clip:
+        clip_grad_norm(grads, clip)
+    optimizer.step(grads, lr=lr)
+    return loss
+
+
+def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None, lr: float = 3e-3,
+          warmup_steps: int = 0, min_lr: float | None = None, weight_decay: float = 0.1,
+          clip: float | None = 1.0, eval_fn=None, eval_every: int | None = None,
+          progress: bool = True) -> LossHistory:
+    """Train `model` in place for `steps` steps; returns the LossHistory.
+
+    get_batch(step) -> (x, y) or (x, y, mask); eval_fn(model) -> a loss, called every eval_every
+    steps and after the last one. The learning rate warms up linearly for warmup_steps, then
+    decays along a cosine to min_lr (default lr / 10).
+    """
+    if steps <= 0:
+        raise ValueError(f"steps must be positive, got {steps}")
+    optimizer = optimizer or AdamW(model.params, lr=lr, weight_decay=weight_decay)
+    min_lr = lr / 10 if min_lr is None else min_lr
+    eval_every = eval_every or max(1, steps // 10)
+    history = LossHistory(vocab_size=model.vocab_size)
+    bar = _progress_bar(steps, progress)
+    for step in range(steps):
+        step_lr = cosine_lr(step, max_steps=steps, base_lr=lr, warmup_steps=warmup_steps,
+                            min_lr=min_lr)
+        loss = train_step(model, get_batch(step), optimizer, step_lr, clip)
+        history.steps.append(step)
+        history.train_loss.append(loss)
+        if eval_fn is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):
+            history.eval_steps.append(step)
+            history.eval_loss.append(float(eval_fn(model)))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(history.train_loss[-10:]):.3f}")
+    if bar is not None:
+        bar.close()
+    return history
+
+
+def evaluate(model, batches) -> float:
+    """Mean token loss of `model` over batches of (x, y) or (x, y, mask), without training."""
+    total, count = 0.0, 0
+    for batch in batches:
+        x, y, mask = _unpack(batch)
+        logits = model.logits(x)
+        total += float(cross_entropy(logits, y, mask, reduction="sum"))
+        count += y.size if mask is None else int(np.count_nonzero(mask))
+    if count == 0:
+        raise ValueError("evaluate needs at least one batch with a predicted token")
+    return total / count
+
+
+def _unpack(batch):
+    if len(batch) == 2:
+        x, y = batch
+        return np.asarray(x), np.asarray(y), None
+    if len(batch) == 3:
+        x, y, mask = batch
+        return np.asarray(x), np.asarray(y), np.asarray(mask)
+    raise ValueError(f"a batch is (x, y) or (x, y, mask), got {len(batch)} items")
+
+
+def _progress_bar(steps: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc="training", leave=True)

@@ -1,0 +1,105 @@
+"""Train the course's shipped base model on the embedded corpus (deterministic; `make pretrain`).
+
+Steps: generate the default corpus, split it, train a byte-level BPE tokenizer on the training
+split, pre-train a small transformer on random windows, measure its validation loss, and write
+`course_lib/weights/{base_model.npz, base_model.json, tokenizer.json}`.
+
+    python scripts/pretrain.py                 # the shipped model
+    python scripts/pretrain.py --steps 200     # a quick rehearsal
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from course_lib.corpus import default_corpus, train_val_split
+from course_lib.data import random_windows
+from course_lib.pretrained import WEIGHTS_DIR, validation_loss, validation_windows
+from course_lib.tokenizers import BPETokenizer
+from course_lib.training import evaluate, train
+from course_lib.transformer import Transformer, TransformerConfig
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vocab-size", type=int, default=1024)
+    parser.add_argument("--block-size", type=int, default=128)
+    parser.add_argument("--n-layer", type=int, default=4)
+    parser.add_argument("--n-head", type=int, default=4)
+    parser.add_argument("--n-embd", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    started = time.perf_counter()
+
+    train_text, _ = train_val_split(default_corpus())
+    tokenizer = BPETokenizer.train(train_text, vocab_size=args.vocab_size)
+    train_tokens = np.asarray(tokenizer.encode(train_text), dtype=np.int64)
+    print(f"tokenizer: {tokenizer.vocab_size} tokens; training split: {len(train_tokens):,} tokens "
+          f"({time.perf_counter() - started:.1f} s)")
+
+    config = TransformerConfig(
+        vocab_size=tokenizer.vocab_size,
+        block_size=args.block_size,
+        n_layer=args.n_layer,
+        n_head=args.n_head,
+        n_embd=args.n_embd,
+    )
+    model = Transformer(config, seed=args.seed)
+    print(f"model: {model.num_params():,} parameters")
+
+    rng = np.random.default_rng(args.seed)
+    held_out = validation_windows(tokenizer, args.block_size)[:16]
+
+    def get_batch(step):
+        return random_windows(train_tokens, args.batch_size, args.block_size, rng)
+
+    def eval_fn(model):
+        return evaluate(model, [(held_out[:, :-1], held_out[:, 1:])])
+
+    history = train(
+        model,
+        get_batch,
+        args.steps,
+        lr=args.lr,
+        warmup_steps=max(1, args.steps // 20),
+        min_lr=args.lr / 10,
+        eval_fn=eval_fn,
+        eval_every=max(1, args.steps // 10),
+    )
+    train_seconds = time.perf_counter() - started
+    loss = validation_loss(model, tokenizer)
+    baseline = np.log(config.vocab_size)
+    print(f"validation loss {loss:.4f} nats/token (uniform baseline {baseline:.3f}); "
+          f"trained in {train_seconds / 60:.1f} min")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(args.out / "tokenizer.json")
+    model.save(
+        args.out / "base_model",
+        metadata={
+            "validation_loss": round(loss, 5),
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "seed": args.seed,
+            "train_seconds": round(train_seconds, 1),
+            "train_loss_last": round(float(np.mean(history.train_loss[-20:])), 5),
+        },
+    )
+    print(f"wrote {args.out}/base_model.npz, base_model.json, tokenizer.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,8 @@ Prints, in one run:
   1. float32 matmul GFLOPS of a plain large square matmul (the practical peak for numpy);
   2. forward+backward throughput of the model (tokens/s and effective GFLOPS) and its ratio
      to the matmul peak;
-  3. generation speed: tokens/s with the key/value cache vs recomputing the whole context.
+  3. generation speed: tokens/s with the key/value cache vs recomputing the whole context;
+  4. the shipped base model: seconds to load it and generate 200 tokens with generate_text.
 
 FLOP estimate for one training step (forward + backward), per token:
     6 * N_matmul  +  12 * n_layer * T * n_embd
@@ -114,6 +115,21 @@ def main() -> None:
     print(f"  with KV cache:   {n_new / cached:8.0f} tokens/s")
     print(f"  recompute all:   {n_new / full:8.0f} tokens/s   "
           f"(cache speed-up x{full / cached:.1f})")  # fmt: skip
+    shipped_model_figures()
+
+
+def shipped_model_figures() -> None:
+    """Load the shipped base model and generate 200 tokens, as a learner's first cell does."""
+    from course_lib.pretrained import load_base_model
+    from course_lib.sampling import generate_text
+
+    start = time.perf_counter()
+    model, tokenizer = load_base_model()
+    loaded = time.perf_counter()
+    generate_text(model, tokenizer, "Once upon a time", max_new_tokens=200, stop_at_eos=False)
+    done = time.perf_counter()
+    print(f"shipped base model: load {loaded - start:.2f} s, generate 200 tokens "
+          f"{done - loaded:.2f} s, total {done - start:.2f} s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,419 @@
+"""Chapter 2 (Autoregression): each exercise rejects its typical wrong answers; each quiz key holds.
+
+Wrong implementations are graded like real submissions: the student version of the source
+notebook, with the solution cells filled in, goes through `autograder.grading.grade_notebook`.
+Exercises are independent, so one submission carries one wrong variant of every exercise at once
+(variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere); the
+test cell of each mutated exercise must score 0 and every other one full marks.
+Quiz keys are recomputed with course_lib where the right answer can be computed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.grading import grade_notebook
+from autograder.plan import release_version
+from course_lib.quiz import MultipleChoice
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "autograder/course/source/ch2_autoregression/ch2_autoregression.ipynb"
+
+# Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
+WRONG = {
+    "ex2_1_sequence_log_prob": {
+        "off-by-one: row t scores tokens[t]": """
+def sequence_log_prob(step_probs, tokens):
+    return float(sum(np.log(step_probs[t][tokens[t]]) for t in range(len(tokens))))
+""",
+        "log of the product (underflows)": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]
+    return float(np.log(np.prod(chosen)))
+""",
+        "sums probabilities": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    return float(np.sum(step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]))
+""",
+        "scores the given first token too": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]
+    return float(np.log(step_probs[0, tokens[0]]) + np.sum(np.log(chosen)))
+""",
+    },
+    "ex2_2_generate_greedy": {
+        "never feeds the token back": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    new_tokens = []
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(list(prompt))))
+        new_tokens.append(token)
+        if token == stop_id:
+            break
+    return new_tokens
+""",
+        "argmin": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = list(prompt), []
+    for _ in range(n_new):
+        token = int(np.argmin(next_token_probs(context)))
+        context.append(token)
+        new_tokens.append(token)
+        if token == stop_id:
+            break
+    return new_tokens
+""",
+        "ignores the stop token": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = list(prompt), []
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        new_tokens.append(token)
+    return new_tokens
+""",
+        "off-by-one: one token too many": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = list(prompt), []
+    for _ in range(n_new + 1):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        new_tokens.append(token)
+        if token == stop_id:
+            break
+    return new_tokens
+""",
+        "appends to the caller's prompt": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = prompt, []
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        new_tokens.append(token)
+        if token == stop_id:
+            break
+    return new_tokens
+""",
+    },
+    "ex2_3_temperature_top_k": {
+        "divides the probabilities by the temperature": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64)
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    p = np.exp(z - z.max()) / temperature
+    return p / p.sum()
+""",
+        "keeps k + 1 tokens": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-(k + 1)], z, -np.inf)
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "keeps k - 1 tokens": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z = np.where(z > np.sort(z)[-k], z, -np.inf)
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "forgets to renormalise after top-k": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    p = np.exp(z - z.max())
+    p = p / p.sum()
+    if k is not None:
+        p = np.where(z >= np.sort(z)[-k], p, 0.0)
+    return p
+""",
+        "no max-subtraction (overflow)": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    p = np.exp(z)
+    return p / p.sum()
+""",
+    },
+    "ex2_4_top_p": {
+        "accumulates in vocabulary order": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    keep = np.cumsum(probs) - probs < p
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum()
+""",
+        "drops the token that crosses p": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(-probs)
+    keep = np.zeros(len(probs), dtype=bool)
+    keep[order[np.cumsum(probs[order]) < p]] = True
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum()
+""",
+        "forgets to renormalise": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(-probs)
+    sorted_probs = probs[order]
+    keep = np.zeros(len(probs), dtype=bool)
+    keep[order[np.cumsum(sorted_probs) - sorted_probs < p]] = True
+    return np.where(keep, probs, 0.0)
+""",
+    },
+}
+N_VARIANTS = max(len(wrongs) for wrongs in WRONG.values())
+
+
+def grade_cell_of(solution_id: str) -> str:
+    return "test_" + solution_id
+
+
+@pytest.fixture(scope="module")
+def source():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def answer_keys(source) -> dict[str, str]:
+    """{solution grade_id: the code of the instructor's solution cell}."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in source.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def submission(source, answers: dict[str, str]):
+    """The student version of the source, every solution cell answered by `answers`, and the
+    written question answered (it then awaits manual grading)."""
+    notebook = release_version(copy.deepcopy(source))
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in answers:
+            cell.source = answers[grade_id].strip()
+        elif cell.cell_type == "markdown" and grade_id:
+            cell.source = "Without the mask each position can read the token it predicts."
+    return notebook
+
+
+def variant_answers(answer_keys: dict[str, str], index: int | None) -> tuple[dict, dict]:
+    """Answers for variant `index` (None: all reference) and {solution grade_id: wrong name}."""
+    answers, mutated = dict(answer_keys), {}
+    if index is not None:
+        for solution_id, wrongs in WRONG.items():
+            if index < len(wrongs):
+                name, code = list(wrongs.items())[index]
+                answers[solution_id], mutated[solution_id] = code, name
+    return answers, mutated
+
+
+@pytest.fixture(scope="module")
+def graded(source, answer_keys, tmp_path_factory):
+    """{variant index or None: (GradeResult, {solution grade_id: wrong name})}."""
+    folder = tmp_path_factory.mktemp("ch2_submissions")
+    variants = [None, *range(N_VARIANTS)]
+    jobs = {}
+    for index in variants:
+        answers, mutated = variant_answers(answer_keys, index)
+        path = folder / f"variant_{index}.ipynb"
+        nbformat.write(submission(source, answers), path)
+        jobs[index] = (path, mutated)
+    # the reference values are computed (and cached) by the first grading, then shared
+    first = grade_notebook(jobs[None][0], SOURCE)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], SOURCE) for i in variants[1:]}
+        results = {i: future.result() for i, future in futures.items()}
+    results[None] = first
+    return {index: (results[index], jobs[index][1]) for index in variants}
+
+
+def test_reference_solutions_score_full_marks(graded):
+    result, _ = graded[None]
+    assert result.status == "needs_manual_grading", (result.status, result.reason)
+    assert result.scores["analysis_2_7_no_mask"] == (None, 3.0)
+    lost = {gid: score for gid, score in result.scores.items() if score[0] not in (None, score[1])}
+    assert not lost, f"reference solutions lost points: {lost}; messages: {result.messages}"
+
+
+@pytest.mark.parametrize(
+    "solution_id, wrong_name",
+    [(sid, name) for sid, wrongs in WRONG.items() for name in wrongs],
+)
+def test_wrong_implementation_scores_zero(graded, solution_id, wrong_name):
+    index = list(WRONG[solution_id]).index(wrong_name)
+    result, mutated = graded[index]
+    assert mutated[solution_id] == wrong_name
+    score, points = result.scores[grade_cell_of(solution_id)]
+    assert points > 0 and score == 0, (
+        f"{wrong_name!r} scored {score}/{points} on {solution_id}; "
+        f"messages: {result.messages.get(grade_cell_of(solution_id))}"
+    )
+    untouched = [sid for sid in WRONG if sid not in mutated]
+    for sid in untouched:
+        score, points = result.scores[grade_cell_of(sid)]
+        assert score == points, f"the reference {sid} lost points next to {wrong_name!r}"
+
+
+def test_every_exercise_has_two_or_more_wrong_answers(answer_keys):
+    exercises = [gid for gid in answer_keys if gid.startswith("ex")]
+    assert sorted(exercises) == sorted(WRONG)
+    assert all(len(WRONG[gid]) >= 2 for gid in exercises)
+
+
+def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(graded):
+    """Learners see why: a wrong answer fails a visible assertion, not only a hidden case."""
+    unexplained = []
+    for index in range(N_VARIANTS):
+        result, mutated = graded[index]
+        for solution_id, name in mutated.items():
+            failure = result.failed_checks.get(grade_cell_of(solution_id), "")
+            if "AssertionError" not in failure:
+                unexplained.append((solution_id, name, failure[:120]))
+    assert not unexplained, unexplained
+
+
+# ------------------------------------------------------------------ multiple-choice answer keys
+
+
+@pytest.fixture(scope="module")
+def quiz(source) -> dict[str, tuple[MultipleChoice, str]]:
+    """{question grade_id: (its widget's question, the key in its answer cell)}."""
+    questions, widget = {}, None
+    for cell in source.cells:
+        role = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
+            widget = eval(cell.source, {"MultipleChoice": MultipleChoice})  # noqa: S307
+        elif role.get("solution") and role["grade_id"].startswith("q"):
+            namespace: dict = {}
+            exec(cell.source, namespace)  # noqa: S102 - the instructor's answer cell
+            key = namespace[f"answer_{role['grade_id']}"]
+            questions[role["grade_id"]] = (widget, key)
+            widget = None
+    return questions
+
+
+def test_quiz_widgets_and_answer_cells_agree(quiz):
+    assert sorted(quiz) == [f"q2_{n}" for n in range(1, 7)]
+    for grade_id, (widget, key) in quiz.items():
+        assert widget is not None, f"{grade_id} has no MultipleChoice widget before its answer"
+        assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
+
+
+def test_q2_1_chain_rule_log_probability(quiz):
+    widget, key = quiz["q2_1"]
+    factors = np.array([0.5, 0.25, 0.8])
+    computed = {
+        "A": math.log(factors.sum()),
+        "B": float(np.log(factors).sum()),
+        "C": float(np.log(factors).mean()),
+        "D": float(factors.prod()),
+    }
+    for letter, value in computed.items():
+        assert f"{value:.3f}".rstrip("0") in widget.options[letter], (letter, value)
+    assert key == "B"
+    assert math.isclose(computed[key], math.log(factors.prod()))
+
+
+def test_q2_2_low_temperature_is_greedy(quiz):
+    from course_lib.losses import softmax
+    from course_lib.sampling import apply_temperature
+
+    logits = np.array([0.3, 2.0, 1.9, -1.0])
+    cold = softmax(apply_temperature(logits, 1e-3))
+    hot = softmax(apply_temperature(logits, 1e3))
+    assert cold[np.argmax(logits)] > 0.999  # all mass on the argmax: greedy decoding
+    assert np.allclose(hot, 1 / len(logits), atol=1e-2)  # option A is the HIGH-temperature limit
+    assert quiz["q2_2"][1] == "B"
+
+
+def test_q2_3_prediction_at_t_depends_on_the_prefix_up_to_t(quiz):
+    from course_lib.transformer import Transformer, TransformerConfig
+
+    model = Transformer(TransformerConfig(vocab_size=13, block_size=8, n_layer=2, n_head=2,
+                                          n_embd=16), seed=3, dtype=np.float64)
+    ids = np.array([1, 5, 7, 2, 9, 4, 11, 6])
+    base = model.logits(ids)
+    depends = np.zeros((len(ids), len(ids)), dtype=bool)  # depends[t, j]: logits[t] reads x_j
+    for j in range(len(ids)):
+        edited = ids.copy()
+        edited[j] = (ids[j] + 1) % 13
+        depends[:, j] = np.abs(model.logits(edited) - base).max(axis=-1) > 1e-12
+    assert np.array_equal(depends, np.tril(np.ones_like(depends)))  # x_0..x_t, option A
+    assert quiz["q2_3"][1] == "A"
+
+
+def test_q2_4_greedy_misses_the_most_probable_sequence(source, quiz):
+    toy_cell = next(c.source for c in source.cells if c.source.startswith("TWO_STEP_VOCAB"))
+    namespace = {"np": np}
+    exec(toy_cell, namespace)  # noqa: S102 - the chapter's own toy model
+    probs = namespace["two_step_probs"]
+    vocab = range(len(namespace["TWO_STEP_VOCAB"]))
+
+    def probability(sequence):
+        return math.prod(probs([0, *sequence[:t]])[token] for t, token in enumerate(sequence))
+
+    first = int(np.argmax(probs([0])))
+    greedy = [first, int(np.argmax(probs([0, first])))]
+    best = max(([a, b] for a in vocab for b in vocab), key=probability)
+    assert math.isclose(probability(greedy), 0.24) and math.isclose(probability(best), 0.36)
+    assert quiz["q2_4"][1] == "False"
+
+
+def test_q2_5_independent_positions_give_new_angeles_a_quarter(quiz):
+    data = [("New", "York")] * 50 + [("Los", "Angeles")] * 50
+    p_first = sum(first == "New" for first, _ in data) / len(data)
+    p_second = sum(second == "Angeles" for _, second in data) / len(data)
+    widget, key = quiz["q2_5"]
+    assert widget.options[key] == str(p_first * p_second)
+
+
+def test_q2_6_a_sequence_of_t_tokens_makes_t_minus_1_predictions(quiz):
+    from course_lib.losses import sequence_loss
+    from course_lib.ngram import NGramModel
+
+    # contexts never seen in training get a uniform prediction: each costs exactly ln V
+    uniform = NGramModel(vocab_size=10, n=2).fit([[0, 0]])
+    tokens = [1, 2, 3, 4]
+    predictions = sequence_loss(uniform, tokens) / math.log(10)
+    assert math.isclose(predictions, len(tokens) - 1)
+    widget, key = quiz["q2_6"]
+    assert key == "B" and widget.options[key].startswith("T - 1")
+
+
+def test_reference_solutions_agree_with_course_lib(answer_keys):
+    """The demos fall back on course_lib when an exercise is unsolved: both must agree."""
+    from course_lib.losses import sequence_loss, softmax
+    from course_lib.ngram import NGramModel
+    from course_lib.sampling import generate, next_token_distribution
+
+    namespace = {"np": np}
+    for grade_id in WRONG:
+        exec(answer_keys[grade_id], namespace)  # noqa: S102 - the instructor's solutions
+    rng = np.random.default_rng(7)
+    model = NGramModel(vocab_size=12, n=2, smoothing=0.5).fit([rng.integers(0, 12, size=300)])
+    ids = rng.integers(0, 12, size=20).tolist()
+    step_probs = softmax(model.logits(np.array(ids)))
+    assert math.isclose(namespace["sequence_log_prob"](step_probs, ids), -sequence_loss(model, ids))
+    greedy = list(generate(model, ids[:3], 10, temperature=0))
+    assert namespace["generate_greedy"](model.next_token_probs, ids[:3], 10) == greedy
+    for temperature, k, p in [(0.7, 4, None), (1.3, None, 0.8), (1.0, 6, 0.5)]:
+        logits = rng.normal(size=12) * 2
+        ours = namespace["apply_temperature_and_top_k"](logits, temperature, k)
+        if p is not None:
+            ours = namespace["apply_top_p"](ours, p)
+        assert np.allclose(ours, next_token_distribution(logits, temperature, k, p))

@@ -178,6 +178,8 @@ def _check_mask(mask, shape):
     mask = np.asarray(mask)
     if mask.shape != tuple(shape):
         raise ValueError(f"mask has shape {mask.shape}; expected the targets' shape {tuple(shape)}")
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ValueError("mask values must be 0/1 (or bool): 1 = predicted, 0 = left out")
     return mask.astype(np.float64)
 
 

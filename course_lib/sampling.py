@@ -38,7 +38,7 @@ def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
 def top_k_filter(logits: np.ndarray, k: int) -> np.ndarray:
     """Keep the k highest logits, set the rest to -inf (ties at the k-th value are kept)."""
     logits = _check_logits(logits)
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= len(logits):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(logits):
         raise ValueError(f"k must be an integer in [1, {len(logits)}], got {k!r}")
     kth_largest = np.sort(logits)[-k]
     return np.where(logits >= kth_largest, logits, -np.inf)

@@ -40,7 +40,14 @@ class AdamW:
         """One update of every parameter from its gradient (same keys and shapes as params)."""
         if set(grads) != set(self.params):
             missing, extra = set(self.params) - set(grads), set(grads) - set(self.params)
-            raise KeyError(f"gradients must match the parameters: missing {missing}, extra {extra}")
+            raise ValueError(
+                f"gradients must match the parameters: missing {missing}, extra {extra}"
+            )
+        for name, param in self.params.items():  # check all before updating any
+            if np.shape(grads[name]) != param.shape:
+                raise ValueError(
+                    f"gradient {name} has shape {np.shape(grads[name])}, expected {param.shape}"
+                )
         lr = self.lr if lr is None else lr
         beta1, beta2 = self.betas
         self.step_count += 1
@@ -48,8 +55,6 @@ class AdamW:
         correction2 = 1 - beta2**self.step_count
         for name, param in self.params.items():
             grad = grads[name]
-            if grad.shape != param.shape:
-                raise ValueError(f"gradient {name} has shape {grad.shape}, expected {param.shape}")
             m, v = self.m[name], self.v[name]
             m *= beta1
             m += (1 - beta1) * grad
@@ -86,10 +91,10 @@ def cosine_lr(step: int, *, max_steps: int, base_lr: float, warmup_steps: int = 
     >>> [round(cosine_lr(s, max_steps=10, base_lr=1.0, warmup_steps=2), 2) for s in (0, 1, 2, 10)]
     [0.5, 1.0, 1.0, 0.0]
     """
-    if max_steps <= 0 or warmup_steps < 0 or not 0 <= min_lr <= base_lr:
+    if step < 0 or max_steps <= 0 or warmup_steps < 0 or not 0 <= min_lr <= base_lr:
         raise ValueError(
-            f"need max_steps > 0, warmup_steps >= 0, 0 <= min_lr <= base_lr; got "
-            f"max_steps={max_steps}, warmup_steps={warmup_steps}, "
+            f"need step >= 0, max_steps > 0, warmup_steps >= 0, 0 <= min_lr <= base_lr; got "
+            f"step={step}, max_steps={max_steps}, warmup_steps={warmup_steps}, "
             f"min_lr={min_lr}, base_lr={base_lr}"
         )
     if step < warmup_steps:

@@ -30,8 +30,7 @@ def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     >>> apply_temperature(np.array([2.0, 1.0]), 0.5)
     array([4., 2.])
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0 (use greedy() for 0), got {temperature}")
+    _check_temperature(temperature, allow_zero=False)
     return _check_logits(logits) / temperature
 
 
@@ -75,9 +74,17 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
 
 def sample_next(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0,
                 top_k: int | None = None, top_p: float | None = None) -> int:
-    """Draw one token id from the filtered distribution; temperature 0 means greedy."""
+    """Draw one token id from the filtered distribution; temperature 0 means greedy.
+
+    The filters always keep the most likely token, so with temperature 0 they change nothing
+    (they still check their settings).
+
+    >>> sample_next(np.array([0.1, 2.0, -1.0]), np.random.default_rng(0), temperature=0)
+    1
+    """
+    _check_temperature(temperature, allow_zero=True)
     if temperature == 0:
-        return greedy(logits)
+        return greedy(next_token_distribution(logits, 1.0, top_k, top_p))
     probs = next_token_distribution(logits, temperature, top_k, top_p)
     return int(rng.choice(len(probs), p=probs))
 
@@ -87,21 +94,31 @@ def generate(model, prompt_ids, max_new_tokens: int, *, rng: np.random.Generator
              stop_ids=(), use_cache: bool = True) -> Iterator[int]:
     """Stream new token ids one at a time, feeding each back in as context.
 
-    Stops after max_new_tokens or right after yielding a token in stop_ids. Only the last
-    model.block_size tokens are used as context. With use_cache and a model that has a key/value
-    cache, each step feeds just the new token; otherwise the whole context is recomputed.
-    rng defaults to np.random.default_rng(0), so runs repeat exactly.
+    Stops after max_new_tokens, or right after yielding a token in stop_ids (so the stop id is the
+    last id you see). Only the last model.block_size tokens are used as context. With use_cache
+    and a model that has a key/value cache, each step feeds just the new token; otherwise the
+    whole context is recomputed. rng defaults to np.random.default_rng(0), so runs repeat exactly.
+    Bad arguments raise here, before the first token.
+
+    >>> for token in generate(model, [1, 2], 3, temperature=0):   # doctest: +SKIP
+    ...     print(token)
     """
     context = [int(token) for token in np.asarray(prompt_ids).ravel()]
     if not context:
         raise ValueError("the prompt is empty: generation needs at least one token of context")
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    _check_temperature(temperature, allow_zero=True)
     rng = np.random.default_rng(0) if rng is None else rng
     stop_ids = {int(token) for token in stop_ids}
-    next_logits = _LogitsSource(model, use_cache)
+    settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    return _generate(_LogitsSource(model, use_cache), context, max_new_tokens, rng, settings,
+                     stop_ids)  # fmt: skip
+
+
+def _generate(next_logits, context: list, max_new_tokens: int, rng, settings: dict, stop_ids):
     for _ in range(max_new_tokens):
-        token = sample_next(next_logits(context), rng, temperature, top_k, top_p)
+        token = sample_next(next_logits(context), rng, **settings)
         context.append(token)
         yield token
         if token in stop_ids:
@@ -109,14 +126,15 @@ def generate(model, prompt_ids, max_new_tokens: int, *, rng: np.random.Generator
 
 
 def generate_text(model, tokenizer, prompt: str, max_new_tokens: int = 100, *,
-                  stop_at_eos: bool = True, **sampling) -> str:
+                  stop_at_eos: bool = True, stop_ids=(), **sampling) -> str:
     """The text the model writes after `prompt` (the prompt itself is not repeated).
 
+    Stops at <|eos|> (left out of the text) unless stop_at_eos=False; stop_ids adds more stops.
     sampling: rng, temperature, top_k, top_p, use_cache, as for generate().
     """
-    stop_ids = (tokenizer.eos_id,) if stop_at_eos else ()
+    stop_ids = {*stop_ids, tokenizer.eos_id} if stop_at_eos else set(stop_ids)
     new_ids = list(generate(model, tokenizer.encode(prompt), max_new_tokens, stop_ids=stop_ids,
-                            **sampling))
+                            **sampling))  # fmt: skip
     if new_ids and stop_at_eos and new_ids[-1] == tokenizer.eos_id:
         new_ids.pop()
     return tokenizer.decode(new_ids)
@@ -150,3 +168,11 @@ def _check_logits(logits) -> np.ndarray:
     if logits.ndim != 1 or logits.size == 0:
         raise ValueError(f"expected the logits of one step, shape (V,), got {logits.shape}")
     return logits
+
+
+def _check_temperature(temperature: float, allow_zero: bool) -> None:
+    if temperature == 0 and allow_zero:
+        return
+    if not temperature > 0:  # also catches NaN
+        expected = "0 (greedy) or > 0" if allow_zero else "> 0 (for 0 use greedy())"
+        raise ValueError(f"temperature must be {expected}, got {temperature}")

@@ -114,6 +114,9 @@ def test_sample_next_frequencies_match_the_distribution():
         (lambda z: apply_temperature(z, -1.0), "temperature must be > 0"),
         (lambda z: sample_next(z, np.random.default_rng(0), temperature=-0.5), "temperature"),
         (lambda z: sample_next(z, np.random.default_rng(0), top_k=9), "k must be"),
+        (lambda z: sample_next(z, np.random.default_rng(0), temperature=0, top_k=0), "k must be"),
+        (lambda z: sample_next(z, np.random.default_rng(0), temperature=0, top_p=2), "p must be"),
+        (lambda z: sample_next(z, np.random.default_rng(0), temperature=np.nan), "0 \\(greedy\\)"),
         (lambda z: greedy(z[None]), "shape \\(V,\\)"),
         (lambda z: greedy(z[:0]), "shape \\(V,\\)"),
     ],
@@ -167,13 +170,13 @@ def test_the_same_seed_gives_the_same_sequence():
     assert list(generate(model, [0], 40)) == list(generate(model, [0], 40))  # default rng
 
 
-def test_generate_rejects_bad_arguments(chain):
+def test_generate_rejects_bad_arguments_when_called(chain):
     with pytest.raises(ValueError, match="prompt is empty"):
-        list(generate(chain, [], 3))
+        generate(chain, [], 3)  # raises at the call, before any token is asked for
     with pytest.raises(ValueError, match="max_new_tokens"):
-        list(generate(chain, [0], -1))
+        generate(chain, [0], -1)
     with pytest.raises(ValueError, match="temperature"):
-        list(generate(chain, [0], 3, temperature=-1.0))
+        generate(chain, [0], 3, temperature=-1.0)
     with pytest.raises(ValueError, match="p must be"):
         list(generate(chain, [0], 3, top_p=2.0))
 
@@ -184,9 +187,11 @@ def tiny_transformer():
     return Transformer(config, seed=3).astype(np.float64)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("prompt", [[1, 2, 3], list(range(11))])  # the second is > block_size
-def test_cached_and_uncached_greedy_generation_agree_past_block_size(tiny_transformer, prompt):
-    model = tiny_transformer
+def test_cached_and_uncached_greedy_generation_agree_past_block_size(tiny_transformer, prompt,
+                                                                     dtype):  # fmt: skip
+    model = tiny_transformer.astype(dtype)
     cached = list(generate(model, prompt, 20, temperature=0, use_cache=True))
     uncached = list(generate(model, prompt, 20, temperature=0, use_cache=False))
     assert cached == uncached
@@ -217,6 +222,7 @@ def test_generate_text_returns_only_the_new_text():
     text = generate_text(model, tokenizer, prompt, 12, rng=np.random.default_rng(5))
     assert text == tokenizer.decode(ids)
 
+
 def test_generate_text_drops_a_final_eos():
     tokenizer = CharTokenizer.train("ab")
     a, b = tokenizer.encode("ab")
@@ -225,3 +231,5 @@ def test_generate_text_drops_a_final_eos():
     assert generate_text(model, tokenizer, "a", 10, temperature=0) == "b"
     with_eos = generate_text(model, tokenizer, "a", 10, temperature=0, stop_at_eos=False)
     assert with_eos.startswith("b<|eos|>")
+    assert generate_text(model, tokenizer, "a", 10, temperature=0, stop_ids=[b]) == "b"
+    assert generate_text(model, tokenizer, "a", 1, temperature=0, stop_at_eos=False) == "b"

@@ -51,9 +51,17 @@ class LossHistory:
 
 
 def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1.0) -> float:
-    """One optimisation step on batch = (x, y) or (x, y, mask); returns the batch's mean loss."""
+    """One optimisation step on batch = (x, y) or (x, y, mask); returns the batch's mean loss.
+
+    Logits that are NaN or infinite raise FloatingPointError before any parameter changes.
+    """
     x, y, mask = _unpack(batch)
     logits, cache = model.forward(x)
+    if not np.all(np.isfinite(logits)):
+        raise FloatingPointError(
+            "the model's logits contain NaN or inf, so training has diverged; the parameters "
+            "were not updated. Try a lower learning rate or a smaller clip value"
+        )
     loss = float(cross_entropy(logits, y, mask))
     dlogits = cross_entropy_grad(logits, y, mask).astype(logits.dtype, copy=False)
     grads = model.backward(dlogits, cache)
@@ -63,18 +71,27 @@ def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1
     return loss
 
 
-def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None, lr: float = 3e-3,
-          warmup_steps: int = 0, min_lr: float | None = None, weight_decay: float = 0.1,
-          clip: float | None = 1.0, eval_fn=None, eval_every: int | None = None,
-          progress: bool = True) -> LossHistory:
+def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,
+          lr: float | None = None, warmup_steps: int = 0, min_lr: float | None = None,
+          weight_decay: float = 0.1, clip: float | None = 1.0, eval_fn=None,
+          eval_every: int | None = None, progress: bool = True) -> LossHistory:
     """Train `model` in place for `steps` steps; returns the LossHistory.
 
+    model: has .params, .forward(x) and .backward(dlogits, cache), like Transformer.
     get_batch(step) -> (x, y) or (x, y, mask); eval_fn(model) -> a loss, called every eval_every
-    steps and after the last one. The learning rate warms up linearly for warmup_steps, then
-    decays along a cosine to min_lr (default lr / 10).
+    steps (default steps // 10) and after the last one. The learning rate warms up linearly for
+    warmup_steps to lr (default: the optimizer's lr, or 3e-3 for a new AdamW), then decays along
+    a cosine to min_lr (default lr / 10). Runs repeat exactly when get_batch and the model do.
     """
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
+    if not all(hasattr(model, name) for name in ("params", "forward", "backward")):
+        raise TypeError(
+            f"train needs a model with params, forward and backward (e.g. a Transformer); "
+            f"{type(model).__name__} has no gradients to follow"
+        )
+    if lr is None:
+        lr = optimizer.lr if optimizer is not None else 3e-3
     optimizer = optimizer or AdamW(model.params, lr=lr, weight_decay=weight_decay)
     min_lr = lr / 10 if min_lr is None else min_lr
     eval_every = eval_every or max(1, steps // 10)

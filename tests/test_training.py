@@ -8,6 +8,7 @@ import pytest
 from course_lib.corpus import default_corpus, qa_pairs, train_val_split
 from course_lib.data import encode_sft_example, random_windows, sft_batch
 from course_lib.losses import log_softmax
+from course_lib.ngram import NGramModel
 from course_lib.optim import AdamW
 from course_lib.tokenizers import BPETokenizer
 from course_lib.training import LossHistory, evaluate, train, train_step
@@ -119,12 +120,51 @@ def test_train_rejects_bad_arguments():
         train(model, lambda step: (x,), 1, progress=False)
 
 
-def test_train_uses_a_given_optimizer():
-    model = tiny_model(12)
-    optimizer = AdamW(model.params, lr=1e-3)
+def test_train_rejects_a_model_without_gradients():
+    bigram = NGramModel(vocab_size=12, n=2).fit([np.arange(100) % 12])
     x, y = random_windows(np.arange(100) % 12, 2, 8, np.random.default_rng(0))
-    train(model, lambda step: (x, y), 3, optimizer=optimizer, progress=False)
-    assert optimizer.step_count == 3
+    with pytest.raises(TypeError, match="params, forward and backward"):
+        train(bigram, lambda step: (x, y), 1, progress=False)
+
+
+def test_a_diverged_model_raises_and_is_not_updated():
+    model = tiny_model(12)
+    model.params["wte"][3] = np.nan
+    before = {name: p.copy() for name, p in model.params.items()}
+    x, y = random_windows(np.arange(100) % 12, 2, 8, np.random.default_rng(0))
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train(model, lambda step: (x, y), 1, progress=False)
+    for name, p in model.params.items():
+        np.testing.assert_array_equal(p, before[name])
+
+
+def test_train_uses_a_given_optimizer_and_its_learning_rate():
+    x, y = random_windows(np.arange(100) % 12, 2, 8, np.random.default_rng(0))
+    finals = []
+    for lr in (1e-3, 1e-2):
+        model = tiny_model(12)
+        optimizer = AdamW(model.params, lr=lr)
+        train(model, lambda step: (x, y), 3, optimizer=optimizer, progress=False)
+        assert optimizer.step_count == 3
+        finals.append(model.params["wte"].copy())
+    same = tiny_model(12)  # lr given to train overrides the optimizer's
+    train(same, lambda step: (x, y), 3, optimizer=AdamW(same.params, lr=1e-3), lr=1e-2,
+          progress=False)  # fmt: skip
+    np.testing.assert_array_equal(same.params["wte"], finals[1])
+    assert not np.array_equal(finals[0], finals[1])
+
+
+def test_training_repeats_exactly_with_the_same_seeds():
+    tokens = np.arange(300) % 12
+
+    def run():
+        model, rng = tiny_model(12, seed=5), np.random.default_rng(6)
+        history = train(model, lambda step: random_windows(tokens, 2, 8, rng), 4, progress=False)
+        return history.train_loss, model.params["wte"]
+
+    (loss_a, wte_a), (loss_b, wte_b) = run(), run()
+    assert loss_a == loss_b
+    np.testing.assert_array_equal(wte_a, wte_b)
 
 
 # ----------------------------------------------------------------------- fine-tuning

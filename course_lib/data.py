@@ -16,7 +16,14 @@ import numpy as np
 
 
 def random_windows(tokens, batch_size: int, block_size: int, rng: np.random.Generator):
-    """batch_size random windows of a token stream: x (B, T) and y (B, T), y[:, t] = x[:, t + 1]."""
+    """batch_size random windows of a token stream: x (B, T) and y (B, T), y[:, t] = x[:, t + 1].
+
+    T is block_size; the stream needs at least block_size + 1 tokens.
+
+    >>> x, y = random_windows(np.arange(5), 2, 4, np.random.default_rng(0))  # one window fits
+    >>> x[0], y[0]
+    (array([0, 1, 2, 3]), array([1, 2, 3, 4]))
+    """
     tokens = np.asarray(tokens)
     if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
         raise ValueError(
@@ -41,6 +48,14 @@ def encode_sft_example(tokenizer, instruction: str, response: str):
 
     loss_mask[i] == 1 exactly when token i is predicted in the loss: the response's tokens and the
     final <|eos|>. The instruction and the two markers are context only.
+
+    >>> from course_lib.tokenizers import CharTokenizer
+    >>> tokenizer = CharTokenizer.train("hi yo")
+    >>> ids, loss_mask = encode_sft_example(tokenizer, "hi", "yo")
+    >>> tokenizer.token_strings(ids)
+    ['<|instruction|>', 'h', 'i', '<|response|>', 'y', 'o', '<|eos|>']
+    >>> loss_mask
+    array([0, 0, 0, 0, 1, 1, 1])
     """
     if not isinstance(instruction, str) or not isinstance(response, str) or not response:
         raise ValueError("instruction and response must be strings, and the response non-empty")
@@ -56,6 +71,12 @@ def sft_batch(examples, pad_id: int):
 
     x holds the inputs, y the next tokens, mask the loss mask of the targets (0 on padding and on
     the prompt).
+
+    >>> x, y, mask = sft_batch([([5, 6, 7], [0, 1, 1]), ([5, 6], [0, 1])], pad_id=0)
+    >>> y, mask                                         # row 2 is padded with 0, masked out
+    (array([[6, 7],
+           [6, 0]]), array([[1, 1],
+           [1, 0]]))
     """
     examples = list(examples)
     if not examples:

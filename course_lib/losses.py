@@ -51,6 +51,9 @@ def softmax_backward(probs: np.ndarray, dprobs: np.ndarray) -> np.ndarray:
     """Gradient w.r.t. the logits, given p = softmax(logits) and dL/dp (both (..., V)).
 
     dL/dz_i = p_i * (dL/dp_i - sum_j p_j dL/dp_j)
+
+    >>> softmax_backward(np.array([0.5, 0.5]), np.array([1.0, 0.0]))   # L = p_0
+    array([ 0.25, -0.25])
     """
     probs, dprobs = np.asarray(probs), np.asarray(dprobs)
     if probs.shape != dprobs.shape:
@@ -70,7 +73,13 @@ def one_hot(ids, num_classes: int) -> np.ndarray:
 
 
 def token_losses(logits: np.ndarray, targets) -> np.ndarray:
-    """-log p(target) at every position. logits (..., V), targets (...) -> losses (...)."""
+    """-log p(target) at every position. logits (..., V), targets (...) -> losses (...).
+
+    A target whose logit is -inf has probability 0, so its loss is inf.
+
+    >>> np.round(token_losses(np.log(np.array([[0.5, 0.25, 0.25]])), np.array([1])), 4)  # log 4
+    array([1.3863])
+    """
     logits = np.asarray(logits)
     targets = _check_targets(targets, logits.shape[-1], expected_shape=logits.shape[:-1])
     log_probs = log_softmax(logits)
@@ -106,6 +115,9 @@ def cross_entropy_grad(logits: np.ndarray, targets, mask=None, reduction: str = 
 
     Masked positions get zero gradient; "mean" divides by the number of unmasked positions.
     For reduction="none" the gradient is that of the sum (each position's own loss).
+
+    >>> cross_entropy_grad(np.zeros((1, 4)), np.array([2]))   # p = 1/4 everywhere, gold is 2
+    array([[ 0.25,  0.25, -0.75,  0.25]])
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -130,7 +142,12 @@ def sequence_loss(model, ids) -> float:
     """Loss of one sequence: sum over t >= 1 of -log p(x_t | x_<t). ids (T,), T >= 2.
 
     The first token has no prefix, so it is not predicted; a sequence of T tokens contributes
-    T - 1 token losses.
+    T - 1 token losses. (A Transformer sees at most block_size tokens, so T <= block_size + 1.)
+
+    >>> from course_lib.ngram import NGramModel
+    >>> uniform = NGramModel(vocab_size=3, n=1).fit([[0, 1, 2]])   # p = 1/3 for every token
+    >>> round(sequence_loss(uniform, [0, 1, 2]), 4)                  # 2 * log 3
+    2.1972
     """
     ids = np.asarray(ids)
     if ids.ndim != 1 or len(ids) < 2:
@@ -140,7 +157,13 @@ def sequence_loss(model, ids) -> float:
 
 
 def dataset_loss(model, sequences) -> float:
-    """Loss of a dataset: the sum of its sequences' losses (what pre-training minimises)."""
+    """Loss of a dataset: the sum of its sequences' losses (what pre-training minimises).
+
+    >>> from course_lib.ngram import NGramModel
+    >>> uniform = NGramModel(vocab_size=3, n=1).fit([[0, 1, 2]])
+    >>> round(dataset_loss(uniform, [[0, 1], [2, 2, 0]]), 4)       # 3 token losses of log 3
+    3.2958
+    """
     sequences = list(sequences)
     if not sequences:
         raise ValueError("the dataset is empty: expected at least one sequence")

@@ -135,6 +135,13 @@ def test_masked_token_losses_sum_and_mean(sizes):
     np.testing.assert_allclose(mean, total / mask.sum(), rtol=1e-12)
     bool_mean = cross_entropy(logits, targets, mask.astype(bool))
     np.testing.assert_allclose(bool_mean, mean, rtol=1e-12)
+    # sum and mean differ by a constant factor, so their gradients point the same way and they
+    # have the same minimiser
+    np.testing.assert_allclose(
+        cross_entropy_grad(logits, targets, mask, reduction="mean") * mask.sum(),
+        cross_entropy_grad(logits, targets, mask, reduction="sum"),
+        rtol=1e-12, atol=1e-15,
+    )  # fmt: skip
 
 
 @settings(max_examples=40, deadline=None)

@@ -20,7 +20,11 @@ from .losses import softmax
 
 
 def greedy(logits: np.ndarray) -> int:
-    """The id of the highest-scoring token (ties go to the lowest id). logits (V,)."""
+    """The id of the highest-scoring token (ties go to the lowest id). logits (V,).
+
+    >>> greedy(np.array([0.1, 2.0, 2.0]))
+    1
+    """
     return int(np.argmax(_check_logits(logits)))
 
 
@@ -35,7 +39,11 @@ def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def top_k_filter(logits: np.ndarray, k: int) -> np.ndarray:
-    """Keep the k highest logits, set the rest to -inf (ties at the k-th value are kept)."""
+    """Keep the k highest logits, set the rest to -inf (ties at the k-th value are kept).
+
+    >>> top_k_filter(np.array([1.0, 3.0, 2.0]), 2)
+    array([-inf,   3.,   2.])
+    """
     logits = _check_logits(logits)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(logits):
         raise ValueError(f"k must be an integer in [1, {len(logits)}], got {k!r}")
@@ -63,7 +71,11 @@ def top_p_filter(logits: np.ndarray, p: float) -> np.ndarray:
 
 def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
                             top_p: float | None = None) -> np.ndarray:
-    """The probabilities sample_next draws from: temperature, then top-k, then top-p. (V,)."""
+    """The probabilities sample_next draws from: temperature, then top-k, then top-p. (V,).
+
+    >>> next_token_distribution(np.log(np.array([0.5, 0.3, 0.2])), top_k=2)   # renormalised
+    array([0.625, 0.375, 0.   ])
+    """
     logits = apply_temperature(logits, temperature)
     if top_k is not None:
         logits = top_k_filter(logits, top_k)

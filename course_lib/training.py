@@ -23,7 +23,14 @@ from .optim import AdamW, clip_grad_norm, cosine_lr
 
 @dataclass
 class LossHistory:
-    """Losses recorded during training: one per step, and one per evaluation."""
+    """Losses recorded during training: one per step, and one per evaluation.
+
+    vocab_size, when known, draws the uniform-guess baseline log(V) in plot().
+
+    >>> history = LossHistory(steps=[0, 1], train_loss=[2.0, 1.5], vocab_size=8)
+    >>> bool(history.train_loss[-1] < np.log(history.vocab_size))
+    True
+    """
 
     steps: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
@@ -54,6 +61,16 @@ def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1
     """One optimisation step on batch = (x, y) or (x, y, mask); returns the batch's mean loss.
 
     Logits that are NaN or infinite raise FloatingPointError before any parameter changes.
+
+    >>> from course_lib.transformer import Transformer, TransformerConfig
+    >>> model = Transformer(TransformerConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1,
+    ...                                       n_embd=8))
+    >>> x, y = np.array([[0, 1, 2, 3]]), np.array([[1, 2, 3, 4]])
+    >>> optimizer = AdamW(model.params, lr=1e-2)
+    >>> first = train_step(model, (x, y), optimizer, lr=1e-2)
+    >>> second = train_step(model, (x, y), optimizer, lr=1e-2)
+    >>> second < first                               # the same batch is now a bit more likely
+    True
     """
     x, y, mask = _unpack(batch)
     logits, cache = model.forward(x)
@@ -82,6 +99,16 @@ def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,
     steps (default steps // 10) and after the last one. The learning rate warms up linearly for
     warmup_steps to lr (default: the optimizer's lr, or 3e-3 for a new AdamW), then decays along
     a cosine to min_lr (default lr / 10). Runs repeat exactly when get_batch and the model do.
+
+    >>> from course_lib.data import random_windows
+    >>> from course_lib.transformer import Transformer, TransformerConfig
+    >>> config = TransformerConfig(vocab_size=5, block_size=8, n_layer=1, n_head=1, n_embd=16)
+    >>> model, tokens = Transformer(config), np.arange(100) % 5      # 0 1 2 3 4 0 1 2 ...
+    >>> def get_batch(step):
+    ...     return random_windows(tokens, 4, 8, np.random.default_rng(step))
+    >>> history = train(model, get_batch, steps=60, lr=1e-2, progress=False)
+    >>> history.train_loss[0] > 1.0 > 0.1 > history.train_loss[-1]   # log 5 = 1.61 at the start
+    True
     """
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
@@ -115,7 +142,15 @@ def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,
 
 
 def evaluate(model, batches) -> float:
-    """Mean token loss of `model` over batches of (x, y) or (x, y, mask), without training."""
+    """Mean token loss of `model` over batches of (x, y) or (x, y, mask), without training.
+
+    The losses of all predicted tokens are summed and divided by their count.
+
+    >>> from course_lib.ngram import NGramModel
+    >>> uniform = NGramModel(vocab_size=4, n=1).fit([[0, 1, 2, 3]])
+    >>> round(evaluate(uniform, [(np.array([[0, 1, 2]]), np.array([[1, 2, 3]]))]), 4)  # log 4
+    1.3863
+    """
     total, count = 0.0, 0
     for batch in batches:
         x, y, mask = _unpack(batch)

@@ -37,7 +37,15 @@ class AdamW:
         self.v = {name: np.zeros_like(p) for name, p in params.items()}
 
     def step(self, grads: dict, lr: float | None = None) -> None:
-        """One update of every parameter from its gradient (same keys and shapes as params)."""
+        """One update of every parameter from its gradient (same keys and shapes as params).
+
+        lr, if given, is used for this step instead of self.lr (for a schedule).
+
+        >>> params = {"w": np.array([[1.0, 1.0]])}
+        >>> AdamW(params, lr=0.1, weight_decay=0.0).step({"w": np.array([[0.5, -2.0]])})
+        >>> params["w"]          # a first step moves each weight by lr, against its gradient
+        array([[0.9, 1.1]])
+        """
         if set(grads) != set(self.params):
             missing, extra = set(self.params) - set(grads), set(grads) - set(self.params)
             raise ValueError(

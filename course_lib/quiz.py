@@ -80,6 +80,8 @@ class MultipleChoice:
         check_button = widgets.Button(description="Check", button_style="primary")
         hint_button = widgets.Button(description="Hint")
         feedback = widgets.Output()
+        with feedback:
+            print("Pick an option, then click Check (or Hint for a nudge).")
 
         def on_check(_):
             feedback.clear_output()

@@ -1,0 +1,409 @@
+"""Chapter 3 (The pre-training objective): exercises reject typical wrong answers; quiz keys hold.
+
+Wrong implementations are graded like real submissions: the student version of the source
+notebook, with the solution cells filled in, goes through `autograder.grading.grade_notebook`.
+The two exercises are independent, so one submission carries one wrong variant of each at once
+(variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere); the
+test cell of each mutated exercise must score 0 and the other one full marks.
+Quiz keys are recomputed with course_lib where the right answer can be computed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.grading import grade_notebook
+from autograder.plan import release_version
+from course_lib.quiz import MultipleChoice
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "autograder/course/source/ch3_pretraining_objective/ch3_pretraining_objective.ipynb"
+
+# Exercise 3.1 is one cell with three functions; each wrong answer swaps one of them.
+TOKEN_LOSSES = """
+def token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return -log_softmax(logits[:-1])[np.arange(len(tokens) - 1), tokens[1:]]
+"""
+SEQUENCE_LOSS = """
+def sequence_loss(logits, tokens):
+    return float(np.sum(token_losses(logits, tokens)))
+"""
+DATASET_LOSS = """
+def dataset_loss(examples):
+    return float(sum(sequence_loss(logits, tokens) for logits, tokens in examples))
+"""
+
+
+def losses_cell(token=TOKEN_LOSSES, sequence=SEQUENCE_LOSS, dataset=DATASET_LOSS) -> str:
+    return token + sequence + dataset
+
+
+# Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
+WRONG = {
+    "ex3_1_losses": {
+        "off-by-one: row t scores tokens[t]": losses_cell(token="""
+def token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return -log_softmax(logits[1:])[np.arange(len(tokens) - 1), tokens[1:]]
+"""),
+        "includes the first token": losses_cell(token="""
+def token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return -log_softmax(logits)[np.arange(len(tokens)), tokens]
+"""),
+        "mean instead of sum": losses_cell(sequence="""
+def sequence_loss(logits, tokens):
+    return float(np.mean(token_losses(logits, tokens)))
+"""),
+        "forgets the minus sign": losses_cell(token="""
+def token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return log_softmax(logits[:-1])[np.arange(len(tokens) - 1), tokens[1:]]
+"""),
+        "raw logits, no log-softmax": losses_cell(token="""
+def token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return -logits[:-1][np.arange(len(tokens) - 1), tokens[1:]]
+"""),
+        "softmax without max-subtraction": losses_cell(token="""
+def token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    e = np.exp(logits[:-1])
+    probs = e / e.sum(axis=-1, keepdims=True)
+    return -np.log(probs[np.arange(len(tokens) - 1), tokens[1:]])
+"""),
+        "dataset loss averages over sequences": losses_cell(dataset="""
+def dataset_loss(examples):
+    return float(np.mean([sequence_loss(logits, tokens) for logits, tokens in examples]))
+"""),
+        "dataset loss averages over tokens": losses_cell(dataset="""
+def dataset_loss(examples):
+    total = sum(sequence_loss(logits, tokens) for logits, tokens in examples)
+    return float(total / sum(len(tokens) - 1 for _, tokens in examples))
+"""),
+    },
+    "ex3_2_cross_entropy_grad": {
+        "sign flip: y - p": """
+def cross_entropy_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    return one_hot(target, len(z)) - p
+""",
+        "softmax without max-subtraction": """
+def cross_entropy_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z) / np.exp(z).sum()
+    return p - one_hot(target, len(z))
+""",
+        "forgets the one-hot: subtracts 1 everywhere": """
+def cross_entropy_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    return p - 1.0
+""",
+        "gradient with respect to the probabilities": """
+def cross_entropy_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    grad = np.zeros_like(p)
+    grad[target] = -1.0 / p[target]
+    return grad
+""",
+        "returns p, forgets y": """
+def cross_entropy_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    return np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+""",
+    },
+}
+N_VARIANTS = max(len(wrongs) for wrongs in WRONG.values())
+WRITTEN_ID = "analysis_3_8_one_model"
+
+
+def grade_cell_of(solution_id: str) -> str:
+    return "test_" + solution_id
+
+
+@pytest.fixture(scope="module")
+def source():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def answer_keys(source) -> dict[str, str]:
+    """{solution grade_id: the code of the instructor's solution cell}."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in source.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def submission(source, answers: dict[str, str]):
+    """The student version of the source, every solution cell answered by `answers`, and the
+    written question answered (it then awaits manual grading)."""
+    notebook = release_version(copy.deepcopy(source))
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in answers:
+            cell.source = answers[grade_id].strip()
+        elif cell.cell_type == "markdown" and grade_id:
+            cell.source = "q = 0.7, since one model has to fit all 100 sentences."
+    return notebook
+
+
+def variant_answers(answer_keys: dict[str, str], index: int | None) -> tuple[dict, dict]:
+    """Answers for variant `index` (None: all reference) and {solution grade_id: wrong name}."""
+    answers, mutated = dict(answer_keys), {}
+    if index is not None:
+        for solution_id, wrongs in WRONG.items():
+            if index < len(wrongs):
+                name, code = list(wrongs.items())[index]
+                answers[solution_id], mutated[solution_id] = code, name
+    return answers, mutated
+
+
+@pytest.fixture(scope="module")
+def graded(source, answer_keys, tmp_path_factory):
+    """{variant index or None: (GradeResult, {solution grade_id: wrong name})}."""
+    folder = tmp_path_factory.mktemp("ch3_submissions")
+    variants = [None, *range(N_VARIANTS)]
+    jobs = {}
+    for index in variants:
+        answers, mutated = variant_answers(answer_keys, index)
+        path = folder / f"variant_{index}.ipynb"
+        nbformat.write(submission(source, answers), path)
+        jobs[index] = (path, mutated)
+    # the reference values are computed (and cached) by the first grading, then shared
+    first = grade_notebook(jobs[None][0], SOURCE)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], SOURCE) for i in variants[1:]}
+        results = {i: future.result() for i, future in futures.items()}
+    results[None] = first
+    return {index: (results[index], jobs[index][1]) for index in variants}
+
+
+def test_reference_solutions_score_full_marks(graded):
+    result, _ = graded[None]
+    assert result.status == "needs_manual_grading", (result.status, result.reason)
+    assert result.scores[WRITTEN_ID] == (None, 3.0)
+    lost = {gid: score for gid, score in result.scores.items() if score[0] not in (None, score[1])}
+    assert not lost, f"reference solutions lost points: {lost}; messages: {result.messages}"
+    assert sum(points for _, points in result.scores.values()) == 17
+
+
+@pytest.mark.parametrize(
+    "solution_id, wrong_name",
+    [(sid, name) for sid, wrongs in WRONG.items() for name in wrongs],
+)
+def test_wrong_implementation_scores_zero(graded, solution_id, wrong_name):
+    index = list(WRONG[solution_id]).index(wrong_name)
+    result, mutated = graded[index]
+    assert mutated[solution_id] == wrong_name
+    score, points = result.scores[grade_cell_of(solution_id)]
+    assert points > 0 and score == 0, (
+        f"{wrong_name!r} scored {score}/{points} on {solution_id}; "
+        f"messages: {result.messages.get(grade_cell_of(solution_id))}"
+    )
+    untouched = [sid for sid in WRONG if sid not in mutated]
+    for sid in untouched:
+        score, points = result.scores[grade_cell_of(sid)]
+        assert score == points, f"the reference {sid} lost points next to {wrong_name!r}"
+
+
+def test_every_exercise_has_two_or_more_wrong_answers(answer_keys):
+    exercises = [gid for gid in answer_keys if gid.startswith("ex")]
+    assert sorted(exercises) == sorted(WRONG)
+    assert all(len(WRONG[gid]) >= 2 for gid in exercises)
+
+
+def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(graded):
+    """Learners see why: a wrong answer fails a visible assertion, not only a hidden case."""
+    unexplained = []
+    for index in range(N_VARIANTS):
+        result, mutated = graded[index]
+        for solution_id, name in mutated.items():
+            failure = result.failed_checks.get(grade_cell_of(solution_id), "")
+            if "AssertionError" not in failure:
+                unexplained.append((solution_id, name, failure[:120]))
+    assert not unexplained, unexplained
+
+
+def test_reference_solutions_agree_with_course_lib(answer_keys):
+    """The demos fall back on course_lib when an exercise is unsolved: both must agree."""
+    from course_lib import losses
+
+    namespace = {"np": np, "log_softmax": losses.log_softmax, "one_hot": losses.one_hot}
+    for grade_id in WRONG:
+        exec(answer_keys[grade_id], namespace)  # noqa: S102 - the instructor's solutions
+    rng = np.random.default_rng(5)
+    examples = []
+    for length in (2, 7, 30):
+        logits, tokens = rng.normal(size=(length, 17)) * 4, rng.integers(0, 17, size=length)
+        examples.append((logits, tokens))
+        expected = losses.token_losses(logits[:-1], tokens[1:])
+        assert np.allclose(namespace["token_losses"](logits, tokens), expected)
+        assert math.isclose(namespace["sequence_loss"](logits, tokens),
+                            float(losses.cross_entropy(logits[:-1], tokens[1:], reduction="sum")))
+        for target in (0, 16):
+            assert np.allclose(namespace["cross_entropy_grad"](logits[0], target),
+                               losses.cross_entropy_grad(logits[:1], [target], reduction="sum")[0])
+    total = sum(float(losses.token_losses(lg[:-1], tk[1:]).sum()) for lg, tk in examples)
+    assert math.isclose(namespace["dataset_loss"](examples), total)
+
+
+# ------------------------------------------------------------------ multiple-choice answer keys
+
+
+@pytest.fixture(scope="module")
+def quiz(source) -> dict[str, tuple[MultipleChoice, str]]:
+    """{question grade_id: (its widget's question, the key in its answer cell)}."""
+    questions, widget = {}, None
+    for cell in source.cells:
+        role = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
+            widget = eval(cell.source, {"MultipleChoice": MultipleChoice})  # noqa: S307
+        elif role.get("solution") and role["grade_id"].startswith("q"):
+            namespace: dict = {}
+            exec(cell.source, namespace)  # noqa: S102 - the instructor's answer cell
+            key = namespace[f"answer_{role['grade_id']}"]
+            questions[role["grade_id"]] = (widget, key)
+            widget = None
+    return questions
+
+
+def test_quiz_widgets_and_answer_cells_agree(quiz):
+    assert sorted(quiz) == [f"q3_{n}" for n in range(1, 8)]
+    for grade_id, (widget, key) in quiz.items():
+        assert widget is not None, f"{grade_id} has no MultipleChoice widget before its answer"
+        assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
+
+
+def test_q3_1_cross_entropy_with_one_hot_is_minus_log_p_gold(quiz):
+    from course_lib.losses import one_hot, token_losses
+
+    p = np.array([0.5, 0.2, 0.2, 0.1])
+    rome = 1
+    loss = float(token_losses(np.log(p)[None], np.array([rome]))[0])
+    assert math.isclose(loss, -float(np.sum(one_hot(rome, 4) * np.log(p))))
+    widget, key = quiz["q3_1"]
+    assert widget.options[key] == f"{loss:.3f}"
+    distractors = {  # what each wrong option computes
+        "A": -math.log(p.max()),
+        "B": float(-(p * np.log(p)).sum()),
+        "D": float(-np.log(p).sum()),
+        "E": 1 - p[rome],
+    }
+    for letter, value in distractors.items():
+        assert float(widget.options[letter]) == pytest.approx(value, abs=1e-3), letter
+
+
+def test_q3_2_four_tokens_make_three_predictions_from_full_prefixes(quiz):
+    from course_lib.losses import sequence_loss
+    from course_lib.transformer import Transformer, TransformerConfig
+
+    model = Transformer(TransformerConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2,
+                                          n_embd=16), seed=1, dtype=np.float64)
+    x = [3, 7, 1, 9]
+    by_prefix = sum(-math.log(model.next_token_probs(x[:t])[x[t]]) for t in range(1, 4))
+    previous_only = sum(-math.log(model.next_token_probs(x[t - 1:t])[x[t]]) for t in range(1, 4))
+    assert math.isclose(sequence_loss(model, x), by_prefix)
+    assert not math.isclose(sequence_loss(model, x), previous_only)  # option C is a bigram
+    assert quiz["q3_2"][1] == "B"
+
+
+def example_logits(losses, vocab_size=5, seed=0):
+    """Logits whose token losses are `losses` (the chapter's setup helper, re-derived here)."""
+    gen = np.random.default_rng(seed)
+    tokens = gen.integers(0, vocab_size, size=len(losses) + 1)
+    logits = gen.normal(size=(len(losses) + 1, vocab_size))
+    for t, loss in enumerate(losses):
+        others = np.delete(np.arange(vocab_size), tokens[t + 1])
+        logits[t, others] = np.log((1 - math.exp(-loss)) / (vocab_size - 1))
+        logits[t, tokens[t + 1]] = -loss
+    return logits, tokens
+
+
+def test_q3_3_sequence_loss_is_the_sum(quiz):
+    from course_lib.losses import cross_entropy, token_losses
+
+    logits, tokens = example_logits([1.2, 0.5, 2.3])
+    assert np.allclose(token_losses(logits[:-1], tokens[1:]), [1.2, 0.5, 2.3])
+    total = float(cross_entropy(logits[:-1], tokens[1:], reduction="sum"))
+    widget, key = quiz["q3_3"]
+    assert float(widget.options[key]) == pytest.approx(total) == pytest.approx(4.0)
+
+
+def test_q3_4_dataset_loss_is_the_sum_over_sequences(quiz):
+    from course_lib.losses import dataset_loss
+
+    sequences = {(0, 1, 2): [3.0, 5.4], (3, 4): [2.1], (1, 1, 1, 0): [1.5, 2.5, 1.5]}
+
+    class FixedModel:  # a "model" whose token losses are the ones above
+        def logits(self, ids):
+            context = tuple(np.asarray(ids)[0])
+            sequence = next(s for s in sequences if s[:-1] == context)
+            out = np.empty((1, len(context), 5))
+            for t, (gold, loss) in enumerate(zip(sequence[1:], sequences[sequence], strict=True)):
+                probs = np.full(5, (1 - math.exp(-loss)) / 4)
+                probs[gold] = math.exp(-loss)
+                out[0, t] = np.log(probs)
+            return out
+
+    total = dataset_loss(FixedModel(), [list(s) for s in sequences])
+    widget, key = quiz["q3_4"]
+    assert float(widget.options[key]) == pytest.approx(total) == pytest.approx(16.0)
+
+
+def test_q3_5_one_parameter_set_for_the_whole_dataset(quiz):
+    widget, key = quiz["q3_5"]
+    assert "its own parameters" in widget.question
+    assert key == "False"
+
+
+def test_q3_6_only_per_sequence_reweighting_moves_the_minimiser(quiz):
+    # a unigram model with one parameter q = p(a); sequence 1 predicts "a" nine times, sequence 2
+    # predicts "b" once. Each option's objective, minimised over a grid of q:
+    q = np.linspace(0.001, 0.999, 999)
+    seq_a, seq_b = 9 * -np.log(q), -np.log(1 - q)
+    total = seq_a + seq_b
+    objectives = {
+        "A": total / 2,
+        "B": total / 10,
+        "C": total / math.log(2),
+        "D": seq_a / 9 + seq_b / 1,
+    }
+    best = q[np.argmin(total)]
+    moved = {letter for letter, f in objectives.items() if not np.isclose(q[np.argmin(f)], best)}
+    assert moved == {"D"}
+    assert quiz["q3_6"][1] == "D"
+
+
+def test_q3_7_uniform_model_costs_log_v_and_has_perplexity_v(quiz):
+    from course_lib.losses import cross_entropy, perplexity
+
+    loss = float(cross_entropy(np.zeros((3, 1024)), np.array([0, 17, 1023])))
+    assert math.isclose(loss, math.log(1024)) and math.isclose(perplexity(loss), 1024)
+    widget, key = quiz["q3_7"]
+    assert key == "B" and f"{loss:.2f}" in widget.options[key] and "1024" in widget.options[key]
+
+
+def test_written_answer_numbers(source):
+    """The written question's model answer: q = 0.7 minimises 70 (-ln q) + 30 (-ln(1-q))."""
+    cell = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                == WRITTEN_ID)
+    q = np.linspace(0.001, 0.999, 999)
+    loss = 70 * -np.log(q) + 30 * -np.log(1 - q)
+    assert q[np.argmin(loss)] == pytest.approx(0.7)
+    minimum = -70 * math.log(0.7) - 30 * math.log(0.3)
+    assert f"{minimum:.2f}" in cell.source
+    assert re.search(r"Rubric \(3 pts\)", cell.source)

@@ -1,0 +1,357 @@
+"""Chapter 1 (Base models): each exercise rejects its typical wrong answers; each quiz key holds.
+
+Wrong implementations are graded like real submissions: the student version of the source
+notebook, with the solution cells filled in, goes through `autograder.grading.grade_notebook`.
+Exercises are independent, so one submission carries one wrong variant of every exercise at once
+(variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere); the
+test cell of each mutated exercise must score 0 and every other one full marks.
+Quiz keys are recomputed with course_lib where the right answer can be computed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.grading import grade_notebook
+from autograder.plan import release_version
+from course_lib.quiz import MultipleChoice
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "autograder/course/source/ch1_base_models/ch1_base_models.ipynb"
+
+# Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
+WRONG = {
+    "ex1_1_make_pairs": {
+        "no shift: the targets are the inputs": """
+def make_pairs(tokens, context_length):
+    tokens = np.asarray(tokens)
+    rows = [tokens[i:i + context_length] for i in range(len(tokens) - context_length)]
+    return np.array(rows), np.array(rows)
+""",
+        "shifted the wrong way": """
+def make_pairs(tokens, context_length):
+    tokens = np.asarray(tokens)
+    n = len(tokens) - context_length
+    inputs = np.array([tokens[i + 1:i + 1 + context_length] for i in range(n)])
+    targets = np.array([tokens[i:i + context_length] for i in range(n)])
+    return inputs, targets
+""",
+        "off-by-one: the last window is missing": """
+def make_pairs(tokens, context_length):
+    tokens = np.asarray(tokens)
+    n = len(tokens) - context_length - 1
+    inputs = np.array([tokens[i:i + context_length] for i in range(n)])
+    targets = np.array([tokens[i + 1:i + 1 + context_length] for i in range(n)])
+    return inputs, targets
+""",
+        "non-overlapping windows (stride L)": """
+def make_pairs(tokens, context_length):
+    tokens = np.asarray(tokens)
+    starts = range(0, len(tokens) - context_length, context_length)
+    inputs = np.array([tokens[i:i + context_length] for i in starts])
+    targets = np.array([tokens[i + 1:i + 1 + context_length] for i in starts])
+    return inputs, targets
+""",
+    },
+    "ex1_2_bigram_probs": {
+        "no smoothing": """
+def bigram_probs(tokens, vocab_size, k):
+    counts = np.zeros((vocab_size, vocab_size))
+    for a, b in zip(tokens[:-1], tokens[1:]):
+        counts[a, b] += 1
+    return counts / counts.sum(axis=1, keepdims=True)
+""",
+        "normalises over the wrong axis": """
+def bigram_probs(tokens, vocab_size, k):
+    counts = np.zeros((vocab_size, vocab_size))
+    for a, b in zip(tokens[:-1], tokens[1:]):
+        counts[a, b] += 1
+    return (counts + k) / (counts + k).sum(axis=0, keepdims=True)
+""",
+        "counts (next, prev) reversed": """
+def bigram_probs(tokens, vocab_size, k):
+    counts = np.zeros((vocab_size, vocab_size))
+    for a, b in zip(tokens[:-1], tokens[1:]):
+        counts[b, a] += 1
+    return (counts + k) / (counts.sum(axis=1, keepdims=True) + k * vocab_size)
+""",
+        "divides by the token's count, not its count as a context": """
+def bigram_probs(tokens, vocab_size, k):
+    tokens = np.asarray(tokens)
+    counts = np.zeros((vocab_size, vocab_size))
+    for a, b in zip(tokens[:-1], tokens[1:]):
+        counts[a, b] += 1
+    unigram = np.bincount(tokens, minlength=vocab_size)
+    return (counts + k) / (unigram[:, None] + k * vocab_size)
+""",
+    },
+}
+N_VARIANTS = max(len(wrongs) for wrongs in WRONG.values())
+WRITTEN_ID = "analysis_1_7_instructions"
+
+
+def grade_cell_of(solution_id: str) -> str:
+    return "test_" + solution_id
+
+
+@pytest.fixture(scope="module")
+def source():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def answer_keys(source) -> dict[str, str]:
+    """{solution grade_id: the code of the instructor's solution cell}."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in source.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def submission(source, answers: dict[str, str]):
+    """The student version of the source, every solution cell answered by `answers`, and the
+    written question answered (it then awaits manual grading)."""
+    notebook = release_version(copy.deepcopy(source))
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in answers:
+            cell.source = answers[grade_id].strip()
+        elif cell.cell_type == "markdown" and grade_id:
+            cell.source = "The corpus never shows a question followed by its answer."
+    return notebook
+
+
+def variant_answers(answer_keys: dict[str, str], index: int | None) -> tuple[dict, dict]:
+    """Answers for variant `index` (None: all reference) and {solution grade_id: wrong name}."""
+    answers, mutated = dict(answer_keys), {}
+    if index is not None:
+        for solution_id, wrongs in WRONG.items():
+            if index < len(wrongs):
+                name, code = list(wrongs.items())[index]
+                answers[solution_id], mutated[solution_id] = code, name
+    return answers, mutated
+
+
+@pytest.fixture(scope="module")
+def graded(source, answer_keys, tmp_path_factory):
+    """{variant index or None: (GradeResult, {solution grade_id: wrong name})}."""
+    folder = tmp_path_factory.mktemp("ch1_submissions")
+    variants = [None, *range(N_VARIANTS)]
+    jobs = {}
+    for index in variants:
+        answers, mutated = variant_answers(answer_keys, index)
+        path = folder / f"variant_{index}.ipynb"
+        nbformat.write(submission(source, answers), path)
+        jobs[index] = (path, mutated)
+    # the reference values are computed (and cached) by the first grading, then shared
+    first = grade_notebook(jobs[None][0], SOURCE)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], SOURCE) for i in variants[1:]}
+        results = {i: future.result() for i, future in futures.items()}
+    results[None] = first
+    return {index: (results[index], jobs[index][1]) for index in variants}
+
+
+def test_reference_solutions_score_full_marks(graded):
+    result, _ = graded[None]
+    assert result.status == "needs_manual_grading", (result.status, result.reason)
+    assert result.scores[WRITTEN_ID] == (None, 3.0)
+    lost = {gid: score for gid, score in result.scores.items() if score[0] not in (None, score[1])}
+    assert not lost, f"reference solutions lost points: {lost}; messages: {result.messages}"
+
+
+@pytest.mark.parametrize(
+    "solution_id, wrong_name",
+    [(sid, name) for sid, wrongs in WRONG.items() for name in wrongs],
+)
+def test_wrong_implementation_scores_zero(graded, solution_id, wrong_name):
+    index = list(WRONG[solution_id]).index(wrong_name)
+    result, mutated = graded[index]
+    assert mutated[solution_id] == wrong_name
+    score, points = result.scores[grade_cell_of(solution_id)]
+    assert points > 0 and score == 0, (
+        f"{wrong_name!r} scored {score}/{points} on {solution_id}; "
+        f"messages: {result.messages.get(grade_cell_of(solution_id))}"
+    )
+    untouched = [sid for sid in WRONG if sid not in mutated]
+    for sid in untouched:
+        score, points = result.scores[grade_cell_of(sid)]
+        assert score == points, f"the reference {sid} lost points next to {wrong_name!r}"
+
+
+def test_every_exercise_has_two_or_more_wrong_answers(answer_keys):
+    exercises = [gid for gid in answer_keys if gid.startswith("ex")]
+    assert sorted(exercises) == sorted(WRONG)
+    assert all(len(WRONG[gid]) >= 2 for gid in exercises)
+
+
+def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(graded):
+    """Learners see why: a wrong answer fails a visible assertion, not only a hidden case."""
+    unexplained = []
+    for index in range(N_VARIANTS):
+        result, mutated = graded[index]
+        for solution_id, name in mutated.items():
+            failure = result.failed_checks.get(grade_cell_of(solution_id), "")
+            if "AssertionError" not in failure:
+                unexplained.append((solution_id, name, failure[:120]))
+    assert not unexplained, unexplained
+
+
+def test_written_question_has_points_and_a_rubric(source):
+    cells = [
+        c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == WRITTEN_ID
+    ]
+    assert len(cells) == 1
+    cell = cells[0]
+    role = cell.metadata["nbgrader"]
+    assert cell.cell_type == "markdown" and role["grade"] and role["solution"]
+    assert role["points"] == 3
+    assert "Model answer" in cell.source and "Rubric (3 pts)" in cell.source
+    assert cell.source.count("1 pt") == 3
+
+
+# ------------------------------------------------------------------ multiple-choice answer keys
+
+
+@pytest.fixture(scope="module")
+def quiz(source) -> dict[str, tuple[MultipleChoice, str]]:
+    """{question grade_id: (its widget's question, the key in its answer cell)}."""
+    questions, widget = {}, None
+    for cell in source.cells:
+        role = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
+            widget = eval(cell.source, {"MultipleChoice": MultipleChoice})  # noqa: S307
+        elif role.get("solution") and role["grade_id"].startswith("q"):
+            namespace: dict = {}
+            exec(cell.source, namespace)  # noqa: S102 - the instructor's answer cell
+            key = namespace[f"answer_{role['grade_id']}"]
+            questions[role["grade_id"]] = (widget, key)
+            widget = None
+    return questions
+
+
+def test_quiz_widgets_and_answer_cells_agree(quiz):
+    assert sorted(quiz) == [f"q1_{n}" for n in range(1, 7)]
+    for grade_id, (widget, key) in quiz.items():
+        assert widget is not None, f"{grade_id} has no MultipleChoice widget before its answer"
+        assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
+        assert 2 <= len(widget.options) <= 5 and widget.hint
+
+
+def test_q1_1_the_base_model_objective_is_next_token_prediction(quiz):
+    from course_lib.data import random_windows
+
+    widget, key = quiz["q1_1"]
+    assert key == "C" and "next token" in widget.options[key]
+    # the objective needs no labels beyond the text: every position's target is in the stream
+    tokens = np.random.default_rng(0).integers(0, 50, size=40)
+    x, y = random_windows(tokens, 3, 8, np.random.default_rng(1))
+    assert np.array_equal(x[:, 1:], y[:, :-1])
+
+
+def test_q1_2_bpe_gives_shorter_sequences_and_a_larger_vocabulary(quiz):
+    from course_lib.corpus import default_corpus
+    from course_lib.pretrained import TOKENIZER_PATH
+    from course_lib.tokenizers import CharTokenizer, load_tokenizer
+
+    bpe = load_tokenizer(TOKENIZER_PATH)
+    text = default_corpus()[:20_000]
+    chars = CharTokenizer.train(text)
+    assert len(bpe.encode(text)) < len(chars.encode(text)) / 2  # A: shorter sequences
+    assert bpe.vocab_size > chars.vocab_size  # ... at the cost of a larger vocabulary (not B)
+    unseen = " Zanzibar café"
+    assert bpe.decode(bpe.encode(unseen)) == unseen  # not C: anything can be encoded
+    assert len(bpe.encode(" Zanzibar")) > 1  # not D: a rare word takes several tokens
+    assert quiz["q1_2"][1] == "A"
+
+
+def test_q1_3_the_targets_are_the_next_tokens_of_the_text(quiz):
+    from course_lib.data import random_windows
+
+    tokens = np.arange(100, 160)
+    x, y = random_windows(tokens, 4, 10, np.random.default_rng(2))
+    assert np.array_equal(y, x + 1)  # the token after each input token, from the same stream
+    assert quiz["q1_3"][1] == "B"
+
+
+def test_q1_4_annotator_years_for_two_trillion_tokens(quiz):
+    tokens, hours_per_year = 2e12, 2000
+    computed = {
+        "A": tokens / 3600 / (24 * 365),  # a year worked around the clock
+        "B": tokens / 3600 / hours_per_year,  # the right estimate
+        "C": tokens / 60 / hours_per_year,  # seconds to hours by dividing by 60
+        "D": tokens / hours_per_year,  # no conversion from seconds
+    }
+    widget, key = quiz["q1_4"]
+    words = {"million": 1e6, "billion": 1e9}
+    for letter, value in computed.items():
+        text = widget.options[letter].removeprefix("About ")
+        number, _, unit = text.partition(" ")
+        shown = float(number.replace(",", "")) * words.get(unit, 1)
+        assert math.isclose(shown, value, rel_tol=0.05), (letter, shown, value)
+    assert key == "B"
+
+
+def test_q1_5_fine_tuning_keeps_the_next_token_objective(quiz):
+    from course_lib.data import encode_sft_example, sft_batch
+    from course_lib.losses import cross_entropy, token_losses
+    from course_lib.tokenizers import CharTokenizer
+    from course_lib.transformer import Transformer, TransformerConfig
+
+    tokenizer = CharTokenizer.train("what is two plus two? four.")
+    model = Transformer(
+        TransformerConfig(
+            vocab_size=tokenizer.vocab_size, block_size=40, n_layer=1, n_head=2, n_embd=16
+        ),
+        seed=0,
+    )
+    x, y, mask = sft_batch(
+        [encode_sft_example(tokenizer, "what is two plus two?", "four.")], pad_id=tokenizer.pad_id
+    )
+    logits = model.logits(x)
+    fine_tuning_loss = cross_entropy(logits, y, mask=mask, reduction="sum")
+    next_token_losses = token_losses(logits, y)  # the pre-training loss of each position
+    assert math.isclose(
+        float(fine_tuning_loss), float(next_token_losses[mask == 1].sum()), rel_tol=1e-5
+    )
+    assert quiz["q1_5"][1] == "False"
+
+
+def test_q1_6_the_corpus_never_answers_its_questions(quiz):
+    from course_lib.corpus import default_corpus, qa_pairs
+
+    corpus = default_corpus()
+    pairs = qa_pairs()
+    assert sum(question in corpus for question, _ in pairs) > len(pairs) / 2  # they do occur
+    assert not any(f"{question} {answer}" in corpus for question, answer in pairs)
+    assert quiz["q1_6"][1] == "B"
+
+
+def test_reference_solutions_agree_with_course_lib(answer_keys):
+    """The demos fall back on course_lib (or numpy windows) when an exercise is unsolved."""
+    from course_lib.data import random_windows
+    from course_lib.ngram import NGramModel
+
+    namespace = {"np": np}
+    for grade_id in WRONG:
+        exec(answer_keys[grade_id], namespace)  # noqa: S102 - the instructor's solutions
+    rng = np.random.default_rng(7)
+    tokens = rng.integers(0, 30, size=200)
+    inputs, targets = namespace["make_pairs"](tokens, 16)
+    windows = np.lib.stride_tricks.sliding_window_view(tokens, 17)
+    assert np.array_equal(inputs, windows[:, :-1]) and np.array_equal(targets, windows[:, 1:])
+    x, y = random_windows(tokens, 8, 16, rng)
+    rows = {tuple(row) for row in np.concatenate([inputs, targets], axis=1)}
+    assert all(tuple(row) in rows for row in np.concatenate([x, y], axis=1))
+
+    table = namespace["bigram_probs"](tokens, 30, 0.2)
+    model = NGramModel(30, n=2, smoothing=0.2).fit([tokens])
+    assert np.allclose(table, np.exp(model.logits(np.arange(30))))

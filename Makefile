@@ -35,8 +35,9 @@ lint: $(INSTALLED)
 student: $(INSTALLED)
 	$(BIN)/llmf-grade release
 
+# One BLAS thread: the same sums in the same order, so the weights come out the same bit for bit.
 pretrain: $(INSTALLED)
-	$(BIN)/python scripts/pretrain.py
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python scripts/pretrain.py
 
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench_model.py

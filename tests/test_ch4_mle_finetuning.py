@@ -1,0 +1,409 @@
+"""Chapter 4 (MLE fine-tuning): every exercise rejects its typical wrong answers; quiz keys hold.
+
+Wrong implementations are graded like real submissions: the student version of the source
+notebook, with the solution cells filled in, goes through `autograder.grading.grade_notebook`.
+Exercises are independent, so one submission carries one wrong variant of every exercise at once
+(variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere); the
+test cell of each mutated exercise must score 0 and every other one full marks.
+Quiz keys are recomputed with course_lib where the right answer can be computed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.grading import grade_notebook
+from autograder.plan import release_version
+from course_lib.quiz import MultipleChoice
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "autograder/course/source/ch4_mle_finetuning/ch4_mle_finetuning.ipynb"
+
+# Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
+WRONG = {
+    "ex4_1_sft_example": {
+        "mask not shifted with the targets (off by one)": """
+def make_sft_example(tokenizer, instruction, response):
+    prompt = [tokenizer.instruction_id, *tokenizer.encode(instruction), tokenizer.response_id]
+    answer = [*tokenizer.encode(response), tokenizer.eos_id]
+    ids = np.array(prompt + answer)
+    mask = np.array([0] * len(prompt) + [1] * len(answer))
+    return ids[:-1], ids[1:], mask[:-1]
+""",
+        "eos not in the loss": """
+def make_sft_example(tokenizer, instruction, response):
+    prompt = [tokenizer.instruction_id, *tokenizer.encode(instruction), tokenizer.response_id]
+    answer = tokenizer.encode(response)
+    ids = np.array(prompt + answer + [tokenizer.eos_id])
+    mask = np.array([0] * len(prompt) + [1] * len(answer) + [0])
+    return ids[:-1], ids[1:], mask[1:]
+""",
+        "mask on the prompt tokens": """
+def make_sft_example(tokenizer, instruction, response):
+    prompt = [tokenizer.instruction_id, *tokenizer.encode(instruction), tokenizer.response_id]
+    answer = [*tokenizer.encode(response), tokenizer.eos_id]
+    ids = np.array(prompt + answer)
+    mask = np.array([1] * len(prompt) + [0] * len(answer))
+    return ids[:-1], ids[1:], mask[1:]
+""",
+        "no mask: every target scored": """
+def make_sft_example(tokenizer, instruction, response):
+    ids = np.array([tokenizer.instruction_id, *tokenizer.encode(instruction),
+                    tokenizer.response_id, *tokenizer.encode(response), tokenizer.eos_id])
+    return ids[:-1], ids[1:], np.ones(len(ids) - 1, dtype=int)
+""",
+        "targets not shifted": """
+def make_sft_example(tokenizer, instruction, response):
+    prompt = [tokenizer.instruction_id, *tokenizer.encode(instruction), tokenizer.response_id]
+    answer = [*tokenizer.encode(response), tokenizer.eos_id]
+    ids = np.array(prompt + answer)
+    mask = np.array([0] * len(prompt) + [1] * len(answer))
+    return ids[:-1], ids[:-1], mask[1:]
+""",
+    },
+    "ex4_2_masked_nll": {
+        "mean over all tokens instead of the masked ones": """
+def masked_nll(logits, targets, mask):
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
+    return float(-(picked * np.asarray(mask)).sum() / np.asarray(mask).size)
+""",
+        "mask ignored": """
+def masked_nll(logits, targets, mask):
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
+    return float(-picked.mean())
+""",
+        "sum instead of mean": """
+def masked_nll(logits, targets, mask):
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
+    return float(-(picked * np.asarray(mask)).sum())
+""",
+        "no max-subtraction (overflow)": """
+def masked_nll(logits, targets, mask):
+    z = np.asarray(logits, dtype=np.float64)
+    probs = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    picked = np.take_along_axis(probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
+    mask = np.asarray(mask, dtype=np.float64)
+    return float(-(np.log(picked) * mask).sum() / mask.sum())
+""",
+    },
+    "ex4_3_one_sgd_step": {
+        "sign flip: y - p": """
+def one_sgd_step(logits, target, lr):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()); p /= p.sum()
+    y = np.eye(len(z))[target]
+    new = z - lr * (y - p)
+    q = np.exp(new - new.max())
+    return new, q / q.sum()
+""",
+        "gradient of the probability instead of the log-probability": """
+def one_sgd_step(logits, target, lr):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()); p /= p.sum()
+    y = np.eye(len(z))[target]
+    new = z - lr * p[target] * (p - y)
+    q = np.exp(new - new.max())
+    return new, q / q.sum()
+""",
+        "forgets the softmax renormalisation": """
+def one_sgd_step(logits, target, lr):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()); p /= p.sum()
+    new = z - lr * (p - np.eye(len(z))[target])
+    return new, np.exp(new)
+""",
+        "steps the probabilities instead of the logits": """
+def one_sgd_step(logits, target, lr):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()); p /= p.sum()
+    grad = p - np.eye(len(z))[target]
+    return z - lr * grad, p - lr * grad
+""",
+        "only the target logit moves": """
+def one_sgd_step(logits, target, lr):
+    z = np.array(logits, dtype=np.float64)
+    p = np.exp(z - z.max()); p /= p.sum()
+    z[target] += lr * (1 - p[target])
+    q = np.exp(z - z.max())
+    return z, q / q.sum()
+""",
+    },
+}
+N_VARIANTS = max(len(wrongs) for wrongs in WRONG.values())
+J_PROBS = np.array([0.35, 0.25, 0.15, 0.10, 0.15])  # Je, J', Le, Mon, others; gold J' = 1
+
+
+def grade_cell_of(solution_id: str) -> str:
+    return "test_" + solution_id
+
+
+@pytest.fixture(scope="module")
+def source():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def answer_keys(source) -> dict[str, str]:
+    """{solution grade_id: the code of the instructor's solution cell}."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in source.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(answer_keys) -> dict:
+    """The instructor's exercise functions, defined in a fresh namespace."""
+    namespace = {"np": np}
+    for grade_id in WRONG:
+        exec(answer_keys[grade_id], namespace)  # noqa: S102 - the instructor's solutions
+    return namespace
+
+
+def submission(source, answers: dict[str, str]):
+    """The student version of the source, every solution cell answered by `answers`, and the
+    written question answered (it then awaits manual grading)."""
+    notebook = release_version(copy.deepcopy(source))
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in answers:
+            cell.source = answers[grade_id].strip()
+        elif cell.cell_type == "markdown" and grade_id:
+            cell.source = "Almost every response starts with the preamble, so the model does too."
+    return notebook
+
+
+def variant_answers(answer_keys: dict[str, str], index: int | None) -> tuple[dict, dict]:
+    """Answers for variant `index` (None: all reference) and {solution grade_id: wrong name}."""
+    answers, mutated = dict(answer_keys), {}
+    if index is not None:
+        for solution_id, wrongs in WRONG.items():
+            if index < len(wrongs):
+                name, code = list(wrongs.items())[index]
+                answers[solution_id], mutated[solution_id] = code, name
+    return answers, mutated
+
+
+@pytest.fixture(scope="module")
+def graded(source, answer_keys, tmp_path_factory):
+    """{variant index or None: (GradeResult, {solution grade_id: wrong name})}."""
+    folder = tmp_path_factory.mktemp("ch4_submissions")
+    variants = [None, *range(N_VARIANTS)]
+    jobs = {}
+    for index in variants:
+        answers, mutated = variant_answers(answer_keys, index)
+        path = folder / f"variant_{index}.ipynb"
+        nbformat.write(submission(source, answers), path)
+        jobs[index] = (path, mutated)
+    # the reference values are computed (and cached) by the first grading, then shared
+    first = grade_notebook(jobs[None][0], SOURCE)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], SOURCE) for i in variants[1:]}
+        results = {i: future.result() for i, future in futures.items()}
+    results[None] = first
+    return {index: (results[index], jobs[index][1]) for index in variants}
+
+
+def test_reference_solutions_score_full_marks(graded):
+    result, _ = graded[None]
+    assert result.status == "needs_manual_grading", (result.status, result.reason)
+    assert result.scores["analysis_4_6_preamble"] == (None, 4.0)
+    lost = {gid: score for gid, score in result.scores.items() if score[0] not in (None, score[1])}
+    assert not lost, f"reference solutions lost points: {lost}; messages: {result.messages}"
+
+
+@pytest.mark.parametrize(
+    "solution_id, wrong_name",
+    [(sid, name) for sid, wrongs in WRONG.items() for name in wrongs],
+)
+def test_wrong_implementation_scores_zero(graded, solution_id, wrong_name):
+    index = list(WRONG[solution_id]).index(wrong_name)
+    result, mutated = graded[index]
+    assert mutated[solution_id] == wrong_name
+    score, points = result.scores[grade_cell_of(solution_id)]
+    assert points > 0 and score == 0, (
+        f"{wrong_name!r} scored {score}/{points} on {solution_id}; "
+        f"messages: {result.messages.get(grade_cell_of(solution_id))}"
+    )
+    untouched = [sid for sid in WRONG if sid not in mutated]
+    for sid in untouched:
+        score, points = result.scores[grade_cell_of(sid)]
+        assert score == points, f"the reference {sid} lost points next to {wrong_name!r}"
+
+
+def test_every_exercise_has_two_or_more_wrong_answers(answer_keys):
+    exercises = [gid for gid in answer_keys if gid.startswith("ex")]
+    assert sorted(exercises) == sorted(WRONG)
+    assert all(len(WRONG[gid]) >= 2 for gid in exercises)
+
+
+def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(graded):
+    """Learners see why: a wrong answer fails a visible assertion, not only a hidden case."""
+    unexplained = []
+    for index in range(N_VARIANTS):
+        result, mutated = graded[index]
+        for solution_id, name in mutated.items():
+            failure = result.failed_checks.get(grade_cell_of(solution_id), "")
+            if "AssertionError" not in failure:
+                unexplained.append((solution_id, name, failure[:120]))
+    assert not unexplained, unexplained
+
+
+def test_written_question_has_a_model_answer_and_a_rubric(source):
+    cells = [c for c in source.cells
+             if c.metadata.get("nbgrader", {}).get("grade_id") == "analysis_4_6_preamble"]
+    assert len(cells) == 1 and cells[0].cell_type == "markdown"
+    meta, text = cells[0].metadata["nbgrader"], cells[0].source
+    assert meta["grade"] and meta["solution"] and meta["points"] == 4
+    assert "### BEGIN SOLUTION" in text and "*Model answer.*" in text
+    assert "**Rubric (4 pts):**" in text
+    assert text.count("1 pt") == 4
+
+
+# ------------------------------------------------------------------ multiple-choice answer keys
+
+
+@pytest.fixture(scope="module")
+def quiz(source) -> dict[str, tuple[MultipleChoice, str]]:
+    """{question grade_id: (its widget's question, the key in its answer cell)}."""
+    questions, widget = {}, None
+    for cell in source.cells:
+        role = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
+            widget = eval(cell.source, {"MultipleChoice": MultipleChoice})  # noqa: S307
+        elif role.get("solution") and role["grade_id"].startswith("q"):
+            namespace: dict = {}
+            exec(cell.source, namespace)  # noqa: S102 - the instructor's answer cell
+            key = namespace[f"answer_{role['grade_id']}"]
+            questions[role["grade_id"]] = (widget, key)
+            widget = None
+    return questions
+
+
+def test_quiz_widgets_and_answer_cells_agree(quiz):
+    assert sorted(quiz) == [f"q4_{n}" for n in range(1, 6)]
+    for grade_id, (widget, key) in quiz.items():
+        assert widget is not None, f"{grade_id} has no MultipleChoice widget before its answer"
+        assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
+
+
+def test_q4_1_the_masked_prompt_is_still_read(quiz):
+    from course_lib.data import encode_sft_example
+    from course_lib.losses import cross_entropy
+    from course_lib.tokenizers import CharTokenizer
+    from course_lib.transformer import Transformer, TransformerConfig
+
+    tokenizer = CharTokenizer.train("abcdefgh xyz")
+    model = Transformer(TransformerConfig(vocab_size=tokenizer.vocab_size, block_size=16,
+                                          n_layer=1, n_head=2, n_embd=16), seed=1)
+    losses = []
+    for instruction in ["abc", "hgf"]:  # same response, different (masked) prompt
+        ids, mask = encode_sft_example(tokenizer, instruction, "xyz")
+        logits = model.logits(ids[:-1]).astype(np.float64)
+        losses.append(float(cross_entropy(logits, ids[1:], mask[1:])))
+    assert not math.isclose(*losses)  # the response's loss depends on the prompt: it is read
+    assert quiz["q4_1"][1] == "False"
+
+
+def test_q4_2_only_the_probability_of_the_gold_token_counts(quiz):
+    from course_lib.losses import token_losses
+
+    widget, key = quiz["q4_2"]
+    # first-token logits of the two models; token 0 is " Paris", the tail shares the rest
+    model_a = np.array([0.15, 0.14, 0.12, 0.10, *[0.49 / 10] * 10])
+    model_b = np.array([0.25, 0.50, 0.10, 0.05, *[0.10 / 10] * 10])
+    assert np.argmax(model_a) == 0 and np.argmax(model_b) != 0
+    loss_a, loss_b = (float(token_losses(np.log(m)[None], np.array([0]))[0])
+                      for m in (model_a, model_b))
+    assert f"{loss_a:.3f}" == "1.897" and f"{loss_b:.3f}" == "1.386"
+    assert loss_b < loss_a
+    assert key == "B" and "1.386" in widget.options[key] and "1.897" in widget.options[key]
+
+
+def test_q4_3_one_step_moves_the_logits_by_minus_lr_p_minus_y(quiz):
+    from course_lib.losses import cross_entropy_grad, softmax_backward
+
+    widget, key = quiz["q4_3"]
+    change = -cross_entropy_grad(np.log(J_PROBS)[None], np.array([1]))[0]  # per unit of lr
+    assert np.allclose(change, [-0.35, 0.75, -0.15, -0.10, -0.15])
+    for value in ["0.75η", "0.35η", "0.15η", "0.10η"]:
+        assert value in widget.options[key]
+    # option C is the gradient of the probability p(J'), not of its log
+    dprob = softmax_backward(J_PROBS, np.eye(5)[1])
+    assert math.isclose(dprob[1], 0.1875) and "0.1875η" in widget.options["C"]
+    assert key == "A"
+
+
+def test_q4_4_the_strongest_competitor_loses_most(quiz, reference, source):
+    _, new_probs = reference["one_sgd_step"](np.log(J_PROBS), 1, 1.0)
+    drops = J_PROBS - new_probs
+    drops[1] = -np.inf  # J' is the gold token, it gains
+    assert int(np.argmax(drops)) == 0  # Je
+    widget, key = quiz["q4_4"]
+    assert key == "A" and widget.options[key] == "Je"
+    # the worked example's table and the recap quote these probabilities
+    text = "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
+    for value in new_probs:
+        assert f"{value:.3f}" in text
+
+
+def test_q4_5_mle_matches_the_share(quiz):
+    q = np.linspace(0.001, 0.999, 999)
+    loss = -0.9 * np.log(q) - 0.1 * np.log(1 - q)
+    assert math.isclose(q[np.argmin(loss)], 0.9, abs_tol=1e-3)
+    widget, key = quiz["q4_5"]
+    assert key == "B" and widget.options[key].startswith("0.9")
+
+
+# ------------------------------------------------------------------ reference vs course_lib
+
+
+def test_reference_solutions_agree_with_course_lib(reference):
+    """The demos fall back on course_lib when an exercise is unsolved: both must agree."""
+    from course_lib.data import encode_sft_example
+    from course_lib.losses import cross_entropy, cross_entropy_grad, softmax
+    from course_lib.pretrained import load_base_model
+
+    _, tokenizer = load_base_model()
+    for instruction, response in [("What colour is snow?", "Snow is white."), ("", "x")]:
+        ids, loss_mask = encode_sft_example(tokenizer, instruction, response)
+        x, y, mask = reference["make_sft_example"](tokenizer, instruction, response)
+        assert np.array_equal(x, ids[:-1]) and np.array_equal(y, ids[1:])
+        assert np.array_equal(mask, loss_mask[1:])
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(3, 6, 11)) * 3
+    targets = rng.integers(0, 11, size=(3, 6))
+    mask = rng.integers(0, 2, size=(3, 6))
+    mask[0, 0] = 1
+    assert math.isclose(reference["masked_nll"](logits, targets, mask),
+                        float(cross_entropy(logits, targets, mask)), rel_tol=1e-9)
+
+    z = rng.normal(size=9)
+    new_logits, new_probs = reference["one_sgd_step"](z, 4, 0.7)
+    expected = z - 0.7 * cross_entropy_grad(z[None], np.array([4]))[0]
+    assert np.allclose(new_logits, expected) and np.allclose(new_probs, softmax(expected))
+
+
+def test_worked_example_of_the_objective(source):
+    """1.715 nats for 0.25, 0.8, 0.9 (mean 0.572), as the prose says."""
+    total = -np.log([0.25, 0.8, 0.9]).sum()
+    text = "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
+    assert f"{total:.3f}" in text and f"{total / 3:.3f}" in text

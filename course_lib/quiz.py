@@ -80,8 +80,7 @@ class MultipleChoice:
         check_button = widgets.Button(description="Check", button_style="primary")
         hint_button = widgets.Button(description="Hint")
         feedback = widgets.Output()
-        with feedback:
-            print("Pick an option, then click Check (or Hint for a nudge).")
+        feedback.append_stdout("Pick an option, then click Check (or Hint for a nudge).\n")
 
         def on_check(_):
             feedback.clear_output()

@@ -23,7 +23,12 @@ from autograder.sandbox import Limits, bwrap_works
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
-ASSIGNMENTS = [FIXTURE]
+CHAPTERS = ROOT / "autograder" / "course" / "source"
+ASSIGNMENTS = [FIXTURE] + [
+    CHAPTERS / name / f"{name}.ipynb"
+    for name in ("ch1_base_models", "ch2_autoregression", "ch3_pretraining_objective",
+                 "ch4_mle_finetuning")
+]
 LIMITS = Limits(cell_timeout=5, notebook_timeout=60)
 ANY_RUN_STATUS = {"graded", "needs_manual_grading", "timed_out", "crashed"}
 

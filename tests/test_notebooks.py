@@ -9,11 +9,13 @@ errors allowed are those of exercises left unsolved.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,19 +43,28 @@ def nbgrader_role(cell) -> dict:
 
 
 def execute(path: Path, *, allow_errors: bool) -> tuple[nbformat.NotebookNode, float]:
-    """Run a notebook headless in its own folder; return it with outputs and the wall time."""
+    """Run a notebook headless in its own folder; return it with outputs and the wall time.
+
+    The kernel talks over ZeroMQ's "ipc" transport (files in a private folder), not TCP ports:
+    kernels started at the same moment by parallel test workers can collide on ports and then
+    stall until a timeout (seen: 60 s lost in one run out of ten).
+    """
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=180,
-        kernel_name="python3",
-        allow_errors=allow_errors,
-        store_widget_state=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    started = time.perf_counter()
-    client.execute()
-    return notebook, time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="llmf-kernel-") as ipc_dir:
+        kernel = AsyncKernelManager(
+            kernel_name="python3", transport="ipc", ip=str(Path(ipc_dir) / "kernel")
+        )
+        client = NotebookClient(
+            notebook,
+            km=kernel,
+            timeout=180,
+            allow_errors=allow_errors,
+            store_widget_state=True,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        started = time.perf_counter()
+        client.execute()
+        return notebook, time.perf_counter() - started
 
 
 def errors_in(cell) -> list[str]:

@@ -11,6 +11,7 @@ split, pre-train a small transformer on random windows, measure its validation l
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -24,6 +25,26 @@ from course_lib.training import evaluate, train
 from course_lib.transformer import Transformer, TransformerConfig
 
 
+def sentence_starts(text: str, margin: int) -> np.ndarray:
+    """Character offsets where a sentence or a line begins (a capital letter), at least `margin`
+    characters before the end of the text."""
+    starts = [m.start() for m in re.finditer(r"(?:(?<=[.!?] )|(?<=\n))[A-Z]", text)]
+    return np.array([s for s in starts if s < len(text) - margin])
+
+
+def prompt_like_windows(text, starts, tokenizer, batch_size: int, block_size: int, rng):
+    """Windows that begin where a sentence begins, encoded as a prompt is: x, y (B, block_size).
+
+    Random windows start anywhere, so a sentence in them always starts with a space (" A dog has").
+    A learner's prompt ("A dog has") starts with no space: the model must also see text that does.
+    """
+    chars = 8 * (block_size + 1)  # a token is ~3.5 characters on average: enough text per window
+    rows = [tokenizer.encode(text[s : s + chars])[: block_size + 1]
+            for s in rng.choice(starts, size=batch_size)]
+    batch = np.array(rows, dtype=np.int64)
+    return batch[:, :-1], batch[:, 1:]
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vocab-size", type=int, default=1024)
@@ -31,7 +52,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n-layer", type=int, default=4)
     parser.add_argument("--n-head", type=int, default=4)
     parser.add_argument("--n-embd", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=2400)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -62,8 +83,14 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     held_out = validation_windows(tokenizer, args.block_size)[:16]
 
+    starts = sentence_starts(train_text, margin=8 * (args.block_size + 1))
+
     def get_batch(step):
-        return random_windows(train_tokens, args.batch_size, args.block_size, rng)
+        """Half random windows of the token stream, half windows that start like a prompt."""
+        half = args.batch_size // 2
+        x1, y1 = random_windows(train_tokens, args.batch_size - half, args.block_size, rng)
+        x2, y2 = prompt_like_windows(train_text, starts, tokenizer, half, args.block_size, rng)
+        return np.concatenate([x1, x2]), np.concatenate([y1, y2])
 
     def eval_fn(model):
         return evaluate(model, [(held_out[:, :-1], held_out[:, 1:])])

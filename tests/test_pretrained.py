@@ -43,7 +43,8 @@ def test_completes_the_capital_of_france(base):
 
 @pytest.mark.parametrize(
     "family",
-    ["capitals", "colours", "animal sounds", "animal legs", "animal homes", "animal young"],
+    ["capitals", "colours", "animal sounds", "animal legs", "animal homes", "animal young",
+     "addition", "subtraction"],
 )
 def test_knows_most_facts_of_each_family_by_greedy_decoding(base, family):
     model, tokenizer = base

@@ -119,14 +119,32 @@ class SandboxedKernel:
         )
         self.client = BlockingKernelClient()
         self.client.load_connection_file(str(connection_file))
-        self.client.start_channels()
+        # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
+        # start, and the client then reports it dead while it is still booting. Liveness is
+        # the process itself.
+        self.client.start_channels(hb=False)
         try:
-            self.client.wait_for_ready(timeout=STARTUP_TIMEOUT)
-        except RuntimeError as error:
-            code = self.process.poll()
+            self._wait_until_ready()
+        except KernelStartError:
             self.stop()
-            message = f"sandboxed kernel did not start (exit code {code}): {error}"
-            raise KernelStartError(message) from None
+            raise
+
+    def _wait_until_ready(self) -> None:
+        """Ask for kernel_info until the kernel answers, its process ends, or time runs out."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise KernelStartError(f"sandboxed kernel exited with code {code} while starting")
+            msg_id = self.client.kernel_info()
+            try:
+                while True:
+                    reply = self.client.get_shell_msg(timeout=1)
+                    if reply["parent_header"].get("msg_id") == msg_id:
+                        return
+            except queue.Empty:
+                continue
+        raise KernelStartError(f"sandboxed kernel did not answer within {STARTUP_TIMEOUT:.0f} s")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -1,30 +1,18 @@
 """Chapter 1 (Base models): each exercise rejects its typical wrong answers; each quiz key holds.
 
-Wrong implementations are graded like real submissions: the student version of the source
-notebook, with the solution cells filled in, goes through `autograder.grading.grade_notebook`.
-Exercises are independent, so one submission carries one wrong variant of every exercise at once
-(variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere); the
-test cell of each mutated exercise must score 0 and every other one full marks.
-Quiz keys are recomputed with course_lib where the right answer can be computed.
+Each wrong answer is graded as a real submission (see chapter_harness); the test cell of its
+exercise must score 0 and every other one full marks. Quiz keys are recomputed with course_lib
+where the right answer can be computed.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
+import chapter_harness as harness
 import nbformat
 import numpy as np
 import pytest
-
-from autograder.grading import grade_notebook
-from autograder.plan import release_version
-from course_lib.quiz import MultipleChoice
-
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "autograder/course/source/ch1_base_models/ch1_base_models.ipynb"
 
 # Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
 WRONG = {
@@ -93,12 +81,11 @@ def bigram_probs(tokens, vocab_size, k):
 """,
     },
 }
-N_VARIANTS = max(len(wrongs) for wrongs in WRONG.values())
+
+
+SOURCE = harness.source_path("ch1_base_models")
 WRITTEN_ID = "analysis_1_7_instructions"
-
-
-def grade_cell_of(solution_id: str) -> str:
-    return "test_" + solution_id
+WRITTEN = {WRITTEN_ID: 3}  # manually graded answers: points
 
 
 @pytest.fixture(scope="module")
@@ -107,143 +94,53 @@ def source():
 
 
 @pytest.fixture(scope="module")
-def answer_keys(source) -> dict[str, str]:
-    """{solution grade_id: the code of the instructor's solution cell}."""
-    return {
-        cell.metadata["nbgrader"]["grade_id"]: cell.source
-        for cell in source.cells
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
-    }
-
-
-def submission(source, answers: dict[str, str]):
-    """The student version of the source, every solution cell answered by `answers`, and the
-    written question answered (it then awaits manual grading)."""
-    notebook = release_version(copy.deepcopy(source))
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in answers:
-            cell.source = answers[grade_id].strip()
-        elif cell.cell_type == "markdown" and grade_id:
-            cell.source = "The corpus never shows a question followed by its answer."
-    return notebook
-
-
-def variant_answers(answer_keys: dict[str, str], index: int | None) -> tuple[dict, dict]:
-    """Answers for variant `index` (None: all reference) and {solution grade_id: wrong name}."""
-    answers, mutated = dict(answer_keys), {}
-    if index is not None:
-        for solution_id, wrongs in WRONG.items():
-            if index < len(wrongs):
-                name, code = list(wrongs.items())[index]
-                answers[solution_id], mutated[solution_id] = code, name
-    return answers, mutated
+def answer_keys(source):
+    return harness.answer_keys(source)
 
 
 @pytest.fixture(scope="module")
-def graded(source, answer_keys, tmp_path_factory):
-    """{variant index or None: (GradeResult, {solution grade_id: wrong name})}."""
-    folder = tmp_path_factory.mktemp("ch1_submissions")
-    variants = [None, *range(N_VARIANTS)]
-    jobs = {}
-    for index in variants:
-        answers, mutated = variant_answers(answer_keys, index)
-        path = folder / f"variant_{index}.ipynb"
-        nbformat.write(submission(source, answers), path)
-        jobs[index] = (path, mutated)
-    # the reference values are computed (and cached) by the first grading, then shared
-    first = grade_notebook(jobs[None][0], SOURCE)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {i: pool.submit(grade_notebook, jobs[i][0], SOURCE) for i in variants[1:]}
-        results = {i: future.result() for i, future in futures.items()}
-    results[None] = first
-    return {index: (results[index], jobs[index][1]) for index in variants}
+def graded(tmp_path_factory):
+    written = "The corpus never shows a question followed by its answer."
+    return harness.grade_variants(SOURCE, WRONG, written, tmp_path_factory.mktemp("submissions"))
 
 
 def test_reference_solutions_score_full_marks(graded):
-    result, _ = graded[None]
-    assert result.status == "needs_manual_grading", (result.status, result.reason)
-    assert result.scores[WRITTEN_ID] == (None, 3.0)
-    lost = {gid: score for gid, score in result.scores.items() if score[0] not in (None, score[1])}
-    assert not lost, f"reference solutions lost points: {lost}; messages: {result.messages}"
+    harness.check_reference_scores_full_marks(graded, WRITTEN)
 
 
-@pytest.mark.parametrize(
-    "solution_id, wrong_name",
-    [(sid, name) for sid, wrongs in WRONG.items() for name in wrongs],
-)
+@pytest.mark.parametrize("solution_id, wrong_name", harness.wrong_cases(WRONG))
 def test_wrong_implementation_scores_zero(graded, solution_id, wrong_name):
-    index = list(WRONG[solution_id]).index(wrong_name)
-    result, mutated = graded[index]
-    assert mutated[solution_id] == wrong_name
-    score, points = result.scores[grade_cell_of(solution_id)]
-    assert points > 0 and score == 0, (
-        f"{wrong_name!r} scored {score}/{points} on {solution_id}; "
-        f"messages: {result.messages.get(grade_cell_of(solution_id))}"
-    )
-    untouched = [sid for sid in WRONG if sid not in mutated]
-    for sid in untouched:
-        score, points = result.scores[grade_cell_of(sid)]
-        assert score == points, f"the reference {sid} lost points next to {wrong_name!r}"
+    harness.check_wrong_answer_scores_zero(graded, WRONG, solution_id, wrong_name)
 
 
-def test_every_exercise_has_two_or_more_wrong_answers(answer_keys):
-    exercises = [gid for gid in answer_keys if gid.startswith("ex")]
-    assert sorted(exercises) == sorted(WRONG)
-    assert all(len(WRONG[gid]) >= 2 for gid in exercises)
+def test_every_exercise_has_two_or_more_wrong_answers(source):
+    harness.check_every_exercise_has_wrong_answers(source, WRONG)
 
 
 def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(graded):
-    """Learners see why: a wrong answer fails a visible assertion, not only a hidden case."""
-    unexplained = []
-    for index in range(N_VARIANTS):
-        result, mutated = graded[index]
-        for solution_id, name in mutated.items():
-            failure = result.failed_checks.get(grade_cell_of(solution_id), "")
-            if "AssertionError" not in failure:
-                unexplained.append((solution_id, name, failure[:120]))
-    assert not unexplained, unexplained
+    harness.check_wrong_answers_fail_a_visible_check(graded)
 
 
-def test_written_question_has_points_and_a_rubric(source):
-    cells = [
-        c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == WRITTEN_ID
-    ]
-    assert len(cells) == 1
-    cell = cells[0]
-    role = cell.metadata["nbgrader"]
-    assert cell.cell_type == "markdown" and role["grade"] and role["solution"]
-    assert role["points"] == 3
-    assert "Model answer" in cell.source and "Rubric (3 pts)" in cell.source
-    assert cell.source.count("1 pt") == 3
+def test_written_question_has_a_model_answer_and_a_rubric(source):
+    for grade_id, points in WRITTEN.items():
+        harness.written_question(source, grade_id, points)
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys
 
 
 @pytest.fixture(scope="module")
-def quiz(source) -> dict[str, tuple[MultipleChoice, str]]:
-    """{question grade_id: (its widget's question, the key in its answer cell)}."""
-    questions, widget = {}, None
-    for cell in source.cells:
-        role = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
-            widget = eval(cell.source, {"MultipleChoice": MultipleChoice})  # noqa: S307
-        elif role.get("solution") and role["grade_id"].startswith("q"):
-            namespace: dict = {}
-            exec(cell.source, namespace)  # noqa: S102 - the instructor's answer cell
-            key = namespace[f"answer_{role['grade_id']}"]
-            questions[role["grade_id"]] = (widget, key)
-            widget = None
-    return questions
+def quiz(source):
+    return harness.quiz_questions(source)
 
 
 def test_quiz_widgets_and_answer_cells_agree(quiz):
-    assert sorted(quiz) == [f"q1_{n}" for n in range(1, 7)]
-    for grade_id, (widget, key) in quiz.items():
-        assert widget is not None, f"{grade_id} has no MultipleChoice widget before its answer"
-        assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
-        assert 2 <= len(widget.options) <= 5 and widget.hint
+    expected = [f"q1_{n}" for n in range(1, 7)]
+    harness.check_quiz_widgets_and_answer_cells_agree(quiz, expected)
+
+
+
+# ------------------------------------------------------------------ multiple-choice answer keys
 
 
 def test_q1_1_the_base_model_objective_is_next_token_prediction(quiz):

@@ -1,0 +1,171 @@
+"""What every chapter's tests share: grade wrong answers as real submissions, read the quiz keys.
+
+A chapter's test file lists its typical wrong answers, WRONG = {solution grade_id: {name: code}}.
+Exercises are independent, so one submission carries one wrong variant of every exercise at once
+(variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere; variant
+None = all reference). Each submission is the student version of the source notebook with its
+solution cells filled in, graded by `autograder.grading.grade_notebook` like a real one.
+"""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+
+from autograder.grading import grade_notebook
+from autograder.plan import release_version
+from course_lib.quiz import MultipleChoice
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def source_path(chapter: str) -> Path:
+    return ROOT / "autograder" / "course" / "source" / chapter / f"{chapter}.ipynb"
+
+
+def grade_cell_of(solution_id: str) -> str:
+    """The grade_id of an exercise's test cell."""
+    return "test_" + solution_id
+
+
+def role(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def answer_keys(source) -> dict[str, str]:
+    """{solution grade_id: the code of the instructor's solution cell}."""
+    return {
+        role(cell)["grade_id"]: cell.source
+        for cell in source.cells
+        if cell.cell_type == "code" and role(cell).get("solution")
+    }
+
+
+def wrong_cases(wrong: dict) -> list[tuple[str, str]]:
+    """(solution grade_id, wrong answer's name) pairs, for pytest.mark.parametrize."""
+    return [(solution_id, name) for solution_id, wrongs in wrong.items() for name in wrongs]
+
+
+def submission(source, answers: dict[str, str], written_answer: str):
+    """The student version of `source`, its solution cells answered by `answers` and its written
+    questions by `written_answer` (they then await manual grading)."""
+    notebook = release_version(copy.deepcopy(source))
+    for cell in notebook.cells:
+        grade_id = role(cell).get("grade_id")
+        if cell.cell_type == "code" and grade_id in answers:
+            cell.source = answers[grade_id].strip()
+        elif cell.cell_type == "markdown" and grade_id:
+            cell.source = written_answer
+    return notebook
+
+
+def variant_answers(keys: dict[str, str], wrong: dict, index: int | None):
+    """Answers of variant `index`, and {solution grade_id: name of the wrong answer used}."""
+    answers, mutated = dict(keys), {}
+    if index is not None:
+        for solution_id, wrongs in wrong.items():
+            if index < len(wrongs):
+                name, code = list(wrongs.items())[index]
+                answers[solution_id], mutated[solution_id] = code, name
+    return answers, mutated
+
+
+def grade_variants(path: Path, wrong: dict, written_answer: str, folder: Path) -> dict:
+    """{variant index or None: (GradeResult, {solution grade_id: wrong name})}."""
+    source = nbformat.read(path, as_version=4)
+    keys = answer_keys(source)
+    variants = [None, *range(max(len(wrongs) for wrongs in wrong.values()))]
+    jobs = {}
+    for index in variants:
+        answers, mutated = variant_answers(keys, wrong, index)
+        submitted = folder / f"variant_{index}.ipynb"
+        nbformat.write(submission(source, answers, written_answer), submitted)
+        jobs[index] = (submitted, mutated)
+    # the first grading computes (and caches) the reference values the others share
+    results = {None: grade_notebook(jobs[None][0], path)}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], path) for i in variants[1:]}
+        results |= {i: future.result() for i, future in futures.items()}
+    return {index: (results[index], jobs[index][1]) for index in variants}
+
+
+def check_reference_scores_full_marks(graded: dict, written: dict[str, float]) -> None:
+    """The reference answers lose no point; written answers (grade_id: points) await a human."""
+    result, _ = graded[None]
+    assert result.status == "needs_manual_grading", (result.status, result.reason)
+    for grade_id, points in written.items():
+        assert result.scores[grade_id] == (None, points)
+    lost = {gid: score for gid, score in result.scores.items() if score[0] not in (None, score[1])}
+    assert not lost, f"reference solutions lost points: {lost}; messages: {result.messages}"
+
+
+def check_wrong_answer_scores_zero(graded: dict, wrong: dict, solution_id: str, name: str):
+    """The wrong answer scores 0 on its exercise; the reference answers beside it lose nothing."""
+    result, mutated = graded[list(wrong[solution_id]).index(name)]
+    assert mutated[solution_id] == name
+    score, points = result.scores[grade_cell_of(solution_id)]
+    assert points > 0 and score == 0, (
+        f"{name!r} scored {score}/{points} on {solution_id}; "
+        f"messages: {result.messages.get(grade_cell_of(solution_id))}"
+    )
+    for untouched in set(wrong) - set(mutated):
+        score, points = result.scores[grade_cell_of(untouched)]
+        assert score == points, f"the reference {untouched} lost points next to {name!r}"
+
+
+def check_every_exercise_has_wrong_answers(source, wrong: dict) -> None:
+    exercises = [gid for gid in answer_keys(source) if gid.startswith("ex")]
+    assert sorted(exercises) == sorted(wrong)
+    assert all(len(wrong[gid]) >= 2 for gid in exercises)
+
+
+def check_wrong_answers_fail_a_visible_check(graded: dict) -> None:
+    """Learners see why: a wrong answer fails a visible assertion, not only a hidden case."""
+    unexplained = []
+    for index, (result, mutated) in graded.items():
+        if index is None:
+            continue
+        for solution_id, name in mutated.items():
+            failure = result.failed_checks.get(grade_cell_of(solution_id), "")
+            if "AssertionError" not in failure:
+                unexplained.append((solution_id, name, failure[:120]))
+    assert not unexplained, unexplained
+
+
+def written_question(source, grade_id: str, points: int) -> str:
+    """The text of a manually graded answer cell, checked to have a model answer and a rubric
+    worth `points`, one point per rubric line."""
+    cells = [cell for cell in source.cells if role(cell).get("grade_id") == grade_id]
+    assert len(cells) == 1 and cells[0].cell_type == "markdown"
+    meta, text = role(cells[0]), cells[0].source
+    assert meta["grade"] and meta["solution"] and meta["points"] == points
+    assert "### BEGIN SOLUTION" in text and "Model answer" in text
+    assert f"Rubric ({points} pts)" in text and text.count("1 pt") == points
+    return text
+
+
+def quiz_questions(source) -> dict[str, tuple[MultipleChoice, str]]:
+    """{question grade_id: (the MultipleChoice shown before it, the key in its answer cell)}."""
+    questions, widget = {}, None
+    for cell in source.cells:
+        if cell.cell_type == "code" and cell.source.startswith("MultipleChoice("):
+            widget = eval(cell.source, {"MultipleChoice": MultipleChoice})  # noqa: S307
+        elif role(cell).get("solution") and role(cell)["grade_id"].startswith("q"):
+            namespace: dict = {}
+            exec(cell.source, namespace)  # noqa: S102 - the instructor's answer cell
+            grade_id = role(cell)["grade_id"]
+            questions[grade_id] = (widget, namespace[f"answer_{grade_id}"])
+            widget = None
+    return questions
+
+
+def check_quiz_widgets_and_answer_cells_agree(quiz: dict, expected: list[str]) -> None:
+    assert sorted(quiz) == sorted(expected)
+    for grade_id, (widget, key) in quiz.items():
+        assert widget is not None, f"{grade_id} has no MultipleChoice widget before its answer"
+        assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
+        assert 3 <= len(widget.options) <= 5 or set(widget.options) == {"True", "False"}
+        assert widget.hint, f"{grade_id} has no hint"

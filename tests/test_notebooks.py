@@ -149,6 +149,11 @@ def test_student_notebook_runs_with_only_unsolved_exercise_errors(chapter):
         else:
             allowed = set()
         unexpected += [(index, name) for name in errors_in(cell) if name not in allowed]
+        if errors_in(cell):
+            # JupyterLab's Run All stops at an error unless the cell is tagged to raise one
+            assert "raises-exception" in cell.metadata.get("tags", []), (
+                f"{chapter}: cell {index} stops Run All; tag it raises-exception in the source"
+            )
     assert not unexpected, f"{chapter}: unexpected errors (cell index, error): {unexpected}"
 
 

@@ -163,6 +163,8 @@ class SandboxedKernel:
 
     def execute(self, code: str, timeout: float) -> Outcome:
         """Run one chunk; on timeout interrupt it, and kill the kernel if it will not stop."""
+        if not self.alive():
+            return Outcome("died", error="the kernel is not running")
         started = time.monotonic()
         msg_id = self.client.execute(code, store_history=False, allow_stdin=False)
         outcome = self._collect(msg_id, started + timeout)

@@ -12,8 +12,10 @@ from autograder import synthetic
 from autograder.collect import find_submissions
 from autograder.compare import compare
 from autograder.hidden import hidden_cases
+from autograder.kernel import SandboxedKernel
 from autograder.payload import NotPlainData, decode, encode
 from autograder.plan import PlanError, parse_hidden_calls, read_plan, split_hidden
+from autograder.sandbox import Limits
 from autograder.submission import read_submission
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
@@ -111,3 +113,11 @@ def test_collect_understands_both_layouts(tmp_path):
     (tmp_path / "s42_ch1.ipynb").unlink()
     found = find_submissions(tmp_path, ["ch1"], id_pattern=r"_(?P<student>\d+)_ch1")
     assert {s for s, _, _ in found} == {"ada", "991"}
+
+
+def test_a_stopped_kernel_reports_died_rather_than_breaking_the_grader():
+    kernel = SandboxedKernel(Limits(cell_timeout=5, notebook_timeout=30), ())
+    kernel.start()
+    assert kernel.execute("1 + 1", timeout=5).status == "ok"
+    kernel.stop()  # what a timed-out cell that ignores interrupts leads to
+    assert kernel.execute("1 + 1", timeout=5).status == "died"

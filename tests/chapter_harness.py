@@ -5,6 +5,7 @@ Exercises are independent, so one submission carries one wrong variant of every 
 (variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere; variant
 None = all reference). Each submission is the student version of the source notebook with its
 solution cells filled in, graded by `autograder.grading.grade_notebook` like a real one.
+The tests every chapter shares are the methods of ChapterGradingTests.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from autograder.grading import grade_notebook
 from autograder.plan import release_version
@@ -169,3 +171,56 @@ def check_quiz_widgets_and_answer_cells_agree(quiz: dict, expected: list[str]) -
         assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
         assert 3 <= len(widget.options) <= 5 or set(widget.options) == {"True", "False"}
         assert widget.hint, f"{grade_id} has no hint"
+
+
+class ChapterGradingTests:
+    """The tests every chapter shares; a chapter's test module subclasses this as TestGrading.
+
+    chapter: the chapter's id; wrong: its WRONG answers; written: {grade_id: points} of its written
+    questions; written_answer: what a student writes in them; n_questions: its multiple-choice
+    questions are q<chapter number>_1 .. q<chapter number>_<n_questions>.
+    """
+
+    chapter: str
+    wrong: dict
+    written: dict[str, int]
+    written_answer: str
+    n_questions: int
+
+    def pytest_generate_tests(self, metafunc):
+        """One test per typical wrong answer: wrong_case = (solution grade_id, name)."""
+        if "wrong_case" in metafunc.fixturenames:
+            cases = wrong_cases(self.wrong)
+            metafunc.parametrize("wrong_case", cases, ids=[f"{sid}: {name}" for sid, name in cases])
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def chapter_source(cls):
+        return nbformat.read(source_path(cls.chapter), as_version=4)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def graded(cls, tmp_path_factory):
+        folder = tmp_path_factory.mktemp(f"{cls.chapter}_submissions")
+        return grade_variants(source_path(cls.chapter), cls.wrong, cls.written_answer, folder)
+
+    def test_reference_solutions_score_full_marks(self, graded):
+        check_reference_scores_full_marks(graded, self.written)
+
+    def test_wrong_implementation_scores_zero(self, graded, wrong_case):
+        check_wrong_answer_scores_zero(graded, self.wrong, *wrong_case)
+
+    def test_every_exercise_has_two_or_more_wrong_answers(self, chapter_source):
+        check_every_exercise_has_wrong_answers(chapter_source, self.wrong)
+
+    def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(self, graded):
+        check_wrong_answers_fail_a_visible_check(graded)
+
+    def test_written_questions_have_a_model_answer_and_a_rubric(self, chapter_source):
+        for grade_id, points in self.written.items():
+            written_question(chapter_source, grade_id, points)
+
+    def test_quiz_widgets_and_answer_cells_agree(self, chapter_source):
+        number = self.chapter[2]  # "ch1_base_models" -> "1"
+        expected = [f"q{number}_{n}" for n in range(1, self.n_questions + 1)]
+        check_quiz_widgets_and_answer_cells_agree(quiz_questions(chapter_source), expected)

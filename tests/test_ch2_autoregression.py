@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import chapter_harness as harness
-import nbformat
 import numpy as np
-import pytest
+
+CHAPTER = "ch2_autoregression"  # read by the fixtures in conftest.py
 
 # Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
 WRONG = {
@@ -166,59 +166,14 @@ def apply_top_p(probs, p):
 }
 
 
-SOURCE = harness.source_path("ch2_autoregression")
-WRITTEN = {"analysis_2_7_no_mask": 3}  # manually graded answers: points
+class TestGrading(harness.ChapterGradingTests):
+    """Reference answers get full marks; each typical wrong answer scores 0 (chapter_harness)."""
 
-
-@pytest.fixture(scope="module")
-def source():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def answer_keys(source):
-    return harness.answer_keys(source)
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    written = "Without the mask each position can read the token it predicts."
-    return harness.grade_variants(SOURCE, WRONG, written, tmp_path_factory.mktemp("submissions"))
-
-
-def test_reference_solutions_score_full_marks(graded):
-    harness.check_reference_scores_full_marks(graded, WRITTEN)
-
-
-@pytest.mark.parametrize("solution_id, wrong_name", harness.wrong_cases(WRONG))
-def test_wrong_implementation_scores_zero(graded, solution_id, wrong_name):
-    harness.check_wrong_answer_scores_zero(graded, WRONG, solution_id, wrong_name)
-
-
-def test_every_exercise_has_two_or_more_wrong_answers(source):
-    harness.check_every_exercise_has_wrong_answers(source, WRONG)
-
-
-def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(graded):
-    harness.check_wrong_answers_fail_a_visible_check(graded)
-
-
-def test_written_question_has_a_model_answer_and_a_rubric(source):
-    for grade_id, points in WRITTEN.items():
-        harness.written_question(source, grade_id, points)
-
-
-# ------------------------------------------------------------------ multiple-choice answer keys
-
-
-@pytest.fixture(scope="module")
-def quiz(source):
-    return harness.quiz_questions(source)
-
-
-def test_quiz_widgets_and_answer_cells_agree(quiz):
-    expected = [f"q2_{n}" for n in range(1, 7)]
-    harness.check_quiz_widgets_and_answer_cells_agree(quiz, expected)
+    chapter = CHAPTER
+    wrong = WRONG
+    written = {"analysis_2_7_no_mask": 3}
+    written_answer = "Without the mask each position can read the token it predicts."
+    n_questions = 6
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

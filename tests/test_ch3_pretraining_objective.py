@@ -11,7 +11,6 @@ import math
 import re
 
 import chapter_harness as harness
-import nbformat
 import numpy as np
 import pytest
 
@@ -34,6 +33,8 @@ def dataset_loss(examples):
 def losses_cell(token=TOKEN_LOSSES, sequence=SEQUENCE_LOSS, dataset=DATASET_LOSS) -> str:
     return token + sequence + dataset
 
+
+CHAPTER = "ch3_pretraining_objective"  # read by the fixtures in conftest.py
 
 # Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
 WRONG = {
@@ -115,61 +116,17 @@ def cross_entropy_grad(logits, target):
 }
 
 
-SOURCE = harness.source_path("ch3_pretraining_objective")
-WRITTEN_ID = "analysis_3_8_one_model"
-WRITTEN = {WRITTEN_ID: 3}  # manually graded answers: points
+class TestGrading(harness.ChapterGradingTests):
+    """Reference answers get full marks; each typical wrong answer scores 0 (chapter_harness)."""
 
-
-@pytest.fixture(scope="module")
-def source():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def answer_keys(source):
-    return harness.answer_keys(source)
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    written = "q = 0.7, since one model has to fit all 100 sentences."
-    return harness.grade_variants(SOURCE, WRONG, written, tmp_path_factory.mktemp("submissions"))
-
-
-def test_reference_solutions_score_full_marks(graded):
-    harness.check_reference_scores_full_marks(graded, WRITTEN)
-
-
-@pytest.mark.parametrize("solution_id, wrong_name", harness.wrong_cases(WRONG))
-def test_wrong_implementation_scores_zero(graded, solution_id, wrong_name):
-    harness.check_wrong_answer_scores_zero(graded, WRONG, solution_id, wrong_name)
-
-
-def test_every_exercise_has_two_or_more_wrong_answers(source):
-    harness.check_every_exercise_has_wrong_answers(source, WRONG)
-
-
-def test_wrong_answers_fail_a_visible_check_with_a_named_misconception(graded):
-    harness.check_wrong_answers_fail_a_visible_check(graded)
-
-
-def test_written_question_has_a_model_answer_and_a_rubric(source):
-    for grade_id, points in WRITTEN.items():
-        harness.written_question(source, grade_id, points)
+    chapter = CHAPTER
+    wrong = WRONG
+    written = {"analysis_3_8_one_model": 3}
+    written_answer = "q = 0.7, since one model has to fit all 100 sentences."
+    n_questions = 7
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys
-
-
-@pytest.fixture(scope="module")
-def quiz(source):
-    return harness.quiz_questions(source)
-
-
-def test_quiz_widgets_and_answer_cells_agree(quiz):
-    expected = [f"q3_{n}" for n in range(1, 8)]
-    harness.check_quiz_widgets_and_answer_cells_agree(quiz, expected)
-
 
 
 def test_reference_solutions_agree_with_course_lib(answer_keys):
@@ -193,9 +150,6 @@ def test_reference_solutions_agree_with_course_lib(answer_keys):
                                losses.cross_entropy_grad(logits[:1], [target], reduction="sum")[0])
     total = sum(float(losses.token_losses(lg[:-1], tk[1:]).sum()) for lg, tk in examples)
     assert math.isclose(namespace["dataset_loss"](examples), total)
-
-
-# ------------------------------------------------------------------ multiple-choice answer keys
 
 
 def test_q3_1_cross_entropy_with_one_hot_is_minus_log_p_gold(quiz):
@@ -310,7 +264,7 @@ def test_q3_7_uniform_model_costs_log_v_and_has_perplexity_v(quiz):
 def test_written_answer_numbers(source):
     """The written question's model answer: q = 0.7 minimises 70 (-ln q) + 30 (-ln(1-q))."""
     cell = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-                == WRITTEN_ID)
+                == "analysis_3_8_one_model")
     q = np.linspace(0.001, 0.999, 999)
     loss = 70 * -np.log(q) + 30 * -np.log(1 - q)
     assert q[np.argmin(loss)] == pytest.approx(0.7)

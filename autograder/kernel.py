@@ -130,7 +130,10 @@ class SandboxedKernel:
             raise
 
     def _wait_until_ready(self) -> None:
-        """Ask for kernel_info until the kernel answers, its process ends, or time runs out."""
+        """Ask for kernel_info until the kernel answers on both channels, its process ends, or
+        time runs out. The answer on the shell channel says the kernel runs; a status message on
+        the IOPub channel says our subscription is live (until then the kernel's output, the end
+        of a cell included, is dropped, and the first cell would seem to hang)."""
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             code = self.process.poll()
@@ -138,10 +141,10 @@ class SandboxedKernel:
                 raise KernelStartError(f"sandboxed kernel exited with code {code} while starting")
             msg_id = self.client.kernel_info()
             try:
-                while True:
-                    reply = self.client.get_shell_msg(timeout=1)
-                    if reply["parent_header"].get("msg_id") == msg_id:
-                        return
+                while self.client.get_shell_msg(timeout=1)["parent_header"].get("msg_id") != msg_id:
+                    pass
+                self.client.get_iopub_msg(timeout=0.5)
+                return
             except queue.Empty:
                 continue
         raise KernelStartError(f"sandboxed kernel did not answer within {STARTUP_TIMEOUT:.0f} s")

@@ -27,9 +27,7 @@ from autograder.course import Course
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "course"
 SOURCE = FIXTURES / "source" / "fx_basics" / "fx_basics.ipynb"
-# No submission here loops, so generous limits cost nothing and keep verdicts (and the re-grade
-# idempotency test) independent of how loaded the machine is.
-LIMITS = ["--cell-timeout", "30", "--notebook-timeout", "180"]
+FAST = ["--cell-timeout", "5", "--notebook-timeout", "60"]
 
 
 def llmf(course: Path, *args) -> int:
@@ -61,7 +59,7 @@ def course(tmp_path_factory) -> Path:
     assert llmf(root, "collect", "fx_basics", per_student) == 0
     assert llmf(root, "collect", "fx_basics", flat) == 0
     (root / "submitted" / "eve").mkdir()  # enrolled, never submitted
-    assert llmf(root, "grade", *LIMITS) == 0
+    assert llmf(root, "grade", *FAST) == 0
     return root
 
 
@@ -107,9 +105,9 @@ def test_manual_grade_in_gradebook_completes_the_row(course, tmp_path):
 
 def test_regrade_is_idempotent(course, capsys):
     before = {p: json.loads(p.read_text()) for p in course.glob("autograded/*/*/*.result.json")}
-    assert llmf(course, "grade", *LIMITS) == 0
+    assert llmf(course, "grade", *FAST) == 0
     assert "unchanged: 5" in capsys.readouterr().out
-    assert llmf(course, "grade", "--force", *LIMITS) == 0
+    assert llmf(course, "grade", "--force", *FAST) == 0
     after = {p: json.loads(p.read_text()) for p in course.glob("autograded/*/*/*.result.json")}
     assert after == before
 
@@ -131,7 +129,7 @@ def test_broken_resubmission_never_keeps_the_old_score(course, tmp_path):
     llmf(course, "collect", "fx_basics", resubmitted)
     llmf(course, "export", tmp_path / "before.csv")
     assert read_csv(tmp_path / "before.csv")["bob"]["status"] == "ungraded"
-    llmf(course, "grade", "--student", "bob", *LIMITS)
+    llmf(course, "grade", "--student", "bob", *FAST)
     llmf(course, "export", tmp_path / "after.csv")
     row = read_csv(tmp_path / "after.csv")["bob"]
     assert row["status"] == "crashed" and row["score"] == "0.0"
@@ -148,7 +146,7 @@ def test_killed_grader_keeps_what_it_recorded(tmp_path):
                        str(folder / f"s{index}_fx_basics.ipynb"))
     llmf(root, "collect", "fx_basics", folder)
     command = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade",
-               "-j", "1", *LIMITS]
+               "-j", "1", *FAST]
     grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     deadline = time.monotonic() + 120
@@ -160,7 +158,7 @@ def test_killed_grader_keeps_what_it_recorded(tmp_path):
     assert 1 <= len(recorded) < 8
     for path in recorded:
         assert json.loads(path.read_text())["status"] == "needs_manual_grading"
-    assert llmf(root, "grade", *LIMITS) == 0
+    assert llmf(root, "grade", *FAST) == 0
     results = [json.loads(p.read_text()) for p in root.glob("autograded/*/*/*.result.json")]
     assert len(results) == 8 and all(r["scores"]["linear_test"][0] == 2.0 for r in results)
 

@@ -2,8 +2,11 @@
 
 The page shows the notebook's status, each question's score, and for a failed question the
 visible checks of its test cell with the error they raised, or the grader's message about the
-hidden tests (which names the case number, never its code, inputs or expected values). Hidden
-test code cannot leak because it is never read into the page.
+hidden tests (which names the case number, never its code, inputs or expected values). Every
+text on the page is the grader's own or the instructor's: a failed check's message is cut down
+to the instructor's wording by autograder.grader.judge (a value the student's code formatted
+into it shows as "…"), and no text the student's kernel made is shown, since it could carry
+hidden material the kernel saw. Hidden test code is never read into the page.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from autograder.course import Course
 from autograder.files import atomic_write
 from autograder.grader.plan import Plan, read_plan
 from autograder.reports.export import RecordedGrades
+
+# shown instead of the grader's own error, whose text may quote the submission
+GRADER_FAILED = "the grader failed on this notebook; your instructor has the details"
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #222; }
@@ -55,8 +61,9 @@ class FeedbackPages:
             f"<h1>{escape(notebook)}</h1><p>Student: <b>{escape(student)}</b><br>",
             f"Status: <b>{escape(row['status'].replace('_', ' '))}</b>",
         ]
-        if row["reason"]:
-            lines.append(f" ({escape(row['reason'])})")
+        reason = GRADER_FAILED if result and result.grader_failed else row["reason"]
+        if reason:
+            lines.append(f" ({escape(reason)})")
         total = sum(s or 0 for s, _ in row["scores"].values())
         maximum = sum(p for _, p in row["scores"].values())
         lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b></p>")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import check_token_ids
+from .checks import check_token_ids
 
 MAX_TABLE_ENTRIES = 50_000_000  # dense count tables beyond this would not fit a laptop's memory
 

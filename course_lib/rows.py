@@ -20,7 +20,9 @@ set, else the number of CPUs this process may use.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -51,22 +53,38 @@ if hasattr(os, "register_at_fork"):
 
 def for_row_blocks(kernel, *arrays: np.ndarray) -> None:
     """Call kernel(*blocks) on consecutive blocks of rows (first axis) of `arrays`, which share
-    their first dimension; the kernel writes its results into blocks of output arrays."""
+    their first dimension; the kernel writes its results into blocks of output arrays.
+
+    The calling thread and the pool's threads take the next block in turn until none is left, so
+    a thread the operating system has not scheduled yet (the machine is busy) delays nothing.
+    """
     global _pool
-    n_rows = arrays[0].shape[0]
     rows = max(1, BLOCK_ELEMENTS // max(1, arrays[0][:1].size))  # rows per block
-    starts = list(range(0, n_rows, rows))
+    starts = range(0, arrays[0].shape[0], rows)
     threads = min(thread_count(), len(starts))
-
-    def run(part):
-        for start in part:
+    if threads == 1:
+        for start in starts:
             kernel(*(a[start : start + rows] for a in arrays))
+        return
+    next_block, lock, finished, done, errors = itertools.count(), threading.Lock(), [0], \
+        threading.Event(), []  # fmt: skip
 
-    parts = [starts[len(starts) * i // threads : len(starts) * (i + 1) // threads]
-             for i in range(threads)]  # fmt: skip
-    if threads > 1 and _pool is None:
+    def work():
+        while (i := next(next_block)) < len(starts):  # next() of a count is atomic
+            try:
+                kernel(*(a[starts[i] : starts[i] + rows] for a in arrays))
+            except BaseException as error:  # re-raised in the calling thread
+                errors.append(error)
+            with lock:
+                finished[0] += 1
+                if finished[0] == len(starts):
+                    done.set()
+
+    if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=thread_count() - 1)
-    futures = [_pool.submit(run, part) for part in parts[1:]] if threads > 1 else []
-    run(parts[0])
-    for future in futures:
-        future.result()  # re-raises a worker's exception
+    for _ in range(threads - 1):
+        _pool.submit(work)
+    work()
+    done.wait()
+    if errors:
+        raise errors[0]

@@ -15,18 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def check_int(value, name: str, minimum: int = 1) -> int:
-    """`value` as a Python int; TypeError unless it is an int (not a bool), ValueError if < minimum.
+def check_int(value, name: str, minimum: int | None = 1) -> int:
+    """`value` as a Python int; TypeError unless it is an int (not a bool), ValueError if it is
+    below `minimum` (None: no lower bound, for callers with their own range message).
 
     >>> check_int(0, "batch_size")
     Traceback (most recent call last):
     ...
-    ValueError: batch_size must be positive, got 0
+    ValueError: batch_size must be a positive int, got 0
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        expected = "positive" if minimum == 1 else f">= {minimum}"
+    if minimum is not None and value < minimum:
+        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
         raise ValueError(f"{name} must be {expected}, got {value}")
     return int(value)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import random
 
+from .checks import check_int
 from .facts import (  # noqa: F401  (FACT_FAMILIES, FACTS and qa_pairs are read from here too)
     ANIMALS,
     COLOURS,
@@ -339,8 +340,7 @@ def default_corpus(n_chars: int = 1_200_000, seed: int = 0) -> str:
     >>> len(text) >= 1_200_000, "The capital of France is Paris." in text
     (True, True)
     """
-    if isinstance(n_chars, bool) or not isinstance(n_chars, int) or n_chars <= 0:
-        raise ValueError(f"n_chars must be a positive int, got {n_chars!r}")
+    check_int(n_chars, "n_chars")
     rng = random.Random(seed)
     writers = [w for w, _ in _WRITERS]
     weights = [weight for _, weight in _WRITERS]

@@ -10,7 +10,7 @@ Prints, in one run:
      interleaved with this checkout's in the same process, and the speed-up; with PyTorch
      installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
   3. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
-     shipped shape with block_size 256).
+     shipped shape with block_size 256), and the shipped model's load + 200-token generation.
 
 Timings on a shared machine are noisy: every figure is the best of --repeats rounds, and the
 implementations alternate within each round, so their ratio is measured under the same load.
@@ -77,19 +77,20 @@ def step_flops(shape: dict) -> float:
     return (6 * n_matmul + 12 * L * T * C) * shape["batch"] * T
 
 
-def import_course_lib_at(revision: str, workdir: Path):
-    """course_lib as it was at git `revision`, imported under the name course_lib_<revision>."""
-    tree = workdir / f"tree-{revision}"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--force", str(tree),
-                    revision], check=True, capture_output=True)  # fmt: skip
-    name = f"course_lib_{revision}".replace("-", "_").replace(".", "_").replace("~", "_")
-    spec = importlib.util.spec_from_file_location(
-        name, tree / "course_lib" / "__init__.py",
-        submodule_search_locations=[str(tree / "course_lib")])  # fmt: skip
+def import_course_lib_at(revision: str, workdir: Path) -> str:
+    """course_lib as it was at git `revision` (extracted with git archive into workdir), imported
+    under the name course_lib_<revision>."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "course_lib"],
+                             check=True, capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
+    name = "course_lib_" + "".join(c if c.isalnum() else "_" for c in revision)
+    package = workdir / "course_lib"
+    spec = importlib.util.spec_from_file_location(name, package / "__init__.py",
+                                                  submodule_search_locations=[str(package)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return name, tree
+    return name
 
 
 def numpy_step(package: str, shape: dict):
@@ -216,6 +217,21 @@ def generation_figures(repeats: int) -> None:
     for context, seconds in times.items():
         print(f"  context {context:4d}: {seconds * 1e3:6.3f} ms/token   "
               f"x{seconds / times[CONTEXTS[0]]:.2f} the time at {CONTEXTS[0]}")  # fmt: skip
+    shipped_model_figures()
+
+
+def shipped_model_figures() -> None:
+    """Load the shipped base model and generate 200 tokens, as a learner's first cell does."""
+    from course_lib.pretrained import load_base_model
+    from course_lib.sampling import generate_text
+
+    start = time.perf_counter()
+    model, tokenizer = load_base_model()
+    loaded = time.perf_counter()
+    generate_text(model, tokenizer, "Once upon a time", max_new_tokens=200, stop_at_eos=False)
+    done = time.perf_counter()
+    print(f"shipped base model: load {loaded - start:.2f} s, generate 200 tokens "
+          f"{done - loaded:.2f} s, total {done - start:.2f} s")
 
 
 def main() -> None:
@@ -245,15 +261,10 @@ def main() -> None:
     shipped = {**Transformer.load(MODEL_PATH).config.to_dict(), "batch": 32}
     shipped.pop("tie_weights")
     with tempfile.TemporaryDirectory() as workdir:
-        old_package, tree = (import_course_lib_at(args.compare_with, Path(workdir))
-                             if args.compare_with else (None, None))  # fmt: skip
-        try:
-            training_figures("baby GPT", BABY_GPT, old_package, args.repeats)
-            training_figures("shipped model", shipped, old_package, args.repeats)
-        finally:
-            if tree is not None:
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
-                                str(tree)], check=False)  # fmt: skip
+        old_package = import_course_lib_at(args.compare_with, Path(workdir)) \
+            if args.compare_with else None  # fmt: skip
+        training_figures("baby GPT", BABY_GPT, old_package, args.repeats)
+        training_figures("shipped model", shipped, old_package, args.repeats)
     generation_figures(args.repeats)
 
 

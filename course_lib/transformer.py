@@ -295,6 +295,19 @@ class Transformer:
         """ids (B, T) -> logits (B, T, V); a (T,) sequence gives (T, V)."""
         return self.forward(ids)[0]
 
+    def attention_weights(self, ids) -> np.ndarray:
+        """Every head's attention probabilities: ids (T,) -> weights (n_layer, n_head, T, T).
+
+        weights[l, h, t, s] is how much position t reads position s in head h of layer l: each row
+        sums to 1, and everything above the diagonal is 0 (the causal mask).
+        """
+        if np.ndim(ids) != 1:
+            raise ValueError(f"attention_weights takes one sequence of ids (T,), got shape "
+                             f"{np.shape(ids)}")  # fmt: skip
+        _, cache = self.forward(ids)
+        # attention cache: (qkv, (q, k, v, weights, y, scale), ...), weights (1, H, T, T)
+        return np.stack([attention[1][3][0] for _, attention, _, _ in cache["blocks"]])
+
     # ------------------------------------------------------------------ generation
 
     def new_kv_cache(self, batch_size: int = 1) -> KVCache:

@@ -16,13 +16,13 @@ import pytest
 
 # Exercise 3.1 is one cell with three functions; each wrong answer swaps one of them.
 TOKEN_LOSSES = """
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -log_softmax(logits[:-1])[np.arange(len(tokens) - 1), tokens[1:]]
 """
 SEQUENCE_LOSS = """
 def sequence_loss(logits, tokens):
-    return float(np.sum(token_losses(logits, tokens)))
+    return float(np.sum(next_token_losses(logits, tokens)))
 """
 DATASET_LOSS = """
 def dataset_loss(examples):
@@ -40,31 +40,31 @@ CHAPTER = "ch3_pretraining_objective"  # read by the fixtures in conftest.py
 WRONG = {
     "ex3_1_losses": {
         "off-by-one: row t scores tokens[t]": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -log_softmax(logits[1:])[np.arange(len(tokens) - 1), tokens[1:]]
 """),
         "includes the first token": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -log_softmax(logits)[np.arange(len(tokens)), tokens]
 """),
         "mean instead of sum": losses_cell(sequence="""
 def sequence_loss(logits, tokens):
-    return float(np.mean(token_losses(logits, tokens)))
+    return float(np.mean(next_token_losses(logits, tokens)))
 """),
         "forgets the minus sign": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return log_softmax(logits[:-1])[np.arange(len(tokens) - 1), tokens[1:]]
 """),
         "raw logits, no log-softmax": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -logits[:-1][np.arange(len(tokens) - 1), tokens[1:]]
 """),
         "softmax without max-subtraction": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     e = np.exp(logits[:-1])
     probs = e / e.sum(axis=-1, keepdims=True)
@@ -142,7 +142,7 @@ def test_reference_solutions_agree_with_course_lib(answer_keys):
         logits, tokens = rng.normal(size=(length, 17)) * 4, rng.integers(0, 17, size=length)
         examples.append((logits, tokens))
         expected = losses.token_losses(logits[:-1], tokens[1:])
-        assert np.allclose(namespace["token_losses"](logits, tokens), expected)
+        assert np.allclose(namespace["next_token_losses"](logits, tokens), expected)
         assert math.isclose(namespace["sequence_loss"](logits, tokens),
                             float(losses.cross_entropy(logits[:-1], tokens[1:], reduction="sum")))
         for target in (0, 16):

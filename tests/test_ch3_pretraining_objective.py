@@ -13,6 +13,7 @@ import re
 import chapter_harness as harness
 import numpy as np
 import pytest
+from wrong_messages import check_named_message
 
 # Exercise 3.1 is one cell with three functions; each wrong answer swaps one of them.
 TOKEN_LOSSES = """
@@ -70,6 +71,18 @@ def next_token_losses(logits, tokens):
     probs = e / e.sum(axis=-1, keepdims=True)
     return -np.log(probs[np.arange(len(tokens) - 1), tokens[1:]])
 """),
+        "global max subtracted, not each row's": losses_cell(token="""
+def next_token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    z = logits[:-1] - logits.max()
+    probs = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    return -np.log(probs[np.arange(len(tokens) - 1), tokens[1:]])
+"""),
+        "returns a list of losses": losses_cell(token="""
+def next_token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return [float(-log_softmax(logits[t - 1])[tokens[t]]) for t in range(1, len(tokens))]
+"""),
         "dataset loss averages over sequences": losses_cell(dataset="""
 def dataset_loss(examples):
     return float(np.mean([sequence_loss(logits, tokens) for logits, tokens in examples]))
@@ -116,6 +129,14 @@ def cross_entropy_grad(logits, target):
 }
 
 
+MESSAGES = {
+    ("ex3_1_losses", "off-by-one: row t scores tokens[t]"):
+        "off-by-one: row t of the logits scores tokens[t + 1]",
+    ("ex3_1_losses", "global max subtracted, not each row's"): "subtract EACH row's max",
+    ("ex3_1_losses", "returns a list of losses"): "return a numpy array",
+}
+
+
 class TestGrading(harness.ChapterGradingTests):
     """Reference answers get full marks; each typical wrong answer scores 0 (chapter_harness)."""
 
@@ -124,6 +145,10 @@ class TestGrading(harness.ChapterGradingTests):
     written = {"analysis_3_8_one_model": 3}
     written_answer = "q = 0.7, since one model has to fit all 100 sentences."
     n_questions = 7
+
+    @pytest.mark.parametrize("case", MESSAGES, ids=str)
+    def test_named_mistake_gets_its_message(self, graded, case):
+        check_named_message(graded, self.wrong, case, MESSAGES[case])
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

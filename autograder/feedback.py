@@ -1,9 +1,12 @@
-"""Per-student HTML feedback built from grade records, never from the graded notebook.
+"""Per-student HTML feedback built from grade records and the source notebook.
 
-The page shows the notebook's status, each question's score, and for a failed question the
-visible checks of its test cell with the error they raised, or the grader's message about the
-hidden tests (which names the case number, never its code, inputs or expected values). Hidden
-test code cannot leak because it is never read into the page.
+The page shows the notebook's status and each item's score under the name the chapter gives it
+("Exercise 2.1 — the log-probability of a sequence", "Question 2.3"; see autograder.item_names).
+Then, item by item: for a multiple-choice question, the student's choice, the right answer and
+the explanation of every option (the key comes from the source notebook, autograder.quiz_keys);
+for a failed exercise, the grader's message first and the failing visible check's code folded
+below it. For hidden tests only the grader's message is shown (it names the case number, never
+its code, inputs or expected values): hidden test code is never read into the page.
 """
 
 from __future__ import annotations
@@ -11,15 +14,21 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+import nbformat
+
 from autograder.export import notebook_row
-from autograder.grading import load_result
+from autograder.grading import GradeResult, load_result
+from autograder.item_names import item_names, notebook_title
 from autograder.plan import read_plan
+from autograder.quiz_keys import QuizKey, chosen, read_quiz_keys
+from autograder.submission import read_submission
 
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #222; }
-table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid #ddd;
-padding: .4rem; text-align: left; } .ok { color: #176f2c; } .bad { color: #a4262c; }
-pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
+body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #222;
+line-height: 1.45; } table { border-collapse: collapse; width: 100%; } td, th { border-bottom:
+1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; } .ok { color: #176f2c; }
+.bad { color: #a4262c; } pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
+summary { cursor: pointer; color: #555; } li { margin: .3rem 0; }
 """
 
 
@@ -27,21 +36,58 @@ def _score_text(score, points) -> str:
     return f"{'pending' if score is None else f'{score:g}'} / {points:g}"
 
 
-def feedback_html(course, student: str, assignment: str, notebook: str) -> str:
-    """The feedback page of one notebook, as an HTML string."""
-    key = (student, assignment, notebook)
-    row = notebook_row(course, key)
-    plan = read_plan(course.source(assignment, notebook))
+def _quiz_section(name: str, key: QuizKey, choice: str | None, score_ok: bool) -> list[str]:
+    if choice in key.options:
+        picked = f"{escape(choice)}. {escape(key.options[choice])}"
+    else:
+        picked = "no valid choice" if choice is None else f"{escape(choice)} (not an option)"
+    css = "ok" if score_ok else "bad"
+    lines = [f"<h2>{escape(name)}</h2>", f"<p>{escape(key.question)}</p>",
+             f"<p>Your answer: <b class='{css}'>{picked}</b><br>",
+             f"Right answer: <b>{escape(key.answer)}. {escape(key.options[key.answer])}</b></p>",
+             "<ul style='list-style: none; padding-left: 0'>"]
+    for option, text in key.options.items():
+        mark = "✔" if option == key.answer else "✘"
+        lines.append(f"<li>{mark} <b>{escape(option)}. {escape(text)}</b><br>"
+                     f"{escape(key.explanations[option])}</li>")
+    lines.append("</ul>")
+    return lines
+
+
+def _failure_section(name: str, message: str, error: str | None, code: str) -> list[str]:
+    lines = [f"<h2>{escape(name)}</h2>"]
+    if error:
+        lines.append(f"<p class='bad'>{escape(error)}</p>")
+        lines.append("<details><summary>The check that failed (its code)</summary>"
+                     f"<pre>{escape(code)}</pre></details>")
+    elif message:
+        lines.append(f"<p class='bad'>{escape(message)}</p>")
+    return lines
+
+
+def feedback_page(source_path: Path, row: dict, result: GradeResult | None,
+                  submission_path: Path | None, student: str) -> str:
+    """The feedback page of one graded notebook, as an HTML string.
+
+    row: {"status", "reason", "scores": {grade_id: (score or None, points)}} (the exported
+    row, manual scores included); result: the grade record (None if there is none yet).
+    """
+    source = nbformat.read(source_path, as_version=4)
+    plan = read_plan(source_path)
+    names = item_names(source)
+    quizzes = read_quiz_keys(source)
     visible_code = {step.grade_id: step.code for step in plan.tests}
-    path = course.result(*key)
-    result = load_result(path) if path.exists() else None
+    answers = {}
+    if submission_path is not None:
+        answers = read_submission(submission_path, plan).answers
     messages = result.messages if result else {}
     failed_checks = result.failed_checks if result else {}
+    title = notebook_title(source, plan.name)
     lines = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{escape(assignment)}: feedback for {escape(student)}</title>",
+        f"<title>{escape(title)}: feedback for {escape(student)}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>{escape(notebook)}</h1><p>Student: <b>{escape(student)}</b><br>",
+        f"<h1>{escape(title)}</h1><p>Student: <b>{escape(student)}</b><br>",
         f"Status: <b>{escape(row['status'].replace('_', ' '))}</b>",
     ]
     if row["reason"]:
@@ -49,24 +95,43 @@ def feedback_html(course, student: str, assignment: str, notebook: str) -> str:
     total = sum(s or 0 for s, _ in row["scores"].values())
     maximum = sum(p for _, p in row["scores"].values())
     lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b></p>")
-    lines.append("<table><tr><th>Question</th><th>Score</th><th>Comment</th></tr>")
+    lines.append("<table><tr><th>Item</th><th>Score</th><th>Comment</th></tr>")
     for grade_id, (score, points) in row["scores"].items():
         css = "ok" if score == points else "bad"
-        lines.append(f"<tr><td>{escape(grade_id)}</td><td class='{css}'>"
+        lines.append(f"<tr><td>{escape(names.get(grade_id, grade_id))}</td><td class='{css}'>"
                      f"{_score_text(score, points)}</td>"
                      f"<td>{escape(messages.get(grade_id, ''))}</td></tr>")
     lines.append("</table>")
-    for grade_id, error in failed_checks.items():
-        lines += [f"<h2>Failed visible check: {escape(grade_id)}</h2>",
-                  f"<pre>{escape(visible_code.get(grade_id, ''))}</pre>",
-                  f"<p class='bad'>{escape(error)}</p>"]
+    for grade_id, (score, points) in row["scores"].items():
+        name = names.get(grade_id, grade_id)
+        if grade_id in quizzes:
+            key = quizzes[grade_id]
+            choice = chosen(answers.get(key.answer_id, ""), key.answer_id)
+            lines += _quiz_section(name, key, choice, score == points)
+        elif score != points and (grade_id in failed_checks or grade_id in visible_code):
+            lines += _failure_section(name, messages.get(grade_id, ""),
+                                      failed_checks.get(grade_id), visible_code[grade_id])
     lines.append("</body></html>")
     return "\n".join(lines)
 
 
+def feedback_html(course, student: str, assignment: str, notebook: str) -> str:
+    """The feedback page of one notebook of a class, as an HTML string."""
+    key = (student, assignment, notebook)
+    path = course.result(*key)
+    return feedback_page(course.source(assignment, notebook), notebook_row(course, key),
+                         load_result(path) if path.exists() else None,
+                         course.submission(*key), student)
+
+
+def write_page(page: str, path: Path) -> Path:
+    """Write a feedback page (creating its folder); return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page)
+    return path
+
+
 def write_feedback(course, student: str, assignment: str, notebook: str) -> Path:
     """Write the feedback page to <course>/feedback/<student>/<assignment>/<notebook>.html."""
-    path = course.feedback(student, assignment, notebook)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(feedback_html(course, student, assignment, notebook))
-    return path
+    return write_page(feedback_html(course, student, assignment, notebook),
+                      course.feedback(student, assignment, notebook))

@@ -1,6 +1,7 @@
 # llm-foundations: every set-up step the course needs, from a fresh machine with Python 3.10+ and make.
-#   make course   install into .venv and open JupyterLab on the student notebooks (the main job)
-#   make test     install into .venv and run the whole test suite (lint included)
+#   make course       install into .venv and open JupyterLab on the student notebooks (the main job)
+#   make instructor   JupyterLab in the nbgrader course folder, with Formgrader and Create Assignment
+#   make test         install into .venv and run the whole test suite (lint included)
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,11 +18,13 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
+# Both go through autograder/lab.py (tested in tests/test_editions_lab.py): the learner's server has
+# nbgrader's extensions disabled; the instructor's has .venv/bin on PATH (nbgrader runs `alembic`).
 course: $(INSTALLED)
-	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=notebooks
+	$(BIN)/python -m autograder.lab learner $(ROOT_FLAG)
 
 instructor: $(INSTALLED)
-	cd autograder/course && ../../$(BIN)/jupyter lab $(ROOT_FLAG)
+	$(BIN)/python -m autograder.lab instructor $(ROOT_FLAG)
 
 # Two test workers on two cores: one BLAS thread each (notebook kernels inherit it); with the
 # default of one thread per core the workers fight over the cores (measured: 5x slower).

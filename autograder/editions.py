@@ -10,6 +10,9 @@
 - Self-paced edition (`notebooks/`, what `make course` opens): the classroom edition with each
   quiz cell's source put back from the source notebook, so the widget checks answers at once.
 
+In both, a quiz cell's code is collapsed (JupyterLab's `source_hidden`): the Markdown above it
+states the question, the widget shows the options, each once.
+
 The answer key used for grading and feedback is always read from the source notebook
 (autograder.quiz_keys).
 """
@@ -56,7 +59,8 @@ def strip_quiz_keys(notebook):
         if is_quiz_cell(cell):
             cell.source = classroom_quiz_source(cell.source)
             cell.outputs, cell.execution_count = [], None
-            cell.metadata = {key: value for key, value in cell.metadata.items() if key == "tags"}
+            tags = cell.metadata.get("tags")
+            cell.metadata = {"jupyter": {"source_hidden": True}, **({"tags": tags} if tags else {})}
     notebook.metadata = {key: value for key, value in notebook.metadata.items()
                          if key in NOTEBOOK_METADATA_KEPT}
     return notebook

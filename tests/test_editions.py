@@ -140,6 +140,15 @@ def test_classroom_quizzes_keep_question_options_and_hint(built, chapter):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_quiz_code_is_collapsed_in_both_editions(built, chapter):
+    """The Markdown states the question and the widget shows the options: the code that builds
+    the widget, which repeats both, starts collapsed."""
+    for path in (released(built[0], chapter), built[0] / "notebooks" / f"{chapter}.ipynb"):
+        quizzes = [c for c in nbformat.read(path, as_version=4).cells if is_quiz_cell(c)]
+        assert quizzes and all(c.metadata["jupyter"]["source_hidden"] for c in quizzes)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_self_paced_widget_checks_every_answer(built, chapter):
     notebook = nbformat.read(built[0] / "notebooks" / f"{chapter}.ipynb", as_version=4)
     keys = read_quiz_keys(source_notebook(chapter)).values()
@@ -195,7 +204,7 @@ def test_stripping_is_independent_of_answer_and_explanations(quiz, data):
     first = strip_quiz_keys(quiz_notebook(quiz, quiz["answer"], quiz["explanations"]))
     second = strip_quiz_keys(quiz_notebook(quiz, other_answer, other_explanations))
     assert nbformat.writes(first) == nbformat.writes(second)
-    assert first.cells[0].metadata == {"tags": ["quiz"]}
+    assert first.cells[0].metadata == {"tags": ["quiz"], "jupyter": {"source_hidden": True}}
     arguments = literal_arguments(quiz_call(first.cells[0].source))
     assert arguments == {key: quiz[key] for key in ("question", "options", "hint")}
 

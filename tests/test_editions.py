@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import html
 import json
+import re
 import shutil
 
 import nbformat
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from autograder.course import Course, default_course_root
 from autograder.editions import classroom_quiz_source, is_quiz_cell, strip_quiz_keys
+from autograder.item_names import item_names, label_in
 from autograder.quiz_keys import QuizError, literal_arguments, quiz_call, read_quiz_keys
 from autograder.release import release_assignment
 from course_lib.quiz import MultipleChoice, install_quote_reminder, quote_reminder
@@ -248,3 +250,36 @@ def test_the_quote_reminder_follows_the_error_in_ipython(capsys):
     assert "NameError" in out
     assert out.count('write the option as a string, in quotes: answer_q1_1 = "C"') == 1
     assert "answer_q1_2:" not in out
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_graded_item_is_named_as_its_chapter_names_it(chapter):
+    """Names come from the chapter's own headings and labels: each is unique, none is a grade
+    id, exercises keep their title, and the numbers are the chapter's."""
+    number = re.match(r"ch(\d+)_", chapter).group(1)
+    names = item_names(source_notebook(chapter))
+    assert len(set(names.values())) == len(names)
+    quizzes = read_quiz_keys(source_notebook(chapter))
+    for grade_id, name in names.items():
+        assert re.fullmatch(rf"(Exercise {number}\.\d+ — \S.*|Question {number}\.\d+)", name), name
+        if grade_id in quizzes:
+            assert name.startswith("Question")
+
+
+titles = st.text(st.characters(categories=("L", "N"), include_characters=" ,'()-"),
+                 min_size=1, max_size=30).map(str.strip).filter(
+    lambda t: t and not t.endswith(")") and "(" not in t and t[0] not in "-")
+
+
+@given(st.integers(1, 20), st.integers(1, 20), titles, st.integers(1, 9),
+       st.sampled_from(["##", "###", "####"]))
+def test_exercise_headings_give_their_label_and_title(chapter, item, title, points, level):
+    heading = f"{level} Exercise {chapter}.{item} — {title} ({points} points)\n\nWrite ..."
+    assert label_in(heading) == f"Exercise {chapter}.{item} — {title}"
+
+
+@given(st.integers(1, 20), st.integers(1, 20),
+       st.sampled_from(["", " (written, 3 points)", " (true or false)"]), titles)
+def test_question_labels_give_their_number(chapter, item, aside, text):
+    assert label_in(f"**Question {chapter}.{item}{aside}.** {text}") == \
+        f"Question {chapter}.{item}"

@@ -110,8 +110,10 @@ def test_instructor_formgrader_lists_the_chapters_at_the_first_load(tmp_path):
         assert status == 200, body[-1500:]
         names = sorted(item["name"] for item in json.loads(body))
         assert names == Course(course).assignments() and len(names) == 4
-        status, page = get(f"{base}/formgrader")
-        assert status == 200 and "exchange directory" not in page.lower()
+        status, page = get(f"{base}/formgrader/manage_assignments")
+        assert status == 200 and "Manage Assignments" in page
+        for warning in ("warning-exchange", "warning-course-id", "warning-windows"):
+            assert warning not in page
         disabled = page_config(base).get("disabledExtensions", {})
         assert not any(name.startswith("@jupyter/nbgrader") for name in disabled)
     with sqlite3.connect(course / "gradebook.db") as db:

@@ -107,7 +107,7 @@ def cmd_check(args) -> None:
     result, page = check_notebook(args.notebook, course, cell_timeout=args.cell_timeout,
                                   notebook_timeout=args.notebook_timeout)
     source = source_for(course, args.notebook)
-    print(report(result, source))
+    print(report(result, source, args.notebook))
     if any(score is None for score, _ in result.scores.values()):
         print(f"written answers are graded by hand: compare yours with the model answers and "
               f"rubrics in {source}")

@@ -22,6 +22,7 @@ from autograder.item_names import item_names, notebook_title
 from autograder.plan import read_plan
 from autograder.quiz_keys import QuizKey, chosen, read_quiz_keys
 from autograder.submission import read_submission
+from course_lib.quiz import quote_reminder
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #222;
@@ -36,11 +37,18 @@ def _score_text(score, points) -> str:
     return f"{'pending' if score is None else f'{score:g}'} / {points:g}"
 
 
-def _quiz_section(name: str, key: QuizKey, choice: str | None, score_ok: bool) -> list[str]:
+def quiz_choice_text(key: QuizKey, code: str) -> str:
+    """What a student's answer cell chose, in words ("C. text", or why there is no choice)."""
+    choice = chosen(code, key.answer_id)
     if choice in key.options:
-        picked = f"{escape(choice)}. {escape(key.options[choice])}"
-    else:
-        picked = "no valid choice" if choice is None else f"{escape(choice)} (not an option)"
+        return f"{choice}. {key.options[choice]}"
+    if choice is not None:
+        return f"{choice} (not one of {', '.join(key.options)})"
+    return quote_reminder(code) or "no choice"
+
+
+def _quiz_section(name: str, key: QuizKey, code: str, score_ok: bool) -> list[str]:
+    picked = escape(quiz_choice_text(key, code))
     css = "ok" if score_ok else "bad"
     lines = [f"<h2>{escape(name)}</h2>", f"<p>{escape(key.question)}</p>",
              f"<p>Your answer: <b class='{css}'>{picked}</b><br>",
@@ -106,8 +114,7 @@ def feedback_page(source_path: Path, row: dict, result: GradeResult | None,
         name = names.get(grade_id, grade_id)
         if grade_id in quizzes:
             key = quizzes[grade_id]
-            choice = chosen(answers.get(key.answer_id, ""), key.answer_id)
-            lines += _quiz_section(name, key, choice, score == points)
+            lines += _quiz_section(name, key, answers.get(key.answer_id, ""), score == points)
         elif score != points and (grade_id in failed_checks or grade_id in visible_code):
             lines += _failure_section(name, messages.get(grade_id, ""),
                                       failed_checks.get(grade_id), visible_code[grade_id])

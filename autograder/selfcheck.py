@@ -17,9 +17,12 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course
-from autograder.feedback import feedback_page, write_page
+from autograder.feedback import feedback_page, quiz_choice_text, write_page
 from autograder.grading import GradeResult, grade_notebook
 from autograder.item_names import item_names
+from autograder.plan import read_plan
+from autograder.quiz_keys import read_quiz_keys
+from autograder.submission import read_submission
 
 
 def source_for(course: Course, notebook: Path) -> Path:
@@ -48,16 +51,25 @@ def check_notebook(notebook: str | Path, course: Course, **limits) -> tuple[Grad
     return result, write_page(page, feedback_path(notebook))
 
 
-def report(result: GradeResult, source: Path) -> str:
-    """The text `llmf-grade check` prints: one line per item, then the total."""
-    names = item_names(nbformat.read(source, as_version=4))
+def report(result: GradeResult, source: Path, notebook: Path) -> str:
+    """The text `llmf-grade check` prints: one line per item, then the total. A quiz that lost
+    its point says what the notebook chose (the right answer is in the feedback page)."""
+    source_notebook = nbformat.read(source, as_version=4)
+    names = item_names(source_notebook)
+    quizzes = read_quiz_keys(source_notebook)
+    answers = read_submission(notebook, read_plan(source)).answers
     lines = []
     for grade_id, (score, points) in result.scores.items():
         shown = "pending" if score is None else f"{score:g}"
         lines.append(f"{shown:>7} / {points:g}  {names.get(grade_id, grade_id)}")
-        message = result.messages.get(grade_id)
-        if message and score != points:
-            lines.append(f"{'':>13}{message}")
+        if score == points:
+            continue
+        if grade_id in quizzes:
+            key = quizzes[grade_id]
+            code = answers.get(key.answer_id, "")
+            lines.append(f"{'':>13}your answer: {quiz_choice_text(key, code)}")
+        elif result.messages.get(grade_id):
+            lines.append(f"{'':>13}{result.messages[grade_id]}")
     status = result.status.replace("_", " ")
     reason = f" ({result.reason})" if result.reason else ""
     lines.append(f"total: {result.score:g} / {result.max_score:g}; status: {status}{reason}")

@@ -27,13 +27,15 @@ SCORE_LINE = re.compile(r"^\s*(?P<score>pending|[\d.]+) / (?P<points>[\d.]+)  (?
 
 
 def partly_wrong_answers() -> dict[str, str]:
-    """Correct answers except: a quiz answered wrongly, one left out, an exercise's classic
-    mistake (the probability instead of its log)."""
+    """Correct answers except: a quiz answered wrongly, one left out, one without quotes, an
+    exercise's classic mistake (the probability instead of its log)."""
     answers = synthetic.correct_answers(SOURCE)
-    key = read_quiz_keys(nbformat.read(SOURCE, as_version=4))["test_q2_1"]
-    wrong = next(option for option in key.options if option != key.answer)
+    keys = read_quiz_keys(nbformat.read(SOURCE, as_version=4))
+    wrong = next(option for option in keys["test_q2_1"].options
+                 if option != keys["test_q2_1"].answer)
     answers["q2_1"] = f'answer_q2_1 = "{wrong}"'
     del answers["q2_2"]
+    answers["q2_3"] = f"answer_q2_3 = {keys['test_q2_3'].answer}"
     answers["ex2_1_sequence_log_prob"] = answers["ex2_1_sequence_log_prob"].replace(
         "return float(np.sum(np.log(chosen)))", "return float(np.prod(chosen))")
     return answers
@@ -49,6 +51,7 @@ def filled(notebook, answers: dict[str, str]):
 
 
 STUDENTS = {"ada": synthetic.correct_answers(SOURCE), "bob": partly_wrong_answers()}
+QUOTED_Q2_3 = STUDENTS["bob"]["q2_3"].replace("= ", '= "') + '"'  # what bob should have written
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +92,7 @@ def test_class_feedback_names_items_as_the_chapter_does_and_folds_the_check(cour
     wrong = read_quiz_keys(nbformat.read(SOURCE, as_version=4))["test_q2_1"]
     chosen = STUDENTS["bob"]["q2_1"].split('"')[1]
     assert f"Your answer: <b class='bad'>{chosen}. {html.escape(wrong.options[chosen])}" in page
+    assert html.escape(f"in quotes: {QUOTED_Q2_3}") in page
 
 
 def hidden_inputs(source) -> set[str]:
@@ -129,8 +133,9 @@ def test_check_prints_the_scores_grade_records(course, student, tmp_path, capsys
         assert all(printed_scores[names[step.grade_id]] == (step.points, step.points)
                    for step in read_plan(SOURCE).tests)
     else:
-        assert printed_scores["Question 2.1"][0] == 0
+        assert printed_scores["Question 2.1"][0] == printed_scores["Question 2.3"][0] == 0
         assert "you returned the probability (a product), not its log" in printed
+        assert f"in quotes: {QUOTED_Q2_3}" in printed
     page = (tmp_path / f"{CHAPTER}.feedback.html").read_text()
     assert page.count("Right answer:") == len(read_quiz_keys(nbformat.read(SOURCE, as_version=4)))
     inputs = hidden_inputs(SOURCE)

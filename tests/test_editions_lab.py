@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import Course, default_course_root
-from autograder.lab import lab_command
+from autograder.lab import REPOSITORY, lab_command
 
 TOKEN = "llmf-test-token"
 NBGRADER_SERVER_EXTENSIONS = ("formgrader", "assignment_list", "course_list",
@@ -131,3 +131,11 @@ def test_learner_lab_has_no_instructor_tools(tmp_path):
         config = page_config(base)
         assert "@jupyter/nbgrader" in config["disabledExtensions"]  # all its plugins
         assert any(ext["name"] == "@jupyter/nbgrader" for ext in config["federated_extensions"])
+
+
+@pytest.mark.parametrize("target, role", [("course", "learner"), ("instructor", "instructor")])
+def test_make_starts_lab_through_autograder_lab(target, role):
+    """`make course` and `make instructor` run the commands the tests above start."""
+    dry_run = subprocess.run(["make", "-n", target], cwd=REPOSITORY, capture_output=True,
+                             text=True, check=True).stdout
+    assert f"-m autograder.lab {role}" in dry_run.splitlines()[-1]

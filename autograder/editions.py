@@ -25,7 +25,6 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.quiz_keys import QUIZ_CLASS, literal_arguments, quiz_call
 
-CLASSROOM_ARGUMENTS = ("options", "hint")  # besides the question: what a class may see
 NOTEBOOK_METADATA_KEPT = ("kernelspec", "language_info")
 
 

@@ -29,7 +29,7 @@ body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; 
 line-height: 1.45; } table { border-collapse: collapse; width: 100%; } td, th { border-bottom:
 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; } .ok { color: #176f2c; }
 .bad { color: #a4262c; } pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
-summary { cursor: pointer; color: #555; } li { margin: .3rem 0; }
+summary { cursor: pointer; color: #555; } li { margin: .3rem 0; } .score { white-space: nowrap; }
 """
 
 
@@ -106,7 +106,7 @@ def feedback_page(source_path: Path, row: dict, result: GradeResult | None,
     lines.append("<table><tr><th>Item</th><th>Score</th><th>Comment</th></tr>")
     for grade_id, (score, points) in row["scores"].items():
         css = "ok" if score == points else "bad"
-        lines.append(f"<tr><td>{escape(names.get(grade_id, grade_id))}</td><td class='{css}'>"
+        lines.append(f"<tr><td>{escape(names.get(grade_id, grade_id))}</td><td class='score {css}'>"
                      f"{_score_text(score, points)}</td>"
                      f"<td>{escape(messages.get(grade_id, ''))}</td></tr>")
     lines.append("</table>")

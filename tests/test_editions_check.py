@@ -15,8 +15,8 @@ import pytest
 from autograder import synthetic
 from autograder.cli import main
 from autograder.course import Course, default_course_root
+from autograder.grader.plan import read_plan, role
 from autograder.item_names import item_names
-from autograder.plan import read_plan, role
 from autograder.quiz_keys import read_quiz_keys
 
 CHAPTER = "ch2_autoregression"

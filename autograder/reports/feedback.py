@@ -11,17 +11,19 @@ its code, inputs or expected values): hidden test code is never read into the pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 import nbformat
 
-from autograder.export import notebook_row
-from autograder.grading import GradeResult, load_result
+from autograder.course import Course
+from autograder.files import atomic_write
+from autograder.grader.plan import Plan, read_plan
+from autograder.grader.submission import read_submission, read_submitted
 from autograder.item_names import item_names, notebook_title
-from autograder.plan import read_plan
 from autograder.quiz_keys import QuizKey, chosen, read_quiz_keys
-from autograder.submission import read_submission
+from autograder.reports.export import RecordedGrades
 from course_lib.quiz import quote_reminder
 
 STYLE = """
@@ -31,6 +33,23 @@ line-height: 1.45; } table { border-collapse: collapse; width: 100%; } td, th { 
 .bad { color: #a4262c; } pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
 summary { cursor: pointer; color: #555; } li { margin: .3rem 0; } .score { white-space: nowrap; }
 """
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What a feedback page needs from a source notebook, read once."""
+
+    plan: Plan
+    title: str
+    names: dict[str, str]  # grade_id -> the chapter's name for the item
+    quizzes: dict[str, QuizKey]  # test grade_id -> key
+
+    @classmethod
+    def read(cls, source_path: Path) -> SourceFacts:
+        plan = read_plan(source_path)
+        notebook = nbformat.read(source_path, as_version=4)
+        return cls(plan, notebook_title(notebook, plan.name), item_names(notebook),
+                   read_quiz_keys(notebook))
 
 
 def _score_text(score, points) -> str:
@@ -48,10 +67,9 @@ def quiz_choice_text(key: QuizKey, code: str) -> str:
 
 
 def _quiz_section(name: str, key: QuizKey, code: str, score_ok: bool) -> list[str]:
-    picked = escape(quiz_choice_text(key, code))
     css = "ok" if score_ok else "bad"
     lines = [f"<h2>{escape(name)}</h2>", f"<p>{escape(key.question)}</p>",
-             f"<p>Your answer: <b class='{css}'>{picked}</b><br>",
+             f"<p>Your answer: <b class='{css}'>{escape(quiz_choice_text(key, code))}</b><br>",
              f"Right answer: <b>{escape(key.answer)}. {escape(key.options[key.answer])}</b></p>",
              "<ul style='list-style: none; padding-left: 0'>"]
     for option, text in key.options.items():
@@ -73,30 +91,23 @@ def _failure_section(name: str, message: str, error: str | None, code: str) -> l
     return lines
 
 
-def feedback_page(source_path: Path, row: dict, result: GradeResult | None,
-                  submission_path: Path | None, student: str) -> str:
+def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], student: str) -> str:
     """The feedback page of one graded notebook, as an HTML string.
 
-    row: {"status", "reason", "scores": {grade_id: (score or None, points)}} (the exported
-    row, manual scores included); result: the grade record (None if there is none yet).
+    row: {"status", "reason", "scores": {grade_id: (score or None, points)}, "result"} (the
+    exported row, manual scores included; result: the grade record or None); answers: the
+    student's answer cells by grade_id.
     """
-    source = nbformat.read(source_path, as_version=4)
-    plan = read_plan(source_path)
-    names = item_names(source)
-    quizzes = read_quiz_keys(source)
-    visible_code = {step.grade_id: step.code for step in plan.tests}
-    answers = {}
-    if submission_path is not None:
-        answers = read_submission(submission_path, plan).answers
+    result = row["result"]
     messages = result.messages if result else {}
     failed_checks = result.failed_checks if result else {}
-    title = notebook_title(source, plan.name)
+    visible_code = {step.grade_id: step.code for step in source.plan.tests}
     lines = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{escape(title)}: feedback for {escape(student)}</title>",
+        f"<title>{escape(source.title)}: feedback for {escape(student)}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>{escape(title)}</h1><p>Student: <b>{escape(student)}</b><br>",
-        f"Status: <b>{escape(row['status'].replace('_', ' '))}</b>",
+        f"<h1>{escape(source.title)}</h1><p>Student: <b>{escape(student)}</b><br>",
+        f"Status: <b>{escape(str(row['status']).replace('_', ' '))}</b>",
     ]
     if row["reason"]:
         lines.append(f" ({escape(row['reason'])})")
@@ -106,39 +117,44 @@ def feedback_page(source_path: Path, row: dict, result: GradeResult | None,
     lines.append("<table><tr><th>Item</th><th>Score</th><th>Comment</th></tr>")
     for grade_id, (score, points) in row["scores"].items():
         css = "ok" if score == points else "bad"
-        lines.append(f"<tr><td>{escape(names.get(grade_id, grade_id))}</td><td class='score {css}'>"
-                     f"{_score_text(score, points)}</td>"
+        lines.append(f"<tr><td>{escape(source.names.get(grade_id, grade_id))}</td>"
+                     f"<td class='score {css}'>{_score_text(score, points)}</td>"
                      f"<td>{escape(messages.get(grade_id, ''))}</td></tr>")
     lines.append("</table>")
     for grade_id, (score, points) in row["scores"].items():
-        name = names.get(grade_id, grade_id)
-        if grade_id in quizzes:
-            key = quizzes[grade_id]
+        name = source.names.get(grade_id, grade_id)
+        if grade_id in source.quizzes:
+            key = source.quizzes[grade_id]
             lines += _quiz_section(name, key, answers.get(key.answer_id, ""), score == points)
-        elif score != points and (grade_id in failed_checks or grade_id in visible_code):
+        elif score != points and grade_id in visible_code:
             lines += _failure_section(name, messages.get(grade_id, ""),
                                       failed_checks.get(grade_id), visible_code[grade_id])
     lines.append("</body></html>")
     return "\n".join(lines)
 
 
-def feedback_html(course, student: str, assignment: str, notebook: str) -> str:
-    """The feedback page of one notebook of a class, as an HTML string."""
-    key = (student, assignment, notebook)
-    path = course.result(*key)
-    return feedback_page(course.source(assignment, notebook), notebook_row(course, key),
-                         load_result(path) if path.exists() else None,
-                         course.submission(*key), student)
+class FeedbackPages:
+    """Feedback pages of one course: the gradebook and each source notebook are read once."""
 
+    def __init__(self, course: Course):
+        self.course = course
+        self.grades = RecordedGrades(course)
+        self._sources: dict[tuple[str, str], SourceFacts] = {}
 
-def write_page(page: str, path: Path) -> Path:
-    """Write a feedback page (creating its folder); return its path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page)
-    return path
+    def source(self, assignment: str, notebook: str) -> SourceFacts:
+        if (assignment, notebook) not in self._sources:
+            self._sources[assignment, notebook] = SourceFacts.read(
+                self.course.source(assignment, notebook))
+        return self._sources[assignment, notebook]
 
+    def html(self, student: str, assignment: str, notebook: str) -> str:
+        """The feedback page of one notebook, as an HTML string."""
+        key = (student, assignment, notebook)
+        source = self.source(assignment, notebook)
+        submitted = read_submission(read_submitted(self.course.submission(*key)), source.plan)
+        return feedback_page(source, self.grades.notebook_row(key), submitted.answers, student)
 
-def write_feedback(course, student: str, assignment: str, notebook: str) -> Path:
-    """Write the feedback page to <course>/feedback/<student>/<assignment>/<notebook>.html."""
-    return write_page(feedback_html(course, student, assignment, notebook),
-                      course.feedback(student, assignment, notebook))
+    def write(self, student: str, assignment: str, notebook: str) -> Path:
+        """Write the page to <course>/feedback/<student>/<assignment>/<notebook>.html."""
+        path = self.course.feedback(student, assignment, notebook)
+        return atomic_write(path, self.html(student, assignment, notebook))

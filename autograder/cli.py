@@ -21,7 +21,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from autograder.course import Course, default_course_root, repository_course
-from autograder.grader.plan import read_plan
+
+GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
 
 
 def _course(args) -> Course:
@@ -46,9 +47,6 @@ def cmd_release(args) -> None:
     written = []
     for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
         written += release_assignment(course, assignment, notebooks_dir)
-        for notebook in course.notebooks(assignment):
-            for warning in read_plan(course.source(assignment, notebook)).warnings:
-                print(f"warning: {warning}", file=sys.stderr)
     print(f"released {len(written)} notebook(s):")
     for path in written:
         print(f"  {path}")
@@ -68,7 +66,7 @@ def cmd_collect(args) -> None:
 
 
 def cmd_grade(args) -> None:
-    from autograder.classroom import grade_course
+    from autograder.classroom import GRADER_FAILURES, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
@@ -76,7 +74,14 @@ def cmd_grade(args) -> None:
                     memory_mb=args.memory_mb)
     statuses = grade_course(course, _assignments(course, args), args.student or None,
                             limits=limits, workers=args.jobs, force=args.force)
+    failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)
+    if failures:
+        print(f"warning: the grader failed on {failures} notebook(s); each is recorded "
+              "'crashed' with the grader error as its reason (see `llmf-grade export`)",
+              file=sys.stderr)
+        return GRADER_FAILED
+    return 0
 
 
 def cmd_export(args) -> None:
@@ -179,11 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "student"):
         args.student = None
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

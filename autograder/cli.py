@@ -1,10 +1,11 @@
-"""`llmf-grade`: the instructor's command line (release, collect, grade, export, feedback).
+"""`llmf-grade`: the course's command line (release, collect, grade, export, feedback, check).
 
     llmf-grade release                          # student versions -> release/ and notebooks/
     llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
     llmf-grade grade                            # every submission of every assignment
     llmf-grade export grades.csv
     llmf-grade feedback
+    llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
 
 Every command takes --course (default: $LLMF_COURSE, else the repository's course/ folder in a
 checkout, else the current folder).
@@ -106,6 +107,20 @@ def cmd_feedback(args) -> None:
     print(f"wrote {len(written)} feedback page(s) under {course.root / 'feedback'}")
 
 
+def cmd_check(args) -> None:
+    from autograder.grader.sandbox import Limits
+    from autograder.selfcheck import check_notebook, source_for
+
+    course = _course(args)
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+    result, page, report = check_notebook(args.notebook, course, limits)
+    print(report)
+    if any(score is None for score, _ in result.scores.values()):
+        print("written answers are graded by hand: compare yours with the model answers and "
+              f"rubrics in {source_for(course, args.notebook)}")
+    print(f"feedback: {page}")
+
+
 def _summary(title: str, counts: Counter) -> None:
     parts = ", ".join(f"{status}: {count}" for status, count in sorted(counts.items()))
     print(f"{title}: {parts or 'nothing to do'}")
@@ -151,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("assignment", nargs="*", help="assignments (default: all)")
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
     feedback.set_defaults(run=cmd_feedback)
+
+    check = commands.add_parser("check", help="grade your own notebook (self-paced learners)")
+    check.add_argument("notebook", type=Path, help="your chapter notebook, e.g. notebooks/ch1_...")
+    check.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell")
+    check.add_argument("--notebook-timeout", type=float, default=600.0,
+                       help="seconds per notebook")
+    check.set_defaults(run=cmd_check)
     return parser
 
 

@@ -21,7 +21,7 @@ course: $(INSTALLED)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=notebooks
 
 instructor: $(INSTALLED)
-	cd autograder/course && ../../$(BIN)/jupyter lab $(ROOT_FLAG)
+	cd course && ../$(BIN)/jupyter lab $(ROOT_FLAG)
 
 # Two test workers on two cores: one BLAS thread each (notebook kernels inherit it); with the
 # default of one thread per core the workers fight over the cores (measured: 5x slower).

@@ -15,6 +15,8 @@ Each module has one job; read them in this order:
     optim        AdamW, gradient clipping, the learning-rate schedule
     data         pre-training windows and fine-tuning examples
     training     the training loop and its loss history
+    finetuning   the prompt template, greedy answers, epoch batches for fine-tuning
+    plots        the charts the chapters share: top tokens, grouped bars, token strips
     pretrained   the shipped base model
     quiz         the multiple-choice widget used in the chapters
     checks       the input checks shared by the public functions

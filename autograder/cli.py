@@ -6,7 +6,8 @@
     llmf-grade export grades.csv
     llmf-grade feedback
 
-Every command takes --course (default: the course folder shipped in the repository).
+Every command takes --course (default: $LLMF_COURSE, else the repository's course/ folder in a
+checkout, else the current folder).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.course import Course, default_course_root
-from autograder.plan import read_plan
+from autograder.course import Course, default_course_root, repository_course
+from autograder.grader.plan import read_plan
 
 
 def _course(args) -> Course:
@@ -38,9 +39,9 @@ def cmd_release(args) -> None:
     from autograder.release import release_assignment
 
     course = _course(args)
-    default = Path(args.course).resolve() == default_course_root().resolve()
-    notebooks_dir = args.notebooks or (default_course_root().parents[1] / "notebooks"
-                                       if default else None)
+    repository = repository_course()
+    in_repository = repository is not None and course.root.resolve() == repository.resolve()
+    notebooks_dir = args.notebooks or (repository.parent / "notebooks" if in_repository else None)
     written = []
     for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
         written += release_assignment(course, assignment, notebooks_dir)
@@ -67,7 +68,7 @@ def cmd_collect(args) -> None:
 
 def cmd_grade(args) -> None:
     from autograder.classroom import grade_course
-    from autograder.sandbox import Limits
+    from autograder.grader.sandbox import Limits
 
     course = _course(args)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
@@ -79,7 +80,7 @@ def cmd_grade(args) -> None:
 
 def cmd_export(args) -> None:
     from autograder.classroom import sync_gradebook
-    from autograder.export import export_rows, write_csv
+    from autograder.reports.export import export_rows, write_csv
 
     course = _course(args)
     sync_gradebook(course)
@@ -90,12 +91,13 @@ def cmd_export(args) -> None:
 
 
 def cmd_feedback(args) -> None:
-    from autograder.feedback import write_feedback
+    from autograder.reports.feedback import FeedbackPages
 
     course = _course(args)
+    pages = FeedbackPages(course)
     keys = [(s, a, n) for a in _assignments(course, args) for n in course.notebooks(a)
             for s in (args.student or course.students())]
-    written = [write_feedback(course, *key) for key in tqdm(keys, desc="feedback", unit="nb")]
+    written = [pages.write(*key) for key in tqdm(keys, desc="feedback", unit="nb")]
     print(f"wrote {len(written)} feedback page(s) under {course.root / 'feedback'}")
 
 

@@ -9,11 +9,11 @@ assignment's cells in the gradebook, which formgrader and `llmf-grade grade` nee
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.plan import read_plan
+from autograder.files import atomic_write
+from autograder.grader.plan import read_plan
 
 
 class ReleaseError(RuntimeError):
@@ -31,11 +31,6 @@ def release_assignment(course: Course, assignment: str, notebooks_dir: Path | No
     for notebook in course.notebooks(assignment):
         path = course.root / "release" / assignment / f"{notebook}.ipynb"
         if notebooks_dir is not None:
-            notebooks_dir.mkdir(parents=True, exist_ok=True)
-            target = notebooks_dir / path.name
-            temporary = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(path, temporary)
-            temporary.replace(target)
-            path = target
+            path = atomic_write(notebooks_dir / path.name, path.read_bytes())
         released.append(path)
     return released

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -10,13 +12,13 @@ import pytest
 
 from autograder import synthetic
 from autograder.collect import find_submissions
-from autograder.compare import compare
+from autograder.grader.compare import compare
+from autograder.grader.kernel import SandboxedKernel
+from autograder.grader.plan import PlanError, parse_hidden_calls, read_plan, split_hidden
+from autograder.grader.sandbox import Limits
+from autograder.grader.submission import read_submission, read_submitted
 from autograder.hidden import hidden_cases
-from autograder.kernel import SandboxedKernel
-from autograder.payload import NotPlainData, decode, encode
-from autograder.plan import PlanError, parse_hidden_calls, read_plan, split_hidden
-from autograder.sandbox import Limits
-from autograder.submission import read_submission
+from autograder.protocol import NotPlainData, decode, encode
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
 
@@ -89,16 +91,16 @@ def test_plan_rejects_non_literal_hidden_calls():
 
 def test_submission_reading_finds_tampering_and_bad_files(tmp_path):
     plan = read_plan(FIXTURE)
-    notebook = synthetic.submission(FIXTURE, synthetic.correct_answers(FIXTURE))
+    notebook = synthetic.student_notebook(FIXTURE, synthetic.correct_answers(FIXTURE))
     edited = synthetic.with_cell_source(synthetic.without_cell(notebook, "q1_test"),
                                         "intro", "# my notes")
     nbformat.write(edited, str(tmp_path / "edited.ipynb"))
-    found = read_submission(tmp_path / "edited.ipynb", plan)
+    found = read_submission(read_submitted(tmp_path / "edited.ipynb"), plan)
     assert found.tampering == ["locked cell intro was edited", "locked cell q1_test was deleted"]
     assert "def linear" in found.answers["linear_answer"]
     (tmp_path / "bad.ipynb").write_text("[1, 2")
-    assert read_submission(tmp_path / "bad.ipynb", plan).problem[0] == "crashed"
-    assert read_submission(tmp_path / "none.ipynb", plan).problem[0] == "missing"
+    assert read_submission(read_submitted(tmp_path / "bad.ipynb"), plan).problem[0] == "crashed"
+    assert read_submission(read_submitted(tmp_path / "none.ipynb"), plan).problem[0] == "missing"
 
 
 def test_collect_understands_both_layouts(tmp_path):
@@ -121,3 +123,26 @@ def test_a_stopped_kernel_reports_died_rather_than_breaking_the_grader():
     assert kernel.execute("1 + 1", timeout=5).status == "ok"
     kernel.stop()  # what a timed-out cell that ignores interrupts leads to
     assert kernel.execute("1 + 1", timeout=5).status == "died"
+
+
+def _modules_loaded_by(*modules: str) -> set[str]:
+    """The autograder modules a fresh interpreter loads when it imports `modules`."""
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + "print(' '.join(m for m in sys.modules if m.startswith('autograder')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_kernels_side_imports_only_the_protocol():
+    loaded = _modules_loaded_by("autograder.hidden", "autograder.in_kernel.boot")
+    assert loaded <= {"autograder", "autograder.hidden", "autograder.protocol",
+                      "autograder.in_kernel", "autograder.in_kernel.boot",
+                      "autograder.in_kernel.hidden"}, loaded
+
+
+def test_reporting_never_imports_the_pool_or_the_kernel():
+    loaded = _modules_loaded_by("autograder.reports.export", "autograder.reports.feedback",
+                                "autograder.reports.gradebook")
+    machinery = {"autograder.batch", "autograder.classroom", "autograder.grader.kernel",
+                 "autograder.grader.runner", "autograder.grader.sandbox"}
+    assert not loaded & machinery, loaded & machinery

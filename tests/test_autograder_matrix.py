@@ -17,13 +17,13 @@ import pytest
 
 from autograder import synthetic
 from autograder.batch import Job, grade_many
-from autograder.grading import grade_notebook
-from autograder.plan import read_plan
-from autograder.sandbox import Limits, bwrap_works
+from autograder.grader.pipeline import grade_notebook
+from autograder.grader.plan import read_plan
+from autograder.grader.sandbox import Limits, bwrap_works
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
-CHAPTERS = ROOT / "autograder" / "course" / "source"
+CHAPTERS = ROOT / "course" / "source"
 ASSIGNMENTS = [FIXTURE] + [
     CHAPTERS / name / f"{name}.ipynb"
     for name in ("ch1_base_models", "ch2_autoregression", "ch3_pretraining_objective",
@@ -60,7 +60,7 @@ def generic_cases(source: Path) -> list[Case]:
     honest = done_status(source)
     spared = tests - synthetic.tests_after_last_answer(source)
     first_test = read_plan(source).tests[0].grade_id
-    full = synthetic.submission(source, correct)
+    full = synthetic.student_notebook(source, correct)
     attack_status = {
         "sys_exit": {honest}, "syntax_error": {honest}, "memory_2gib": {honest},
         "os_exit": {"crashed"}, "infinite_loop": {"timed_out"},
@@ -75,7 +75,7 @@ def generic_cases(source: Path) -> list[Case]:
     cases = [
         Case("correct", source, full, {honest}, tests),
         Case("correct_again", source, full, {honest}, tests),
-        Case("unsolved_release_copy", source, synthetic.submission(source, {}, written=False),
+        Case("unsolved_release_copy", source, synthetic.student_notebook(source, {}, written=False),
              {"graded"}, set()),
         Case("empty_file", source, b"", {"missing"}, set()),
         Case("corrupt_json", source, b'{"cells": [', {"crashed"}, set()),
@@ -85,11 +85,12 @@ def generic_cases(source: Path) -> list[Case]:
              synthetic.with_cell_source(full, first_test, "assert True  # all good"),
              {"tampered"}, tests),
         Case("input_transformer", source,
-             synthetic.submission(source, {first_answer: transformer}), {honest}, set()),
+             synthetic.student_notebook(source, {first_answer: transformer}), {honest}, set()),
     ]
     for attack, statuses in attack_status.items():
         answers = synthetic.attacked_answers(source, attack)
-        cases.append(Case(attack, source, synthetic.submission(source, answers), statuses, spared))
+        notebook = synthetic.student_notebook(source, answers)
+        cases.append(Case(attack, source, notebook, statuses, spared))
     return cases
 
 
@@ -101,7 +102,7 @@ def fixture_cases(course: Path) -> list[Case]:
 
     def with_linear(code: str, name: str, statuses=None, full=None) -> Case:
         answers = dict(correct, linear_answer=code)
-        return Case(name, FIXTURE, synthetic.submission(FIXTURE, answers),
+        return Case(name, FIXTURE, synthetic.student_notebook(FIXTURE, answers),
                     statuses or {honest}, others if full is None else full)
 
     wrong = "def linear(x, w, b):\n    return np.asarray(x) @ np.asarray(w)\n"
@@ -140,7 +141,7 @@ def fixture_cases(course: Path) -> list[Case]:
             "def linear(x, w, b):\n    return linear_forward(np.asarray(x, float), "
             "np.asarray(w, float), np.asarray(b, float))[0]\n",
             "delegates_to_course_lib"),
-        Case("correct_answer_that_warns", FIXTURE, synthetic.submission(FIXTURE, dict(
+        Case("correct_answer_that_warns", FIXTURE, synthetic.student_notebook(FIXTURE, dict(
             correct, softmax_answer="import warnings\n" + correct["softmax_answer"].replace(
                 "    z = np.asarray", "    warnings.warn('softmax: converting input')\n"
                                       "    z = np.asarray"))), {honest}, all_tests(FIXTURE)),
@@ -164,6 +165,7 @@ def graded(course, tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
     cases = [case for source in ASSIGNMENTS for case in generic_cases(source)]
     cases += fixture_cases(course)
+    plans = {source: read_plan(source) for source in ASSIGNMENTS}
     jobs = []
     for index, case in enumerate(cases):
         path = folder / f"{index:02d}_{case.name}.ipynb"
@@ -171,9 +173,9 @@ def graded(course, tmp_path_factory):
             path.write_bytes(case.notebook)
         else:
             nbformat.write(case.notebook, str(path))
-        jobs.append(Job((case.source.stem, case.name), path, case.source))
+        jobs.append(Job((case.source.stem, case.name), plans[case.source], path))
     results = grade_many(jobs, limits=LIMITS, workers=2, progress=False)
-    return {key: (case, results[key]) for key, case in zip(
+    return {key: (case, results[key].result) for key, case in zip(
         [job.key for job in jobs], cases, strict=True)}
 
 
@@ -225,7 +227,7 @@ def test_no_other_students_result_changes(graded, tmp_path):
     case, in_batch = graded[("fx_basics", "correct")]
     alone_path = tmp_path / "alone.ipynb"
     nbformat.write(case.notebook, str(alone_path))
-    alone = grade_notebook(alone_path, FIXTURE, **vars(LIMITS))
+    alone = grade_notebook(alone_path, FIXTURE, limits=LIMITS)
     assert alone.scores == in_batch.scores and alone.status == in_batch.status
     _, again = graded[("fx_basics", "correct_again")]
     assert again.scores == in_batch.scores

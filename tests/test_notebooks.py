@@ -20,7 +20,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-COURSE = ROOT / "autograder" / "course"
+COURSE = ROOT / "course"
 CHAPTERS = [
     "ch1_base_models",
     "ch2_autoregression",

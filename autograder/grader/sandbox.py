@@ -2,14 +2,14 @@
 
 With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
 - a private mount namespace that shows only the operating system, the Python installation, the
-  virtual environment and the `course_lib` and `autograder` packages, all read-only (the course
-  folder with source notebooks and the gradebook is hidden behind an empty tmpfs); no /home, no
-  /root, no other students' files; a fresh tmpfs for the working folder and /tmp;
+  virtual environment, `course_lib` and the kernel's side of `autograder` (autograder.in_kernel
+  and the protocol; not the grader's code), all read-only; no /home, no /root, no course folder,
+  no other students' files; a fresh tmpfs for the working folder and /tmp;
 - no network (own network namespace), own PID/IPC/UTS namespaces, no capabilities, and death with
   its parent;
 - a clean environment (only the variables set here);
-- resource limits set by autograder.kernel_boot (memory, processes, CPU time, file size), and when
-  the grader runs as root (where RLIMIT_NPROC is not enforced) a pids cgroup.
+- resource limits set by autograder.in_kernel.boot (memory, processes, CPU time, file size),
+  and when the grader runs as root (where RLIMIT_NPROC is not enforced) a pids cgroup.
 
 Without bwrap the kernel runs with the same resource limits and clean environment but can read
 any file the grading user can: a loud warning says so.
@@ -35,6 +35,8 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "mime.types")
 CGROUP_PIDS_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
 STALE_CGROUP_SECONDS = 3600
+# the parts of the autograder package a kernel imports (the trust boundary: docs/architecture.md)
+KERNEL_SIDE = ("__init__.py", "protocol.py", "hidden.py", "in_kernel")
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,10 @@ def package_dir(name: str) -> Path:
 
 
 def readable_paths() -> list[Path]:
-    """Host folders the kernel may read: Python, the environment and the course packages."""
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    paths |= {package_dir("course_lib"), package_dir("autograder")}
+    """Host paths the kernel may read: Python, the environment, course_lib and the kernel's side
+    of autograder (KERNEL_SIDE)."""
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package_dir("course_lib")}
+    paths |= {package_dir("autograder") / name for name in KERNEL_SIDE}
     return sorted(paths)
 
 
@@ -116,9 +119,9 @@ def kernel_environment(home: str) -> dict[str, str]:
 
 
 def boot_command(connection_file: Path, limits: Limits) -> list[str]:
-    """The command that starts the kernel under resource limits (see kernel_boot)."""
+    """The command that starts the kernel under resource limits (see autograder.in_kernel.boot)."""
     return [
-        sys.executable, "-m", "autograder.kernel_boot",
+        sys.executable, "-m", "autograder.in_kernel.boot",
         "--memory-mb", str(limits.memory_mb),
         "--max-processes", str(limits.max_processes),
         "--cpu-seconds", str(int(limits.notebook_timeout) + 5),
@@ -128,7 +131,7 @@ def boot_command(connection_file: Path, limits: Limits) -> list[str]:
 
 
 def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str]) -> list[str]:
-    """Wrap `inner` in bubblewrap: read-only system, hidden course folder, no network."""
+    """Wrap `inner` in bubblewrap: read-only system and packages, no network."""
     command = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--dir", HOME, "--chdir", HOME]
     for folder in SYSTEM_DIRS:
         command += ["--ro-bind-try", folder, folder]
@@ -136,9 +139,6 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str]) -> lis
         command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for path in readable_paths():
         command += ["--ro-bind", str(path), str(path)]
-    course_dir = package_dir("autograder") / "course"
-    if course_dir.exists():
-        command += ["--tmpfs", str(course_dir)]
     for file in files:
         command += ["--ro-bind", str(file), f"{HOME}/{file.name}"]
     command += ["--bind", str(runtime_dir), str(runtime_dir)]

@@ -1,4 +1,4 @@
-"""Run a grading plan in a sandboxed kernel and record what every step did.
+"""Run a grading plan in a sandboxed kernel and note what every step did.
 
 Steps run in notebook order. A chunk that times out is interrupted; a kernel that dies or ignores
 the interrupt is replaced by a fresh one, into which the setup and answer cells that had run
@@ -16,16 +16,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.kernel import Outcome, SandboxedKernel
-from autograder.plan import Plan
-from autograder.sandbox import Limits
+from autograder.grader.kernel import Outcome, SandboxedKernel
+from autograder.grader.plan import Plan
+from autograder.grader.sandbox import Limits
 
 MAX_RESTARTS = 3
 
 
 @dataclass
-class RunRecord:
-    """Outcomes of one run: per answer/setup step one Outcome, per test step (visible, hidden)."""
+class KernelRun:
+    """What one run of a plan did: per answer/setup step one Outcome, per test step two (visible
+    checks in `outcomes`, hidden block in `hidden`), and the incidents on the way."""
 
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     hidden: dict[str, Outcome] = field(default_factory=dict)
@@ -45,8 +46,8 @@ def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
 class _Session:
     """A kernel plus the program replayed into a replacement kernel after a crash."""
 
-    def __init__(self, limits: Limits, files: tuple[Path, ...], record: RunRecord):
-        self.limits, self.files, self.record = limits, files, record
+    def __init__(self, limits: Limits, files: tuple[Path, ...], run: KernelRun):
+        self.limits, self.files, self.run_log = limits, files, run
         self.program: list[str] = []
         self.restarts = 0
         self.kernel = SandboxedKernel(limits, files)
@@ -57,15 +58,15 @@ class _Session:
             return Outcome("skipped", error="the kernel could not be restarted")
         budget = min(self.limits.cell_timeout, deadline - time.monotonic())
         if budget <= 0:
-            self.record.timed_out = True
+            self.run_log.timed_out = True
             return Outcome("skipped", error="the notebook ran out of time")
         outcome = self.kernel.execute(code, timeout=budget)
         if outcome.status == "timeout":
-            self.record.timed_out = True
-            self.record.incidents.append(f"{label} timed out after {budget:.0f} s")
+            self.run_log.timed_out = True
+            self.run_log.incidents.append(f"{label} timed out after {budget:.0f} s")
         elif outcome.status == "died":
-            self.record.crashed = True
-            self.record.incidents.append(f"the kernel died while running {label}")
+            self.run_log.crashed = True
+            self.run_log.incidents.append(f"the kernel died while running {label}")
         elif keep:
             self.program.append(code)
         return outcome
@@ -90,28 +91,26 @@ class _Session:
         self.kernel.stop()
 
 
-def run_plan(
-    plan: Plan, answers: dict[str, str] | None, limits: Limits, files: tuple[Path, ...] = ()
-) -> RunRecord:
+def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits) -> KernelRun:
     """Run setup, answer and test steps of `plan` with the given answers (None: the solutions)."""
     code_for = answer_code(plan, answers)
-    record = RunRecord()
+    run = KernelRun()
     deadline = time.monotonic() + limits.notebook_timeout
-    session = _Session(limits, files, record)
+    session = _Session(limits, plan.files, run)
     try:
         for step in plan.steps:
             if step.kind == "test":
                 visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False)
-                record.outcomes[step.grade_id] = visible
+                run.outcomes[step.grade_id] = visible
                 if visible.status == "ok" and step.hidden_code:
                     label = f"the hidden tests of {step.grade_id}"
-                    record.hidden[step.grade_id] = session.run(
+                    run.hidden[step.grade_id] = session.run(
                         label, step.hidden_code, deadline, False
                     )
             else:
                 code = step.code if step.kind == "setup" else code_for[step.grade_id]
                 label = f"{step.kind} cell {step.grade_id}"
-                record.outcomes[step.grade_id] = session.run(label, code, deadline, True)
+                run.outcomes[step.grade_id] = session.run(label, code, deadline, True)
     finally:
         session.close()
-    return record
+    return run

@@ -1,9 +1,15 @@
-"""Plain-data values as JSON: how hidden-case answers travel from a kernel to the grader.
+"""The protocol between the student's kernel and the grader: the one module both sides import.
 
-Only plain data can be encoded: None, bool, int, float, str, lists and tuples, dicts with string
-keys, numpy scalars and numpy arrays of booleans or numbers. Anything else (including subclasses,
-such as a float whose `__eq__` always returns True) is refused. Decoding builds fresh built-in
-objects and numpy arrays from the JSON text, so nothing a student defines can reach the grader.
+- GRADING_ENV: the environment variable set to "1" inside the sandbox; `hidden_cases` then sends
+  its values to the grader instead of checking them itself.
+- HIDDEN_MIME: the MIME type of the display message that carries one `hidden_cases` report.
+- The report: `{"name": str, "cases": [{"value": plain data} or {"error": str}, ...],
+  "forbidden_calls": [str, ...]}` (built by
+  `hidden_report`, validated by `read_report`).
+- Plain data as JSON: None, bool, int, float, str, lists and tuples, dicts with string keys,
+  numpy scalars and numpy arrays of booleans or numbers. Anything else (including subclasses,
+  such as a float whose `__eq__` always returns True) is refused. Decoding builds fresh built-in
+  objects and numpy arrays from the JSON, so nothing a student defines can reach the grader.
 
 >>> decode(encode([1, 2.5, "a", None]))
 [1, 2.5, 'a', None]
@@ -16,9 +22,12 @@ from __future__ import annotations
 import base64
 import json
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+GRADING_ENV = "LLMF_GRADING"
+HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
 ARRAY_KINDS = "biuf"  # bool, signed int, unsigned int, float
 MAX_DEPTH = 32
 
@@ -105,3 +114,44 @@ def _array_from(body: dict) -> np.ndarray:
 def decode(text: str):
     """Parse JSON text made by `encode` into fresh built-in objects and numpy arrays."""
     return from_jsonable(json.loads(text))
+
+
+def hidden_report(name: str, cases: list[dict], forbidden_calls: list[str]) -> dict:
+    """The body of one hidden-cases message (built in the kernel, sent as HIDDEN_MIME)."""
+    return {"name": name, "cases": cases, "forbidden_calls": forbidden_calls}
+
+
+@dataclass(frozen=True)
+class CaseError:
+    """A hidden case that gave no value (it raised, or returned something not plain data)."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """One hidden-cases message read by the grader: each case a fresh value or a CaseError."""
+
+    name: str
+    cases: tuple
+    forbidden_calls: tuple[str, ...]
+
+
+def read_report(body) -> Report:
+    """Validate and decode a hidden-cases message body; raise ValueError if it is malformed."""
+    if type(body) is not dict or type(body.get("name")) is not str:
+        raise ValueError("a hidden-cases message without a name")
+    cases, called = body.get("cases"), body.get("forbidden_calls", [])
+    if type(cases) is not list or type(called) is not list:
+        raise ValueError("a hidden-cases message with malformed cases")
+    decoded = []
+    for case in cases:
+        if type(case) is dict and "value" in case:
+            try:
+                decoded.append(from_jsonable(case["value"]))
+            except (ValueError, TypeError, OverflowError):
+                decoded.append(CaseError("the answer could not be read as plain data"))
+        else:
+            error = case.get("error") if type(case) is dict else None
+            decoded.append(CaseError(error if type(error) is str else "failed"))
+    return Report(body["name"], tuple(decoded), tuple(str(name) for name in called))

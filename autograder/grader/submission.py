@@ -1,9 +1,12 @@
-"""Read a student's submitted notebook defensively and check its locked cells.
+"""Read a student's submitted notebook defensively, once, and check its locked cells.
 
 A submission may be missing, empty, corrupt, enormous or edited in places students must not
 edit. Reading never raises for such files: it reports a file problem ("missing" or "crashed"
 with a reason), the student's answers by grade_id, and a list of tampering findings (locked
 cells edited or deleted, compared with the release version of the source).
+
+>>> read_submission(None, plan).problem  # doctest: +SKIP
+(<Status.MISSING: 'missing'>, 'no notebook was submitted')
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.plan import Plan, role
+from autograder.grader.plan import Plan, role
+from autograder.records import Status
 
 MAX_BYTES = 50 * 1024 * 1024
 
@@ -27,7 +31,7 @@ class Submission:
     answers: dict[str, str] = field(default_factory=dict)  # answer grade_id -> code
     written: dict[str, str] = field(default_factory=dict)  # written grade_id -> markdown
     tampering: list[str] = field(default_factory=list)
-    problem: tuple[str, str] | None = None  # (status, reason) when the file cannot be graded
+    problem: tuple[Status, str] | None = None  # (status, reason) when the file cannot be graded
     sha256: str = ""
 
 
@@ -36,31 +40,39 @@ def normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
-def load_notebook(path: Path) -> tuple[object | None, tuple[str, str] | None, str]:
-    """(notebook, problem, sha256): exactly one of notebook and problem is None."""
+def read_submitted(path: str | Path) -> bytes | None:
+    """The bytes of a submitted file (at most MAX_BYTES + 1), or None if there is no file."""
+    path = Path(path)
     if not path.is_file():
-        return None, ("missing", "no notebook was submitted"), ""
-    if path.stat().st_size > MAX_BYTES:
-        return None, ("crashed", f"the file is larger than {MAX_BYTES // 2**20} MB"), ""
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
+        return None
+    with path.open("rb") as handle:
+        return handle.read(MAX_BYTES + 1)
+
+
+def parse_notebook(raw: bytes | None):
+    """(notebook, problem): exactly one of them is None."""
+    if raw is None:
+        return None, (Status.MISSING, "no notebook was submitted")
+    if len(raw) > MAX_BYTES:
+        return None, (Status.CRASHED, f"the file is larger than {MAX_BYTES // 2**20} MB")
     if not raw.strip():
-        return None, ("missing", "the submitted file is empty"), digest
+        return None, (Status.MISSING, "the submitted file is empty")
     try:
         notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
         reason = f"the file is not a readable notebook ({type(error).__name__})"
-        return None, ("crashed", reason), digest
+        return None, (Status.CRASHED, reason)
     except Exception as error:  # nbformat raises several kinds for malformed structure
-        return None, ("crashed", f"the notebook structure is invalid ({error})"[:200]), digest
+        return None, (Status.CRASHED, f"the notebook structure is invalid ({error})"[:200])
     if not isinstance(getattr(notebook, "cells", None), list):
-        return None, ("crashed", "the notebook has no list of cells"), digest
-    return notebook, None, digest
+        return None, (Status.CRASHED, "the notebook has no list of cells")
+    return notebook, None
 
 
-def read_submission(path: str | Path, plan: Plan) -> Submission:
-    """Answers, written answers and tampering findings of a submitted notebook."""
-    notebook, problem, digest = load_notebook(Path(path))
+def read_submission(raw: bytes | None, plan: Plan) -> Submission:
+    """Answers, written answers and tampering findings of a submitted file's bytes."""
+    notebook, problem = parse_notebook(raw)
+    digest = hashlib.sha256(raw).hexdigest() if raw is not None else ""
     submission = Submission(problem=problem, sha256=digest)
     if notebook is None:
         return submission

@@ -1,6 +1,6 @@
 """A sandboxed IPython kernel the grader talks to, one code chunk at a time.
 
-The kernel process runs inside the sandbox (autograder.sandbox); the grader's client stays
+The kernel process runs inside the sandbox (autograder.grader.sandbox); the grader's client stays
 outside and reads the kernel's messages itself, so outputs, errors and hidden-case values are
 collected by trusted code. Kernel sockets are Unix-domain sockets in a private runtime folder
 (ZeroMQ "ipc" transport): no TCP ports, so parallel graders never collide, and the kernel needs
@@ -28,8 +28,8 @@ from pathlib import Path
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from autograder.hidden import HIDDEN_MIME
-from autograder.sandbox import Limits, PidsGroup, sandboxed_command
+from autograder.grader.sandbox import Limits, PidsGroup, sandboxed_command
+from autograder.protocol import HIDDEN_MIME
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPT_GRACE = 3.0

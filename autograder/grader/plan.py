@@ -63,6 +63,7 @@ class Plan:
     locked: dict[str, tuple[str, str]]  # grade_id -> (cell type, release text)
     digest: str  # sha256 of the source notebook file
     warnings: tuple[str, ...] = field(default=())
+    files: tuple[Path, ...] = ()  # data shipped next to the source (the students have it too)
 
     @property
     def tests(self) -> list[Step]:
@@ -135,6 +136,14 @@ def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
     return tuple(calls)
 
 
+def source_files(source_path: Path) -> tuple[Path, ...]:
+    """Files shipped next to a source notebook (data the students also receive)."""
+    return tuple(
+        path for path in sorted(source_path.parent.iterdir())
+        if path.is_file() and path.suffix != ".ipynb" and not path.name.startswith(".")
+    )
+
+
 def release_version(notebook):
     """The student version of a source notebook (solutions stubbed, hidden tests removed)."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
@@ -185,4 +194,5 @@ def read_plan(source_path: str | Path) -> Plan:
         locked=locked,
         digest=hashlib.sha256(raw).hexdigest(),
         warnings=tuple(warnings),
+        files=source_files(path),
     )

@@ -12,9 +12,7 @@ from __future__ import annotations
 import warnings
 
 from autograder.course import Course
-from autograder.grading import GradeResult
-
-FLAGGED = ("tampered", "crashed", "timed_out")
+from autograder.records import FLAGGED, GradeResult, Status
 
 
 def record_in_gradebook(course: Course, student: str, assignment: str, notebook: str,
@@ -30,7 +28,7 @@ def record_in_gradebook(course: Course, student: str, assignment: str, notebook:
             raise RuntimeError(
                 f"assignment {assignment!r} is not in the gradebook: run `llmf-grade release` first"
             ) from None
-        if result.status == "missing":
+        if result.status == Status.MISSING:
             try:
                 gradebook.remove_submission(assignment, student)
             except MissingEntry:
@@ -50,15 +48,20 @@ def record_in_gradebook(course: Course, student: str, assignment: str, notebook:
         gradebook.db.commit()
 
 
-def manual_scores(course: Course, student: str, assignment: str, notebook: str) -> dict:
-    """{grade_id: manual score} given in formgrader ({} if none or no gradebook)."""
-    from nbgrader.api import MissingEntry
-
+def manual_scores(course: Course) -> dict[tuple, dict[str, float]]:
+    """{(student, assignment, notebook): {grade_id: manual score}} given in formgrader, read in
+    one pass over the gradebook ({} if there is no gradebook)."""
     if not (course.root / "gradebook.db").exists():
         return {}
-    with course.gradebook() as gradebook:
-        try:
-            submitted = gradebook.find_submission_notebook(notebook, assignment, student)
-        except MissingEntry:
-            return {}
-        return {g.name: g.manual_score for g in submitted.grades if g.manual_score is not None}
+    found: dict[tuple, dict[str, float]] = {}
+    with warnings.catch_warnings(), course.gradebook() as gradebook:
+        warnings.simplefilter("ignore")
+        for assignment in gradebook.assignments:
+            for submission in assignment.submissions:
+                for submitted in submission.notebooks:
+                    scores = {g.name: g.manual_score for g in submitted.grades
+                              if g.manual_score is not None}
+                    if scores:
+                        key = (submission.student.id, assignment.name, submitted.name)
+                        found[key] = scores
+    return found

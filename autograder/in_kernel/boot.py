@@ -1,6 +1,6 @@
 """Start an IPython kernel under resource limits (runs inside the sandbox, before student code).
 
-    python -m autograder.kernel_boot --memory-mb 1536 --max-processes 64 --cpu-seconds 300 \\
+    python -m autograder.in_kernel.boot --memory-mb 1536 --max-processes 64 --cpu-seconds 300 \\
         --file-mb 64 -- -f /path/to/kernel.json
 
 The limits are POSIX resource limits (setrlimit): address space (memory), processes and threads

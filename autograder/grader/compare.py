@@ -1,6 +1,6 @@
 """Compare a student's hidden-case value with the reference value, in the grader's process.
 
-Both values are plain data rebuilt by autograder.payload. Numbers use a relative and absolute
+Both values are plain data rebuilt by autograder.protocol. Numbers use a relative and absolute
 tolerance (like np.allclose) unless both are integers; strings and booleans must be equal; lists
 and arrays must have the same shape. The reason for a mismatch never shows the inputs.
 

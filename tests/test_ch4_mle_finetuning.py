@@ -237,7 +237,8 @@ def test_q4_2_only_the_probability_of_the_gold_token_counts(quiz):
                       for m in (model_a, model_b))
     assert f"{loss_a:.3f}" == "1.897" and f"{loss_b:.3f}" == "1.386"
     assert loss_b < loss_a
-    assert key == "B" and "1.386" in widget.explanations[key] and "1.897" in widget.explanations[key]
+    assert key == "B"
+    assert "1.386" in widget.explanations[key] and "1.897" in widget.explanations[key]
 
 
 def test_q4_3_one_step_moves_the_logits_by_minus_lr_p_minus_y(quiz):

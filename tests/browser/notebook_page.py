@@ -18,6 +18,9 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 RUN_ALL_TIMEOUT_MS = 600_000  # an upper bound on a chapter's Run All on a loaded machine
 KERNEL_TIMEOUT_MS = 180_000  # kernel start, or one cell
+# How often a wait re-checks its condition in the page (Playwright's default, every animation
+# frame, keeps a busy page re-evaluating it 60 times a second for a minute of Run All).
+POLL_MS = 100
 
 # JupyterLab's execution indicator (notebook toolbar): data-status is the kernel's status, and its
 # tooltip says "Executed 3/34 cells" during a run and "Executed 34 cells" once the run is over.
@@ -78,16 +81,21 @@ VIEWPORT = {"width": 1280, "height": 900}
 ACTION_TIMEOUT_MS = 60_000
 
 
-def new_page(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
-    """A fresh browser context and page, and the list where the page's problems are recorded:
-    console errors, uncaught exceptions, and responses with an HTTP status of 400 or more.
+def new_context(browser: Browser) -> BrowserContext:
+    """A browser profile of its own (cookies, cache), with the tests' viewport and time limit."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    return context
+
+
+def new_page(context: BrowserContext) -> tuple[Page, list[str]]:
+    """A new page, and the list where its problems are recorded: console errors, uncaught
+    exceptions, and responses with an HTTP status of 400 or more.
 
     JupyterLab's toasts (such as its offer of news) are closed whenever one is in the way of
     an action, and none is answered. The close button gets a click event rather than a mouse
     click, which would also close an open menu.
     """
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
@@ -98,7 +106,7 @@ def new_page(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
     ) if response.status >= 400 else None)
     page.add_locator_handler(page.get_by_title("Hide notification").first,
                              lambda close: close.dispatch_event("click"))
-    return context, page, problems
+    return page, problems
 
 
 class NotebookPage:
@@ -118,6 +126,7 @@ class NotebookPage:
             "count => document.querySelectorAll('.jp-Notebook .jp-Cell').length === count",
             arg=cell_count,
             timeout=KERNEL_TIMEOUT_MS,
+            polling=POLL_MS,
         )
         self.wait_for_kernel_idle()
         return self
@@ -145,6 +154,7 @@ class NotebookPage:
             }}""",
             arg=RUN_FINISHED.pattern,
             timeout=RUN_ALL_TIMEOUT_MS,
+            polling=POLL_MS,
         )
 
     def report(self) -> list[dict]:
@@ -190,6 +200,7 @@ class NotebookPage:
             " && prompt.textContent.trim() !== before",
             arg=[cell.locator(".jp-InputPrompt").element_handle(), before],
             timeout=KERNEL_TIMEOUT_MS,
+            polling=POLL_MS,
         )
 
     def output_signature(self, cell: Locator) -> str:
@@ -198,5 +209,6 @@ class NotebookPage:
     def wait_for_redraw(self, cell: Locator, before: str) -> None:
         """Wait until the cell's outputs differ from `before`, with every image loaded."""
         self.page.wait_for_function(
-            OUTPUT_REDRAWN_JS, arg=[cell.element_handle(), before], timeout=KERNEL_TIMEOUT_MS
+            OUTPUT_REDRAWN_JS, arg=[cell.element_handle(), before], timeout=KERNEL_TIMEOUT_MS,
+            polling=POLL_MS,
         )

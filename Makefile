@@ -1,6 +1,7 @@
 # llm-foundations: every set-up step the course needs, from a fresh machine with Python 3.10+ and make.
-#   make course   install into .venv and open JupyterLab on the student notebooks (the main job)
-#   make test     install into .venv and run the whole test suite (lint and browser tests included)
+#   make course       install into .venv and open JupyterLab on the student notebooks (the main job)
+#   make instructor   JupyterLab in the nbgrader course folder, with Formgrader and Create Assignment
+#   make test         install into .venv and run the whole test suite (lint and browser tests included)
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,16 +18,15 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-# The two JupyterLab servers. The browser tests (tests/browser) start them through these targets,
-# with LAB_ARGS for a port, a token and no browser window. .venv/bin is put on PATH because
-# Formgrader runs nbgrader's database migrations with the `alembic` command found there.
-LAB := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/jupyter lab $(ROOT_FLAG)
-
+# The two JupyterLab servers, both through autograder/lab.py (tested in tests/test_editions_lab.py):
+# the learner's server has nbgrader's extensions disabled; the instructor's has .venv/bin on PATH
+# (nbgrader runs `alembic`). The browser tests (tests/browser) start them through these targets,
+# with LAB_ARGS for a port, a token and no browser window.
 course: $(INSTALLED)
-	$(LAB) --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/python -m autograder.lab learner $(ROOT_FLAG) $(LAB_ARGS)
 
 instructor: $(INSTALLED)
-	cd autograder/course && $(LAB) $(LAB_ARGS)
+	$(BIN)/python -m autograder.lab instructor $(ROOT_FLAG) $(LAB_ARGS)
 
 # Two test workers on two cores: one BLAS thread each (notebook kernels inherit it); with the
 # default of one thread per core the workers fight over the cores (measured: 5x slower).

@@ -1,19 +1,23 @@
-"""Grade many submissions in parallel worker processes, one sandboxed kernel per worker.
+"""Grade many notebooks in parallel: the local executor, a pool of worker processes.
 
-References (the hidden-case values of each source notebook's own solutions) are computed once
-per source, then every submission is graded by a worker. Results come back to the calling
-process as plain data, one at a time, through `on_result`, so only the caller writes anything
-(no two processes ever touch the same file or the gradebook). If a worker process dies, the
-submissions it had not finished are graded again in a fresh pool.
+A Job names one notebook to grade. References (the hidden-case values of each source's own
+solutions) are computed once per plan, then each job becomes a pipeline Task (plan, submitted
+bytes, references, limits) that a worker turns into a Graded with `grade`, a pure function.
+Results come back to the calling process one at a time, through `on_result`, so only the caller
+writes anything. At most two tasks per worker are in flight, so the caller holds few submissions
+in memory. If a worker process dies, the jobs it had not finished are graded again in a fresh
+pool; jobs that kill a pool twice are recorded "crashed".
 
->>> results = grade_many([Job(("ada", "ch1", "ch1"), "sub.ipynb", "src.ipynb")])  # doctest: +SKIP
+Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
+
+>>> results = grade_many([Job(("ada", "ch1", "ch1"), plan, Path("sub.ipynb"))])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -21,9 +25,20 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.grading import GradeResult, grade_notebook, reference_values
-from autograder.plan import read_plan
-from autograder.sandbox import Limits, bwrap_works, warn_unsandboxed
+from autograder.grader.pipeline import (
+    Graded,
+    References,
+    Task,
+    grade,
+    reference_values,
+    zero_result,
+)
+from autograder.grader.plan import Plan
+from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
+from autograder.grader.submission import Submission, read_submitted
+from autograder.records import Status, grader_error
+
+IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass(frozen=True)
@@ -31,8 +46,8 @@ class Job:
     """One notebook to grade; `key` identifies it to the caller, e.g. (student, assignment, nb)."""
 
     key: tuple
-    submission: Path
-    source: Path
+    plan: Plan
+    submission_path: Path
 
 
 def default_workers() -> int:
@@ -40,26 +55,23 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-def _reference_task(source: Path, limits: Limits) -> dict:
-    return reference_values(read_plan(source), source, limits)
-
-
-def _grade_task(job: Job, references: dict, limits: Limits) -> GradeResult:
-    from dataclasses import asdict
-
-    return grade_notebook(job.submission, job.source, references=references, **asdict(limits))
-
-
 def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def compute_references(sources: Iterable[Path], limits: Limits, workers: int) -> dict[Path, dict]:
-    """Reference values for each distinct source notebook, computed in parallel."""
-    sources = sorted(set(map(Path, sources)))
-    with _pool(min(workers, len(sources)) or 1) as pool:
-        futures = {source: pool.submit(_reference_task, source, limits) for source in sources}
-        return {source: future.result() for source, future in futures.items()}
+def reference_task(plan: Plan, limits: Limits) -> References:
+    """Reference values of one plan (a task, like `grade`)."""
+    return reference_values(plan, limits)
+
+
+def compute_references(plans: list[Plan], limits: Limits, workers: int
+                       ) -> dict[str, References]:
+    """{plan digest: reference values} for each distinct plan, computed in parallel."""
+    distinct = {plan.digest: plan for plan in plans}
+    with _pool(min(workers, len(distinct)) or 1) as pool:
+        futures = {digest: pool.submit(reference_task, plan, limits)
+                   for digest, plan in distinct.items()}
+        return {digest: future.result() for digest, future in futures.items()}
 
 
 def grade_many(
@@ -67,57 +79,67 @@ def grade_many(
     *,
     limits: Limits | None = None,
     workers: int | None = None,
-    on_result: Callable[[Job, GradeResult], None] | None = None,
+    on_result: Callable[[Job, Graded], None] | None = None,
     progress: bool = True,
     description: str = "grading",
-) -> dict[tuple, GradeResult]:
-    """Grade `jobs` in parallel; call `on_result(job, result)` in this process as each finishes."""
+) -> dict[tuple, Graded]:
+    """Grade `jobs` in parallel; call `on_result(job, graded)` in this process as each finishes."""
     limits = limits or Limits()
     workers = workers or default_workers()
     if not bwrap_works():
         warn_unsandboxed()
     if not jobs:
         return {}
-    references = compute_references((job.source for job in jobs), limits, workers)
-    results: dict[tuple, GradeResult] = {}
+    references = compute_references([job.plan for job in jobs], limits, workers)
+    done: dict[tuple, Graded] = {}
+
+    def finish(job: Job, graded: Graded) -> None:
+        done[job.key] = graded
+        if on_result:
+            on_result(job, graded)
+
     pending = list(jobs)
     with tqdm(total=len(jobs), desc=description, unit="nb", disable=not progress) as bar:
         for _attempt in range(2):
-            if not pending:
-                break
-            pending = _run_pool(pending, references, limits, workers, results, on_result, bar)
+            if pending:
+                pending = _run_pool(pending, references, limits, workers, finish, bar)
     for job in pending:  # workers died twice on these: record that, never a stale score
-        result = _worker_died(job)
-        results[job.key] = result
-        if on_result:
-            on_result(job, result)
-    return results
+        result = zero_result(job.plan, Status.CRASHED, "the grading worker process died")
+        finish(job, Graded(result, Submission()))
+    return done
 
 
-def _run_pool(pending, references, limits, workers, results, on_result, bar) -> list[Job]:
+def _failed(job: Job, error: Exception, stage: str) -> Graded:
+    """The Graded of a job the grader failed on outside `grade` (it awards nothing)."""
+    return Graded(zero_result(job.plan, Status.CRASHED, grader_error(error, stage)), Submission())
+
+
+def _run_pool(pending, references, limits, workers, finish, bar) -> list[Job]:
     """Grade `pending` in one pool; return the jobs left unfinished if the pool broke."""
+    queue, running = list(reversed(pending)), {}
     with _pool(min(workers, len(pending))) as pool:
-        futures = {
-            pool.submit(_grade_task, job, references[Path(job.source)], limits): job
-            for job in pending
-        }
-        left = set(futures)
-        while left:
-            done, left = wait(left, return_when=FIRST_COMPLETED)
-            for future in done:
-                job = futures[future]
+        while queue or running:
+            while queue and len(running) < workers * IN_FLIGHT_PER_WORKER:
+                job = queue.pop()
                 try:
-                    result = future.result()
+                    task = Task(job.plan, read_submitted(job.submission_path),
+                                references[job.plan.digest], limits)
+                except OSError as error:
+                    finish(job, _failed(job, error, "reading the submitted file"))
+                    bar.update(1)
+                    continue
+                running[pool.submit(grade, task)] = job
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = running.pop(future)
+                try:
+                    graded = future.result()
                 except BrokenProcessPool:
-                    return [job for job in pending if job.key not in results]
-                results[job.key] = result
-                if on_result:
-                    on_result(job, result)
+                    return [*running.values(), job, *reversed(queue)]
+                except Exception as error:  # e.g. a result that could not be sent back
+                    graded = _failed(job, error, "receiving the result from its worker")
+                finish(job, graded)
                 bar.update(1)
     return []
-
-
-def _worker_died(job: Job) -> GradeResult:
-    from autograder.grading import zero_result
-
-    return zero_result(read_plan(job.source), "crashed", "the grading worker process died")

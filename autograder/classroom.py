@@ -1,69 +1,100 @@
 """Grade a whole class: every student's submission of every assignment in a course folder.
 
-Each finished grade is recorded at once, in this order: the graded notebook (for formgrader),
-the grade record (JSON, written atomically), then the gradebook (one transaction). Killing the
-grader therefore loses nothing already recorded, and a re-run skips submissions whose record
-matches the current submission and source (pass force=True to grade everything again); a
-gradebook that missed an update is brought back in step by `sync_gradebook`.
+Each source notebook's plan is read once per run. Each finished grade is recorded at once, in
+this order: the graded notebook (for formgrader), the result file (JSON, written atomically),
+then the gradebook (one transaction). Killing the grader therefore loses nothing already
+recorded, and a re-run skips submissions whose result is current (same submitted file, same
+source; pass force=True to grade everything again); a gradebook that missed an update is
+brought back in step by `sync_gradebook`.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import Counter
-from pathlib import Path
 
 import nbformat
 
 from autograder.batch import Job, grade_many
 from autograder.course import Course
-from autograder.gradebook import record_in_gradebook
-from autograder.grading import GradeResult, load_result, save_result, zero_result
-from autograder.plan import read_plan, role
-from autograder.sandbox import Limits
-from autograder.submission import load_notebook, read_submission
+from autograder.files import atomic_write
+from autograder.grader.pipeline import Graded, zero_result
+from autograder.grader.plan import Plan, read_plan, role
+from autograder.grader.sandbox import Limits
+from autograder.grader.submission import Submission
+from autograder.records import (
+    GradeResult,
+    Status,
+    grader_error,
+    is_current,
+    read_result,
+    save_result,
+)
+from autograder.reports.gradebook import record_in_gradebook
 
 
-def graded_copy(source: Path, submission: Path):
+def graded_copy(source_notebook, submission: Submission):
     """What was graded, for formgrader: the source notebook with the student's answers in it."""
-    plan = read_plan(source)
-    answers = read_submission(submission, plan)
-    notebook = copy.deepcopy(nbformat.read(str(source), as_version=4))
+    notebook = copy.deepcopy(source_notebook)
     for cell in notebook.cells:
         grade_id = role(cell).get("grade_id")
-        if grade_id in answers.answers:
-            cell.source = answers.answers[grade_id]
-        elif grade_id in answers.written:
-            cell.source = answers.written[grade_id]
+        if grade_id in submission.answers:
+            cell.source = submission.answers[grade_id]
+        elif grade_id in submission.written:
+            cell.source = submission.written[grade_id]
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return notebook
 
 
-def record(course: Course, key: tuple, result: GradeResult) -> None:
-    """Record one result: graded notebook, grade record, gradebook (in that order)."""
-    student, assignment, notebook = key
-    submission = course.submission(*key)
-    if load_notebook(submission)[0] is not None:
-        graded = graded_copy(course.source(assignment, notebook), submission)
-        target = course.autograded(*key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
-        nbformat.write(graded, str(temporary))
-        temporary.replace(target)
-    save_result(result, course.result(*key))
-    record_in_gradebook(course, student, assignment, notebook, result)
+class Recorder:
+    """Records results of one course; reads each source notebook once."""
+
+    def __init__(self, course: Course):
+        self.course = course
+        self._sources: dict[tuple[str, str], object] = {}
+
+    def source_notebook(self, assignment: str, notebook: str):
+        key = (assignment, notebook)
+        if key not in self._sources:
+            self._sources[key] = nbformat.read(str(self.course.source(*key)), as_version=4)
+        return self._sources[key]
+
+    def record(self, key: tuple, graded: Graded) -> GradeResult:
+        """Record one result: graded notebook, result file, gradebook (in that order).
+
+        Never raises for a notebook's content: if recording fails, the notebook is recorded
+        "crashed" with the grader error as its reason (returned), its graded copy removed.
+        """
+        try:
+            self._write(key, graded)
+            return graded.result
+        except Exception as error:
+            plan_points = {g: (0.0, p) for g, (_, p) in graded.result.scores.items()}
+            failed = GradeResult(graded.result.notebook, Status.CRASHED,
+                                 grader_error(error, "recording the result"), plan_points,
+                                 submission_sha256=graded.result.submission_sha256,
+                                 source_sha256=graded.result.source_sha256)
+            self.course.autograded(*key).unlink(missing_ok=True)
+            self._write(key, Graded(failed, Submission()))
+            return failed
+
+    def _write(self, key: tuple, graded: Graded) -> None:
+        student, assignment, notebook = key
+        if graded.submission.problem is None and graded.submission.sha256:
+            copy_ = graded_copy(self.source_notebook(assignment, notebook), graded.submission)
+            atomic_write(self.course.autograded(*key), nbformat.writes(copy_))
+        save_result(graded.result, self.course.result(*key))
+        record_in_gradebook(self.course, student, assignment, notebook, graded.result)
 
 
-def is_current(course: Course, key: tuple) -> bool:
-    """True if the recorded grade was computed from the current submission and source."""
-    path = course.result(*key)
-    if not path.exists():
-        return False
-    result = load_result(path)
-    plan_digest = read_plan(course.source(*key[1:])).digest
-    _, _, digest = load_notebook(course.submission(*key))
-    return result.submission_sha256 == digest and result.source_sha256 == plan_digest
+def is_recorded(course: Course, key: tuple, plan: Plan) -> bool:
+    """True if the recorded result was computed from the current submission and source."""
+    result = read_result(course.result(*key))
+    return result is not None and is_current(result, course.submission(*key), plan.digest)
+
+
+GRADER_FAILURES = "of which grader errors"
 
 
 def grade_course(
@@ -76,40 +107,46 @@ def grade_course(
     force: bool = False,
     progress: bool = True,
 ) -> Counter:
-    """Grade every (student, assignment, notebook); return a Counter of statuses."""
+    """Grade every (student, assignment, notebook); return a Counter of statuses (and, under
+    GRADER_FAILURES, how many of the crashed notebooks are the grader's own failures)."""
     assignments = assignments or course.assignments()
     students = students or course.students()
+    recorder = Recorder(course)
     statuses: Counter = Counter()
     jobs = []
     for assignment in assignments:
         for notebook in course.notebooks(assignment):
+            plan = read_plan(course.source(assignment, notebook))
             for student in students:
                 key = (student, assignment, notebook)
-                if not force and is_current(course, key):
+                if not force and is_recorded(course, key, plan):
                     statuses["unchanged"] += 1
                     continue
-                submission = course.submission(*key)
-                if not submission.exists():
-                    plan = read_plan(course.source(assignment, notebook))
-                    record(course, key, zero_result(plan, "missing", "no notebook was submitted"))
-                    statuses["missing"] += 1
+                submission_path = course.submission(*key)
+                if not submission_path.exists():
+                    result = zero_result(plan, Status.MISSING, "no notebook was submitted")
+                    recorder.record(key, Graded(result, Submission()))
+                    statuses[result.status] += 1
                     continue
-                jobs.append(Job(key, submission, course.source(assignment, notebook)))
+                jobs.append(Job(key, plan, submission_path))
 
-    def on_result(job: Job, result: GradeResult) -> None:
-        record(course, job.key, result)
+    def on_result(job: Job, graded: Graded) -> None:
+        result = recorder.record(job.key, graded)
         statuses[result.status] += 1
+        statuses[GRADER_FAILURES] += result.grader_failed
 
     grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
     return statuses
 
 
 def sync_gradebook(course: Course) -> int:
-    """Push every grade record into the gradebook again; return how many were pushed."""
+    """Push every result file into the gradebook again; return how many were pushed."""
     count = 0
     for path in sorted((course.root / "autograded").glob("*/*/*.result.json")):
         student, assignment = path.parent.parent.name, path.parent.name
         notebook = path.name.removesuffix(".result.json")
-        record_in_gradebook(course, student, assignment, notebook, load_result(path))
-        count += 1
+        result = read_result(path)
+        if result is not None:  # an unreadable one counts as not graded (see export)
+            record_in_gradebook(course, student, assignment, notebook, result)
+            count += 1
     return count

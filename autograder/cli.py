@@ -1,12 +1,14 @@
-"""`llmf-grade`: the instructor's command line (release, collect, grade, export, feedback).
+"""`llmf-grade`: the course's command line (release, collect, grade, export, feedback, check).
 
     llmf-grade release                          # student versions -> release/ and notebooks/
     llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
     llmf-grade grade                            # every submission of every assignment
     llmf-grade export grades.csv
     llmf-grade feedback
+    llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
 
-Every command takes --course (default: the course folder shipped in the repository).
+Every command takes --course (default: $LLMF_COURSE, else the repository's course/ folder in a
+checkout, else the current folder).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.course import Course, default_course_root
-from autograder.plan import read_plan
+from autograder.course import Course, default_course_root, repository_course
+
+GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
 
 
 def _course(args) -> Course:
@@ -38,15 +41,12 @@ def cmd_release(args) -> None:
     from autograder.release import release_assignment
 
     course = _course(args)
-    default = Path(args.course).resolve() == default_course_root().resolve()
-    notebooks_dir = args.notebooks or (default_course_root().parents[1] / "notebooks"
-                                       if default else None)
+    repository = repository_course()
+    in_repository = repository is not None and course.root.resolve() == repository.resolve()
+    notebooks_dir = args.notebooks or (repository.parent / "notebooks" if in_repository else None)
     written = []
     for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
         written += release_assignment(course, assignment, notebooks_dir)
-        for notebook in course.notebooks(assignment):
-            for warning in read_plan(course.source(assignment, notebook)).warnings:
-                print(f"warning: {warning}", file=sys.stderr)
     print(f"released {len(written)} notebook(s):")
     for path in written:
         print(f"  {path}")
@@ -66,20 +66,27 @@ def cmd_collect(args) -> None:
 
 
 def cmd_grade(args) -> None:
-    from autograder.classroom import grade_course
-    from autograder.sandbox import Limits
+    from autograder.classroom import GRADER_FAILURES, grade_course
+    from autograder.grader.sandbox import Limits
 
     course = _course(args)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
     statuses = grade_course(course, _assignments(course, args), args.student or None,
                             limits=limits, workers=args.jobs, force=args.force)
+    failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)
+    if failures:
+        print(f"warning: the grader failed on {failures} notebook(s); each is recorded "
+              "'crashed' with the grader error as its reason (see `llmf-grade export`)",
+              file=sys.stderr)
+        return GRADER_FAILED
+    return 0
 
 
 def cmd_export(args) -> None:
     from autograder.classroom import sync_gradebook
-    from autograder.export import export_rows, write_csv
+    from autograder.reports.export import export_rows, write_csv
 
     course = _course(args)
     sync_gradebook(course)
@@ -90,13 +97,28 @@ def cmd_export(args) -> None:
 
 
 def cmd_feedback(args) -> None:
-    from autograder.feedback import write_feedback
+    from autograder.reports.feedback import FeedbackPages
 
     course = _course(args)
+    pages = FeedbackPages(course)
     keys = [(s, a, n) for a in _assignments(course, args) for n in course.notebooks(a)
             for s in (args.student or course.students())]
-    written = [write_feedback(course, *key) for key in tqdm(keys, desc="feedback", unit="nb")]
+    written = [pages.write(*key) for key in tqdm(keys, desc="feedback", unit="nb")]
     print(f"wrote {len(written)} feedback page(s) under {course.root / 'feedback'}")
+
+
+def cmd_check(args) -> None:
+    from autograder.grader.sandbox import Limits
+    from autograder.selfcheck import check_notebook, source_for
+
+    course = _course(args)
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+    result, page, report = check_notebook(args.notebook, course, limits)
+    print(report)
+    if any(score is None for score, _ in result.scores.values()):
+        print("written answers are graded by hand: compare yours with the model answers and "
+              f"rubrics in {source_for(course, args.notebook)}")
+    print(f"feedback: {page}")
 
 
 def _summary(title: str, counts: Counter) -> None:
@@ -144,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("assignment", nargs="*", help="assignments (default: all)")
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
     feedback.set_defaults(run=cmd_feedback)
+
+    check = commands.add_parser("check", help="grade your own notebook (self-paced learners)")
+    check.add_argument("notebook", type=Path, help="your chapter notebook, e.g. notebooks/ch1_...")
+    check.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell")
+    check.add_argument("--notebook-timeout", type=float, default=600.0,
+                       help="seconds per notebook")
+    check.set_defaults(run=cmd_check)
     return parser
 
 
@@ -155,11 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "student"):
         args.student = None
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

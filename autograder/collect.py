@@ -14,12 +14,12 @@ replaces the old copy and invalidates its grade record.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.course import Course, check_student_id
+from autograder.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,10 @@ def collect(course: Course, assignment: str, folder: str | Path,
     for student, notebook, file in find_submissions(folder, course.notebooks(assignment),
                                                     id_pattern):
         target = course.submission(student, assignment, notebook)
-        changed = not target.exists() or target.read_bytes() != file.read_bytes()
+        data = file.read_bytes()
+        changed = not target.exists() or target.read_bytes() != data
         if changed:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(file, temporary)
-            temporary.replace(target)
+            atomic_write(target, data)
             course.result(student, assignment, notebook).unlink(missing_ok=True)
             stamp = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
             (target.parent / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))

@@ -9,26 +9,39 @@
     <root>/feedback/<student>/<assignment>/<notebook>.html   feedback for the student
     <root>/gradebook.db                                      nbgrader's gradebook
 
->>> course = Course("autograder/course")
+The default course folder (`default_course_root`) is $LLMF_COURSE if set; else, in a checkout of
+the repository, its `course/` folder; else the current folder (nbgrader's own convention).
+
+>>> course = Course("course")
 >>> course.submission("ada", "ch1", "ch1").as_posix()
-'autograder/course/submitted/ada/ch1/ch1.ipynb'
+'course/submitted/ada/ch1/ch1.ipynb'
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 from pathlib import Path
 
-from autograder.sandbox import package_dir
-
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 
 
+COURSE_ENV = "LLMF_COURSE"
+
+
+def repository_course() -> Path | None:
+    """The repository's course folder when this package runs from a checkout, else None."""
+    folder = Path(__file__).resolve().parents[1] / "course"
+    return folder if (folder / "source").is_dir() else None
+
+
 def default_course_root() -> Path:
-    """The course folder shipped with the repository (autograder/course)."""
-    return package_dir("autograder") / "course"
+    """$LLMF_COURSE, else the repository's course/ folder (a checkout), else the current folder."""
+    if os.environ.get(COURSE_ENV):
+        return Path(os.environ[COURSE_ENV])
+    return repository_course() or Path.cwd()
 
 
 def ensure_scripts_on_path() -> None:
@@ -95,7 +108,8 @@ class Course:
                 found |= {student.id for student in gradebook.students}
         return sorted(found)
 
-    def config(self):
+    @functools.cached_property
+    def nbgrader_config(self):
         """nbgrader configuration: the course's nbgrader_config.py with root set to this folder."""
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
@@ -110,11 +124,12 @@ class Course:
         """nbgrader's Python API for this course."""
         from nbgrader.apps import NbGraderAPI
 
-        return NbGraderAPI(config=self.config())
+        return NbGraderAPI(config=self.nbgrader_config)
 
     def gradebook(self):
         """nbgrader's Gradebook (use as a context manager)."""
         from nbgrader.api import Gradebook
 
         return Gradebook(f"sqlite:///{(self.root / 'gradebook.db').resolve()}",
-                         course_id=self.config().CourseDirectory.get("course_id", "default_course"))
+                         course_id=self.nbgrader_config.CourseDirectory.get("course_id",
+                                                                          "default_course"))

@@ -6,7 +6,7 @@ as a student would type them; `adversarial_answers` gives the cheating and crash
 grader must withstand, each aimed at the *last* answer cell so that earlier exercises keep their
 points (only tests after that cell should lose theirs).
 
->>> nb = submission(source, correct_answers(source))  # doctest: +SKIP
+>>> nb = student_notebook(source, correct_answers(source))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.plan import read_plan, release_version, role
+from autograder.grader.plan import read_plan, release_version, role
 
 WRITTEN_ANSWER = "An answer written by the student, to be graded by hand."
 
@@ -56,23 +56,25 @@ def answer_ids(source_path: str | Path) -> list[str]:
     return [step.grade_id for step in read_plan(source_path).steps if step.kind == "answer"]
 
 
-def submission(
-    source_path: str | Path, answers: dict[str, str] | None = None, *, written: bool = True
-):
-    """The release version of a source notebook with the given answers filled in.
+def student_notebook(source, answers: dict[str, str] | None = None, *, written: bool | str = True):
+    """The release version of a source notebook (a path or a notebook) with answers filled in.
 
     answers: {answer grade_id: code}; cells not listed keep their release stub.
-    written: fill every written (markdown) answer with a short text.
+    written: the text typed into every written (markdown) answer (True: WRITTEN_ANSWER; False:
+    leave them as released).
     """
-    notebook = release_version(nbformat.read(str(source_path), as_version=4))
+    if not isinstance(source, nbformat.NotebookNode):
+        source = nbformat.read(str(source), as_version=4)
+    notebook = release_version(source)
+    text = WRITTEN_ANSWER if written is True else written
     for cell in notebook.cells:
         meta = role(cell)
         if not meta.get("solution"):
             continue
         if cell.cell_type == "code" and answers and meta.get("grade_id") in answers:
             cell.source = answers[meta["grade_id"]]
-        elif cell.cell_type == "markdown" and written:
-            cell.source = WRITTEN_ANSWER
+        elif cell.cell_type == "markdown" and text:
+            cell.source = text
     return notebook
 
 
@@ -104,4 +106,13 @@ def with_cell_source(notebook, grade_id: str, source: str):
     for cell in notebook.cells:
         if role(cell).get("grade_id") == grade_id:
             cell.source = source
+    return notebook
+
+
+def with_added_cell(notebook, after_grade_id: str, source: str):
+    """A copy of `notebook` with a new code cell (the student's own) after cell `after_grade_id`."""
+    notebook = copy.deepcopy(notebook)
+    index = next(i for i, cell in enumerate(notebook.cells)
+                 if role(cell).get("grade_id") == after_grade_id)
+    notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
     return notebook

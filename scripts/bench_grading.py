@@ -2,7 +2,7 @@
 
     python scripts/bench_grading.py [--students 30] [--jobs N]
 
-The class is every assignment under autograder/course/source whose solutions pass their own
+The class is every assignment under course/source whose solutions pass their own
 tests (or, if there are none yet, the test fixture copied as four assignments), with students
 handing in a mix of correct (60%), partly wrong (15%) and adversarial (25%: infinite loops,
 crashes, fork bombs, 2 GiB allocations, corrupt files...) notebooks. Grading goes through the
@@ -26,12 +26,12 @@ from autograder import synthetic
 from autograder.batch import compute_references, default_workers
 from autograder.classroom import grade_course
 from autograder.course import Course
-from autograder.plan import PlanError
+from autograder.grader.plan import PlanError, read_plan
+from autograder.grader.sandbox import Limits
 from autograder.release import release_assignment
-from autograder.sandbox import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
-COURSE_SOURCE = ROOT / "autograder" / "course" / "source"
+COURSE_SOURCE = ROOT / "course" / "source"
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
 ADVERSARIAL = [*synthetic.ATTACKS, "corrupt", "empty"]
 
@@ -41,7 +41,7 @@ def usable_sources(limits: Limits, workers: int) -> list[Path]:
     usable = []
     for source in sorted(COURSE_SOURCE.glob("*/*.ipynb")):
         try:
-            compute_references([source], limits, workers)
+            compute_references([read_plan(source)], limits, workers)
             usable.append(source)
         except (PlanError, RuntimeError) as error:
             print(f"skipping {source.parent.name}: {str(error)[:160]}", file=sys.stderr)
@@ -50,7 +50,7 @@ def usable_sources(limits: Limits, workers: int) -> list[Path]:
 
 def build_course(folder: Path, sources: list[Path]) -> Course:
     """A course folder holding the given sources (the fixture as ch1..ch4 if none)."""
-    shutil.copy(ROOT / "autograder" / "course" / "nbgrader_config.py", folder)
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", folder)
     pairs = [(s.parent.name, s) for s in sources] or [
         (f"fixture_ch{i}", FIXTURE) for i in range(1, 5)]
     for assignment, source in pairs:
@@ -64,17 +64,17 @@ def student_notebook(source: Path, index: int):
     """The `index`-th student's notebook: correct, partly wrong or adversarial (or bytes)."""
     kind = index % 20
     if kind < 12:
-        return synthetic.submission(source, synthetic.correct_answers(source))
+        return synthetic.student_notebook(source, synthetic.correct_answers(source))
     if kind < 15:
         answers = synthetic.correct_answers(source)
         answers.pop(synthetic.answer_ids(source)[-1])
-        return synthetic.submission(source, answers)
+        return synthetic.student_notebook(source, answers)
     attack = ADVERSARIAL[(index // 20 + kind) % len(ADVERSARIAL)]
     if attack == "corrupt":
         return b'{"cells": ['
     if attack == "empty":
         return b""
-    return synthetic.submission(source, synthetic.attacked_answers(source, attack))
+    return synthetic.student_notebook(source, synthetic.attacked_answers(source, attack))
 
 
 def submit_class(course: Course, students: int) -> int:

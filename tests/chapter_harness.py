@@ -4,37 +4,34 @@ A chapter's test file lists its typical wrong answers, WRONG = {solution grade_i
 Exercises are independent, so one submission carries one wrong variant of every exercise at once
 (variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere; variant
 None = all reference). Each submission is the student version of the source notebook with its
-solution cells filled in, graded by `autograder.grading.grade_notebook` like a real one.
+solution cells filled in (autograder.synthetic.student_notebook), graded by
+`autograder.grader.pipeline.grade_notebook` like a real one.
 The tests every chapter shares are the methods of ChapterGradingTests.
 """
 
 from __future__ import annotations
 
-import copy
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.grading import grade_notebook
-from autograder.plan import release_version
+from autograder.grader.pipeline import grade_notebook
+from autograder.grader.plan import role
+from autograder.synthetic import student_notebook
 from course_lib.quiz import MultipleChoice
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def source_path(chapter: str) -> Path:
-    return ROOT / "autograder" / "course" / "source" / chapter / f"{chapter}.ipynb"
+    return ROOT / "course" / "source" / chapter / f"{chapter}.ipynb"
 
 
 def grade_cell_of(solution_id: str) -> str:
     """The grade_id of an exercise's test cell."""
     return "test_" + solution_id
-
-
-def role(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
 
 
 def answer_keys(source) -> dict[str, str]:
@@ -49,19 +46,6 @@ def answer_keys(source) -> dict[str, str]:
 def wrong_cases(wrong: dict) -> list[tuple[str, str]]:
     """(solution grade_id, wrong answer's name) pairs, for pytest.mark.parametrize."""
     return [(solution_id, name) for solution_id, wrongs in wrong.items() for name in wrongs]
-
-
-def submission(source, answers: dict[str, str], written_answer: str):
-    """The student version of `source`, its solution cells answered by `answers` and its written
-    questions by `written_answer` (they then await manual grading)."""
-    notebook = release_version(copy.deepcopy(source))
-    for cell in notebook.cells:
-        grade_id = role(cell).get("grade_id")
-        if cell.cell_type == "code" and grade_id in answers:
-            cell.source = answers[grade_id].strip()
-        elif cell.cell_type == "markdown" and grade_id:
-            cell.source = written_answer
-    return notebook
 
 
 def variant_answers(keys: dict[str, str], wrong: dict, index: int | None):
@@ -84,7 +68,7 @@ def grade_variants(path: Path, wrong: dict, written_answer: str, folder: Path) -
     for index in variants:
         answers, mutated = variant_answers(keys, wrong, index)
         submitted = folder / f"variant_{index}.ipynb"
-        nbformat.write(submission(source, answers, written_answer), submitted)
+        nbformat.write(student_notebook(source, answers, written=written_answer), submitted)
         jobs[index] = (submitted, mutated)
     # the first grading computes (and caches) the reference values the others share
     results = {None: grade_notebook(jobs[None][0], path)}

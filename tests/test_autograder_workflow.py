@@ -44,17 +44,17 @@ def course(tmp_path_factory) -> Path:
     """A released, collected and graded copy of the fixture course."""
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(FIXTURES / "source", root / "source")
-    shutil.copy(ROOT / "autograder" / "course" / "nbgrader_config.py", root)
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
     assert llmf(root, "release", "--notebooks", root / "notebooks") == 0
 
     per_student = tmp_path_factory.mktemp("lms_folders")
     for student, answers in [("ada", synthetic.correct_answers(SOURCE)), ("bob", {})]:
         (per_student / student).mkdir()
-        nbformat.write(synthetic.submission(SOURCE, answers),
+        nbformat.write(synthetic.student_notebook(SOURCE, answers),
                        str(per_student / student / "my copy.ipynb"))
     flat = tmp_path_factory.mktemp("lms_flat")
-    nbformat.write(synthetic.submission(SOURCE, synthetic.attacked_answers(SOURCE, "os_exit")),
-                   str(flat / "cyd_fx_basics.ipynb"))
+    crashing = synthetic.attacked_answers(SOURCE, "os_exit")
+    nbformat.write(synthetic.student_notebook(SOURCE, crashing), str(flat / "cyd_fx_basics.ipynb"))
     (flat / "dee_fx_basics.ipynb").write_text("")
     assert llmf(root, "collect", "fx_basics", per_student) == 0
     assert llmf(root, "collect", "fx_basics", flat) == 0
@@ -142,7 +142,7 @@ def test_killed_grader_keeps_what_it_recorded(tmp_path):
     folder = tmp_path / "subs"
     folder.mkdir()
     for index in range(8):
-        nbformat.write(synthetic.submission(SOURCE, synthetic.correct_answers(SOURCE)),
+        nbformat.write(synthetic.student_notebook(SOURCE, synthetic.correct_answers(SOURCE)),
                        str(folder / f"s{index}_fx_basics.ipynb"))
     llmf(root, "collect", "fx_basics", folder)
     command = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade",

@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The folders each Makefile target serves (copied from what git tracks, so no local state).
-SERVED = {"course": ["notebooks"], "instructor": ["autograder/course"]}
+SERVED = {"course": ["notebooks"], "instructor": ["course"]}
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 30
 

@@ -12,7 +12,7 @@ try:
 except ImportError:  # no Playwright: the `browser` fixture skips these tests (under CI: fails)
     pass
 
-ASSIGNMENTS = sorted(path.name for path in (ROOT / "autograder/course/source").iterdir()
+ASSIGNMENTS = sorted(path.name for path in (ROOT / "course/source").iterdir()
                      if path.is_dir())
 
 

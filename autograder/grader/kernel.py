@@ -1,0 +1,251 @@
+"""A sandboxed IPython kernel the grader talks to, one code chunk at a time.
+
+The kernel process runs inside the sandbox (autograder.grader.sandbox); the grader's client stays
+outside and reads the kernel's messages itself, so outputs, errors and hidden-case values are
+collected by trusted code. Kernel sockets are Unix-domain sockets in a private runtime folder
+(ZeroMQ "ipc" transport): no TCP ports, so parallel graders never collide, and the kernel needs
+no network at all.
+
+    with SandboxedKernel(Limits()) as kernel:
+        outcome = kernel.execute("print(1 + 1)", timeout=10)
+        outcome.status, outcome.output     # ('ok', '2\\n')
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from autograder.grader.sandbox import Limits, PidsGroup, sandboxed_command
+from autograder.protocol import HIDDEN_MIME
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+INTERRUPT_GRACE = 3.0
+STARTUP_TIMEOUT = 60.0
+
+
+class KernelStartError(RuntimeError):
+    """The sandboxed kernel did not start (the sandbox or the environment is broken)."""
+
+
+@dataclass
+class Outcome:
+    """What happened when one chunk of code ran.
+
+    status: "ok", "error" (an exception), "timeout" or "died" (the kernel process ended).
+    """
+
+    status: str
+    error: str = ""
+    traceback: str = ""
+    output: str = ""
+    hidden: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _text(value) -> str:
+    """A message field that should be text: itself if it is, else nothing."""
+    return value if isinstance(value, str) else ""
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal colour codes from a traceback line."""
+    return ANSI.sub("", text)
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids of all descendants of `pid` (read from /proc), parents before children."""
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = Path(f"/proc/{parent}/task/{task}/children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                found.append(child)
+                frontier.append(child)
+    return found
+
+
+class SandboxedKernel:
+    """An IPython kernel in the sandbox, started on `start()` (or `with`), killed on `stop()`."""
+
+    def __init__(self, limits: Limits, files: tuple[Path, ...] = (),
+                 course_lib: Path | None = None):
+        self.limits = limits
+        self.files = [Path(f).resolve() for f in files]
+        self.course_lib = course_lib  # the course_lib view it imports (None: the real one)
+        self.process: subprocess.Popen | None = None
+        self.client: BlockingKernelClient | None = None
+        self.runtime: Path | None = None
+        self.pids: PidsGroup | None = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self) -> None:
+        """Launch the kernel and wait until it answers."""
+        self.runtime = Path(tempfile.mkdtemp(prefix="llmf-kernel-"))
+        connection_file = self.runtime / "kernel.json"
+        write_connection_file(
+            str(connection_file),
+            ip=str(self.runtime / "socket"),
+            transport="ipc",
+            key=secrets.token_hex(32).encode(),
+        )
+        self.pids = PidsGroup(self.limits.max_processes)
+        argv, env, cwd = sandboxed_command(
+            connection_file, self.runtime, self.files, self.limits, self.pids, self.course_lib
+        )
+        self.process = subprocess.Popen(
+            argv, env=env, cwd=cwd, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self.client = BlockingKernelClient()
+        self.client.load_connection_file(str(connection_file))
+        # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
+        # start, and the client then reports it dead while it is still booting. Liveness is
+        # the process itself.
+        self.client.start_channels(hb=False)
+        try:
+            self._wait_until_ready()
+        except KernelStartError:
+            self.stop()
+            raise
+
+    def _wait_until_ready(self) -> None:
+        """Ask for kernel_info until the kernel answers on both channels, its process ends, or
+        time runs out. The answer on the shell channel says the kernel runs; a status message on
+        the IOPub channel says our subscription is live (until then the kernel's output, the end
+        of a cell included, is dropped, and the first cell would seem to hang)."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise KernelStartError(f"sandboxed kernel exited with code {code} while starting")
+            msg_id = self.client.kernel_info()
+            try:
+                while self.client.get_shell_msg(timeout=1)["parent_header"].get("msg_id") != msg_id:
+                    pass
+                self.client.get_iopub_msg(timeout=0.5)
+                return
+            except queue.Empty:
+                continue
+        raise KernelStartError(f"sandboxed kernel did not answer within {STARTUP_TIMEOUT:.0f} s")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def interrupt(self) -> None:
+        """Send SIGINT to the kernel and its children (not to the sandbox wrapper)."""
+        if not self.alive():
+            return
+        for pid in descendants(self.process.pid):
+            try:
+                name = Path(f"/proc/{pid}/comm").read_text().strip()
+                if name not in ("bwrap", "sh"):
+                    os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass  # already gone
+
+    def execute(self, code: str, timeout: float) -> Outcome:
+        """Run one chunk; on timeout interrupt it, and kill the kernel if it will not stop."""
+        if not self.alive():
+            return Outcome("died", error="the kernel is not running")
+        started = time.monotonic()
+        msg_id = self.client.execute(code, store_history=False, allow_stdin=False)
+        outcome = self._collect(msg_id, started + timeout)
+        if outcome.status == "timeout":
+            self.interrupt()
+            recovered = self._collect(msg_id, time.monotonic() + INTERRUPT_GRACE)
+            outcome.output += recovered.output
+            if recovered.status not in ("ok", "error"):
+                self.stop()
+        outcome.seconds = time.monotonic() - started
+        return outcome
+
+    def _collect(self, msg_id: str, deadline: float) -> Outcome:
+        """Read messages of one execution until it finishes, the kernel dies or time is up."""
+        outcome, output = Outcome("ok"), []
+        budget = self.limits.max_output_chars
+        while True:
+            if time.monotonic() > deadline:
+                outcome.status = "timeout"
+                break
+            try:
+                message = self.client.get_iopub_msg(timeout=0.1)
+            except queue.Empty:
+                if not self.alive():
+                    outcome.status = "died"
+                    break
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if not isinstance(content, dict):
+                continue  # a forged message: the kernel's own are always dicts
+            if kind == "status" and content.get("execution_state") == "idle":
+                break
+            if kind == "stream":
+                output.append(_text(content.get("text")))
+            elif kind == "error":
+                outcome.status = "error"
+                outcome.error = f"{_text(content.get('ename')) or 'Error'}: " \
+                                f"{_text(content.get('evalue'))}"
+                lines = content.get("traceback")
+                lines = lines if isinstance(lines, list) else []
+                outcome.traceback = "\n".join(strip_ansi(_text(t)) for t in lines)
+            elif kind in ("display_data", "execute_result"):
+                data = content.get("data")
+                data = data if isinstance(data, dict) else {}
+                if HIDDEN_MIME in data:
+                    outcome.hidden.append(data[HIDDEN_MIME])
+                elif "text/plain" in data:
+                    output.append(str(data["text/plain"]) + "\n")
+            if sum(map(len, output)) > budget:
+                output = ["".join(output)[:budget], "\n[output truncated]\n"]
+        outcome.output = "".join(output)[: budget + 40]
+        return outcome
+
+    def stop(self) -> None:
+        """Kill the kernel and everything it started; remove its runtime folder."""
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.process.wait()
+            self.process = None
+        if self.pids is not None:
+            self.pids.remove()
+            self.pids = None
+        if self.runtime is not None:
+            shutil.rmtree(self.runtime, ignore_errors=True)
+            self.runtime = None

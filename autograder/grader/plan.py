@@ -1,0 +1,232 @@
+"""What to run when grading a notebook: the plan read from the instructor's source notebook.
+
+Only three kinds of code cell run at grading time, in notebook order (the contract):
+`setup`-tagged cells (always the instructor's version), solution cells (the student's version,
+or the instructor's when computing references) and test cells (always the instructor's version,
+split into the visible checks and the hidden block). Written answers (markdown grade cells) are
+left for manual grading. The plan also keeps the release text of every locked cell, to detect
+tampering.
+
+>>> plan = read_plan("tests/fixtures/course/source/fx_basics/fx_basics.ipynb")  # doctest: +SKIP
+>>> [step.kind for step in plan.steps][:3]  # doctest: +SKIP
+['setup', 'answer', 'test']
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+
+
+class PlanError(ValueError):
+    """The source notebook does not follow the grading contract (an instructor's mistake)."""
+
+
+@dataclass(frozen=True)
+class HiddenCall:
+    """One `hidden_cases(...)` call of a test cell, read statically from the source."""
+
+    name: str
+    n_cases: int
+    forbid: tuple[str, ...] = ()
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    choice_variable: str = ""  # a quiz question's answer variable (`hidden_cases("q1_2",
+    # ["answer_q1_2"])`): its value is read as a choice (" b " is "B", True is "True")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of grading work: a setup cell, an answer (solution) cell or a test cell."""
+
+    kind: str  # "setup" | "answer" | "test"
+    grade_id: str
+    code: str  # setup: code; answer: the instructor's solution; test: the visible checks
+    hidden_code: str = ""
+    hidden_calls: tuple[HiddenCall, ...] = ()
+    points: float = 0.0
+
+    @property
+    def choice_variables(self) -> list[str]:
+        return [call.choice_variable for call in self.hidden_calls if call.choice_variable]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the grader needs from one source notebook."""
+
+    name: str
+    steps: tuple[Step, ...]
+    written: dict[str, tuple[float, str]]  # grade_id -> (points, release text)
+    locked: dict[str, tuple[str, str]]  # grade_id -> (cell type, release text)
+    digest: str  # sha256 of the source notebook file
+    files: tuple[Path, ...] = ()  # data shipped next to the source (the students have it too)
+    release_ids: frozenset[str] = frozenset()  # cell ids of the release (students keep them)
+    release_code: frozenset[str] = frozenset()  # normalised text of every released code cell
+
+    @property
+    def tests(self) -> list[Step]:
+        return [step for step in self.steps if step.kind == "test"]
+
+    @property
+    def forbidden(self) -> frozenset[str]:
+        """The course_lib functions some exercise asks students to write (`forbid=[...]`)."""
+        return frozenset(name for step in self.tests for call in step.hidden_calls
+                         for name in call.forbid)
+
+    def max_points(self) -> dict[str, float]:
+        """Points per graded cell: test cells and written answers, in notebook order."""
+        points = {step.grade_id: step.points for step in self.tests}
+        points.update({grade_id: p for grade_id, (p, _) in self.written.items()})
+        return points
+
+
+def role(cell) -> dict:
+    """The cell's nbgrader metadata ({} for an ordinary cell, or metadata of the wrong type)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return nbgrader if isinstance(nbgrader, dict) else {}
+
+
+def grade_id_of(cell) -> str | None:
+    """The cell's nbgrader grade_id, or None (no metadata, or a grade_id that is not text)."""
+    grade_id = role(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else None
+
+
+def normalise(text: str) -> str:
+    """Source text with trailing spaces and surrounding blank lines removed (for comparing)."""
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """(visible code, hidden code) of a test cell.
+
+    >>> split_hidden("assert f(1) == 2\\n### BEGIN HIDDEN TESTS\\nhidden_cases('f', ['f(3)'])\\n"
+    ...              "### END HIDDEN TESTS")
+    ('assert f(1) == 2', "hidden_cases('f', ['f(3)'])")
+    """
+    visible, hidden, inside = [], [], False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker == BEGIN_HIDDEN:
+            inside = True
+        elif marker == END_HIDDEN:
+            inside = False
+        else:
+            (hidden if inside else visible).append(line)
+    return "\n".join(visible).strip("\n"), "\n".join(hidden).strip("\n")
+
+
+def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
+    """The `hidden_cases` calls in a hidden block; their arguments must be literals."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:
+        raise PlanError(f"{where}: hidden block is not valid Python: {error}") from None
+    calls = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "hidden_cases"):
+            continue
+        try:
+            name, expressions = (ast.literal_eval(arg) for arg in node.args)
+            options = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+        except (ValueError, TypeError):
+            raise PlanError(
+                f"{where}: hidden_cases needs literal arguments: "
+                "hidden_cases('name', ['expr', ...], forbid=[...], rtol=..., atol=...)"
+            ) from None
+        unknown = set(options) - {"forbid", "rtol", "atol"}
+        if unknown or not isinstance(name, str) or not isinstance(expressions, (list, tuple)):
+            raise PlanError(f"{where}: bad hidden_cases call (unknown options: {sorted(unknown)})")
+        is_choice = (QUIZ_NAME.fullmatch(name) is not None and len(expressions) == 1
+                     and str(expressions[0]).isidentifier())
+        calls.append(
+            HiddenCall(
+                name=name,
+                n_cases=len(expressions),
+                forbid=tuple(options.get("forbid", ())),
+                rtol=float(options.get("rtol", 1e-6)),
+                atol=float(options.get("atol", 1e-8)),
+                choice_variable=str(expressions[0]) if is_choice else "",
+            )
+        )
+    names = [call.name for call in calls]
+    if len(set(names)) != len(names):
+        raise PlanError(f"{where}: two hidden_cases calls share a name: {names}")
+    return tuple(calls)
+
+
+def source_files(source_path: Path) -> tuple[Path, ...]:
+    """Files shipped next to a source notebook (data the students also receive)."""
+    return tuple(
+        path for path in sorted(source_path.parent.iterdir())
+        if path.is_file() and path.suffix != ".ipynb" and not path.name.startswith(".")
+    )
+
+
+def release_version(notebook):
+    """The student version of a source notebook (solutions stubbed, hidden tests removed)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
+
+    released = copy.deepcopy(notebook)
+    for preprocessor in (ClearSolutions(), ClearHiddenTests(), ClearMarkScheme()):
+        released, _ = preprocessor.preprocess(released, {})
+    return released
+
+
+def read_plan(source_path: str | Path) -> Plan:
+    """Read a source notebook into a Plan; raise PlanError if it breaks the grading contract."""
+    path = Path(source_path)
+    raw = path.read_bytes()
+    notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    released = release_version(notebook)
+    steps, written, locked = [], {}, {}
+    for index, (cell, release_cell) in enumerate(zip(notebook.cells, released.cells, strict=True)):
+        meta = role(cell)
+        grade_id = meta.get("grade_id") or f"cell-{index}"
+        where = f"{path.name} cell {index} ({grade_id})"
+        if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+            locked[grade_id] = (cell.cell_type, release_cell.source)
+        if cell.cell_type == "markdown":
+            if meta.get("grade") and meta.get("solution"):
+                written[grade_id] = (float(meta.get("points", 0)), release_cell.source)
+            continue
+        if cell.cell_type != "code":
+            continue
+        if meta.get("grade") and not meta.get("solution"):
+            visible, hidden = split_hidden(cell.source)
+            calls = parse_hidden_calls(hidden, where)
+            if not calls:  # its verdict would rest on what the student's kernel reports
+                raise PlanError(f"{where}: a test cell needs a hidden block with hidden_cases "
+                                "(the visible checks alone can be faked from the kernel)")
+            steps.append(Step("test", grade_id, visible, hidden, calls, float(meta["points"])))
+        elif meta.get("solution"):
+            if meta.get("grade"):
+                raise PlanError(f"{where}: autograded answers and tests must be separate cells")
+            steps.append(Step("answer", grade_id, cell.source))
+        elif "setup" in cell.metadata.get("tags", []):
+            steps.append(Step("setup", grade_id, cell.source))
+    if not steps:
+        raise PlanError(f"{path}: no setup, answer or test cells found")
+    return Plan(
+        name=path.stem,
+        steps=tuple(steps),
+        written=written,
+        locked=locked,
+        digest=hashlib.sha256(raw).hexdigest(),
+        files=source_files(path),
+        release_ids=frozenset(cell.get("id") for cell in released.cells if cell.get("id")),
+        release_code=frozenset(normalise(cell.source) for cell in released.cells
+                               if cell.cell_type == "code"),
+    )

@@ -1,0 +1,171 @@
+"""Run a grading plan in a sandboxed kernel and note what every step did.
+
+Steps run in notebook order. A chunk that times out is interrupted; a kernel that dies or ignores
+the interrupt is replaced by a fresh one, into which the setup and answer cells that had run
+are replayed, so a crash in one exercise costs only that exercise. The whole notebook has a
+wall-clock budget; steps left when it runs out are marked "skipped".
+
+>>> run = run_plan(read_plan(source), answers={}, limits=Limits())  # doctest: +SKIP
+>>> run.outcomes["linear_test"].status                              # doctest: +SKIP
+'ok'
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.grader.course_view import course_view
+from autograder.grader.kernel import Outcome, SandboxedKernel
+from autograder.grader.plan import Plan, Step
+from autograder.grader.sandbox import Limits
+
+FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the kernel names it
+
+MAX_RESTARTS = 3
+
+
+@dataclass
+class KernelRun:
+    """What one run of a plan did: per answer/setup step one Outcome, per test step two (visible
+    checks in `outcomes`, hidden block in `hidden`), and the incidents on the way."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    hidden: dict[str, Outcome] = field(default_factory=dict)
+    incidents: list[str] = field(default_factory=list)  # timeouts and crashes, in order
+    timed_out: bool = False
+    crashed: bool = False
+
+
+def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
+    """The code to run for each answer cell: the student's, or the source solution if None."""
+    steps = [step for step in plan.steps if step.kind == "answer"]
+    if answers is None:
+        return {step.grade_id: step.code for step in steps}
+    return {step.grade_id: answers.get(step.grade_id, "") for step in steps}
+
+
+class _Session:
+    """A kernel plus the program replayed into a replacement kernel after a crash."""
+
+    def __init__(self, limits: Limits, files: tuple[Path, ...], run: KernelRun,
+                 course_lib: Path | None):
+        self.limits, self.files, self.run_log = limits, files, run
+        self.course_lib = course_lib
+        self.program: list[str] = []
+        self.restarts = 0
+        self.kernel = SandboxedKernel(limits, files, course_lib)
+        self.kernel.start()
+
+    def run(self, label: str, code: str, deadline: float, keep: bool) -> Outcome:
+        if not self.kernel.alive() and not self._restart(deadline):
+            return Outcome("skipped", error="the kernel could not be restarted")
+        budget = min(self.limits.cell_timeout, deadline - time.monotonic())
+        if budget <= 0:
+            self.run_log.timed_out = True
+            return Outcome("skipped", error="the notebook ran out of time")
+        outcome = self.kernel.execute(code, timeout=budget)
+        if outcome.status == "timeout":
+            self.run_log.timed_out = True
+            self.run_log.incidents.append(f"{label} timed out after {budget:.0f} s")
+        elif outcome.status == "died":
+            self.run_log.crashed = True
+            self.run_log.incidents.append(f"the kernel died while running {label}")
+        elif keep:
+            self.program.append(code)
+        return outcome
+
+    def _restart(self, deadline: float) -> bool:
+        self.kernel.stop()
+        if self.restarts >= MAX_RESTARTS:
+            return False
+        self.restarts += 1
+        self.kernel = SandboxedKernel(self.limits, self.files, self.course_lib)
+        self.kernel.start()
+        for code in self.program:
+            budget = min(self.limits.cell_timeout, deadline - time.monotonic())
+            if budget <= 0:
+                return False
+            # a replayed cell that now times out has stopped the kernel too: give up
+            if self.kernel.execute(code, timeout=budget).status not in ("ok", "error"):
+                return False
+        return True
+
+    def close(self) -> None:
+        self.kernel.stop()
+
+
+def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits,
+             added: list[tuple[str, str]] = (), apart: frozenset[str] = frozenset()) -> KernelRun:
+    """Run setup, answer and test steps of `plan` with the given answers (None: the solutions).
+
+    added: code cells the student added, (the answer or test cell each follows, or "", code);
+    each runs right after that cell (those following none, before the first answer or test),
+    like the student's answers; their own errors cost nothing.
+    apart: test cells graded in a kernel of their own, whose course_lib lacks only what that
+    test forbids (their setup needs a function another exercise forbids); every other test
+    runs in one kernel whose course_lib lacks what any of them forbids.
+    """
+    code_for = answer_code(plan, answers)
+    run = KernelRun()
+    deadline = time.monotonic() + limits.notebook_timeout
+    together = [step for step in plan.tests if step.grade_id not in apart]
+    groups = [(together, [c for s in together for call in s.hidden_calls for c in call.forbid])]
+    groups += [([step], [c for call in step.hidden_calls for c in call.forbid])
+               for step in plan.tests if step.grade_id in apart]
+    for tests, forbidden in groups:
+        if tests or not apart:
+            _run_group(plan, code_for, added, limits, run, deadline, tests, frozenset(forbidden))
+    return run
+
+
+def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, tests: list,
+               forbidden: frozenset[str]) -> None:
+    """Run setup, answers, added cells and `tests` in one kernel (in notebook order)."""
+    after: dict[str, list[str]] = {}
+    for anchor, code in added:
+        after.setdefault(anchor, []).append(code)
+    wanted = {step.grade_id for step in tests}
+    last = max((i for i, step in enumerate(plan.steps) if step.grade_id in wanted), default=-1)
+    session = _Session(limits, plan.files, run, course_view(forbidden))
+    try:
+        for step in plan.steps[: last + 1]:
+            if step.kind != "setup":
+                for number, code in enumerate(after.pop("", []), start=1):
+                    session.run(f"the cell you added before any exercise ({number})", code,
+                                deadline, True)
+            if step.kind == "test" and step.grade_id in wanted:
+                if step.choice_variables:
+                    session.run("reading quiz answers", choice_code(step), deadline, True)
+                visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False)
+                run.outcomes[step.grade_id] = visible
+                if step.hidden_code and (visible.status == "ok" or stopped_by_forbidden(visible)):
+                    label = f"the hidden tests of {step.grade_id}"
+                    run.hidden[step.grade_id] = session.run(
+                        label, step.hidden_code, deadline, False
+                    )
+            elif step.kind != "test":
+                code = step.code if step.kind == "setup" else code_for[step.grade_id]
+                label = f"{step.kind} cell {step.grade_id}"
+                outcome = session.run(label, code, deadline, True)
+                run.outcomes.setdefault(step.grade_id, outcome)
+            for number, code in enumerate(after.pop(step.grade_id, []), start=1):
+                session.run(f"the cell you added after {step.grade_id} ({number})", code,
+                            deadline, True)
+    finally:
+        session.close()
+
+
+def stopped_by_forbidden(outcome: Outcome) -> bool:
+    """True if a chunk stopped on a course_lib function taken away while grading (an
+    instructor's visible check may compare with it; the hidden values still decide)."""
+    return outcome.status == "error" and outcome.error.startswith(f"{FORBIDDEN_CALL}:")
+
+
+def choice_code(step: Step) -> str:
+    """Code that reads each quiz answer of a test cell as a choice (see in_kernel.answers)."""
+    lines = ["from autograder.in_kernel.answers import as_choice as _llmf_as_choice"]
+    for name in step.choice_variables:
+        lines.append(f"if {name!r} in globals(): {name} = _llmf_as_choice({name})")
+    return "\n".join(lines)

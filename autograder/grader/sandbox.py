@@ -1,0 +1,260 @@
+"""The sandbox a student's kernel runs in: bubblewrap namespaces plus resource limits.
+
+With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
+- a private mount namespace that shows only the operating system, the Python installation, the
+  virtual environment, `course_lib` and the kernel's side of `autograder` (autograder.in_kernel
+  and the protocol; not the grader's code), all read-only; no /home, no /root, no course folder,
+  no other students' files; a fresh tmpfs for the working folder and /tmp;
+- no network (own network namespace), own PID/IPC/UTS namespaces, no capabilities, and death with
+  its parent;
+- a clean environment (only the variables set here);
+- resource limits set by autograder.in_kernel.boot (memory, processes, CPU time, file size),
+  and when the grader runs as root (where RLIMIT_NPROC is not enforced) a pids cgroup.
+
+Without bwrap the kernel runs with the same resource limits and clean environment but can read
+any file the grading user can: a loud warning says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME = "/home/student"
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "mime.types")
+CGROUP_PIDS_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+STALE_CGROUP_SECONDS = 3600
+# the parts of the autograder package a kernel imports (the trust boundary: docs/architecture.md)
+KERNEL_SIDE = ("__init__.py", "protocol.py", "hidden.py", "in_kernel")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for grading one notebook (times in seconds)."""
+
+    cell_timeout: float = 20.0
+    notebook_timeout: float = 180.0
+    memory_mb: int = 1536
+    max_processes: int = 64
+    file_mb: int = 64
+    max_output_chars: int = 20_000
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
+
+
+class SandboxWarning(UserWarning):
+    """Grading without filesystem isolation (bubblewrap missing)."""
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    """True if `bwrap` is installed and can create namespaces on this machine."""
+    if shutil.which("bwrap") is None:
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
+             "--die-with-parent", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+
+
+@functools.cache
+def warn_unsandboxed() -> None:
+    message = (
+        "\n" + "!" * 78 + "\n"
+        "  bubblewrap (bwrap) is not available: student code will run WITHOUT filesystem and\n"
+        "  network isolation (resource limits and a clean environment only). It can read any\n"
+        "  file you can, including source notebooks and the gradebook. Install it with\n"
+        "  `sudo apt-get install bubblewrap` before grading real submissions.\n" + "!" * 78
+    )
+    print(message, file=sys.stderr)
+    warnings.warn("grading without the bubblewrap sandbox", SandboxWarning, stacklevel=3)
+
+
+def package_dir(name: str) -> Path:
+    """Folder of an importable package (where a sandboxed kernel must find it)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"package {name!r} is not importable by the grader")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
+
+
+def readable_paths() -> list[Path]:
+    """Host paths the kernel may read: Python, the environment, course_lib and the kernel's side
+    of autograder (KERNEL_SIDE)."""
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package_dir("course_lib")}
+    paths |= {package_dir("autograder") / name for name in KERNEL_SIDE}
+    return sorted(paths)
+
+
+def kernel_environment(home: str) -> dict[str, str]:
+    """The only environment variables the kernel sees."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "LLMF_GRADING": "1",
+    }
+
+
+def boot_command(connection_file: Path, limits: Limits) -> list[str]:
+    """The command that starts the kernel under resource limits (see autograder.in_kernel.boot)."""
+    return [
+        sys.executable, "-m", "autograder.in_kernel.boot",
+        "--memory-mb", str(limits.memory_mb),
+        "--max-processes", str(limits.max_processes),
+        "--cpu-seconds", str(int(limits.notebook_timeout) + 5),
+        "--file-mb", str(limits.file_mb),
+        "--", "-f", str(connection_file), "--HistoryManager.enabled=False",
+    ]
+
+
+def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
+                  course_lib: Path | None = None) -> list[str]:
+    """Wrap `inner` in bubblewrap: read-only system and packages, no network; `course_lib`, if
+    given, is shown in place of the real course_lib (see autograder.grader.course_view)."""
+    command = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--dir", HOME, "--chdir", HOME]
+    for folder in SYSTEM_DIRS:
+        command += ["--ro-bind-try", folder, folder]
+    for name in ETC_FILES:
+        command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for path in readable_paths():
+        command += ["--ro-bind", str(path), str(path)]
+    if course_lib is not None:
+        real = package_dir("course_lib")
+        command += ["--ro-bind", str(course_lib), str(real)]
+        for entry in data_entries(real):  # weights and other data, shown as they are
+            command += ["--ro-bind", str(entry), str(entry)]
+    for file in files:
+        command += ["--ro-bind", str(file), f"{HOME}/{file.name}"]
+    command += ["--bind", str(runtime_dir), str(runtime_dir)]
+    command += ["--proc", "/proc", "--dev", "/dev", "--unshare-all", "--die-with-parent",
+                "--cap-drop", "ALL", "--clearenv"]
+    for key, value in kernel_environment(HOME).items():
+        command += ["--setenv", key, value]
+    return [*command, *inner]
+
+
+def remove_stale_groups(root: Path) -> None:
+    """Delete empty groups left by a grader that was killed (an hour old or more)."""
+    for group in root.glob("llmf-*"):
+        try:
+            if time.time() - group.stat().st_mtime > STALE_CGROUP_SECONDS:
+                group.rmdir()  # fails, harmlessly, if the group still has processes
+        except OSError:
+            pass
+
+
+class PidsGroup:
+    """A pids cgroup capping processes and threads of one sandbox (root only; else a no-op)."""
+
+    def __init__(self, max_pids: int):
+        self.path = None
+        if os.geteuid() != 0:
+            return
+        for root in CGROUP_PIDS_ROOTS:
+            if Path(root, "pids.max").exists() or Path(root, "cgroup.procs").exists():
+                remove_stale_groups(Path(root))
+                candidate = Path(root, f"llmf-{uuid.uuid4().hex[:12]}")
+                try:
+                    candidate.mkdir()
+                    (candidate / "pids.max").write_text(str(max_pids))
+                except OSError:
+                    if candidate.exists():
+                        candidate.rmdir()
+                    continue
+                self.path = candidate
+                return
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """Command that joins this cgroup, then runs `command`."""
+        if self.path is None:
+            return command
+        join = f'echo $$ > "{self.path}/cgroup.procs" && exec "$@"'
+        return ["/bin/sh", "-c", join, "sh", *command]
+
+    def remove(self) -> None:
+        """Kill any process left in the group, then delete the group."""
+        if self.path is None:
+            return
+        for _ in range(100):
+            try:
+                pids = (self.path / "cgroup.procs").read_text().split()
+            except OSError:
+                break
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        try:
+            self.path.rmdir()
+        except OSError:
+            print(f"warning: could not remove cgroup {self.path}", file=sys.stderr)
+        self.path = None
+
+
+def sandboxed_command(
+    connection_file: Path, runtime_dir: Path, files: list[Path], limits: Limits, pids: PidsGroup,
+    course_lib: Path | None = None,
+) -> tuple[list[str], dict[str, str], str]:
+    """(argv, environment, working folder) to launch a sandboxed kernel (`course_lib`: the view
+    of course_lib it imports, None for the real one)."""
+    inner = boot_command(connection_file, limits)
+    if bwrap_works():
+        return pids.wrap(bwrap_command(runtime_dir, files, inner, course_lib)), {}, "/"
+    warn_unsandboxed()
+    work = runtime_dir / "work"
+    work.mkdir(exist_ok=True)
+    for file in files:
+        shutil.copy(file, work / file.name)
+    private = {"TMPDIR": str(work), "MPLCONFIGDIR": str(work), "JUPYTER_RUNTIME_DIR": str(work)}
+    if course_lib is not None:  # found first; the real one stays readable without bwrap
+        private["PYTHONPATH"] = str(linked_view(course_lib, runtime_dir))
+    environment = kernel_environment(str(work)) | private
+    return pids.wrap(inner), environment, str(work)
+
+
+def data_entries(root: Path) -> list[Path]:
+    """What a course_lib view shows as it is rather than copied: its data (weights, ...)."""
+    return sorted(p for p in root.iterdir()
+                  if p.name != "__pycache__" and not (p.is_file() and p.suffix == ".py")
+                  and not p.name.startswith("."))
+
+
+def linked_view(course_lib: Path, runtime_dir: Path) -> Path:
+    """Without bwrap: a folder whose `course_lib` is the view with links to the real data."""
+    folder = runtime_dir / "view"
+    shutil.copytree(course_lib, folder / "course_lib")
+    for entry in data_entries(package_dir("course_lib")):
+        target = folder / "course_lib" / entry.name
+        if target.is_dir():
+            target.rmdir()
+        else:
+            target.unlink(missing_ok=True)
+        target.symlink_to(entry)
+    return folder

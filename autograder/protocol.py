@@ -1,0 +1,157 @@
+"""The protocol between the student's kernel and the grader: the one module both sides import.
+
+- GRADING_ENV: the environment variable set to "1" inside the sandbox; `hidden_cases` then sends
+  its values to the grader instead of checking them itself.
+- HIDDEN_MIME: the MIME type of the display message that carries one `hidden_cases` report.
+- The report: `{"name": str, "cases": [{"value": plain data} or {"error": str}, ...]}` (built by
+  `hidden_report`, validated by `read_report`).
+- Plain data as JSON: None, bool, int, float, str, lists and (named) tuples, dicts with string keys,
+  numpy scalars and numpy arrays of booleans or numbers. Anything else (including subclasses,
+  such as a float whose `__eq__` always returns True) is refused. Decoding builds fresh built-in
+  objects and numpy arrays from the JSON, so nothing a student defines can reach the grader.
+
+>>> decode(encode([1, 2.5, "a", None]))
+[1, 2.5, 'a', None]
+>>> decode(encode(np.arange(3)))
+array([0, 1, 2])
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+GRADING_ENV = "LLMF_GRADING"
+HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
+ARRAY_KINDS = "biuf"  # bool, signed int, unsigned int, float
+MAX_DEPTH = 32
+
+
+class NotPlainData(TypeError):
+    """Raised when a value is not plain data (the message names the offending type)."""
+
+
+def _exact_numpy_scalar(value) -> bool:
+    return (
+        isinstance(value, np.generic)
+        and np.dtype(type(value)).type is type(value)
+        and np.dtype(type(value)).kind in ARRAY_KINDS
+    )
+
+
+def to_jsonable(value, depth: int = 0):
+    """Turn plain data into JSON-compatible structures; raise NotPlainData otherwise."""
+    if depth > MAX_DEPTH:
+        raise NotPlainData(f"data nested deeper than {MAX_DEPTH} levels")
+    kind = type(value)
+    if value is None or kind in (bool, int, str):
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if _exact_numpy_scalar(value):
+        return to_jsonable(value.item(), depth + 1)
+    if kind in (list, tuple):
+        return [to_jsonable(item, depth + 1) for item in value]
+    if isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple: as its items,
+        return [to_jsonable(item, depth + 1) for item in tuple.__iter__(value)]  # read by tuple
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise NotPlainData("a dict with non-string keys")
+        return {"__dict__": {key: to_jsonable(item, depth + 1) for key, item in value.items()}}
+    if kind is np.ndarray:
+        if value.dtype.kind not in ARRAY_KINDS:
+            raise NotPlainData(f"a numpy array of dtype {value.dtype}")
+        data = np.ascontiguousarray(value)
+        return {
+            "__array__": {
+                "dtype": data.dtype.str,
+                "shape": list(data.shape),
+                "data": base64.b64encode(data.tobytes()).decode("ascii"),
+            }
+        }
+    raise NotPlainData(f"a {kind.__module__}.{kind.__qualname__}")
+
+
+def encode(value) -> str:
+    """JSON text for a plain-data value (raises NotPlainData for anything else)."""
+    return json.dumps(to_jsonable(value), allow_nan=False)
+
+
+def from_jsonable(obj, depth: int = 0):
+    """Rebuild a value from `to_jsonable` output, validating every part; raise ValueError."""
+    if depth > MAX_DEPTH:
+        raise ValueError("payload nested too deeply")
+    if obj is None or type(obj) in (bool, int, float, str):
+        return obj
+    if type(obj) is list:
+        return [from_jsonable(item, depth + 1) for item in obj]
+    if type(obj) is dict and len(obj) == 1:
+        (tag, body), = obj.items()
+        if tag == "__float__" and body in ("nan", "inf", "-inf"):
+            return float(body)
+        if tag == "__dict__" and type(body) is dict:
+            return {str(key): from_jsonable(item, depth + 1) for key, item in body.items()}
+        if tag == "__array__" and type(body) is dict:
+            return _array_from(body)
+    raise ValueError(f"malformed payload element: {str(obj)[:80]}")
+
+
+def _array_from(body: dict) -> np.ndarray:
+    dtype = np.dtype(str(body.get("dtype")))
+    shape = tuple(int(n) for n in body.get("shape", ()))
+    if dtype.kind not in ARRAY_KINDS or any(n < 0 for n in shape):
+        raise ValueError(f"bad array payload: dtype {dtype}, shape {shape}")
+    raw = base64.b64decode(str(body.get("data", "")), validate=True)
+    count = math.prod(shape)
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError("array payload has the wrong number of bytes for its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def decode(text: str):
+    """Parse JSON text made by `encode` into fresh built-in objects and numpy arrays."""
+    return from_jsonable(json.loads(text))
+
+
+def hidden_report(name: str, cases: list[dict]) -> dict:
+    """The body of one hidden-cases message (built in the kernel, sent as HIDDEN_MIME)."""
+    return {"name": name, "cases": cases}
+
+
+@dataclass(frozen=True)
+class CaseError:
+    """A hidden case that gave no value (it raised, or returned something not plain data)."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """One hidden-cases message read by the grader: each case a fresh value or a CaseError."""
+
+    name: str
+    cases: tuple
+
+
+def read_report(body) -> Report:
+    """Validate and decode a hidden-cases message body; raise ValueError if it is malformed."""
+    if type(body) is not dict or type(body.get("name")) is not str:
+        raise ValueError("a hidden-cases message without a name")
+    cases = body.get("cases")
+    if type(cases) is not list:
+        raise ValueError("a hidden-cases message with malformed cases")
+    decoded = []
+    for case in cases:
+        if type(case) is dict and "value" in case:
+            try:
+                decoded.append(from_jsonable(case["value"]))
+            except (ValueError, TypeError, OverflowError):
+                decoded.append(CaseError("the answer could not be read as plain data"))
+        else:
+            error = case.get("error") if type(case) is dict else None
+            decoded.append(CaseError(error if type(error) is str else "failed"))
+    return Report(body["name"], tuple(decoded))

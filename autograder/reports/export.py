@@ -1,0 +1,94 @@
+"""Export grades as CSV: one row per student and assignment, one column per question.
+
+Columns: student, assignment, status, reason, score, max_score, then one column per graded
+cell (grade_id) of any assignment (empty where it does not apply). Manual scores given in
+formgrader are included; a notebook waiting for them stays "needs_manual_grading" until all are
+in. A submission with no result file, or changed since it was graded, is "ungraded" (run
+`llmf-grade grade`), never shown with an old score.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from autograder.course import Course
+from autograder.files import atomic_write, sha256_file
+from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
+from autograder.reports.gradebook import manual_scores
+
+
+class RecordedGrades:
+    """A course's result files joined with formgrader's manual scores (gradebook read once).
+
+    row = RecordedGrades(course).notebook_row(("ada", "ch1", "ch1"))
+    row["status"], row["reason"], row["scores"], row["result"]
+    """
+
+    def __init__(self, course: Course):
+        self.course = course
+        self.manual = manual_scores(course)
+        self._source_digests: dict[tuple[str, str], str] = {}
+
+    def source_digest(self, assignment: str, notebook: str) -> str:
+        key = (assignment, notebook)
+        if key not in self._source_digests:
+            self._source_digests[key] = sha256_file(self.course.source(*key))
+        return self._source_digests[key]
+
+    def notebook_row(self, key: tuple) -> dict:
+        """Status, reason, per-question scores and the current result (or None) of a notebook."""
+        path, submitted = self.course.result(*key), self.course.submission(*key)
+        result: GradeResult | None = read_result(path)
+        if result is None or not is_current(result, submitted, self.source_digest(*key[1:])):
+            if result is None and not submitted.exists():
+                return {"status": Status.MISSING, "reason": "no notebook was submitted",
+                        "scores": {}, "result": None}
+            reason = "changed since it was graded" if result else (
+                "its result file cannot be read" if path.exists() else "not graded yet")
+            return {"status": Status.UNGRADED, "reason": reason, "scores": {}, "result": None}
+        manual = self.manual.get(key, {})
+        scores = {g: (manual.get(g, s), p) for g, (s, p) in result.scores.items()}
+        status = result.status
+        if status == Status.NEEDS_MANUAL_GRADING and all(s is not None for s, _ in
+                                                         scores.values()):
+            status = Status.GRADED
+        return {"status": status, "reason": result.reason, "scores": scores, "result": result}
+
+
+def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
+    """CSV rows (dicts) for the given or all assignments and students."""
+    grades = RecordedGrades(course)
+    rows = []
+    for assignment in assignments or course.assignments():
+        notebooks = course.notebooks(assignment)
+        for student in students or course.students():
+            parts = [grades.notebook_row((student, assignment, nb)) for nb in notebooks]
+            status = min((p["status"] for p in parts), key=SEVERITY.index)
+            row = {
+                "student": student,
+                "assignment": assignment,
+                "status": str(status),
+                "reason": "; ".join(p["reason"] for p in parts if p["reason"]),
+            }
+            scores = {}
+            for part in parts:
+                scores.update(part["scores"])
+            row["score"] = sum(s or 0.0 for s, _ in scores.values())
+            row["max_score"] = sum(p for _, p in scores.values())
+            row.update({g: ("" if s is None else s) for g, (s, _) in scores.items()})
+            rows.append(row)
+    return rows
+
+
+def write_csv(rows: list[dict], path: str | Path) -> Path:
+    """Write rows to CSV (columns: fixed ones, then every question id in first-seen order)."""
+    columns = ["student", "assignment", "status", "reason", "score", "max_score"]
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write(path, text.getvalue())

@@ -1,0 +1,67 @@
+"""Keep nbgrader's gradebook in step with our grade records, so formgrader keeps working.
+
+For each graded notebook the submission is created in the gradebook (if needed) and every grade
+cell gets our automatic score. Written answers that await manual grading get no automatic score
+and stay marked "needs manual grade", so the instructor grades them in formgrader; manual scores
+already given are kept. Notebooks whose status is not plain "graded" are flagged for review. A
+"missing" result removes any earlier submission, so no stale score survives.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from autograder.course import Course
+from autograder.records import GradeResult, Status
+
+
+def record_in_gradebook(course: Course, student: str, assignment: str, notebook: str,
+                        result: GradeResult) -> None:
+    """Write one result into the gradebook in a single transaction."""
+    from nbgrader.api import MissingEntry
+
+    with warnings.catch_warnings(), course.gradebook() as gradebook:
+        warnings.simplefilter("ignore")  # SQLAlchemy 2.1 warns about nbgrader's session use
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            raise RuntimeError(
+                f"assignment {assignment!r} is not in the gradebook: run `llmf-grade release` first"
+            ) from None
+        if result.status == Status.MISSING:
+            try:
+                gradebook.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
+            return
+        gradebook.update_or_create_student(student)
+        try:
+            gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            gradebook.add_submission(assignment, student)
+        submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+        for grade in submitted.grades:
+            score, _points = result.scores.get(grade.name, (0.0, grade.max_score))
+            grade.auto_score = score
+            grade.needs_manual_grade = score is None and grade.manual_score is None
+        submitted.flagged = result.flagged
+        gradebook.db.commit()
+
+
+def manual_scores(course: Course) -> dict[tuple, dict[str, float]]:
+    """{(student, assignment, notebook): {grade_id: manual score}} given in formgrader, read in
+    one pass over the gradebook ({} if there is no gradebook)."""
+    if not (course.root / "gradebook.db").exists():
+        return {}
+    found: dict[tuple, dict[str, float]] = {}
+    with warnings.catch_warnings(), course.gradebook() as gradebook:
+        warnings.simplefilter("ignore")
+        for assignment in gradebook.assignments:
+            for submission in assignment.submissions:
+                for submitted in submission.notebooks:
+                    scores = {g.name: g.manual_score for g in submitted.grades
+                              if g.manual_score is not None}
+                    if scores:
+                        key = (submission.student.id, assignment.name, submitted.name)
+                        found[key] = scores
+    return found

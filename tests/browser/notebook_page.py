@@ -46,7 +46,6 @@ REPORT_JS = """
     }
     return {
         code: cell.classList.contains('jp-CodeCell'),
-        prompt: (cell.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent.trim(),
         errors,
         images: [...cell.querySelectorAll('.jp-OutputArea img')].map(
             img => img.complete && img.naturalWidth > 0),
@@ -161,6 +160,29 @@ class NotebookPage:
         """What every cell shows now, in notebook order (see REPORT_JS)."""
         return self.page.evaluate(REPORT_JS)
 
+    def execution_prompts(self) -> list[str]:
+        """Every cell's input prompt, in notebook order ("[3]:" once run, "" for Markdown).
+
+        A cell whose code is collapsed (quiz cells start so) shows no prompt: its code is
+        expanded for the reading by a click on its placeholder, and collapsed again after.
+        """
+        collapsed = self.page.evaluate(
+            "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((cell, i) =>"
+            " cell.classList.contains('jp-CodeCell') && cell.querySelector('.jp-InputPlaceholder')"
+            " ? [i] : [])"
+        )
+        for index in collapsed:
+            self.cells.nth(index).locator(".jp-InputPlaceholder").click()
+            self.cells.nth(index).locator(".jp-InputArea-prompt").wait_for()
+        prompts = self.page.evaluate(
+            "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell =>"
+            " (cell.querySelector('.jp-InputArea-prompt') || {textContent: ''}).textContent.trim())"
+        )
+        for index in collapsed:
+            self.cells.nth(index).locator(".jp-InputCollapser").click()
+            self.cells.nth(index).locator(".jp-InputPlaceholder").wait_for()
+        return prompts
+
     @property
     def cells(self) -> Locator:
         return self.page.locator(".jp-Notebook .jp-Cell")
@@ -181,7 +203,7 @@ class NotebookPage:
         return self.page.locator(".jp-Notebook .jp-CodeCell").filter(has=editor).first
 
     def prompt(self, cell: Locator) -> str:
-        return cell.locator(".jp-InputPrompt").inner_text().strip()
+        return cell.locator(".jp-InputArea-prompt").inner_text().strip()
 
     def replace_source(self, cell: Locator, source: str) -> None:
         """Select the cell's code and type `source` over it (inserted as typed text, so the
@@ -198,7 +220,7 @@ class NotebookPage:
         self.page.wait_for_function(
             "([prompt, before]) => /\\[\\d+\\]/.test(prompt.textContent)"
             " && prompt.textContent.trim() !== before",
-            arg=[cell.locator(".jp-InputPrompt").element_handle(), before],
+            arg=[cell.locator(".jp-InputArea-prompt").element_handle(), before],
             timeout=KERNEL_TIMEOUT_MS,
             polling=POLL_MS,
         )

@@ -100,6 +100,8 @@ def chapter(request, learner, course_server, evidence, timings):
         except PlaywrightTimeout:
             pass  # the report below shows what is left unsettled, and the tests say so
         run.report = run.notebook.report()
+        for cell, prompt in zip(run.report, run.notebook.execution_prompts(), strict=True):
+            cell["prompt"] = prompt
         timings[f"{name}: open until the kernel is idle (s)"] = opened - started
         timings[f"{name}: Run All (s)"] = finished - opened
         yield run

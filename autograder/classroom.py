@@ -78,8 +78,15 @@ def grade_course(
     workers: int | None = None,
     force: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
+    allow_unsandboxed: bool = False,
 ) -> Counter:
-    """Grade every (student, assignment, notebook); return a Counter of statuses."""
+    """Grade every (student, assignment, notebook); return a Counter of statuses.
+
+    scheduler: None grades on this machine's process pool (`workers` processes); a Dask
+    scheduler address or `local:N` grades on that cluster (autograder.cluster), whose workers
+    refuse to grade without bubblewrap unless `allow_unsandboxed`.
+    """
     assignments = assignments or course.assignments()
     students = students or course.students()
     recorder = Recorder(course)
@@ -105,7 +112,13 @@ def grade_course(
         recorder.record(job.key, graded)
         statuses[graded.result.status] += 1
 
-    grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
+    if scheduler:
+        from autograder.cluster import grade_on_cluster
+
+        grade_on_cluster(jobs, scheduler=scheduler, limits=limits, on_result=on_result,
+                         allow_unsandboxed=allow_unsandboxed, progress=progress)
+    else:
+        grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
     return statuses
 
 

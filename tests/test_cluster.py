@@ -114,6 +114,17 @@ def assert_complete_and_current(root: Path, students) -> None:
         assert is_current(result, course.submission(student, "fx_basics", "fx_basics"), digest)
 
 
+def kill_workers_running(client, student: str, killed: list[str]) -> None:
+    """SIGKILL each live worker (not in `killed`) running `student`'s task, a second into it;
+    append its address to `killed`."""
+    for worker, keys in client.processing().items():
+        if worker not in killed and any(f"grade-{student}/" in str(key) for key in keys):
+            pid = client.run(os.getpid, workers=[worker])[worker]
+            time.sleep(1.0)  # well inside the task (its kernel is running)
+            os.kill(pid, signal.SIGKILL)
+            killed.append(worker)
+
+
 @pytest.fixture(scope="module")
 def local_cluster():
     """A LocalCluster of two worker processes, configured as `local:N` configures its own."""
@@ -161,15 +172,9 @@ def test_killed_worker_retries_the_task_and_records_each_grade_once(tmp_path, lo
 
     def kill_the_worker_running(student: str) -> None:
         with distributed.Client(local_cluster) as client:
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                for worker, keys in client.processing().items():
-                    if any(f"grade-{student}/" in str(key) for key in keys):
-                        time.sleep(1.0)  # well inside the task (its kernel is running)
-                        pid = client.run(os.getpid, workers=[worker])[worker]
-                        os.kill(pid, signal.SIGKILL)
-                        killed.append(worker)
-                        return
+            deadline = time.monotonic() + 300
+            while not killed and time.monotonic() < deadline:
+                kill_workers_running(client, student, killed)
                 time.sleep(0.05)
 
     killer = threading.Thread(target=kill_the_worker_running, args=("s0",))
@@ -191,16 +196,10 @@ def test_task_whose_worker_dies_twice_is_recorded_crashed(tmp_path, local_cluste
                        {s: synthetic.student_notebook(SOURCE, correct) for s in ("ada", "bob")})
 
     def kill_every_worker_running(student: str, stop: threading.Event) -> None:
+        killed: list[str] = []
         with distributed.Client(local_cluster) as client:
             while not stop.is_set():
-                for worker, keys in client.processing().items():
-                    if any(f"grade-{student}/" in str(key) for key in keys):
-                        time.sleep(0.5)
-                        try:
-                            os.kill(client.run(os.getpid, workers=[worker])[worker],
-                                    signal.SIGKILL)
-                        except Exception:  # the worker is already gone
-                            pass
+                kill_workers_running(client, student, killed)
                 time.sleep(0.05)
 
     stop = threading.Event()

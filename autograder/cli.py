@@ -1,10 +1,11 @@
-"""`llmf-grade`: the instructor's command line (release, collect, grade, export, feedback).
+"""`llmf-grade`: the course's command line (release, collect, grade, export, feedback, check).
 
     llmf-grade release                          # student versions -> release/ and notebooks/
     llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
     llmf-grade grade                            # every submission of every assignment
     llmf-grade export grades.csv
     llmf-grade feedback
+    llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
 
 Every command takes --course (default: $LLMF_COURSE, else the repository's course/ folder in a
 checkout, else the current folder).
@@ -20,7 +21,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from autograder.course import Course, default_course_root, repository_course
-from autograder.grader.plan import read_plan
+
+GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
 
 
 def _course(args) -> Course:
@@ -45,9 +47,6 @@ def cmd_release(args) -> None:
     written = []
     for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
         written += release_assignment(course, assignment, notebooks_dir)
-        for notebook in course.notebooks(assignment):
-            for warning in read_plan(course.source(assignment, notebook)).warnings:
-                print(f"warning: {warning}", file=sys.stderr)
     print(f"released {len(written)} notebook(s):")
     for path in written:
         print(f"  {path}")
@@ -67,7 +66,7 @@ def cmd_collect(args) -> None:
 
 
 def cmd_grade(args) -> None:
-    from autograder.classroom import grade_course
+    from autograder.classroom import GRADER_FAILURES, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
@@ -79,7 +78,14 @@ def cmd_grade(args) -> None:
     statuses = grade_course(course, _assignments(course, args), args.student or None,
                             limits=limits, workers=args.jobs, force=args.force,
                             scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
+    failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)
+    if failures:
+        print(f"warning: the grader failed on {failures} notebook(s); each is recorded "
+              "'crashed' with the grader error as its reason (see `llmf-grade export`)",
+              file=sys.stderr)
+        return GRADER_FAILED
+    return 0
 
 
 def _grading_setting(course: Course, name: str, default):
@@ -109,6 +115,20 @@ def cmd_feedback(args) -> None:
             for s in (args.student or course.students())]
     written = [pages.write(*key) for key in tqdm(keys, desc="feedback", unit="nb")]
     print(f"wrote {len(written)} feedback page(s) under {course.root / 'feedback'}")
+
+
+def cmd_check(args) -> None:
+    from autograder.grader.sandbox import Limits
+    from autograder.selfcheck import check_notebook, source_for
+
+    course = _course(args)
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+    result, page, report = check_notebook(args.notebook, course, limits)
+    print(report)
+    if any(score is None for score, _ in result.scores.values()):
+        print("written answers are graded by hand: compare yours with the model answers and "
+              f"rubrics in {source_for(course, args.notebook)}")
+    print(f"feedback: {page}")
 
 
 def _summary(title: str, counts: Counter) -> None:
@@ -164,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("assignment", nargs="*", help="assignments (default: all)")
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
     feedback.set_defaults(run=cmd_feedback)
+
+    check = commands.add_parser("check", help="grade your own notebook (self-paced learners)")
+    check.add_argument("notebook", type=Path, help="your chapter notebook, e.g. notebooks/ch1_...")
+    check.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell")
+    check.add_argument("--notebook-timeout", type=float, default=600.0,
+                       help="seconds per notebook")
+    check.set_defaults(run=cmd_check)
     return parser
 
 
@@ -175,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "student"):
         args.student = None
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
         return 1
@@ -183,7 +210,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llmf-grade {args.command}: interrupted; everything recorded so far is kept "
               "(run it again to do the rest)", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -38,11 +38,18 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from autograder.batch import IN_FLIGHT_PER_WORKER, Job
-from autograder.grader.pipeline import Graded, Task, grade, reference_values, zero_result
+from autograder.grader.pipeline import (
+    Graded,
+    References,
+    Task,
+    grade,
+    reference_values,
+    zero_result,
+)
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
 from autograder.grader.submission import Submission, read_submitted
-from autograder.records import Status
+from autograder.records import Status, grader_error
 
 INSTALL_HINT = "pip install 'llm-foundations[cluster]'"
 LOCAL = "local:"
@@ -64,7 +71,7 @@ class Shipment:
 
     plan: Plan  # with files=(): a worker has no access to the course folder
     files: dict[str, bytes]  # the data files shipped next to the source, by name
-    references: dict  # reference_values(plan, limits)
+    references: References  # reference_values(plan, limits)
     limits: Limits
     allow_unsandboxed: bool
 
@@ -124,7 +131,7 @@ def check_sandbox(allow_unsandboxed: bool) -> None:
 
 
 def references_on_worker(plan: Plan, files: dict[str, bytes], limits: Limits,
-                         allow_unsandboxed: bool) -> dict:
+                         allow_unsandboxed: bool) -> References:
     """Reference values of one plan, computed on a worker (a task)."""
     check_sandbox(allow_unsandboxed)
     with attached(plan, files) as local_plan:
@@ -224,9 +231,14 @@ def outcome(future, job: Job) -> Graded:
         raise error
     if isinstance(error, distributed.KilledWorker):
         reason = "the grading worker process died on every attempt to grade this notebook"
-    else:
-        reason = f"the cluster failed to grade this notebook: {type(error).__name__}: {error}"
-    return Graded(zero_result(job.plan, Status.CRASHED, reason[:300]), Submission())
+    else:  # e.g. a result that could not be sent back
+        reason = grader_error(error, "receiving the result from its worker")
+    return failed(job, reason)
+
+
+def failed(job: Job, reason: str) -> Graded:
+    """The Graded of a job that could not be graded (it awards nothing)."""
+    return Graded(zero_result(job.plan, Status.CRASHED, reason), Submission())
 
 
 def grade_on_cluster(
@@ -258,20 +270,26 @@ def grade_on_cluster(
             capacity = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
             while queue and len(running) < capacity:
                 job = queue.pop()
-                future = client.submit(grade_on_worker, shipments[job.plan.digest],
-                                       read_submitted(job.submission_path),
+                try:
+                    submitted = read_submitted(job.submission_path)
+                except OSError as error:
+                    finish(job, failed(job, grader_error(error, "reading the submitted file")))
+                    continue
+                future = client.submit(grade_on_worker, shipments[job.plan.digest], submitted,
                                        key=task_key(job), pure=False)
                 running[future.key] = job
                 finished.add(future)
+
+        def finish(job: Job, graded: Graded) -> None:
+            done[job.key] = graded
+            if on_result:
+                on_result(job, graded)
+            bar.update(1)
 
         with tqdm(total=len(jobs), desc=description, unit="nb", disable=not progress) as bar:
             top_up()
             for future in finished:
                 job = running.pop(future.key)
-                graded = outcome(future, job)
-                done[job.key] = graded
-                if on_result:
-                    on_result(job, graded)
-                bar.update(1)
+                finish(job, outcome(future, job))
                 top_up()
     return done

@@ -1,8 +1,14 @@
-"""Multiple-choice questions for self-study: pick an option, ask for a hint, read why.
+"""Multiple-choice questions: pick an option, ask for a hint, read why.
 
 A question is plain data plus a widget. In JupyterLab the learner picks an option and clicks
-"Check"; the widget says whether it is right and explains every option, the wrong ones included.
-Run headless (or viewed on GitHub), the cell still shows the question and its options as HTML.
+"Check". In the self-paced edition (the question knows its answer) the widget says whether the
+choice is right and explains every option. In the classroom edition the release removes the
+answer and the explanations (see autograder.editions), so the widget only records the choice
+and says that the explanations come with the graded feedback.
+
+The notebook's Markdown states the question; the widget shows the options once (as radio
+buttons), a Check and a Hint button, and its feedback as wrapped text. Without a widget manager
+(nbconvert, GitHub) the same output falls back to an HTML list of the options.
 
 >>> q = MultipleChoice(
 ...     "What does a base model predict?",
@@ -13,26 +19,40 @@ Run headless (or viewed on GitHub), the cell still shows the question and its op
 ... )
 >>> q.check("B").startswith("Not quite")
 True
+>>> MultipleChoice("Same, for a class", options=q.options, hint=q.hint).check("B")[:19]
+'Your choice is "B".'
 """
 
 from __future__ import annotations
 
+import ast
 import html
+
+PROMPT = "Pick an option, then click Check (or Hint for a nudge)."
+FEEDBACK_STYLE = (
+    "font-family: var(--jp-content-font-family, system-ui, sans-serif); line-height: 1.45;"
+    " white-space: normal; overflow-wrap: normal; word-break: normal; max-width: 48rem"
+)
 
 
 class MultipleChoice:
-    """One question with 2-5 options, a hint, and an explanation for every option.
+    """One question with 2-5 options, a hint, and (self-paced) an explanation for every option.
 
-    options: {key: text}, keys such as "A".."E" or "True"/"False"; answer: the right key;
-    explanations: {key: why this option is right or wrong}, one per option.
+    options: {key: text}, keys such as "A".."E" or "True"/"False"; hint: a nudge shown on request.
+    answer: the right key and explanations: {key: why this option is right or wrong}, one per
+    option; give both (self-paced edition) or neither (classroom edition: no key in the notebook).
     """
 
-    def __init__(self, question: str, *, options: dict, answer: str, hint: str, explanations: dict):
+    def __init__(self, question: str, *, options: dict, hint: str, answer: str | None = None,
+                 explanations: dict | None = None):
         if not 2 <= len(options) <= 5:
             raise ValueError(f"a question needs 2 to 5 options, got {len(options)}")
-        if answer not in options:
+        if (answer is None) != (explanations is None):
+            raise ValueError("give both answer and explanations (self-paced) or neither "
+                             "(classroom edition)")
+        if answer is not None and answer not in options:
             raise ValueError(f"answer {answer!r} is not one of the options {list(options)}")
-        if set(explanations) != set(options):
+        if explanations is not None and set(explanations) != set(options):
             raise ValueError(
                 f"explanations must cover exactly the options {list(options)}, "
                 f"got {list(explanations)}"
@@ -41,36 +61,59 @@ class MultipleChoice:
         self.options = dict(options)
         self.answer = answer
         self.hint = hint
-        self.explanations = dict(explanations)
+        self.explanations = dict(explanations) if explanations is not None else None
+
+    @property
+    def has_key(self) -> bool:
+        """True in the self-paced edition (the question can say whether a choice is right)."""
+        return self.answer is not None
 
     def check(self, choice: str) -> str:
-        """Feedback text for `choice`: right or wrong, then why."""
+        """Feedback text for `choice`: right or wrong and why (self-paced), or where it goes."""
         if choice not in self.options:
             raise ValueError(f"{choice!r} is not one of the options {list(self.options)}")
+        if not self.has_key:
+            return (f'Your choice is "{choice}". Write it, in quotes, in the answer cell below. '
+                    "The explanation of every option comes with your graded feedback.")
         verdict = "Correct!" if choice == self.answer else "Not quite."
         return f"{verdict} {self.explanations[choice]}"
 
-    def explain_all(self) -> str:
-        """Every option with its explanation, the right one marked (shown after a check)."""
-        lines = []
-        for key, text in self.options.items():
-            mark = "✔" if key == self.answer else "✘"
-            lines.append(f"{mark} {key}. {text}: {self.explanations[key]}")
-        return "\n".join(lines)
+    def explain_all(self, skip: str | None = None) -> str:
+        """Every option's explanation by key (but `skip`'s), the right one marked.
+
+        Option texts are not repeated: the radio buttons above already show them.
+        """
+        if not self.has_key:
+            return ""
+        return "\n".join(
+            f"{'✔' if key == self.answer else '✘'} {key}. {self.explanations[key]}"
+            for key in self.options if key != skip
+        )
+
+    def feedback_html(self, choice: str | None) -> str:
+        """The widget's feedback area for `choice` (None: nothing picked yet), as wrapped HTML:
+        the verdict with the choice's explanation, then the other options' explanations."""
+        if choice is None:
+            return _paragraphs(["Pick an option first."])
+        return _paragraphs([self.check(choice), *self.explain_all(skip=choice).splitlines()])
+
+    def hint_html(self) -> str:
+        return _paragraphs([f"Hint: {self.hint}"])
 
     def _question_html(self) -> str:
+        """The options as an HTML list: the fallback where widgets cannot be shown."""
         items = "".join(
             f"<li><b>{html.escape(key)}.</b> {html.escape(text)}</li>"
             for key, text in self.options.items()
         )
-        return (
-            f"<div><p><b>Question.</b> {html.escape(self.question)}</p>"
-            f"<ul style='list-style: none'>{items}</ul></div>"
-        )
+        return f"<ul style='list-style: none'>{items}</ul>"
 
-    def _ipython_display_(self):
+    def widget(self):
+        """The interactive widget: radio buttons, Check and Hint buttons, a feedback area.
+
+        Its children are (radio buttons, HBox(Check, Hint), feedback HTML).
+        """
         import ipywidgets as widgets
-        from IPython.display import HTML, display
 
         choice = widgets.RadioButtons(
             options=[(f"{key}. {text}", key) for key, text in self.options.items()],
@@ -79,25 +122,91 @@ class MultipleChoice:
         )
         check_button = widgets.Button(description="Check", button_style="primary")
         hint_button = widgets.Button(description="Hint")
-        feedback = widgets.Output()
-        feedback.append_stdout("Pick an option, then click Check (or Hint for a nudge).\n")
+        feedback = widgets.HTML(_paragraphs([PROMPT]), layout=widgets.Layout(width="100%"))
 
         def on_check(_):
-            feedback.clear_output()
-            with feedback:
-                if choice.value is None:
-                    print("Pick an option first.")
-                    return
-                print(self.check(choice.value))
-                print()
-                print(self.explain_all())
+            feedback.value = self.feedback_html(choice.value)
 
         def on_hint(_):
-            feedback.clear_output()
-            with feedback:
-                print("Hint:", self.hint)
+            feedback.value = self.hint_html()
 
         check_button.on_click(on_check)
         hint_button.on_click(on_hint)
-        display(HTML(self._question_html()))
-        display(widgets.VBox([choice, widgets.HBox([check_button, hint_button]), feedback]))
+        return widgets.VBox([choice, widgets.HBox([check_button, hint_button]), feedback])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        bundle = self.widget()._repr_mimebundle_()
+        bundle["text/html"] = self._question_html()  # shown only where widgets cannot be
+        display(bundle, raw=True)
+
+def _paragraphs(lines: list[str]) -> str:
+    body = "".join(f"<p style='margin: .25rem 0'>{html.escape(line)}</p>" for line in lines)
+    return f"<div style='{FEEDBACK_STYLE}'>{body}</div>"
+
+
+def unquoted_answers(cell_source: str) -> list[tuple[str, str]]:
+    """(variable, what to write) for each `answer_... = X` in a cell where X is not a string.
+
+    A quiz answer is the option's key as a string; `answer_q1_1 = C` (a name) or
+    `answer_q2_4 = True` (a bool) is the usual slip.
+
+    >>> unquoted_answers('answer_q1_1 = C')
+    [('answer_q1_1', 'answer_q1_1 = "C"')]
+    >>> unquoted_answers('answer_q2_4 = "True"')
+    []
+    """
+    try:
+        tree = ast.parse(cell_source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.startswith("answer_")):
+            continue
+        value = node.value
+        if isinstance(value, ast.Name):
+            written = value.id
+        elif isinstance(value, ast.Constant) and not isinstance(value.value, str):
+            written = repr(value.value)
+        else:
+            continue
+        found.append((node.targets[0].id, f'{node.targets[0].id} = "{written}"'))
+    return found
+
+
+def quote_reminder(cell_source: str) -> str:
+    """The message shown after a cell that sets a quiz answer without quotes ("" if none)."""
+    return "\n".join(
+        f"{variable}: write the option as a string, in quotes: {fixed}"
+        for variable, fixed in unquoted_answers(cell_source)
+    )
+
+
+def _after_cell(result) -> None:
+    message = quote_reminder(getattr(result.info, "raw_cell", "") or "")
+    if message:
+        print(message)
+
+
+def install_quote_reminder(shell=None) -> None:
+    """After every cell of an IPython session, remind the learner to quote quiz answers.
+
+    Called on import inside IPython (each chapter's setup cell imports this module); calling it
+    again does nothing.
+    """
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is not None and _after_cell not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _after_cell)
+
+
+try:  # pragma: no cover - depends on the session
+    install_quote_reminder()
+except ImportError:
+    pass

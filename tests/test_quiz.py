@@ -46,7 +46,51 @@ def test_check_rejects_unknown_choice():
         make_question().check("Z")
 
 
-def test_static_html_shows_question_and_options():
+def test_static_fallback_lists_the_options_once():
     page = make_question()._question_html()
-    assert "What is a base model trained to do?" in page
-    assert "Translate" in page
+    assert "What is a base model trained to do?" not in page  # the Markdown above states it
+    assert page.count("Translate") == 1
+
+
+def widget_texts(widget) -> list[str]:
+    radio, _, feedback = widget.children
+    return [label for label, _ in radio.options] + [feedback.value]
+
+
+@pytest.mark.parametrize("choice", ["A", "B", "C"])
+def test_widget_shows_each_option_once_and_never_the_question(choice):
+    question = make_question()
+    widget = question.widget()
+    widget.children[0].value = choice
+    widget.children[1].children[0].click()  # Check
+    text = "\n".join(widget_texts(widget))
+    assert question.question not in text
+    for option in question.options.values():
+        assert text.count(option) == 1
+    for explanation in question.explanations.values():
+        assert text.count(explanation) == 1
+
+
+def test_feedback_wraps_at_word_boundaries_in_proportional_type():
+    widget = make_question().widget()
+    widget.children[1].children[1].click()  # Hint
+    feedback = widget.children[2].value
+    assert "Hint: Where do the labels come from?" in feedback
+    assert "white-space: normal" in feedback and "word-break: normal" in feedback
+    assert "monospace" not in feedback and "<pre" not in feedback
+
+
+def test_check_without_a_choice_asks_for_one():
+    widget = make_question().widget()
+    widget.children[1].children[0].click()
+    assert "Pick an option first." in widget.children[2].value
+
+
+def test_classroom_question_has_no_key_and_points_to_the_graded_feedback():
+    question = MultipleChoice("What is a base model trained to do?",
+                              options={"A": "Next token", "B": "Labels"}, hint="Labels?")
+    assert not question.has_key and question.explain_all() == ""
+    assert 'Your choice is "B"' in question.check("B")
+    assert "graded feedback" in question.check("B")
+    with pytest.raises(ValueError, match="both answer and explanations"):
+        MultipleChoice("Q?", options={"A": "a", "B": "b"}, hint="h", answer="A")

@@ -72,8 +72,12 @@ def cmd_grade(args) -> None:
     course = _course(args)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
+    scheduler = args.scheduler or _grading_setting(course, "scheduler", None)
+    allow_unsandboxed = args.allow_unsandboxed or _grading_setting(course, "allow_unsandboxed",
+                                                                   False)
     statuses = grade_course(course, _assignments(course, args), args.student or None,
-                            limits=limits, workers=args.jobs, force=args.force)
+                            limits=limits, workers=args.jobs, force=args.force,
+                            scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
     failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)
     if failures:
@@ -82,6 +86,12 @@ def cmd_grade(args) -> None:
               file=sys.stderr)
         return GRADER_FAILED
     return 0
+
+
+def _grading_setting(course: Course, name: str, default):
+    """`c.LlmfGrade.<name>` of the course's nbgrader_config.py, else `default`."""
+    section = course.nbgrader_config.get("LlmfGrade")
+    return section.get(name, default) if section else default
 
 
 def cmd_export(args) -> None:
@@ -155,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--notebook-timeout", type=float, default=180.0,
                        help="seconds per notebook")
     grade.add_argument("--memory-mb", type=int, default=1536, help="memory limit per kernel")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask cluster: its scheduler's address (tcp://host:8786) "
+                            "or local:N for N worker processes on this machine (needs the "
+                            "cluster extra; default: c.LlmfGrade.scheduler of the course's "
+                            "nbgrader_config.py, else this machine's process pool)")
+    grade.add_argument("--allow-unsandboxed", action="store_true",
+                       help="let Dask workers without bubblewrap grade (students' code then "
+                            "runs unsandboxed: only for disposable machines of your own)")
     grade.set_defaults(run=cmd_grade)
 
     export = commands.add_parser("export", help="write grades.csv (one row per student/assignment)")
@@ -188,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"llmf-grade {args.command}: interrupted; everything recorded so far is kept "
+              "(run it again to do the rest)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -41,6 +41,26 @@ def test_environment_yml_matches_pyproject():
     assert conda_requirements() == pyproject_requirements()
 
 
+def commented_extra(name: str) -> dict[str, str]:
+    """The commented-out lines listed under environment.yml's `# <name> extra` comment."""
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"# {name} extra"))
+    found = []
+    for line in lines[start + 1:]:
+        if not line.strip().startswith("# - "):
+            break
+        found.append(line.strip().removeprefix("# - "))
+    return dict(normalise(item) for item in found)
+
+
+def test_environment_yml_comments_the_cluster_extra():
+    """conda's `dask` package includes distributed, as pip's `dask[distributed]` does."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = dict(normalise(re.sub(r"\[.*?\]", "", line))
+                 for line in project["optional-dependencies"]["cluster"])
+    assert commented_extra("cluster") == extra
+
+
 def test_environment_yml_installs_the_project_itself():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_sections = [item["pip"] for item in env["dependencies"] if isinstance(item, dict)]

@@ -1,7 +1,7 @@
 # llm-foundations: every set-up step the course needs, from a fresh machine with Python 3.10+ and make.
 #   make course       install into .venv and open JupyterLab on the student notebooks (the main job)
 #   make instructor   JupyterLab in the nbgrader course folder, with Formgrader and Create Assignment
-#   make test         install into .venv and run the whole test suite (lint included)
+#   make test         install into .venv and run the whole test suite (lint and browser tests included)
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,22 +15,28 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cluster]'
 	touch $(INSTALLED)
 
-# Both go through autograder/lab.py (tested in tests/test_editions_lab.py): the learner's server has
-# nbgrader's extensions disabled; the instructor's has .venv/bin on PATH (nbgrader runs `alembic`).
+# The two JupyterLab servers, both through autograder/lab.py (tested in tests/test_editions_lab.py):
+# the learner's server has nbgrader's extensions disabled; the instructor's has .venv/bin on PATH
+# (nbgrader runs `alembic`). The browser tests (tests/browser) start them through these targets,
+# with LAB_ARGS for a port, a token and no browser window.
 course: $(INSTALLED)
-	$(BIN)/python -m autograder.lab learner $(ROOT_FLAG)
+	$(BIN)/python -m autograder.lab learner $(ROOT_FLAG) $(LAB_ARGS)
 
 instructor: $(INSTALLED)
-	$(BIN)/python -m autograder.lab instructor $(ROOT_FLAG)
+	$(BIN)/python -m autograder.lab instructor $(ROOT_FLAG) $(LAB_ARGS)
 
 # Two test workers on two cores: one BLAS thread each (notebook kernels inherit it); with the
 # default of one thread per core the workers fight over the cores (measured: 5x slower).
+# The browser tests (JupyterLab in Chromium) run afterwards on their own, so their notebook
+# kernels and the browser do not compete with the two workers for the cores.
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: $(INSTALLED)
 	$(BIN)/ruff check .
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/pytest -n 2 --durations=15
+	$(ONE_THREAD) $(BIN)/pytest -n 2 --durations=15 --ignore=tests/browser
+	$(ONE_THREAD) $(BIN)/pytest tests/browser --durations=5
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

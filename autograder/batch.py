@@ -25,11 +25,18 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.grader.pipeline import Graded, Task, grade, reference_values, zero_result
+from autograder.grader.pipeline import (
+    Graded,
+    References,
+    Task,
+    grade,
+    reference_values,
+    zero_result,
+)
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
 from autograder.grader.submission import Submission, read_submitted
-from autograder.records import Status
+from autograder.records import Status, grader_error
 
 IN_FLIGHT_PER_WORKER = 2
 
@@ -52,12 +59,13 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def reference_task(plan: Plan, limits: Limits) -> dict:
+def reference_task(plan: Plan, limits: Limits) -> References:
     """Reference values of one plan (a task, like `grade`)."""
     return reference_values(plan, limits)
 
 
-def compute_references(plans: list[Plan], limits: Limits, workers: int) -> dict[str, dict]:
+def compute_references(plans: list[Plan], limits: Limits, workers: int
+                       ) -> dict[str, References]:
     """{plan digest: reference values} for each distinct plan, computed in parallel."""
     distinct = {plan.digest: plan for plan in plans}
     with _pool(min(workers, len(distinct)) or 1) as pool:
@@ -101,6 +109,11 @@ def grade_many(
     return done
 
 
+def _failed(job: Job, error: Exception, stage: str) -> Graded:
+    """The Graded of a job the grader failed on outside `grade` (it awards nothing)."""
+    return Graded(zero_result(job.plan, Status.CRASHED, grader_error(error, stage)), Submission())
+
+
 def _run_pool(pending, references, limits, workers, finish, bar) -> list[Job]:
     """Grade `pending` in one pool; return the jobs left unfinished if the pool broke."""
     queue, running = list(reversed(pending)), {}
@@ -108,9 +121,16 @@ def _run_pool(pending, references, limits, workers, finish, bar) -> list[Job]:
         while queue or running:
             while queue and len(running) < workers * IN_FLIGHT_PER_WORKER:
                 job = queue.pop()
-                task = Task(job.plan, read_submitted(job.submission_path),
-                            references[job.plan.digest], limits)
+                try:
+                    task = Task(job.plan, read_submitted(job.submission_path),
+                                references[job.plan.digest], limits)
+                except OSError as error:
+                    finish(job, _failed(job, error, "reading the submitted file"))
+                    bar.update(1)
+                    continue
                 running[pool.submit(grade, task)] = job
+            if not running:
+                break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 job = running.pop(future)
@@ -118,6 +138,8 @@ def _run_pool(pending, references, limits, workers, finish, bar) -> list[Job]:
                     graded = future.result()
                 except BrokenProcessPool:
                     return [*running.values(), job, *reversed(queue)]
+                except Exception as error:  # e.g. a result that could not be sent back
+                    graded = _failed(job, error, "receiving the result from its worker")
                 finish(job, graded)
                 bar.update(1)
     return []

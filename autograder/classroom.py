@@ -22,7 +22,14 @@ from autograder.grader.pipeline import Graded, zero_result
 from autograder.grader.plan import Plan, read_plan, role
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import Submission
-from autograder.records import Status, is_current, load_result, save_result
+from autograder.records import (
+    GradeResult,
+    Status,
+    grader_error,
+    is_current,
+    read_result,
+    save_result,
+)
 from autograder.reports.gradebook import record_in_gradebook
 
 
@@ -53,8 +60,26 @@ class Recorder:
             self._sources[key] = nbformat.read(str(self.course.source(*key)), as_version=4)
         return self._sources[key]
 
-    def record(self, key: tuple, graded: Graded) -> None:
-        """Record one result: graded notebook, result file, gradebook (in that order)."""
+    def record(self, key: tuple, graded: Graded) -> GradeResult:
+        """Record one result: graded notebook, result file, gradebook (in that order).
+
+        Never raises for a notebook's content: if recording fails, the notebook is recorded
+        "crashed" with the grader error as its reason (returned), its graded copy removed.
+        """
+        try:
+            self._write(key, graded)
+            return graded.result
+        except Exception as error:
+            plan_points = {g: (0.0, p) for g, (_, p) in graded.result.scores.items()}
+            failed = GradeResult(graded.result.notebook, Status.CRASHED,
+                                 grader_error(error, "recording the result"), plan_points,
+                                 submission_sha256=graded.result.submission_sha256,
+                                 source_sha256=graded.result.source_sha256)
+            self.course.autograded(*key).unlink(missing_ok=True)
+            self._write(key, Graded(failed, Submission()))
+            return failed
+
+    def _write(self, key: tuple, graded: Graded) -> None:
         student, assignment, notebook = key
         if graded.submission.problem is None and graded.submission.sha256:
             copy_ = graded_copy(self.source_notebook(assignment, notebook), graded.submission)
@@ -65,8 +90,11 @@ class Recorder:
 
 def is_recorded(course: Course, key: tuple, plan: Plan) -> bool:
     """True if the recorded result was computed from the current submission and source."""
-    path = course.result(*key)
-    return path.exists() and is_current(load_result(path), course.submission(*key), plan.digest)
+    result = read_result(course.result(*key))
+    return result is not None and is_current(result, course.submission(*key), plan.digest)
+
+
+GRADER_FAILURES = "of which grader errors"
 
 
 def grade_course(
@@ -78,8 +106,16 @@ def grade_course(
     workers: int | None = None,
     force: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
+    allow_unsandboxed: bool = False,
 ) -> Counter:
-    """Grade every (student, assignment, notebook); return a Counter of statuses."""
+    """Grade every (student, assignment, notebook); return a Counter of statuses (and, under
+    GRADER_FAILURES, how many of the crashed notebooks are the grader's own failures).
+
+    scheduler: None grades on this machine's process pool (`workers` processes); a Dask
+    scheduler address or `local:N` grades on that cluster (autograder.cluster), whose workers
+    refuse to grade without bubblewrap unless `allow_unsandboxed`.
+    """
     assignments = assignments or course.assignments()
     students = students or course.students()
     recorder = Recorder(course)
@@ -102,10 +138,17 @@ def grade_course(
                 jobs.append(Job(key, plan, submission_path))
 
     def on_result(job: Job, graded: Graded) -> None:
-        recorder.record(job.key, graded)
-        statuses[graded.result.status] += 1
+        result = recorder.record(job.key, graded)
+        statuses[result.status] += 1
+        statuses[GRADER_FAILURES] += result.grader_failed
 
-    grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
+    if scheduler:
+        from autograder.cluster import grade_on_cluster
+
+        grade_on_cluster(jobs, scheduler=scheduler, limits=limits, on_result=on_result,
+                         allow_unsandboxed=allow_unsandboxed, progress=progress)
+    else:
+        grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
     return statuses
 
 
@@ -115,6 +158,8 @@ def sync_gradebook(course: Course) -> int:
     for path in sorted((course.root / "autograded").glob("*/*/*.result.json")):
         student, assignment = path.parent.parent.name, path.parent.name
         notebook = path.name.removesuffix(".result.json")
-        record_in_gradebook(course, student, assignment, notebook, load_result(path))
-        count += 1
+        result = read_result(path)
+        if result is not None:  # an unreadable one counts as not graded (see export)
+            record_in_gradebook(course, student, assignment, notebook, result)
+            count += 1
     return count

@@ -21,7 +21,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from autograder.course import Course, default_course_root, repository_course
-from autograder.grader.plan import read_plan
+
+GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
 
 
 def _course(args) -> Course:
@@ -46,9 +47,6 @@ def cmd_release(args) -> None:
     written = []
     for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
         written += release_assignment(course, assignment, notebooks_dir)
-        for notebook in course.notebooks(assignment):
-            for warning in read_plan(course.source(assignment, notebook)).warnings:
-                print(f"warning: {warning}", file=sys.stderr)
     print(f"released {len(written)} notebook(s):")
     for path in written:
         print(f"  {path}")
@@ -68,15 +66,32 @@ def cmd_collect(args) -> None:
 
 
 def cmd_grade(args) -> None:
-    from autograder.classroom import grade_course
+    from autograder.classroom import GRADER_FAILURES, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
+    scheduler = args.scheduler or _grading_setting(course, "scheduler", None)
+    allow_unsandboxed = args.allow_unsandboxed or _grading_setting(course, "allow_unsandboxed",
+                                                                   False)
     statuses = grade_course(course, _assignments(course, args), args.student or None,
-                            limits=limits, workers=args.jobs, force=args.force)
+                            limits=limits, workers=args.jobs, force=args.force,
+                            scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
+    failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)
+    if failures:
+        print(f"warning: the grader failed on {failures} notebook(s); each is recorded "
+              "'crashed' with the grader error as its reason (see `llmf-grade export`)",
+              file=sys.stderr)
+        return GRADER_FAILED
+    return 0
+
+
+def _grading_setting(course: Course, name: str, default):
+    """`c.LlmfGrade.<name>` of the course's nbgrader_config.py, else `default`."""
+    section = course.nbgrader_config.get("LlmfGrade")
+    return section.get(name, default) if section else default
 
 
 def cmd_export(args) -> None:
@@ -150,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--notebook-timeout", type=float, default=180.0,
                        help="seconds per notebook")
     grade.add_argument("--memory-mb", type=int, default=1536, help="memory limit per kernel")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask cluster: its scheduler's address (tcp://host:8786) "
+                            "or local:N for N worker processes on this machine (needs the "
+                            "cluster extra; default: c.LlmfGrade.scheduler of the course's "
+                            "nbgrader_config.py, else this machine's process pool)")
+    grade.add_argument("--allow-unsandboxed", action="store_true",
+                       help="let Dask workers without bubblewrap grade (students' code then "
+                            "runs unsandboxed: only for disposable machines of your own)")
     grade.set_defaults(run=cmd_grade)
 
     export = commands.add_parser("export", help="write grades.csv (one row per student/assignment)")
@@ -179,11 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "student"):
         args.student = None
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    except KeyboardInterrupt:
+        print(f"llmf-grade {args.command}: interrupted; everything recorded so far is kept "
+              "(run it again to do the rest)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -49,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m autograder.lab {{{'|'.join(ROLES)}}} [jupyter lab options]",
               file=sys.stderr)
         return 2
-    command, env, cwd = lab_command(argv[0], extra=argv[1:])
+    # Serve the folders of the working folder's checkout (make runs in the Makefile's folder, or
+    # in the one given with -C, as the browser tests do), else the repository's own.
+    here = Path.cwd()
+    command, env, cwd = lab_command(
+        argv[0], extra=argv[1:],
+        notebooks=here / "notebooks" if (here / "notebooks").is_dir() else None,
+        course_root=here / "course" if (here / "course" / "source").is_dir() else None,
+    )
     return subprocess.call(command, env=env, cwd=cwd)
 
 

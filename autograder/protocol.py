@@ -3,10 +3,9 @@
 - GRADING_ENV: the environment variable set to "1" inside the sandbox; `hidden_cases` then sends
   its values to the grader instead of checking them itself.
 - HIDDEN_MIME: the MIME type of the display message that carries one `hidden_cases` report.
-- The report: `{"name": str, "cases": [{"value": plain data} or {"error": str}, ...],
-  "forbidden_calls": [str, ...]}` (built by
+- The report: `{"name": str, "cases": [{"value": plain data} or {"error": str}, ...]}` (built by
   `hidden_report`, validated by `read_report`).
-- Plain data as JSON: None, bool, int, float, str, lists and tuples, dicts with string keys,
+- Plain data as JSON: None, bool, int, float, str, lists and (named) tuples, dicts with string keys,
   numpy scalars and numpy arrays of booleans or numbers. Anything else (including subclasses,
   such as a float whose `__eq__` always returns True) is refused. Decoding builds fresh built-in
   objects and numpy arrays from the JSON, so nothing a student defines can reach the grader.
@@ -57,6 +56,8 @@ def to_jsonable(value, depth: int = 0):
         return to_jsonable(value.item(), depth + 1)
     if kind in (list, tuple):
         return [to_jsonable(item, depth + 1) for item in value]
+    if isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple: as its items,
+        return [to_jsonable(item, depth + 1) for item in tuple.__iter__(value)]  # read by tuple
     if kind is dict:
         if not all(type(key) is str for key in value):
             raise NotPlainData("a dict with non-string keys")
@@ -116,9 +117,9 @@ def decode(text: str):
     return from_jsonable(json.loads(text))
 
 
-def hidden_report(name: str, cases: list[dict], forbidden_calls: list[str]) -> dict:
+def hidden_report(name: str, cases: list[dict]) -> dict:
     """The body of one hidden-cases message (built in the kernel, sent as HIDDEN_MIME)."""
-    return {"name": name, "cases": cases, "forbidden_calls": forbidden_calls}
+    return {"name": name, "cases": cases}
 
 
 @dataclass(frozen=True)
@@ -134,15 +135,14 @@ class Report:
 
     name: str
     cases: tuple
-    forbidden_calls: tuple[str, ...]
 
 
 def read_report(body) -> Report:
     """Validate and decode a hidden-cases message body; raise ValueError if it is malformed."""
     if type(body) is not dict or type(body.get("name")) is not str:
         raise ValueError("a hidden-cases message without a name")
-    cases, called = body.get("cases"), body.get("forbidden_calls", [])
-    if type(cases) is not list or type(called) is not list:
+    cases = body.get("cases")
+    if type(cases) is not list:
         raise ValueError("a hidden-cases message with malformed cases")
     decoded = []
     for case in cases:
@@ -154,4 +154,4 @@ def read_report(body) -> Report:
         else:
             error = case.get("error") if type(case) is dict else None
             decoded.append(CaseError(error if type(error) is str else "failed"))
-    return Report(body["name"], tuple(decoded), tuple(str(name) for name in called))
+    return Report(body["name"], tuple(decoded))

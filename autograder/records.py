@@ -39,6 +39,13 @@ SEVERITY = (Status.TAMPERED, Status.CRASHED, Status.TIMED_OUT, Status.UNGRADED, 
             Status.NEEDS_MANUAL_GRADING, Status.GRADED)
 # statuses an instructor must review (formgrader flags them)
 FLAGGED = (Status.TAMPERED, Status.CRASHED, Status.TIMED_OUT)
+# how the reason of a result starts when the grader itself failed on the notebook
+GRADER_ERROR = "grader error"
+
+
+def grader_error(error: BaseException, stage: str) -> str:
+    """The reason recorded when the grader fails on a notebook while doing `stage`."""
+    return f"{GRADER_ERROR} while {stage}: {type(error).__name__}: {error}"[:300]
 
 
 @dataclass
@@ -53,6 +60,12 @@ class GradeResult:
     failed_checks: dict[str, str] = field(default_factory=dict)  # grade_id -> visible error
     submission_sha256: str = ""
     source_sha256: str = ""
+    to_review: list[str] = field(default_factory=list)  # what the instructor should look at
+
+    @property
+    def flagged(self) -> bool:
+        """True if formgrader should flag the notebook for the instructor's attention."""
+        return self.status in FLAGGED or bool(self.to_review)
 
     @property
     def score(self) -> float:
@@ -62,6 +75,11 @@ class GradeResult:
     @property
     def max_score(self) -> float:
         return sum(points for _, points in self.scores.values())
+
+    @property
+    def grader_failed(self) -> bool:
+        """True if the grader itself failed on this notebook (the reason names the error)."""
+        return self.status == Status.CRASHED and self.reason.startswith(GRADER_ERROR)
 
     @classmethod
     def zero(cls, notebook: str, max_points: dict[str, float], status: Status, reason: str,
@@ -89,6 +107,15 @@ def save_result(result: GradeResult, path: Path) -> None:
 
 def load_result(path: Path) -> GradeResult:
     return GradeResult.from_dict(json.loads(Path(path).read_text()))
+
+
+def read_result(path: Path) -> GradeResult | None:
+    """The result in a result file, or None if there is none or it cannot be read (then the
+    notebook counts as not graded, never as graded with a score nobody can check)."""
+    try:
+        return load_result(path)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def is_current(result: GradeResult, submission_path: Path, source_digest: str) -> bool:

@@ -107,3 +107,12 @@ def with_cell_source(notebook, grade_id: str, source: str):
         if role(cell).get("grade_id") == grade_id:
             cell.source = source
     return notebook
+
+
+def with_added_cell(notebook, after_grade_id: str, source: str):
+    """A copy of `notebook` with a new code cell (the student's own) after cell `after_grade_id`."""
+    notebook = copy.deepcopy(notebook)
+    index = next(i for i, cell in enumerate(notebook.cells)
+                 if role(cell).get("grade_id") == after_grade_id)
+    notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+    return notebook

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,19 @@ import nbformat
 import numpy as np
 import pytest
 
+import course_lib
 from autograder import synthetic
 from autograder.collect import find_submissions
 from autograder.grader.compare import compare
+from autograder.grader.course_view import course_view
+from autograder.grader.judge import visible_error
 from autograder.grader.kernel import SandboxedKernel
-from autograder.grader.plan import PlanError, parse_hidden_calls, read_plan, split_hidden
+from autograder.grader.plan import PlanError, Step, parse_hidden_calls, read_plan, split_hidden
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import read_submission, read_submitted
 from autograder.hidden import hidden_cases
+from autograder.in_kernel import ForbiddenCall
+from autograder.in_kernel.answers import as_choice
 from autograder.protocol import NotPlainData, decode, encode
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
@@ -65,9 +71,6 @@ def test_hidden_cases_in_a_plain_kernel():
     assert np.array_equal(values[0], [1, 4]) and values[1] == "done"
     with pytest.raises(AssertionError, match="cheat: hidden case 1 returned"):
         exec("hidden_cases('cheat', ['AlwaysEqual(2.0)'])", namespace)
-    with pytest.raises(AssertionError, match="json.dumps"):
-        exec("import json\nhidden_cases('d', ['json.dumps(1)'], forbid=['json.dumps'])",
-             namespace)
 
 
 def test_plan_reads_roles_and_hidden_calls():
@@ -146,3 +149,65 @@ def test_reporting_never_imports_the_pool_or_the_kernel():
     machinery = {"autograder.batch", "autograder.classroom", "autograder.grader.kernel",
                  "autograder.grader.runner", "autograder.grader.sandbox"}
     assert not loaded & machinery, loaded & machinery
+
+
+def test_the_course_view_has_no_code_for_forbidden_functions():
+    view = course_view(frozenset({"course_lib.layers.linear_forward",
+                                  "course_lib.ngram.NGramModel.fit"}))
+    real = (Path(course_lib.__file__).parent / "layers.py").read_text()
+    layers = (view / "layers.py").read_text()
+    body = real[real.index("def linear_forward"):].split("\ndef ")[0]
+    assert "x @ w" not in layers.split("def linear_forward")[1].split("\ndef ")[0]
+    assert "_ForbiddenCall(" in layers and len(body) > 50
+    code = compile(layers, "layers.py", "exec")
+    namespace: dict = {"__name__": "course_lib.layers", "__package__": "course_lib"}  # its imports
+    exec(code, namespace)
+    with pytest.raises(ForbiddenCall, match="linear_forward is not available while grading"):
+        namespace["linear_forward"](np.ones((1, 2)), np.ones((2, 2)), np.zeros(2))
+    assert (view / "weights").is_dir() and not any((view / "weights").iterdir())
+    with pytest.raises(PlanError, match="no module"):
+        course_view(frozenset({"course_lib.nowhere.f"}))
+
+
+def test_added_cells_and_written_answers_in_code_cells_are_found():
+    notebook = synthetic.student_notebook(FIXTURE, synthetic.correct_answers(FIXTURE),
+                                          written=False)
+    notebook = synthetic.with_added_cell(notebook, "linear_answer", "_helper = 1")
+    notebook = synthetic.with_added_cell(notebook, "explain_answer", "It is shift invariant.")
+    found = read_submission(nbformat.writes(notebook).encode(), read_plan(FIXTURE))
+    assert found.added == [("linear_answer", "_helper = 1")]
+    assert found.written["explain_answer"] == "It is shift invariant."
+    assert found.in_code_cells == ["explain_answer"]
+
+
+@pytest.mark.parametrize(("value", "reference", "ok"), [
+    (np.array([True, False]), np.array([1, 0]), True),
+    ([True, False, True], [1, 0, 1], True),
+    (np.array([True, False]), np.array([0, 1]), False),
+    (np.array([True, False]), np.array([2, 0]), False),
+    (1, True, False),
+    (True, 1, False),
+    (10**400, 1.5, False),
+])
+def test_compare_reads_answers_as_a_careful_grader(value, reference, ok):
+    assert compare(value, reference, rtol=1e-6, atol=1e-8)[0] is ok
+
+
+def test_named_tuples_travel_as_tuples_and_choices_are_read_generously():
+    pair = collections.namedtuple("Pair", "inputs targets")
+    assert decode(encode(pair([1], [2]))) == [[1], [2]]
+    assert [as_choice(v) for v in (" b ", "c", True, "false", "AB", 3)] == [
+        "B", "C", "True", "False", "AB", 3]
+
+
+def test_a_failed_check_shows_only_the_instructors_words():
+    step = read_plan(FIXTURE).tests[0]
+    secret = "linear(np.eye(3), 2 * np.eye(3), np.zeros(3))"
+    assert visible_error(step, "AssertionError: linear should return shape (N, C_out)") == (
+        "AssertionError: linear should return shape (N, C_out)")
+    for error in (f"ValueError: {secret}", f"{secret}: boom", f"AssertionError: {secret}",
+                  f"AssertionError: linear should return shape (N, C_out) {secret}"):
+        assert secret not in visible_error(step, error)
+    templated = Step("test", "t", 'assert ok, f"expected {expected}, got {got}"')
+    assert visible_error(templated, f"AssertionError: expected 1, got {secret}") == (
+        "AssertionError: expected …, got …")

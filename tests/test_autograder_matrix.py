@@ -1,14 +1,19 @@
-"""The adversarial matrix: real notebooks graded by the autograder, as a careful human would.
+"""The adversarial matrix: real notebooks graded by the command line, as a careful human would.
 
-Every case is a student notebook built from a source notebook (autograder.synthetic), graded in
-one parallel batch with the sandbox on. Each case states the status it must get and which test
-cells must score full points (all others must score 0). Generic cases apply to every assignment
-in ASSIGNMENTS; to add a chapter, append its source notebook there. Cases that need to know an
-exercise's function (always-equal objects, delegation, ...) are written for the fixture.
+Every case is a student notebook built from a source notebook (autograder.synthetic), handed in
+to a course folder holding every source as an assignment, and graded in one parallel batch by
+`llmf-grade grade` with the sandbox on; `llmf-grade feedback` then writes every page. Each case
+states the status it must get and which test cells must score full points (all others must
+score 0). Generic cases apply to every assignment in ASSIGNMENTS; to add a chapter, append its
+source notebook there. Cases that need to know an exercise's function (always-equal objects,
+delegation, ...) are written for the fixtures.
 """
 
 from __future__ import annotations
 
+import ast
+import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,20 +21,25 @@ import nbformat
 import pytest
 
 from autograder import synthetic
-from autograder.batch import Job, grade_many
+from autograder.cli import main
+from autograder.course import Course
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.plan import read_plan
 from autograder.grader.sandbox import Limits, bwrap_works
+from autograder.records import load_result
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
+CAREFUL = ROOT / "tests" / "fixtures" / "careful" / "source" / "fx_careful" / "fx_careful.ipynb"
 CHAPTERS = ROOT / "course" / "source"
-ASSIGNMENTS = [FIXTURE] + [
+ASSIGNMENTS = [FIXTURE, CAREFUL] + [
     CHAPTERS / name / f"{name}.ipynb"
     for name in ("ch1_base_models", "ch2_autoregression", "ch3_pretraining_objective",
                  "ch4_mle_finetuning")
 ]
-LIMITS = Limits(cell_timeout=5, notebook_timeout=60)
+LIMITS = Limits(cell_timeout=10, notebook_timeout=90)
+CLI_LIMITS = ["--cell-timeout", "10", "--notebook-timeout", "90", "--jobs", "2"]
+HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
 ANY_RUN_STATUS = {"graded", "needs_manual_grading", "timed_out", "crashed"}
 
 
@@ -145,42 +155,187 @@ def fixture_cases(course: Path) -> list[Case]:
             correct, softmax_answer="import warnings\n" + correct["softmax_answer"].replace(
                 "    z = np.asarray", "    warnings.warn('softmax: converting input')\n"
                                       "    z = np.asarray"))), {honest}, all_tests(FIXTURE)),
+        # 1. no submission stops the batch
+        Case("nbgrader_metadata_of_the_wrong_type", FIXTURE, _with_metadata(
+            synthetic.student_notebook(FIXTURE, correct), "softmax_answer", ["not", "a", "dict"]),
+            {honest}, {"linear_test", "q1_test"}),
+        Case("lone_surrogate_in_an_answer", FIXTURE, _as_bytes(synthetic.student_notebook(
+            FIXTURE, dict(correct, q1_answer='answer_q1 = "B"  # \ud800'))), {honest},
+            all_tests(FIXTURE)),
+        with_linear(
+            "from IPython.display import publish_display_data as _publish\n"
+            "def linear(x, w, b):\n"
+            f"    for junk in ({{'name': ['x'], 'cases': {{}}}}, 'text', 10**400, "
+            "{'name': 'linear', 'cases': 'many'}, [None]):\n"
+            f"        _publish({{{HIDDEN_MIME!r}: junk}})\n"
+            "    return np.asarray(x) @ np.asarray(w) + np.asarray(b)\n",
+            "malformed_payloads", full=all_tests(FIXTURE)),
+        # 2. delegation earns nothing, whatever the kernel does
+        with_linear(
+            "import threading\nfrom course_lib.layers import linear_forward\n"
+            "def linear(x, w, b):\n    out = []\n"
+            "    t = threading.Thread(target=lambda: out.append(linear_forward(\n"
+            "        np.asarray(x, float), np.asarray(w, float), np.asarray(b, float))[0]))\n"
+            "    t.start(); t.join()\n    return out[0]\n",
+            "delegates_in_a_thread"),
+        with_linear(
+            "import inspect, sys\nimport course_lib.layers as _layers\n"
+            "sys.setprofile(None)\nsys.setprofile = lambda *a: None\n"
+            "_ns = {'np': np}\nexec(inspect.getsource(_layers.linear_forward), _ns)\n"
+            "def linear(x, w, b):\n    return _ns['linear_forward'](np.asarray(x, float), "
+            "np.asarray(w, float), np.asarray(b, float))[0]\n",
+            "delegates_via_source"),
+        with_linear(
+            "import importlib, sys\nimport course_lib.layers\n"
+            "_real = importlib.reload(course_lib.layers).linear_forward\n"
+            "course_lib.layers.linear_forward = lambda *a: None  # a decoy\n"
+            "def linear(x, w, b):\n    try:\n"
+            "        return _real(np.asarray(x, float), np.asarray(w, float), "
+            "np.asarray(b, float))[0]\n    except Exception:\n"
+            "        return np.asarray(x) @ np.asarray(w)\n",
+            "delegates_after_reload_and_decoy"),
+        with_linear(
+            "import glob, os, sys\nimport course_lib\n"
+            "_copies = glob.glob(os.path.dirname(course_lib.__file__) + '/**/layers.py',\n"
+            "                    recursive=True)\n"
+            "_copies += glob.glob(sys.prefix + '/lib/python*/site-packages/course_lib/layers.py')\n"
+            "_ns = {'np': np}\nfor _p in _copies:\n"
+            "    try:\n        exec(open(_p).read(), _ns)\n    except Exception:\n        pass\n"
+            "def linear(x, w, b):\n    return _ns['linear_forward'](np.asarray(x, float), "
+            "np.asarray(w, float), np.asarray(b, float))[0]\n",
+            "delegates_to_a_copy_on_disk"),
+        # 4. feedback shows only what the grader decided
+        Case("smuggles_hidden_code_into_feedback", FIXTURE, synthetic.student_notebook(
+            FIXTURE, dict(correct, linear_answer=SPY + correct["linear_answer"],
+                          softmax_answer=LEAK)), {honest}, {"linear_test", "q1_test"}),
+        # 6. graded as a careful human would
+        Case("helper_in_an_added_cell", FIXTURE, synthetic.with_added_cell(
+            synthetic.student_notebook(FIXTURE, dict(
+                correct, linear_answer="def linear(x, w, b):\n    return _affine(x, w, b)\n")),
+            "ex1_text", "def _affine(x, w, b):\n    return np.asarray(x) @ np.asarray(w) + b\n"),
+            {honest}, all_tests(FIXTURE)),
+        Case("written_answer_in_code_cell", FIXTURE, synthetic.with_added_cell(
+            synthetic.student_notebook(FIXTURE, correct, written=False), "explain_answer",
+            "Softmax does not change when every score moves by the same amount, so nothing "
+            "overflows."), {"needs_manual_grading"}, all_tests(FIXTURE)),
+        Case("written_cell_turned_into_code", FIXTURE, _as_code_cell(synthetic.student_notebook(
+            FIXTURE, correct), "explain_answer"), {"needs_manual_grading"}, all_tests(FIXTURE)),
+    ]
+
+
+# An input transformer that keeps every cell the kernel runs (the hidden blocks included) ...
+SPY = ("import builtins\nbuiltins._seen = []\n"
+       "def _keep(lines):\n    builtins._seen.append(''.join(lines))\n    return lines\n"
+       "get_ipython().input_transformers_post.append(_keep)\n")
+# ... and a softmax that tries to carry what it saw into feedback, four ways.
+LEAK = ("import builtins\n"
+        "def softmax(z):\n    seen = ' '.join(builtins._seen)\n"
+        "    if np.ndim(z) == 1 and len(z) == 2:\n"
+        "        raise type(seen[:200] or 'X', (Exception,), {})(seen)\n"
+        "    if np.ndim(z) == 1:\n"
+        "        raise AssertionError('probabilities should sum to 1 ' + seen)\n"
+        "    raise ValueError(seen)\n")
+
+
+def _with_metadata(notebook, grade_id: str, value):
+    """A copy of `notebook` whose cell `grade_id` has `value` as its nbgrader metadata."""
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.metadata["nbgrader"] = value
+    return notebook
+
+
+def _as_bytes(notebook) -> bytes:
+    """The notebook as its file's bytes, written with ASCII escapes (a lone surrogate stays)."""
+    return json.dumps(nbformat.from_dict(notebook), ensure_ascii=True).encode()
+
+
+def _as_code_cell(notebook, grade_id: str):
+    """The written answer `grade_id` turned into a code cell holding prose."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            code = nbformat.v4.new_code_cell("The max is subtracted, so exp never overflows.",
+                                             metadata=cell.metadata, id=cell.get("id"))
+            notebook.cells[index] = code
+    return notebook
+
+
+def careful_cases() -> list[Case]:
+    """Answers a careful grader accepts, on the fx_careful fixture."""
+    correct = synthetic.correct_answers(CAREFUL)
+    tests = all_tests(CAREFUL)
+
+    def careful(name: str, **answers) -> Case:
+        notebook = synthetic.student_notebook(CAREFUL, dict(correct, **answers))
+        return Case(name, CAREFUL, notebook, {"needs_manual_grading"}, tests)
+
+    huge = dict(correct, mean_answer="def mean_loss(losses):\n    return 10 ** 400\n")
+    return [
+        careful("boolean_mask_for_0_1", mask_answer=(
+            "def response_mask(n_ids, n_prompt):\n    return np.arange(n_ids) >= n_prompt\n")),
+        careful("named_tuple_for_tuple", pair_answer=(
+            "from collections import namedtuple\nPair = namedtuple('Pair', 'inputs targets')\n"
+            "def shift(ids):\n    return Pair(list(ids[:-1]), list(ids[1:]))\n")),
+        careful("choice_in_lower_case_with_spaces", q1_1='answer_q1_1 = " b "'),
+        careful("python_bool_for_true_false", q1_2="answer_q1_2 = False"),
+        Case("integer_too_large_for_a_float", CAREFUL, synthetic.student_notebook(CAREFUL, huge),
+             {"needs_manual_grading"}, tests - {"mean_test"}),
     ]
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
-    """A course folder with a gradebook the cheats will try to read and write."""
+    """A released course folder with every assignment (the cheats try its gradebook)."""
     root = tmp_path_factory.mktemp("course")
-    folder = root / "source" / "fx_basics"
-    folder.mkdir(parents=True)
-    folder.joinpath("fx_basics.ipynb").write_bytes(FIXTURE.read_bytes())
-    (root / "gradebook.db").write_bytes(b"SQLite format 3\x00 gradebook stand-in")
+    for source in ASSIGNMENTS:
+        folder = root / "source" / source.stem
+        folder.mkdir(parents=True)
+        folder.joinpath(source.name).write_bytes(source.read_bytes())
+    (root / "nbgrader_config.py").write_bytes((ROOT / "course" / "nbgrader_config.py").read_bytes())
+    assert main(["--course", str(root), "release", "--notebooks", str(root / "released")]) == 0
     return root
 
 
 @pytest.fixture(scope="module")
-def graded(course, tmp_path_factory):
-    """Every case graded in one parallel batch: {case name: (case, result)}."""
-    folder = tmp_path_factory.mktemp("submissions")
+def graded(course):
+    """Every case handed in and graded in one batch by the CLI: {(assignment, case): (case,
+    result)}; the feedback pages are written too."""
     cases = [case for source in ASSIGNMENTS for case in generic_cases(source)]
-    cases += fixture_cases(course)
-    plans = {source: read_plan(source) for source in ASSIGNMENTS}
-    jobs = []
-    for index, case in enumerate(cases):
-        path = folder / f"{index:02d}_{case.name}.ipynb"
+    cases += fixture_cases(course) + careful_cases()
+    keys = [(case.source.stem, case.name) for case in cases]
+    assert len(set(keys)) == len(keys)
+    for case in cases:
+        path = Course(course).submission(case.name, case.source.stem, case.source.stem)
+        path.parent.mkdir(parents=True)
         if isinstance(case.notebook, bytes):
             path.write_bytes(case.notebook)
         else:
             nbformat.write(case.notebook, str(path))
-        jobs.append(Job((case.source.stem, case.name), plans[case.source], path))
-    results = grade_many(jobs, limits=LIMITS, workers=2, progress=False)
-    return {key: (case, results[key].result) for key, case in zip(
-        [job.key for job in jobs], cases, strict=True)}
+    assert main(["--course", str(course), "grade", *CLI_LIMITS]) == 0
+    assert main(["--course", str(course), "feedback"]) == 0
+    results = {key: load_result(Course(course).result(key[1], key[0], key[0])) for key in keys}
+    return {key: (case, results[key]) for key, case in zip(keys, cases, strict=True)}
+
+
+def hidden_material(source: Path) -> set[str]:
+    """Every hidden expression and every line of hidden code of a source notebook."""
+    found = set()
+    for step in read_plan(source).tests:
+        found |= {line.strip() for line in step.hidden_code.splitlines() if len(line.strip()) > 6}
+        for node in ast.walk(ast.parse(step.hidden_code)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.add(node.value)
+    return {text for text in found if len(text) > 6}
 
 
 def test_sandbox_is_available():
     assert bwrap_works(), "bubblewrap is missing: `apt-get install -y bubblewrap`"
+
+
+def test_matrix_size(graded):
+    """The matrix covers every class of defect (the issue asks for its size in the notes)."""
+    print(f"adversarial matrix: {len(graded)} cases over {len(ASSIGNMENTS)} assignments")
+    assert len(graded) >= 100
 
 
 def test_every_case_is_graded_as_a_careful_grader_would(graded):
@@ -202,24 +357,51 @@ def test_every_status_comes_with_a_reason(graded):
             assert result.reason, f"{key}: status {result.status} without a reason"
 
 
+def test_no_grader_error_on_any_case(graded):
+    failed = {key: result.reason for key, (_, result) in graded.items() if result.grader_failed}
+    assert not failed, failed
+
+
 def test_cheats_are_named_in_messages(graded):
-    _, delegated = graded[("fx_basics", "delegates_to_course_lib")]
-    assert "linear_forward" in delegated.messages["linear_test"]
+    for name in ("delegates_to_course_lib", "delegates_via_source"):
+        _, delegated = graded[("fx_basics", name)]
+        assert "linear_forward" in delegated.messages["linear_test"], (name, delegated.messages)
     _, always = graded[("fx_basics", "always_equal_object")]
     assert "not plain data" in always.messages["linear_test"]
 
 
-def test_messages_never_show_hidden_inputs(graded):
-    hidden = [step.hidden_code for step in read_plan(FIXTURE).tests]
+def test_a_written_answer_in_a_code_cell_goes_to_the_instructor(course, graded):
+    for name in ("written_answer_in_code_cell", "written_cell_turned_into_code"):
+        _, result = graded[("fx_basics", name)]
+        assert result.scores["explain_answer"] == (None, 2.0), (name, result.scores)
+        assert "code cell" in result.reason and result.flagged
+    with Course(course).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook(
+            "fx_basics", "fx_basics", "written_answer_in_code_cell")
+        assert notebook.flagged
+
+
+def test_feedback_never_shows_hidden_material(course, graded):
+    """Every feedback page of every case, searched for every hidden expression and line."""
+    pages = [page for page in course.glob("feedback/*/*/*.html")
+             if (page.parent.name, page.parent.parent.name) in graded]
+    assert len(pages) == len(graded)
+    for page in pages:
+        text = page.read_text()
+        for secret in hidden_material(course / "source" / page.parent.name /
+                                      f"{page.parent.name}.ipynb"):
+            assert secret not in text, f"{page}: shows hidden material {secret!r}"
     for key, (_, result) in graded.items():
-        for message in result.messages.values():
-            for code in hidden:
-                for line in filter(None, (line.strip() for line in code.splitlines())):
-                    assert line not in message, f"{key}: message shows hidden test code"
+        source = course / "source" / key[0] / f"{key[0]}.ipynb"
+        shown = " ".join([*result.messages.values(), *result.failed_checks.values()])
+        for secret in hidden_material(source):
+            assert secret not in shown, f"{key}: a message shows hidden material {secret!r}"
 
 
 def test_gradebook_untouched_by_cheats(course, graded):
-    assert (course / "gradebook.db").read_bytes() == b"SQLite format 3\x00 gradebook stand-in"
+    with sqlite3.connect(course / "gradebook.db") as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master")}
+    assert "hacked" not in tables
 
 
 def test_no_other_students_result_changes(graded, tmp_path):

@@ -22,7 +22,11 @@ def normalise(requirement: str) -> tuple[str, str]:
 
 def pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    lines = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = [line for extra in project["optional-dependencies"].values() for line in extra]
+    # an extra may include another one of the project's own ("llm-foundations[test]")
+    lines = project["dependencies"] + [
+        line for line in extras if normalise(line)[0] != project["name"]
+    ]
     lines.append("python" + project["requires-python"])
     return dict(normalise(line) for line in lines)
 
@@ -35,6 +39,26 @@ def conda_requirements() -> dict[str, str]:
 
 def test_environment_yml_matches_pyproject():
     assert conda_requirements() == pyproject_requirements()
+
+
+def commented_extra(name: str) -> dict[str, str]:
+    """The commented-out lines listed under environment.yml's `# <name> extra` comment."""
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"# {name} extra"))
+    found = []
+    for line in lines[start + 1:]:
+        if not line.strip().startswith("# - "):
+            break
+        found.append(line.strip().removeprefix("# - "))
+    return dict(normalise(item) for item in found)
+
+
+def test_environment_yml_comments_the_cluster_extra():
+    """conda's `dask` package includes distributed, as pip's `dask[distributed]` does."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = dict(normalise(re.sub(r"\[.*?\]", "", line))
+                 for line in project["optional-dependencies"]["cluster"])
+    assert commented_extra("cluster") == extra
 
 
 def test_environment_yml_installs_the_project_itself():

@@ -1,8 +1,9 @@
 """Compare a student's hidden-case value with the reference value, in the grader's process.
 
 Both values are plain data rebuilt by autograder.protocol. Numbers use a relative and absolute
-tolerance (like np.allclose) unless both are integers; strings and booleans must be equal; lists
-and arrays must have the same shape. The reason for a mismatch never shows the inputs.
+tolerance (like np.allclose) unless both are integers; strings and booleans must be equal (a
+boolean mask matches 0/1 values); lists and arrays must have the same shape. The reason for a
+mismatch never shows the inputs.
 
 >>> compare([1.0, 2.0], [1.0, 2.0 + 1e-12], rtol=1e-6, atol=1e-8)
 (True, '')
@@ -19,6 +20,10 @@ NUMBER = (int, float)
 
 def _is_number(value) -> bool:
     return type(value) in NUMBER
+
+
+def _is_mask(value) -> bool:
+    return isinstance(value, list) and all(type(item) is bool for item in value)
 
 
 def _as_array(value):
@@ -49,13 +54,19 @@ def compare(value, reference, *, rtol: float, atol: float) -> tuple[bool, str]:
         if type(reference) is int and type(value) is int:
             ok = value == reference
         else:
-            ok = bool(np.isclose(value, reference, rtol=rtol, atol=atol, equal_nan=True))
+            try:
+                ok = bool(np.isclose(float(value), float(reference), rtol=rtol, atol=atol,
+                                     equal_nan=True))
+            except OverflowError:  # an integer too large for a float is no float reference
+                ok = False
         return ok, "" if ok else "wrong value"
     if isinstance(reference, list):
         if not isinstance(value, list):
             return False, f"expected a list or tuple, got {_kind(value)}"
         if len(value) != len(reference):
             return False, f"expected {len(reference)} items, got {len(value)}"
+        if _is_mask(value) and all(_is_number(r) and r in (0, 1) for r in reference):
+            value = [int(v) for v in value]  # a boolean mask where 0/1 values are asked for
         for position, (item, expected) in enumerate(zip(value, reference, strict=True)):
             ok, why = compare(item, expected, rtol=rtol, atol=atol)
             if not ok:
@@ -80,6 +91,8 @@ def _compare_arrays(value, reference, rtol, atol) -> tuple[bool, str]:
         return False, "expected an array of numbers"
     if value.shape != reference.shape:
         return False, f"wrong shape: got {value.shape}, expected {reference.shape}"
+    if value.dtype.kind == "b" and reference.dtype.kind != "b" and np.isin(reference, (0, 1)).all():
+        value = value.astype(reference.dtype)  # a boolean mask where 0/1 values are asked for
     if reference.dtype.kind == "b" or value.dtype.kind == "b":
         ok = value.dtype.kind == reference.dtype.kind and bool(np.array_equal(value, reference))
         return ok, "" if ok else "wrong values"

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import ast
 import atexit
+import compileall
 import functools
 import shutil
 import tempfile
 from pathlib import Path
 
 from autograder.grader.plan import PlanError
-from autograder.grader.sandbox import package_dir
+from autograder.grader.sandbox import data_entries, package_dir
 
 PACKAGE = "course_lib"
 IMPORT = "from autograder.in_kernel import ForbiddenCall as _ForbiddenCall"
@@ -83,19 +84,11 @@ def _after_docstring_and_future(tree: ast.Module) -> int:
     return index + 1
 
 
-def data_entries(root: Path | None = None) -> list[Path]:
-    """What the view does not copy but shows as is: course_lib's data (weights, ...)."""
-    root = root or package_dir(PACKAGE)
-    return sorted(p for p in root.iterdir()
-                  if p.name != "__pycache__" and not (p.is_file() and p.suffix == ".py")
-                  and not p.name.startswith("."))
-
-
 @functools.cache
 def course_view(forbidden: frozenset[str]) -> Path | None:
     """A folder holding course_lib's modules with the `forbidden` functions removed (built once
-    per set of names and process; None when nothing is forbidden). Its data entries (weights)
-    are not copied: the sandbox shows the real ones in place."""
+    per set of names and process; None when nothing is forbidden). Its data (weights) is not
+    copied: the view holds an empty placeholder where the sandbox shows the real data."""
     if not forbidden:
         return None
     root = package_dir(PACKAGE)
@@ -114,4 +107,11 @@ def course_view(forbidden: frozenset[str]) -> Path | None:
         if path in by_module:
             text = without_functions(text, by_module[path])
         target.write_text(text)
+    for entry in data_entries(root):
+        placeholder = view / entry.name
+        if entry.is_dir():
+            placeholder.mkdir(exist_ok=True)
+        else:
+            placeholder.touch()
+    compileall.compile_dir(view, quiet=1)  # kernels load it compiled, as the real one
     return view

@@ -55,6 +55,11 @@ class Outcome:
     seconds: float = 0.0
 
 
+def _text(value) -> str:
+    """A message field that should be text: itself if it is, else nothing."""
+    return value if isinstance(value, str) else ""
+
+
 def strip_ansi(text: str) -> str:
     """Remove terminal colour codes from a traceback line."""
     return ANSI.sub("", text)
@@ -83,9 +88,11 @@ def descendants(pid: int) -> list[int]:
 class SandboxedKernel:
     """An IPython kernel in the sandbox, started on `start()` (or `with`), killed on `stop()`."""
 
-    def __init__(self, limits: Limits, files: tuple[Path, ...] = ()):
+    def __init__(self, limits: Limits, files: tuple[Path, ...] = (),
+                 course_lib: Path | None = None):
         self.limits = limits
         self.files = [Path(f).resolve() for f in files]
+        self.course_lib = course_lib  # the course_lib view it imports (None: the real one)
         self.process: subprocess.Popen | None = None
         self.client: BlockingKernelClient | None = None
         self.runtime: Path | None = None
@@ -111,7 +118,7 @@ class SandboxedKernel:
         )
         self.pids = PidsGroup(self.limits.max_processes)
         argv, env, cwd = sandboxed_command(
-            connection_file, self.runtime, self.files, self.limits, self.pids
+            connection_file, self.runtime, self.files, self.limits, self.pids, self.course_lib
         )
         self.process = subprocess.Popen(
             argv, env=env, cwd=cwd, start_new_session=True,
@@ -198,16 +205,22 @@ class SandboxedKernel:
             if message["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]
+            if not isinstance(content, dict):
+                continue  # a forged message: the kernel's own are always dicts
             if kind == "status" and content.get("execution_state") == "idle":
                 break
             if kind == "stream":
-                output.append(content.get("text", ""))
+                output.append(_text(content.get("text")))
             elif kind == "error":
                 outcome.status = "error"
-                outcome.error = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}"
-                outcome.traceback = "\n".join(strip_ansi(t) for t in content.get("traceback", []))
+                outcome.error = f"{_text(content.get('ename')) or 'Error'}: " \
+                                f"{_text(content.get('evalue'))}"
+                lines = content.get("traceback")
+                lines = lines if isinstance(lines, list) else []
+                outcome.traceback = "\n".join(strip_ansi(_text(t)) for t in lines)
             elif kind in ("display_data", "execute_result"):
-                data = content.get("data", {})
+                data = content.get("data")
+                data = data if isinstance(data, dict) else {}
                 if HIDDEN_MIME in data:
                     outcome.hidden.append(data[HIDDEN_MIME])
                 elif "text/plain" in data:

@@ -26,14 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grader.judge import judge, references_from_run
+from autograder.grader.judge import judge, needs_a_forbidden_function, references_from_run
 from autograder.grader.plan import Plan, read_plan
 from autograder.grader.runner import run_plan
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import Submission, read_submission, read_submitted
-from autograder.records import GradeResult, Status
+from autograder.records import GradeResult, Status, grader_error
 
-_REFERENCE_CACHE: dict[tuple[str, Limits], dict] = {}
+_REFERENCE_CACHE: dict[tuple[str, Limits], References] = {}
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Task:
 
     plan: Plan
     submitted: bytes | None  # the submitted file's bytes; None if nothing was submitted
-    references: dict  # reference_values(plan, limits)
+    references: References  # reference_values(plan, limits)
     limits: Limits
 
 
@@ -55,11 +55,6 @@ class Graded:
     submission: Submission
 
 
-def grader_error(error: BaseException, stage: str) -> str:
-    """The reason recorded when the grader itself fails on a notebook."""
-    return f"grader error while {stage}: {type(error).__name__}: {error}"[:300]
-
-
 def grade(task: Task) -> Graded:
     """Stages 2-5 for one notebook; any failure becomes a "crashed" result that awards nothing."""
     plan = task.plan
@@ -70,9 +65,10 @@ def grade(task: Task) -> Graded:
             status, reason = submission.problem
             return Graded(zero_result(plan, status, reason, submission.sha256), submission)
         stage = "running the notebook"
-        run = run_plan(plan, submission.answers, task.limits)
+        run = run_plan(plan, submission.answers, task.limits, submission.added,
+                       task.references.apart)
         stage = "judging the results"
-        return Graded(judge(plan, submission, run, task.references), submission)
+        return Graded(judge(plan, submission, run, task.references.values), submission)
     except Exception as error:  # the grader failed on this notebook: never keep a partial score
         reason = grader_error(error, stage)
         return Graded(zero_result(plan, Status.CRASHED, reason, submission.sha256), Submission())
@@ -83,14 +79,30 @@ def zero_result(plan: Plan, status: Status, reason: str, sha256: str = "") -> Gr
     return GradeResult.zero(plan.name, plan.max_points(), status, reason, sha256, plan.digest)
 
 
-def reference_values(plan: Plan, limits: Limits) -> dict:
-    """Hidden-case values of the instructor's solutions: {test grade_id: {case name: [values]}}.
+@dataclass(frozen=True)
+class References:
+    """What the instructor's solutions give: `values` {test grade_id: {case name: [values]}},
+    and the test cells graded `apart` (see grader.runner.run_plan)."""
 
-    Cached per source notebook content. Raises PlanError if the source fails its own tests.
+    values: dict
+    apart: frozenset[str] = frozenset()
+
+
+def reference_values(plan: Plan, limits: Limits) -> References:
+    """The references of a plan, cached per source notebook content.
+
+    A test cell whose hidden cases need, on the instructor's own solution, a function another
+    exercise forbids (a setup helper calling it, say) is graded apart. Raises PlanError if the
+    source still fails its own tests.
     """
     key = (plan.digest, limits)
     if key not in _REFERENCE_CACHE:
-        _REFERENCE_CACHE[key] = references_from_run(plan, run_plan(plan, None, limits))
+        run = run_plan(plan, None, limits)
+        apart = frozenset(step.grade_id for step in plan.tests
+                          if needs_a_forbidden_function(run.hidden.get(step.grade_id)))
+        if apart:
+            run = run_plan(plan, None, limits, apart=apart)
+        _REFERENCE_CACHE[key] = References(references_from_run(plan, run), apart)
     return _REFERENCE_CACHE[key]
 
 

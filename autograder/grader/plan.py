@@ -17,11 +17,13 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 
@@ -39,6 +41,8 @@ class HiddenCall:
     forbid: tuple[str, ...] = ()
     rtol: float = 1e-6
     atol: float = 1e-8
+    choice_variable: str = ""  # a quiz question's answer variable (`hidden_cases("q1_2",
+    # ["answer_q1_2"])`): its value is read as a choice (" b " is "B", True is "True")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class Step:
     hidden_calls: tuple[HiddenCall, ...] = ()
     points: float = 0.0
 
+    @property
+    def choice_variables(self) -> list[str]:
+        return [call.choice_variable for call in self.hidden_calls if call.choice_variable]
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -62,12 +70,19 @@ class Plan:
     written: dict[str, tuple[float, str]]  # grade_id -> (points, release text)
     locked: dict[str, tuple[str, str]]  # grade_id -> (cell type, release text)
     digest: str  # sha256 of the source notebook file
-    warnings: tuple[str, ...] = field(default=())
     files: tuple[Path, ...] = ()  # data shipped next to the source (the students have it too)
+    release_ids: frozenset[str] = frozenset()  # cell ids of the release (students keep them)
+    release_code: frozenset[str] = frozenset()  # normalised text of every released code cell
 
     @property
     def tests(self) -> list[Step]:
         return [step for step in self.steps if step.kind == "test"]
+
+    @property
+    def forbidden(self) -> frozenset[str]:
+        """The course_lib functions some exercise asks students to write (`forbid=[...]`)."""
+        return frozenset(name for step in self.tests for call in step.hidden_calls
+                         for name in call.forbid)
 
     def max_points(self) -> dict[str, float]:
         """Points per graded cell: test cells and written answers, in notebook order."""
@@ -77,8 +92,21 @@ class Plan:
 
 
 def role(cell) -> dict:
-    """The cell's nbgrader metadata ({} for an ordinary cell)."""
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """The cell's nbgrader metadata ({} for an ordinary cell, or metadata of the wrong type)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return nbgrader if isinstance(nbgrader, dict) else {}
+
+
+def grade_id_of(cell) -> str | None:
+    """The cell's nbgrader grade_id, or None (no metadata, or a grade_id that is not text)."""
+    grade_id = role(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else None
+
+
+def normalise(text: str) -> str:
+    """Source text with trailing spaces and surrounding blank lines removed (for comparing)."""
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
 def split_hidden(source: str) -> tuple[str, str]:
@@ -121,6 +149,8 @@ def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
         unknown = set(options) - {"forbid", "rtol", "atol"}
         if unknown or not isinstance(name, str) or not isinstance(expressions, (list, tuple)):
             raise PlanError(f"{where}: bad hidden_cases call (unknown options: {sorted(unknown)})")
+        is_choice = (QUIZ_NAME.fullmatch(name) is not None and len(expressions) == 1
+                     and str(expressions[0]).isidentifier())
         calls.append(
             HiddenCall(
                 name=name,
@@ -128,6 +158,7 @@ def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
                 forbid=tuple(options.get("forbid", ())),
                 rtol=float(options.get("rtol", 1e-6)),
                 atol=float(options.get("atol", 1e-8)),
+                choice_variable=str(expressions[0]) if is_choice else "",
             )
         )
     names = [call.name for call in calls]
@@ -160,7 +191,7 @@ def read_plan(source_path: str | Path) -> Plan:
     raw = path.read_bytes()
     notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
     released = release_version(notebook)
-    steps, written, locked, warnings = [], {}, {}, []
+    steps, written, locked = [], {}, {}
     for index, (cell, release_cell) in enumerate(zip(notebook.cells, released.cells, strict=True)):
         meta = role(cell)
         grade_id = meta.get("grade_id") or f"cell-{index}"
@@ -176,8 +207,9 @@ def read_plan(source_path: str | Path) -> Plan:
         if meta.get("grade") and not meta.get("solution"):
             visible, hidden = split_hidden(cell.source)
             calls = parse_hidden_calls(hidden, where)
-            if not calls:
-                warnings.append(f"{where}: test cell has no hidden_cases; its verdict can be faked")
+            if not calls:  # its verdict would rest on what the student's kernel reports
+                raise PlanError(f"{where}: a test cell needs a hidden block with hidden_cases "
+                                "(the visible checks alone can be faked from the kernel)")
             steps.append(Step("test", grade_id, visible, hidden, calls, float(meta["points"])))
         elif meta.get("solution"):
             if meta.get("grade"):
@@ -193,6 +225,8 @@ def read_plan(source_path: str | Path) -> Plan:
         written=written,
         locked=locked,
         digest=hashlib.sha256(raw).hexdigest(),
-        warnings=tuple(warnings),
         files=source_files(path),
+        release_ids=frozenset(cell.get("id") for cell in released.cells if cell.get("id")),
+        release_code=frozenset(normalise(cell.source) for cell in released.cells
+                               if cell.cell_type == "code"),
     )

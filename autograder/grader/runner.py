@@ -16,9 +16,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.grader.course_view import course_view
 from autograder.grader.kernel import Outcome, SandboxedKernel
-from autograder.grader.plan import Plan
+from autograder.grader.plan import Plan, Step
 from autograder.grader.sandbox import Limits
+
+FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the kernel names it
 
 MAX_RESTARTS = 3
 
@@ -46,11 +49,13 @@ def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
 class _Session:
     """A kernel plus the program replayed into a replacement kernel after a crash."""
 
-    def __init__(self, limits: Limits, files: tuple[Path, ...], run: KernelRun):
+    def __init__(self, limits: Limits, files: tuple[Path, ...], run: KernelRun,
+                 course_lib: Path | None):
         self.limits, self.files, self.run_log = limits, files, run
+        self.course_lib = course_lib
         self.program: list[str] = []
         self.restarts = 0
-        self.kernel = SandboxedKernel(limits, files)
+        self.kernel = SandboxedKernel(limits, files, course_lib)
         self.kernel.start()
 
     def run(self, label: str, code: str, deadline: float, keep: bool) -> Outcome:
@@ -76,7 +81,7 @@ class _Session:
         if self.restarts >= MAX_RESTARTS:
             return False
         self.restarts += 1
-        self.kernel = SandboxedKernel(self.limits, self.files)
+        self.kernel = SandboxedKernel(self.limits, self.files, self.course_lib)
         self.kernel.start()
         for code in self.program:
             budget = min(self.limits.cell_timeout, deadline - time.monotonic())
@@ -91,26 +96,76 @@ class _Session:
         self.kernel.stop()
 
 
-def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits) -> KernelRun:
-    """Run setup, answer and test steps of `plan` with the given answers (None: the solutions)."""
+def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits,
+             added: list[tuple[str, str]] = (), apart: frozenset[str] = frozenset()) -> KernelRun:
+    """Run setup, answer and test steps of `plan` with the given answers (None: the solutions).
+
+    added: code cells the student added, (the answer or test cell each follows, or "", code);
+    each runs right after that cell (those following none, before the first answer or test),
+    like the student's answers; their own errors cost nothing.
+    apart: test cells graded in a kernel of their own, whose course_lib lacks only what that
+    test forbids (their setup needs a function another exercise forbids); every other test
+    runs in one kernel whose course_lib lacks what any of them forbids.
+    """
     code_for = answer_code(plan, answers)
     run = KernelRun()
     deadline = time.monotonic() + limits.notebook_timeout
-    session = _Session(limits, plan.files, run)
+    together = [step for step in plan.tests if step.grade_id not in apart]
+    groups = [(together, [c for s in together for call in s.hidden_calls for c in call.forbid])]
+    groups += [([step], [c for call in step.hidden_calls for c in call.forbid])
+               for step in plan.tests if step.grade_id in apart]
+    for tests, forbidden in groups:
+        if tests or not apart:
+            _run_group(plan, code_for, added, limits, run, deadline, tests, frozenset(forbidden))
+    return run
+
+
+def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, tests: list,
+               forbidden: frozenset[str]) -> None:
+    """Run setup, answers, added cells and `tests` in one kernel (in notebook order)."""
+    after: dict[str, list[str]] = {}
+    for anchor, code in added:
+        after.setdefault(anchor, []).append(code)
+    wanted = {step.grade_id for step in tests}
+    last = max((i for i, step in enumerate(plan.steps) if step.grade_id in wanted), default=-1)
+    session = _Session(limits, plan.files, run, course_view(forbidden))
     try:
-        for step in plan.steps:
-            if step.kind == "test":
+        for step in plan.steps[: last + 1]:
+            if step.kind != "setup":
+                for number, code in enumerate(after.pop("", []), start=1):
+                    session.run(f"the cell you added before any exercise ({number})", code,
+                                deadline, True)
+            if step.kind == "test" and step.grade_id in wanted:
+                if step.choice_variables:
+                    session.run("reading quiz answers", choice_code(step), deadline, True)
                 visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False)
                 run.outcomes[step.grade_id] = visible
-                if visible.status == "ok" and step.hidden_code:
+                if step.hidden_code and (visible.status == "ok" or stopped_by_forbidden(visible)):
                     label = f"the hidden tests of {step.grade_id}"
                     run.hidden[step.grade_id] = session.run(
                         label, step.hidden_code, deadline, False
                     )
-            else:
+            elif step.kind != "test":
                 code = step.code if step.kind == "setup" else code_for[step.grade_id]
                 label = f"{step.kind} cell {step.grade_id}"
-                run.outcomes[step.grade_id] = session.run(label, code, deadline, True)
+                outcome = session.run(label, code, deadline, True)
+                run.outcomes.setdefault(step.grade_id, outcome)
+            for number, code in enumerate(after.pop(step.grade_id, []), start=1):
+                session.run(f"the cell you added after {step.grade_id} ({number})", code,
+                            deadline, True)
     finally:
         session.close()
-    return run
+
+
+def stopped_by_forbidden(outcome: Outcome) -> bool:
+    """True if a chunk stopped on a course_lib function taken away while grading (an
+    instructor's visible check may compare with it; the hidden values still decide)."""
+    return outcome.status == "error" and outcome.error.startswith(f"{FORBIDDEN_CALL}:")
+
+
+def choice_code(step: Step) -> str:
+    """Code that reads each quiz answer of a test cell as a choice (see in_kernel.answers)."""
+    lines = ["from autograder.in_kernel.answers import as_choice as _llmf_as_choice"]
+    for name in step.choice_variables:
+        lines.append(f"if {name!r} in globals(): {name} = _llmf_as_choice({name})")
+    return "\n".join(lines)

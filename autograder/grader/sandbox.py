@@ -130,8 +130,10 @@ def boot_command(connection_file: Path, limits: Limits) -> list[str]:
     ]
 
 
-def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str]) -> list[str]:
-    """Wrap `inner` in bubblewrap: read-only system and packages, no network."""
+def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
+                  course_lib: Path | None = None) -> list[str]:
+    """Wrap `inner` in bubblewrap: read-only system and packages, no network; `course_lib`, if
+    given, is shown in place of the real course_lib (see autograder.grader.course_view)."""
     command = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--dir", HOME, "--chdir", HOME]
     for folder in SYSTEM_DIRS:
         command += ["--ro-bind-try", folder, folder]
@@ -139,6 +141,11 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str]) -> lis
         command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for path in readable_paths():
         command += ["--ro-bind", str(path), str(path)]
+    if course_lib is not None:
+        real = package_dir("course_lib")
+        command += ["--ro-bind", str(course_lib), str(real)]
+        for entry in data_entries(real):  # weights and other data, shown as they are
+            command += ["--ro-bind", str(entry), str(entry)]
     for file in files:
         command += ["--ro-bind", str(file), f"{HOME}/{file.name}"]
     command += ["--bind", str(runtime_dir), str(runtime_dir)]
@@ -212,17 +219,42 @@ class PidsGroup:
 
 
 def sandboxed_command(
-    connection_file: Path, runtime_dir: Path, files: list[Path], limits: Limits, pids: PidsGroup
+    connection_file: Path, runtime_dir: Path, files: list[Path], limits: Limits, pids: PidsGroup,
+    course_lib: Path | None = None,
 ) -> tuple[list[str], dict[str, str], str]:
-    """(argv, environment, working folder) to launch a sandboxed kernel."""
+    """(argv, environment, working folder) to launch a sandboxed kernel (`course_lib`: the view
+    of course_lib it imports, None for the real one)."""
     inner = boot_command(connection_file, limits)
     if bwrap_works():
-        return pids.wrap(bwrap_command(runtime_dir, files, inner)), {}, "/"
+        return pids.wrap(bwrap_command(runtime_dir, files, inner, course_lib)), {}, "/"
     warn_unsandboxed()
     work = runtime_dir / "work"
     work.mkdir(exist_ok=True)
     for file in files:
         shutil.copy(file, work / file.name)
     private = {"TMPDIR": str(work), "MPLCONFIGDIR": str(work), "JUPYTER_RUNTIME_DIR": str(work)}
+    if course_lib is not None:  # found first; the real one stays readable without bwrap
+        private["PYTHONPATH"] = str(linked_view(course_lib, runtime_dir))
     environment = kernel_environment(str(work)) | private
     return pids.wrap(inner), environment, str(work)
+
+
+def data_entries(root: Path) -> list[Path]:
+    """What a course_lib view shows as it is rather than copied: its data (weights, ...)."""
+    return sorted(p for p in root.iterdir()
+                  if p.name != "__pycache__" and not (p.is_file() and p.suffix == ".py")
+                  and not p.name.startswith("."))
+
+
+def linked_view(course_lib: Path, runtime_dir: Path) -> Path:
+    """Without bwrap: a folder whose `course_lib` is the view with links to the real data."""
+    folder = runtime_dir / "view"
+    shutil.copytree(course_lib, folder / "course_lib")
+    for entry in data_entries(package_dir("course_lib")):
+        target = folder / "course_lib" / entry.name
+        if target.is_dir():
+            target.rmdir()
+        else:
+            target.unlink(missing_ok=True)
+        target.symlink_to(entry)
+    return folder

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grader.plan import Plan, role
+from autograder.grader.plan import Plan, grade_id_of, normalise, role
 from autograder.records import Status
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -30,14 +30,23 @@ class Submission:
 
     answers: dict[str, str] = field(default_factory=dict)  # answer grade_id -> code
     written: dict[str, str] = field(default_factory=dict)  # written grade_id -> markdown
+    # code cells the student added: (grade_id of the answer or test cell they follow, or "" if
+    # none, code), in notebook order
+    added: list[tuple[str, str]] = field(default_factory=list)
+    in_code_cells: list[str] = field(default_factory=list)  # written answers typed as code
     tampering: list[str] = field(default_factory=list)
     problem: tuple[Status, str] | None = None  # (status, reason) when the file cannot be graded
     sha256: str = ""
 
 
-def normalise(text: str) -> str:
-    """Source text with trailing spaces and surrounding blank lines removed (for comparing)."""
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+def cell_text(value) -> str:
+    """A cell's source as valid text: joined if a list, and any character that cannot be written
+    as UTF-8 (a lone surrogate) replaced, so the kernel and the graded copy get the same text."""
+    if isinstance(value, list):
+        value = "".join(item for item in value if isinstance(item, str))
+    if not isinstance(value, str):
+        return ""
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def read_submitted(path: str | Path) -> bytes | None:
@@ -69,6 +78,45 @@ def parse_notebook(raw: bytes | None):
     return notebook, None
 
 
+def is_python(code: str) -> bool:
+    """True if `code` compiles as Python (IPython's magic and shell lines left out)."""
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        compile("\n".join(lines), "<cell>", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _read_added_cells(cells: list, plan: Plan, submission: Submission) -> None:
+    """Find the code cells the student added (not in the release, by id and by text). Prose
+    typed into one right after an unanswered written answer is that answer; other added
+    cells are the student's code, run where they stand."""
+    steps = {step.grade_id for step in plan.steps if step.kind != "setup"}
+    after_step = last_graded = ""
+    for cell in cells:
+        grade_id = grade_id_of(cell)
+        if grade_id in steps or grade_id in plan.written:
+            last_graded = grade_id
+            after_step = grade_id if grade_id in steps else after_step
+            continue
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or role(cell):
+            continue
+        code, cell_id = cell_text(cell.get("source")), cell.get("id")
+        if not code.strip() or (isinstance(cell_id, str) and cell_id in plan.release_ids) or (
+            normalise(code) in plan.release_code
+        ):
+            continue
+        unanswered = last_graded in plan.written and normalise(
+            submission.written.get(last_graded, "")
+        ) in ("", normalise(plan.written[last_graded][1]))
+        if unanswered and not is_python(code):
+            submission.written[last_graded] = code
+            submission.in_code_cells.append(last_graded)
+        else:
+            submission.added.append((after_step, code))
+
+
 def read_submission(raw: bytes | None, plan: Plan) -> Submission:
     """Answers, written answers and tampering findings of a submitted file's bytes."""
     notebook, problem = parse_notebook(raw)
@@ -78,23 +126,25 @@ def read_submission(raw: bytes | None, plan: Plan) -> Submission:
         return submission
     cells = {}
     for cell in notebook.cells:
-        grade_id = role(cell).get("grade_id")
-        if isinstance(grade_id, str) and grade_id not in cells:
+        grade_id = grade_id_of(cell)
+        if grade_id is not None and grade_id not in cells:
             cells[grade_id] = cell
     answer_ids = {step.grade_id for step in plan.steps if step.kind == "answer"}
     for grade_id, cell in cells.items():
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = cell_text(cell.get("source"))
         if grade_id in answer_ids and cell.get("cell_type") == "code":
             submission.answers[grade_id] = source
-        elif grade_id in plan.written and cell.get("cell_type") == "markdown":
+        elif grade_id in plan.written:
             submission.written[grade_id] = source
+            if cell.get("cell_type") == "code":
+                submission.in_code_cells.append(grade_id)
+    _read_added_cells(notebook.cells, plan, submission)
     for grade_id, (cell_type, release_text) in plan.locked.items():
         cell = cells.get(grade_id)
         if cell is None:
             submission.tampering.append(f"locked cell {grade_id} was deleted")
         elif cell.get("cell_type") != cell_type or normalise(
-            "".join(cell.get("source", ""))
+            cell_text(cell.get("source"))
         ) != normalise(release_text):
             submission.tampering.append(f"locked cell {grade_id} was edited")
     return submission

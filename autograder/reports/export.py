@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autograder.course import Course
 from autograder.files import atomic_write, sha256_file
-from autograder.records import SEVERITY, GradeResult, Status, is_current, load_result
+from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
 from autograder.reports.gradebook import manual_scores
 
 
@@ -40,12 +40,13 @@ class RecordedGrades:
     def notebook_row(self, key: tuple) -> dict:
         """Status, reason, per-question scores and the current result (or None) of a notebook."""
         path, submitted = self.course.result(*key), self.course.submission(*key)
-        result: GradeResult | None = load_result(path) if path.exists() else None
+        result: GradeResult | None = read_result(path)
         if result is None or not is_current(result, submitted, self.source_digest(*key[1:])):
             if result is None and not submitted.exists():
                 return {"status": Status.MISSING, "reason": "no notebook was submitted",
                         "scores": {}, "result": None}
-            reason = "changed since it was graded" if result else "not graded yet"
+            reason = "changed since it was graded" if result else (
+                "its result file cannot be read" if path.exists() else "not graded yet")
             return {"status": Status.UNGRADED, "reason": reason, "scores": {}, "result": None}
         manual = self.manual.get(key, {})
         scores = {g: (manual.get(g, s), p) for g, (s, p) in result.scores.items()}

@@ -6,7 +6,10 @@ Then, item by item: for a multiple-choice question, the student's choice, the ri
 the explanation of every option (the key comes from the source notebook, autograder.quiz_keys);
 for a failed exercise, the grader's message first and the failing visible check's code folded
 below it. For hidden tests only the grader's message is shown (it names the case number, never
-its code, inputs or expected values): hidden test code is never read into the page.
+its code, inputs or expected values): hidden test code is never read into the page. No text the
+student's kernel made is shown (a failed check's message is cut down to the instructor's wording
+by autograder.grader.judge), and a grader error's own text, which may quote the submission, is
+replaced by a fixed sentence.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from autograder.item_names import item_names, notebook_title
 from autograder.quiz_keys import QuizKey, chosen, read_quiz_keys
 from autograder.reports.export import RecordedGrades
 from course_lib.quiz import quote_reminder
+
+# shown instead of the grader's own error, whose text may quote the submission
+GRADER_FAILED = "the grader failed on this notebook; your instructor has the details"
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #222;
@@ -109,8 +115,9 @@ def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], stude
         f"<h1>{escape(source.title)}</h1><p>Student: <b>{escape(student)}</b><br>",
         f"Status: <b>{escape(str(row['status']).replace('_', ' '))}</b>",
     ]
-    if row["reason"]:
-        lines.append(f" ({escape(row['reason'])})")
+    reason = GRADER_FAILED if result and result.grader_failed else row["reason"]
+    if reason:
+        lines.append(f" ({escape(reason)})")
     total = sum(s or 0 for s, _ in row["scores"].values())
     maximum = sum(p for _, p in row["scores"].values())
     lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b></p>")

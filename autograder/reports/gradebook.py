@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 
 from autograder.course import Course
-from autograder.records import FLAGGED, GradeResult, Status
+from autograder.records import GradeResult, Status
 
 
 def record_in_gradebook(course: Course, student: str, assignment: str, notebook: str,
@@ -44,7 +44,7 @@ def record_in_gradebook(course: Course, student: str, assignment: str, notebook:
             score, _points = result.scores.get(grade.name, (0.0, grade.max_score))
             grade.auto_score = score
             grade.needs_manual_grade = score is None and grade.manual_score is None
-        submitted.flagged = result.status in FLAGGED
+        submitted.flagged = result.flagged
         gradebook.db.commit()
 
 

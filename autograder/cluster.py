@@ -11,7 +11,9 @@ is what grading needs and nothing else:
 
 Workers never get a path into the course folder, other students' files or the gradebook.
 Results come back to this process, one at a time, through `on_result`, so only the caller
-records anything. At most IN_FLIGHT_PER_WORKER tasks per worker thread are in flight.
+records anything. One task per worker thread is in flight: Dask assigns a task with no
+dependencies to a worker eagerly, and a task waiting on a worker that dies counts that death
+against it as if it had been running.
 
 A task whose worker dies is rescheduled by Dask; one whose worker dies again is recorded
 "crashed" with the reason, never left with an old score. `local:N` configures its scheduler
@@ -37,7 +39,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.batch import IN_FLIGHT_PER_WORKER, Job
+from autograder.batch import Job
 from autograder.grader.pipeline import (
     Graded,
     References,
@@ -267,7 +269,7 @@ def grade_on_cluster(
         finished = distributed.as_completed()
 
         def top_up() -> None:
-            capacity = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
+            capacity = max(1, sum(client.nthreads().values()))
             while queue and len(running) < capacity:
                 job = queue.pop()
                 try:

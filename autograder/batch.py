@@ -8,6 +8,12 @@ writes anything. At most two tasks per worker are in flight, so the caller holds
 in memory. If a worker process dies, the jobs it had not finished are graded again in a fresh
 pool; jobs that kill a pool twice are recorded "crashed".
 
+Ctrl-C (KeyboardInterrupt) stops a run within a few seconds: queued jobs are dropped, the
+workers are interrupted (each stops its kernel, cgroup and runtime folder on the way out) and
+killed if they have not ended after STOP_GRACE seconds, whatever they left behind is removed by
+the run's tag (grader.cgroups.run_tag), and the KeyboardInterrupt goes on to the caller. Every
+result already passed to `on_result` stays recorded.
+
 Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
 
 >>> results = grade_many([Job(("ada", "ch1", "ch1"), plan, Path("sub.ipynb"))])  # doctest: +SKIP
@@ -15,9 +21,12 @@ Another executor (a cluster's, for instance) needs only `reference_task` and `gr
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable
+import signal
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,6 +34,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from autograder.grader.cgroups import remove_run_groups, run_tag
+from autograder.grader.kernel import remove_run_folders
 from autograder.grader.pipeline import Graded, Task, grade, reference_values, zero_result
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
@@ -32,6 +43,7 @@ from autograder.grader.submission import Submission, read_submitted
 from autograder.records import Status
 
 IN_FLIGHT_PER_WORKER = 2
+STOP_GRACE = 3.0  # seconds an interrupted worker has to stop its kernel before it is killed
 
 
 @dataclass(frozen=True)
@@ -48,8 +60,37 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `workers` processes that a KeyboardInterrupt stops at once (see module doc)."""
+    tag = run_tag()  # set before the workers start, so they inherit it
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        _stop(pool, tag)
+        raise
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop(pool: ProcessPoolExecutor, tag: str) -> None:
+    """Drop queued jobs, interrupt then kill the workers, remove what their kernels left."""
+    processes = list((pool._processes or {}).values())  # the executor has no public list
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGINT)  # a terminal's Ctrl-C has reached them already
+    deadline = time.monotonic() + STOP_GRACE
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+    remove_run_groups(tag)
+    remove_run_folders(tag)
 
 
 def reference_task(plan: Plan, limits: Limits) -> dict:

@@ -63,6 +63,14 @@ class Recorder:
         record_in_gradebook(self.course, student, assignment, notebook, graded.result)
 
 
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `grade_course`; `statuses` counts what was recorded before it."""
+
+    def __init__(self, statuses: Counter):
+        super().__init__(f"interrupted after recording {statuses.total()} result(s)")
+        self.statuses = statuses
+
+
 def is_recorded(course: Course, key: tuple, plan: Plan) -> bool:
     """True if the recorded result was computed from the current submission and source."""
     path = course.result(*key)
@@ -105,7 +113,10 @@ def grade_course(
         recorder.record(job.key, graded)
         statuses[graded.result.status] += 1
 
-    grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
+    try:
+        grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
+    except KeyboardInterrupt as interrupt:  # every result recorded so far stays recorded
+        raise GradingInterrupted(statuses) from interrupt
     return statuses
 
 

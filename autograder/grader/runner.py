@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grader.kernel import Outcome, SandboxedKernel
+from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits
 
@@ -50,7 +50,8 @@ class _Session:
         self.limits, self.files, self.run_log = limits, files, run
         self.program: list[str] = []
         self.restarts = 0
-        self.kernel = SandboxedKernel(limits, files)
+        self.budget = HiddenBudget(limits.max_hidden_kb * 1024)  # for the whole notebook
+        self.kernel = SandboxedKernel(limits, files, self.budget)
         self.kernel.start()
 
     def run(self, label: str, code: str, deadline: float, keep: bool) -> Outcome:
@@ -76,7 +77,7 @@ class _Session:
         if self.restarts >= MAX_RESTARTS:
             return False
         self.restarts += 1
-        self.kernel = SandboxedKernel(self.limits, self.files)
+        self.kernel = SandboxedKernel(self.limits, self.files, self.budget)
         self.kernel.start()
         for code in self.program:
             budget = min(self.limits.cell_timeout, deadline - time.monotonic())

@@ -8,11 +8,12 @@ writes anything. At most two tasks per worker are in flight, so the caller holds
 in memory. If a worker process dies, the jobs it had not finished are graded again in a fresh
 pool; jobs that kill a pool twice are recorded "crashed".
 
-Ctrl-C (KeyboardInterrupt) stops a run within a few seconds: queued jobs are dropped, the
-workers are interrupted (each stops its kernel, cgroup and runtime folder on the way out) and
-killed if they have not ended after STOP_GRACE seconds, whatever they left behind is removed by
-the run's tag (grader.cgroups.run_tag), and the KeyboardInterrupt goes on to the caller. Every
-result already passed to `on_result` stays recorded.
+Ctrl-C (KeyboardInterrupt) stops a run within a few seconds: queued jobs are dropped, each
+worker (which ignores SIGINT, so a terminal's Ctrl-C reaches it once, from here) gets one
+SIGTERM, which interrupts its grading so it stops its kernel, cgroup and runtime folder on the
+way out; a worker still there after STOP_GRACE seconds is killed, whatever was left behind is
+removed by the run's tag (grader.cgroups.run_tag), and the KeyboardInterrupt goes on to the
+caller. Every result already passed to `on_result` stays recorded.
 
 Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
 
@@ -64,7 +65,8 @@ def default_workers() -> int:
 def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of `workers` processes that a KeyboardInterrupt stops at once (see module doc)."""
     tag = run_tag()  # set before the workers start, so they inherit it
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_signals)
     try:
         yield pool
     except KeyboardInterrupt:
@@ -76,13 +78,24 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     pool.shutdown(wait=True)
 
 
+def _worker_signals() -> None:
+    """In a worker: ignore SIGINT; the first SIGTERM interrupts the grading, later ones wait."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def interrupt(*_):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the kernel's clean-up finish
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _stop(pool: ProcessPoolExecutor, tag: str) -> None:
     """Drop queued jobs, interrupt then kill the workers, remove what their kernels left."""
     processes = list((pool._processes or {}).values())  # the executor has no public list
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(OSError):
-            os.kill(process.pid, signal.SIGINT)  # a terminal's Ctrl-C has reached them already
+            os.kill(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))

@@ -133,9 +133,11 @@ def find_submissions(
         if entry.name.startswith(".") or not _usable(entry):
             continue
         if entry.is_dir():
-            named = _named(entry.name, pattern)
-            student = named[0] if named else entry.name
-            handed_in[check_student_id(student)] += [(f, f.name) for f in _notebook_files(entry)]
+            files = _notebook_files(entry)
+            if files:  # an LMS's folders for other kinds of submission hold no notebook
+                named = _named(entry.name, pattern)
+                student = check_student_id(named[0] if named else entry.name)
+                handed_in[student] += [(file, file.name) for file in files]
         elif entry.suffix == ".ipynb" and entry.is_file():
             named = _named(entry.name, pattern)
             if pattern and named is None:

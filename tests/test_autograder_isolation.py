@@ -17,11 +17,13 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograder import synthetic
 from autograder.cli import main
 from autograder.grader import cgroups
-from autograder.grader.kernel import HIDDEN_DROPPED, RUNTIME_PREFIX, SandboxedKernel
+from autograder.grader.kernel import HIDDEN_DROPPED, RUNTIME_PREFIX, HiddenBudget, SandboxedKernel
 from autograder.grader.sandbox import Limits, bwrap_works
 from autograder.protocol import HIDDEN_MIME
 
@@ -193,4 +195,53 @@ def test_ctrl_c_stops_grading_within_seconds_keeps_grades_and_leaves_nothing(tmp
     assert list(Path(tempfile.gettempdir()).glob(f"{RUNTIME_PREFIX}{tag}-*")) == []
     for parent in set((cgroups.hierarchies() or {}).values()):
         assert list(parent.glob(f"llmf-{tag}-*")) == []
-    assert not [p for p in psutil.process_iter() if p.ppid() == grader.pid]
+    assert processes_with(f"{RUNTIME_PREFIX}{tag}-") == []  # a kernel's command line names it
+    workers = [p.pid for p in psutil.process_iter() if environment_has(p, cgroups.RUN_ENV, tag)]
+    assert workers == []
+
+
+def environment_has(process: psutil.Process, key: str, value: str) -> bool:
+    try:
+        return process.environ().get(key) == value
+    except psutil.Error:
+        return False
+
+
+MESSAGE = st.one_of(
+    st.tuples(st.just("stream"), st.integers(0, 50_000)),
+    st.tuples(st.just("display_data"), st.integers(0, 3 * 2**20)),  # hidden-case reports
+    st.tuples(st.just("execute_result"), st.integers(0, 50_000)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.lists(MESSAGE, max_size=40), min_size=1, max_size=4))
+def test_what_the_grader_keeps_is_bounded_per_cell_and_per_notebook(cells):
+    """Any stream of kernel messages: a cell's output stays within max_output_chars (plus the
+    truncation notes), its hidden data within max_hidden_kb, the notebook's within its budget."""
+    limits = Limits(max_output_chars=20_000, max_hidden_kb=4096)
+    budget = HiddenBudget(limits.max_hidden_kb * 1024)
+    kernel = SandboxedKernel(limits, budget=budget)
+    kernel.alive = lambda: True
+    kept_total = 0
+    for cell in cells:
+        stream = []
+        for kind, size in cell:
+            if kind == "display_data":
+                content = {"data": {HIDDEN_MIME: {"size": size}}}
+            elif kind == "stream":
+                content = {"text": "x" * size}
+            else:
+                content = {"data": {"text/plain": "y" * size}}
+            stream.append(({"msg_type": kind, "content": content,
+                            "parent_header": {"msg_id": "m"}}, size))
+        stream.append(({"msg_type": "status", "content": {"execution_state": "idle"},
+                        "parent_header": {"msg_id": "m"}}, 10))
+        kernel._next_message = lambda timeout, stream=stream: stream.pop(0)
+        outcome = kernel._collect("m", time.monotonic() + 60)
+        kept = sum(report["size"] for report in outcome.hidden)
+        kept_total += kept
+        assert kept <= limits.max_hidden_kb * 1024
+        notes = len("\n[output truncated]\n") + len(HIDDEN_DROPPED)
+        assert len(outcome.output) <= limits.max_output_chars + notes
+    assert kept_total <= limits.max_hidden_kb * 1024

@@ -86,7 +86,13 @@ def members(folder: Path) -> list[int]:
 
 def kill_members(folder: Path, attempts: int = 200) -> bool:
     """SIGKILL every member until the group is empty (a member that forks meanwhile is caught by
-    the next pass; pids.max bounds how many there can be). True once it is empty."""
+    the next pass; pids.max bounds how many there can be; v2's `cgroup.kill` does it at
+    once). True once it is empty."""
+    if (folder / "cgroup.kill").exists():
+        try:
+            (folder / "cgroup.kill").write_text("1")
+        except OSError:
+            pass
     for _ in range(attempts):
         pids = members(folder)
         if not pids:

@@ -159,14 +159,15 @@ SETSID_HOGS = (  # busy processes in their own sessions that ignore every catcha
     "for _ in range(4):\n"
     "    subprocess.Popen([sys.executable, '-c', _hog], start_new_session=True)\n"
 )
-FILL_TMPFS = (  # 4 GiB into the sandbox's in-memory folders, 64 MiB at a time
-    "for _folder in ('/tmp', '.', '/dev/shm'):\n"
-    "    for _i in range(64):\n"
-    "        try:\n"
-    "            with open(f'{_folder}/fill{_i}', 'wb') as _f:\n"
-    "                _f.write(b'x' * (64 * 2**20 - 1))\n"
-    "        except OSError:\n"
-    "            break\n"
+FILL_TMPFS = (  # 4 GiB into the sandbox's in-memory /tmp, 64 MiB at a time
+    "_chunk = b'x' * (64 * 2**20 - 1)\n"
+    "for _i in range(64):\n"
+    "    try:\n"
+    "        with open(f'/tmp/fill{_i}', 'wb') as _f:\n"
+    "            _f.write(_chunk)\n"
+    "    except OSError:\n"
+    "        break\n"
+    "del _chunk\n"
 )
 HIDDEN_FLOOD = (  # 200 MB of forged hidden-case messages, 500 kB each
     "from IPython.display import publish_display_data as _publish\n"
@@ -193,7 +194,8 @@ def isolation_cases() -> list[Case]:
     return [
         answered("setsid_cpu_hogs", "linear_answer", SETSID_HOGS, tests),
         answered("fills_tmpfs_4gib", "linear_answer", FILL_TMPFS, tests),
-        answered("hidden_message_flood", "q1_answer", HIDDEN_FLOOD, tests - {"q1_test"}),
+        # past the cell's share the flood is dropped; q1's own small report still fits
+        answered("hidden_message_flood", "q1_answer", HIDDEN_FLOOD, tests),
         Case("locked_cell_copy_before_edit", FIXTURE, edited, {"tampered"}, tests),
     ]
 

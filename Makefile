@@ -1,6 +1,6 @@
 # llm-foundations: every set-up step the course needs, from a fresh machine with Python 3.10+ and make.
 #   make course   install into .venv and open JupyterLab on the student notebooks (the main job)
-#   make test     install into .venv and run the whole test suite (lint included)
+#   make test     install into .venv and run the whole test suite (lint and browser tests included)
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,17 +17,26 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
+# The two JupyterLab servers. The browser tests (tests/browser) start them through these targets,
+# with LAB_ARGS for a port, a token and no browser window. .venv/bin is put on PATH because
+# Formgrader runs nbgrader's database migrations with the `alembic` command found there.
+LAB := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/jupyter lab $(ROOT_FLAG)
+
 course: $(INSTALLED)
-	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=notebooks
+	$(LAB) --ServerApp.root_dir=notebooks $(LAB_ARGS)
 
 instructor: $(INSTALLED)
-	cd course && ../$(BIN)/jupyter lab $(ROOT_FLAG)
+	cd course && $(LAB) $(LAB_ARGS)
 
 # Two test workers on two cores: one BLAS thread each (notebook kernels inherit it); with the
 # default of one thread per core the workers fight over the cores (measured: 5x slower).
+# The browser tests (JupyterLab in Chromium) run afterwards on their own, so their notebook
+# kernels and the browser do not compete with the two workers for the cores.
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: $(INSTALLED)
 	$(BIN)/ruff check .
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/pytest -n 2 --durations=15
+	$(ONE_THREAD) $(BIN)/pytest -n 2 --durations=15 --ignore=tests/browser
+	$(ONE_THREAD) $(BIN)/pytest tests/browser --durations=5
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -3,17 +3,23 @@
 Each module has one job; read them in this order:
 
     tokenizers   text <-> token ids (characters, byte-level BPE)
-    corpus       the embedded training text, its facts, your own text files
+    facts        the facts the corpus teaches, and the same facts as questions
+    corpus       the embedded training text, written from those facts
     ngram        a count-based base model
     layers       the transformer's building blocks, each a forward/backward pair
+    rows         element-wise work in cache-sized row blocks, shared across threads
     transformer  a decoder-only transformer with a key/value cache
+    checkpoint   saving and loading a model's weights and config
     losses       softmax, cross-entropy, sequence and dataset losses
     sampling     greedy, temperature, top-k, top-p and the generation loop
     optim        AdamW, gradient clipping, the learning-rate schedule
     data         pre-training windows and fine-tuning examples
     training     the training loop and its loss history
+    finetuning   the prompt template, greedy answers, epoch batches for fine-tuning
+    plots        the charts the chapters share: top tokens, grouped bars, token strips
     pretrained   the shipped base model
     quiz         the multiple-choice widget used in the chapters
+    checks       the input checks shared by the public functions
 """
 
 __version__ = "0.1.0"

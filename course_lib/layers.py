@@ -9,7 +9,9 @@ Shapes: `N` rows of features (a batch of B sequences of T tokens flattened to N 
 `C` features, `H` attention heads of size `d = C // H`.
 
 The functions work in whatever float dtype they are given (float32 for speed, float64 for
-gradient checks) and never loop over positions or heads.
+gradient checks), never loop over positions or heads, and make each pass over a large array
+count: results are built in place, and views replace copies (the heads of the (N, 3C) q/k/v
+rows are strided views, and attention writes its output straight into (N, C) rows).
 """
 
 from __future__ import annotations
@@ -18,36 +20,10 @@ import math
 
 import numpy as np
 
+from .rows import for_row_blocks
+
 GELU_COEF = 0.044715
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-
-
-# ----------------------------------------------------------------------------- token ids
-
-
-def check_token_ids(ids, vocab_size: int) -> np.ndarray:
-    """Validate token ids and return them as an integer array of shape (T,) or (B, T).
-
-    Raises TypeError for a non-integer dtype and ValueError for a wrong number of dimensions,
-    an empty sequence or an id outside [0, vocab_size).
-
-    >>> check_token_ids([[1, 2, 3]], vocab_size=5).shape
-    (1, 3)
-    """
-    arr = np.asarray(ids)
-    if arr.size == 0:  # checked first: an empty list has no integer dtype
-        raise ValueError(f"token ids must hold at least one token, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"token ids must be integers, got an array of dtype {arr.dtype}")
-    if arr.ndim not in (1, 2):
-        raise ValueError(
-            f"token ids must have shape (T,) or (B, T), got {arr.ndim} dimensions {arr.shape}"
-        )
-    low, high = int(arr.min()), int(arr.max())
-    if low < 0 or high >= vocab_size:
-        bad = low if low < 0 else high
-        raise ValueError(f"token id {bad} is out of range: ids must lie in [0, {vocab_size})")
-    return arr
 
 
 # ----------------------------------------------------------------------------- embedding
@@ -63,7 +39,8 @@ def embedding_forward(ids: np.ndarray, wte: np.ndarray, wpe: np.ndarray, start: 
     [[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]]
     """
     T = ids.shape[1]
-    x = wte[ids] + wpe[start : start + T]
+    x = wte[ids]                  # (B, T, C) gathered rows: a new array
+    x += wpe[start : start + T]   # (B, T, C) += (T, C)
     return x, (ids, wte.shape, wpe.shape, start)
 
 
@@ -71,10 +48,10 @@ def embedding_backward(dx: np.ndarray, cache):
     """Gradients of the embedding tables: dx (B, T, C) -> (dwte (V, C), dwpe (block_size, C))."""
     ids, wte_shape, wpe_shape, start = cache
     C = dx.shape[-1]
-    dwte = np.zeros(wte_shape, dtype=dx.dtype)
+    dwte = np.zeros(wte_shape, dtype=dx.dtype)                        # (V, C)
     np.add.at(dwte, ids.ravel(), dx.reshape(-1, C))  # a token used twice collects both gradients
-    dwpe = np.zeros(wpe_shape, dtype=dx.dtype)
-    dwpe[start : start + ids.shape[1]] = dx.sum(axis=0)
+    dwpe = np.zeros(wpe_shape, dtype=dx.dtype)                        # (block_size, C)
+    dwpe[start : start + ids.shape[1]] = dx.sum(axis=0)               # (T, C)
     return dwte, dwpe
 
 
@@ -88,15 +65,15 @@ def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
     >>> y.shape
     (2, 4)
     """
-    y = x @ w
-    y += b  # in place: no second (N, C_out) temporary
+    y = x @ w  # (N, C_out)
+    y += b     # in place: no second (N, C_out) temporary
     return y, (x, w)
 
 
 def linear_backward(dy: np.ndarray, cache):
     """dy (N, C_out) -> (dx (N, C_in), dw (C_in, C_out), db (C_out,))."""
     x, w = cache
-    return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0)  # (N, C_in), (C_in, C_out), (C_out,)
 
 
 # ----------------------------------------------------------------------------- layer norm
@@ -109,23 +86,42 @@ def layernorm_forward(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 
     >>> np.round(y, 3).tolist()
     [[-1.0, 1.0]]
     """
-    xhat = x - x.mean(axis=-1, keepdims=True)
-    rstd = 1.0 / np.sqrt(np.einsum("nc,nc->n", xhat, xhat)[:, None] / x.shape[-1] + eps)
-    xhat *= rstd
-    y = xhat * g
-    y += b
+    N, C = x.shape
+    xhat, y = np.empty_like(x), np.empty_like(x)                   # (N, C) each
+    rstd = np.empty((N, 1), dtype=x.dtype)                         # (N, 1)
+
+    def rows(x, xhat, y, rstd):
+        np.subtract(x, x.mean(axis=-1, keepdims=True), out=xhat)   # centred
+        var = np.einsum("nc,nc->n", xhat, xhat)[:, None] / C       # (n, 1)
+        np.divide(1.0, np.sqrt(var + eps), out=rstd)
+        xhat *= rstd                                               # normalised
+        np.multiply(xhat, g, out=y)
+        y += b
+
+    for_row_blocks(rows, x, xhat, y, rstd)
     return y, (xhat, rstd, g)
 
 
 def layernorm_backward(dy: np.ndarray, cache):
-    """dy (N, C) -> (dx (N, C), dg (C,), db (C,))."""
+    """dy (N, C) -> (dx (N, C), dg (C,), db (C,)).
+
+    dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), with dxhat = dy * g.
+    """
     xhat, rstd, g = cache
     C = xhat.shape[-1]
-    dxhat = dy * g
-    dx = dxhat - dxhat.mean(axis=-1, keepdims=True)
-    dx -= xhat * (np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C)
-    dx *= rstd
-    return dx, np.einsum("nc,nc->c", dy, xhat), dy.sum(axis=0)
+    dx = np.empty_like(dy)                                         # (N, C)
+
+    def rows(dy, xhat, rstd, dx):
+        dxhat = dy * g                                             # (n, C)
+        row_mean = dxhat.mean(axis=-1, keepdims=True)              # (n, 1)
+        row_dot = np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C  # (n, 1)
+        np.multiply(xhat, row_dot, out=dx)
+        np.subtract(dxhat, dx, out=dx)
+        dx -= row_mean
+        dx *= rstd
+
+    for_row_blocks(rows, dy, xhat, rstd, dx)
+    return dx, np.einsum("nc,nc->c", dy, xhat), dy.sum(axis=0)    # (N, C), (C,), (C,)
 
 
 # ----------------------------------------------------------------------------- GELU
@@ -134,39 +130,48 @@ def layernorm_backward(dy: np.ndarray, cache):
 def gelu_forward(x: np.ndarray):
     """GELU activation, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
+    Written as y = x * s with s = 0.5 (1 + tanh(...)); the cache keeps x, s and y, from which the
+    backward pass needs no tanh.
+
     >>> y, _ = gelu_forward(np.array([-3.0, 0.0, 3.0]))
     >>> np.round(y, 3).tolist()
     [-0.004, 0.0, 2.996]
     """
-    # In-place steps avoid large temporaries (this runs on the biggest activation, (N, 4C)).
-    t = x * x
-    t *= GELU_COEF
-    t += 1.0
-    t *= x
-    t *= SQRT_2_OVER_PI  # t = sqrt(2/pi) (x + 0.044715 x^3)
-    np.tanh(t, out=t)
-    y = t + 1.0
-    y *= x
-    y *= 0.5
-    return y, (x, t)
+    s, y = np.empty_like(x), np.empty_like(x)      # (N, 4C) each: the largest activations
+
+    def rows(x, s, y):
+        np.multiply(x, x, out=s)
+        s *= GELU_COEF * SQRT_2_OVER_PI
+        s += SQRT_2_OVER_PI
+        s *= x                                     # sqrt(2/pi) (x + 0.044715 x^3)
+        np.tanh(s, out=s)
+        s *= 0.5
+        s += 0.5                                   # s = 0.5 (1 + tanh(...))
+        np.multiply(x, s, out=y)
+
+    for_row_blocks(rows, x, s, y)
+    return y, (x, s, y)
 
 
 def gelu_backward(dy: np.ndarray, cache) -> np.ndarray:
-    """dy (same shape as x) -> dx."""
-    x, t = cache
-    # dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), built in place
-    dx = x * x
-    dx *= 3.0 * GELU_COEF
-    dx += 1.0
-    dx *= SQRT_2_OVER_PI
-    dx *= x
-    one_minus_t2 = t * t
-    np.subtract(1.0, one_minus_t2, out=one_minus_t2)
-    dx *= one_minus_t2
-    dx += t
-    dx += 1.0
-    dx *= 0.5
-    dx *= dy
+    """dy (same shape as x) -> dx.
+
+    With z = sqrt(2/pi) (x + 0.044715 x^3): ds/dz = 2 s (1 - s) and x (1 - s) = x - y, so
+    dy/dx = s + x ds/dz dz/dx = s (1 + 2 sqrt(2/pi) (x - y) (1 + 3 * 0.044715 x^2)).
+    """
+    x, s, y = cache
+    dx = np.empty_like(dy)                         # (N, 4C)
+
+    def rows(dy, x, s, y, dx):
+        np.multiply(x, x, out=dx)
+        dx *= 6.0 * GELU_COEF * SQRT_2_OVER_PI
+        dx += 2.0 * SQRT_2_OVER_PI
+        dx *= x - y
+        dx += 1.0
+        dx *= s
+        dx *= dy
+
+    for_row_blocks(rows, dy, x, s, y, dx)
     return dx
 
 
@@ -182,18 +187,18 @@ def mlp_forward(x, w_fc, b_fc, w_proj, b_proj):
     >>> y.shape
     (3, 2)
     """
-    h, fc_cache = linear_forward(x, w_fc, b_fc)
-    a, gelu_cache = gelu_forward(h)
-    y, proj_cache = linear_forward(a, w_proj, b_proj)
+    h, fc_cache = linear_forward(x, w_fc, b_fc)          # (N, 4C)
+    a, gelu_cache = gelu_forward(h)                      # (N, 4C)
+    y, proj_cache = linear_forward(a, w_proj, b_proj)    # (N, C)
     return y, (fc_cache, gelu_cache, proj_cache)
 
 
 def mlp_backward(dy, cache):
     """dy (N, C) -> (dx, dw_fc, db_fc, dw_proj, db_proj)."""
     fc_cache, gelu_cache, proj_cache = cache
-    da, dw_proj, db_proj = linear_backward(dy, proj_cache)
-    dh = gelu_backward(da, gelu_cache)
-    dx, dw_fc, db_fc = linear_backward(dh, fc_cache)
+    da, dw_proj, db_proj = linear_backward(dy, proj_cache)   # (N, 4C)
+    dh = gelu_backward(da, gelu_cache)                       # (N, 4C)
+    dx, dw_fc, db_fc = linear_backward(dh, fc_cache)         # (N, C)
     return dx, dw_fc, db_fc, dw_proj, db_proj
 
 
@@ -211,71 +216,97 @@ def causal_mask(size: int, dtype=np.float32) -> np.ndarray:
 
 
 def split_heads(x: np.ndarray, batch_size: int, n_head: int) -> np.ndarray:
-    """(B*T, C) rows -> (B, H, T, d) heads (a view, no copy)."""
+    """(B*T, C) rows -> (B, H, T, d) heads: a strided view, no copy (also of a column slice)."""
     N, C = x.shape
     return x.reshape(batch_size, N // batch_size, n_head, C // n_head).transpose(0, 2, 1, 3)
 
 
-def merge_heads(y: np.ndarray) -> np.ndarray:
-    """(B, H, T, d) heads -> (B*T, H*d) rows (the inverse of split_heads)."""
-    B, H, T, d = y.shape
-    return y.transpose(0, 2, 1, 3).reshape(B * T, H * d)
-
-
-def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray):
+def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray, out=None):
     """Scaled dot-product attention for all heads at once.
 
     q (B, H, Tq, d), k and v (B, H, Tk, d), mask (Tq, Tk) additive (0 or -inf) -> y (B, H, Tq, d).
     Each query must be allowed to see at least one key. The softmax subtracts the row maximum,
-    so it never overflows.
+    so it never overflows. `out`, if given, is a (B, H, Tq, d) array (or view) to write y into.
 
     >>> q = k = v = np.ones((1, 1, 2, 4))
     >>> y, _ = attention_forward(q, k, v, causal_mask(2, np.float64))
     >>> y.shape
     (1, 1, 2, 4)
     """
-    scale = 1.0 / math.sqrt(q.shape[-1])
-    att = q @ k.swapaxes(-1, -2)
-    att *= scale
-    att += mask
-    att -= att.max(axis=-1, keepdims=True)
-    np.exp(att, out=att)
-    att /= att.sum(axis=-1, keepdims=True)
-    y = att @ v
+    (B, H, Tq, d), Tk = q.shape, k.shape[2]
+    scale = 1.0 / math.sqrt(d)
+    att = np.empty((B, H, Tq, Tk), dtype=q.dtype)                # (B, H, Tq, Tk)
+    y = np.empty(q.shape, dtype=q.dtype) if out is None else out  # (B, H, Tq, d)
+
+    def rows(q, k, v, att, y):  # a few sequences of the batch
+        np.matmul(q, k.swapaxes(-1, -2), out=att)                # scores
+        att += mask
+        att -= att.max(axis=-1, keepdims=True)
+        att *= scale                                             # max(scale * s) = scale * max(s)
+        np.exp(att, out=att)
+        att *= 1.0 / att.sum(axis=-1, keepdims=True)             # probabilities
+        np.matmul(att, v, out=y)
+
+    for_row_blocks(rows, q, k, v, att, y)
     return y, (q, k, v, att, y, scale)
 
 
-def attention_backward(dy: np.ndarray, cache):
-    """dy (B, H, Tq, d) -> (dq, dk, dv) with the shapes of q, k, v."""
+def attention_backward(dy: np.ndarray, cache, out=None):
+    """dy (B, H, Tq, d) -> (dq, dk, dv) with the shapes of q, k, v.
+
+    `out`, if given, is a triple of arrays (or views) to write dq, dk and dv into.
+    """
     q, k, v, att, y, scale = cache
-    dv = att.swapaxes(-1, -2) @ dy
-    datt = dy @ v.swapaxes(-1, -2)
-    # softmax backward: ds_ij = p_ij (dp_ij - sum_j' p_ij' dp_ij'), and that sum equals dy_i . y_i
-    datt -= (dy * y).sum(axis=-1, keepdims=True)
-    datt *= att
-    datt *= scale
-    return datt @ k, datt.swapaxes(-1, -2) @ q, dv
+    dq, dk, dv = out if out is not None else (np.empty_like(q), np.empty_like(k), np.empty_like(v))
+
+    def rows(dy, q, k, v, att, y, dq, dk, dv):  # a few sequences of the batch
+        np.matmul(att.swapaxes(-1, -2), dy, out=dv)
+        dy = dy * scale                                          # (b, H, Tq, d)
+        datt = dy @ v.swapaxes(-1, -2)                           # (b, H, Tq, Tk)
+        # softmax backward: ds_ij = p_ij (dp_ij - sum_j' p_ij' dp_ij'); that sum is dy_i . y_i
+        datt -= np.einsum("bhtd,bhtd->bht", dy, y)[..., None]
+        datt *= att                                              # d(scores)
+        np.matmul(datt, k, out=dq)
+        np.matmul(datt.swapaxes(-1, -2), q, out=dk)
+
+    for_row_blocks(rows, dy, q, k, v, att, y, dq, dk, dv)
+    return dq, dk, dv
 
 
-def self_attention_forward(x, w_qkv, b_qkv, w_proj, b_proj, n_head: int, batch_size: int, mask):
+def self_attention_forward(x, w_qkv, b_qkv, w_proj, b_proj, n_head: int, batch_size: int, mask,
+                           kv=None):
     """Causal multi-head self-attention on x (B*T, C) -> (B*T, C).
 
     One linear map makes queries, keys and values (C -> 3C), the heads attend in parallel,
-    and an output projection (C -> C) mixes them. `mask` is the additive (T, T) causal mask.
+    and an output projection (C -> C) mixes them. `mask` is the additive (T, Tk) causal mask.
+
+    kv: optional key/value cache of this layer for decoding, `(keys, values, start)` with keys and
+    values (B, H, block_size, d) buffers holding `start` earlier tokens; the new keys and values
+    are written after them and the queries attend to all start + T (then Tk = start + T).
     """
-    C = x.shape[1]
-    qkv, qkv_cache = linear_forward(x, w_qkv, b_qkv)
-    q, k, v = (split_heads(qkv[:, i * C : (i + 1) * C], batch_size, n_head) for i in range(3))
-    y, att_cache = attention_forward(q, k, v, mask)
-    out, proj_cache = linear_forward(merge_heads(y), w_proj, b_proj)
+    N, C = x.shape
+    qkv, qkv_cache = linear_forward(x, w_qkv, b_qkv)                           # (N, 3C)
+    q, k, v = (split_heads(qkv[:, i * C : (i + 1) * C], batch_size, n_head)    # (B, H, T, d)
+               for i in range(3))
+    if kv is not None:
+        keys, values, start = kv
+        end = start + q.shape[2]
+        keys[:, :, start:end], values[:, :, start:end] = k, v
+        k, v = keys[:, :, :end], values[:, :, :end]                            # (B, H, Tk, d)
+    y = np.empty((N, C), dtype=x.dtype)                                        # (N, C)
+    _, att_cache = attention_forward(q, k, v, mask, out=split_heads(y, batch_size, n_head))
+    out, proj_cache = linear_forward(y, w_proj, b_proj)                        # (N, C)
     return out, (qkv_cache, att_cache, proj_cache, n_head, batch_size)
 
 
 def self_attention_backward(dout, cache):
     """dout (B*T, C) -> (dx, dw_qkv, db_qkv, dw_proj, db_proj)."""
     qkv_cache, att_cache, proj_cache, n_head, batch_size = cache
-    dy, dw_proj, db_proj = linear_backward(dout, proj_cache)
-    dq, dk, dv = attention_backward(split_heads(dy, batch_size, n_head), att_cache)
-    dqkv = np.concatenate([merge_heads(dq), merge_heads(dk), merge_heads(dv)], axis=1)
-    dx, dw_qkv, db_qkv = linear_backward(dqkv, qkv_cache)
+    N, C = dout.shape
+    dy, dw_proj, db_proj = linear_backward(dout, proj_cache)                   # (N, C)
+    dqkv = np.empty((N, 3 * C), dtype=dout.dtype)                              # (N, 3C)
+    heads = tuple(split_heads(dqkv[:, i * C : (i + 1) * C], batch_size, n_head)  # (B, H, T, d)
+                  for i in range(3))
+    attention_backward(split_heads(dy, batch_size, n_head), att_cache, out=heads)
+    dx, dw_qkv, db_qkv = linear_backward(dqkv, qkv_cache)                      # (N, C)
     return dx, dw_qkv, db_qkv, dw_proj, db_proj

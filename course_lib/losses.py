@@ -26,15 +26,8 @@ def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     >>> np.round(np.exp(log_softmax(np.array([0.0, np.log(3.0)]))), 2)
     array([0.25, 0.75])
     """
-    logits = np.asarray(logits)
-    if logits.dtype.kind != "f":
-        logits = logits.astype(np.float64)
-    largest = np.max(logits, axis=axis, keepdims=True)
-    if np.any(np.isneginf(largest)):
-        raise ValueError("every logit of a row is -inf: there is no distribution to normalise")
-    if np.any(np.isnan(logits)) or np.any(np.isposinf(largest)):
-        raise ValueError("logits contain NaN or +inf; expected finite numbers (or -inf to mask)")
-    shifted = logits - largest
+    logits = _as_float(logits)
+    shifted = logits - _checked_max(logits, axis)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
@@ -119,23 +112,43 @@ def cross_entropy_grad(logits: np.ndarray, targets, mask=None, reduction: str = 
     >>> cross_entropy_grad(np.zeros((1, 4)), np.array([2]))   # p = 1/4 everywhere, gold is 2
     array([[ 0.25,  0.25, -0.75,  0.25]])
     """
+    return cross_entropy_and_grad(logits, targets, mask, reduction)[1]
+
+
+def cross_entropy_and_grad(logits: np.ndarray, targets, mask=None, reduction: str = "mean"):
+    """(cross_entropy(...), cross_entropy_grad(...)) from one softmax: what a training step needs.
+
+    One pass each computes the row maxima, the shifted logits, their exponentials, the row sums
+    and the scaled probabilities; the loss reads off the gold entries.
+
+    >>> loss, grad = cross_entropy_and_grad(np.zeros((1, 4)), np.array([2]))
+    >>> round(float(loss), 4), grad.tolist()                 # log 4
+    (1.3863, [[0.25, 0.25, -0.75, 0.25]])
+    """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    logits = np.asarray(logits)
+    logits = _as_float(logits)
     targets = _check_targets(targets, logits.shape[-1], expected_shape=logits.shape[:-1])
     weights = _check_mask(mask, targets.shape)
-    grad = softmax(logits)
-    np.put_along_axis(
-        grad,
-        targets[..., None],
-        np.take_along_axis(grad, targets[..., None], axis=-1) - 1.0,
-        axis=-1,
-    )
+    V, rows = logits.shape[-1], np.arange(targets.size)
+    flat, gold = logits.reshape(-1, V), targets.reshape(-1)                  # (n, V), (n,)
+    grad = flat - _checked_max(flat, -1)                                     # (n, V) shifted
+    gold_shifted = grad[rows, gold]                                          # (n,)
+    np.exp(grad, out=grad)
+    total = grad.sum(axis=-1)                                                # (n,)
+    losses = np.log(total) - gold_shifted                                    # (n,) -log p(gold)
+    weight = np.ones(len(rows), grad.dtype) if weights is None else weights.reshape(-1)  # (n,)
     if weights is not None:
-        grad *= (weights > 0)[..., None]
+        losses = np.where(weight > 0, losses, 0.0).astype(grad.dtype)
     if reduction == "mean":
-        grad /= _count(weights, targets.size)
-    return grad
+        weight = weight / _count(weights, targets.size)
+    grad *= (weight / total).astype(grad.dtype)[:, None]                     # weighted softmax
+    grad[rows, gold] -= weight.astype(grad.dtype)                            # minus the one-hot
+    grad = grad.reshape(logits.shape)
+    if reduction == "none":
+        return losses.reshape(targets.shape), grad
+    loss = losses.sum()
+    return (loss if reduction == "sum" else loss / _count(weights, targets.size)), grad
 
 
 def sequence_loss(model, ids) -> float:
@@ -177,6 +190,24 @@ def perplexity(mean_token_loss: float) -> float:
     4.0
     """
     return float(np.exp(mean_token_loss))
+
+
+def _as_float(logits) -> np.ndarray:
+    logits = np.asarray(logits)
+    return logits if logits.dtype.kind == "f" else logits.astype(np.float64)
+
+
+def _checked_max(logits: np.ndarray, axis: int) -> np.ndarray:
+    """The maximum along `axis` (kept), after checking every slice has a distribution.
+
+    A NaN or +inf anywhere in a slice makes its maximum NaN or +inf, so checking the maxima
+    checks every logit."""
+    largest = np.max(logits, axis=axis, keepdims=True)
+    if np.any(np.isneginf(largest)):
+        raise ValueError("every logit of a row is -inf: there is no distribution to normalise")
+    if not np.all(np.isfinite(largest)):
+        raise ValueError("logits contain NaN or +inf; expected finite numbers (or -inf to mask)")
+    return largest
 
 
 def _check_targets(targets, vocab_size: int, expected_shape=None) -> np.ndarray:

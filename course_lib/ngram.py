@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import check_token_ids
+from .checks import check_int, check_token_ids
 
 MAX_TABLE_ENTRIES = 50_000_000  # dense count tables beyond this would not fit a laptop's memory
 
@@ -37,9 +37,7 @@ class NGramModel:
     """
 
     def __init__(self, vocab_size: int, n: int = 2, smoothing: float = 1.0):
-        for name, value in (("vocab_size", vocab_size), ("n", n)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        vocab_size, n = check_int(vocab_size, "vocab_size"), check_int(n, "n")
         if not isinstance(smoothing, (int, float, np.number)) or not smoothing >= 0:
             raise ValueError(f"smoothing must be a number >= 0, got {smoothing!r}")
         if vocab_size**n > MAX_TABLE_ENTRIES:

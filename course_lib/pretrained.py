@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import default_corpus, train_val_split
-from .losses import cross_entropy
 from .tokenizers import Tokenizer, load_tokenizer
+from .training import evaluate
 from .transformer import Transformer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -50,10 +50,5 @@ def validation_windows(tokenizer: Tokenizer, block_size: int) -> np.ndarray:
 def validation_loss(model: Transformer, tokenizer: Tokenizer, batch_size: int = 32) -> float:
     """Mean next-token loss (nats) of `model` on the validation split of the default corpus."""
     windows = validation_windows(tokenizer, model.block_size)
-    total, count = 0.0, 0
-    for start in range(0, len(windows), batch_size):
-        batch = windows[start : start + batch_size]
-        logits = model.logits(batch[:, :-1])
-        total += float(cross_entropy(logits, batch[:, 1:], reduction="sum"))
-        count += batch[:, 1:].size
-    return total / count
+    batches = [windows[start : start + batch_size] for start in range(0, len(windows), batch_size)]
+    return evaluate(model, [(batch[:, :-1], batch[:, 1:]) for batch in batches])

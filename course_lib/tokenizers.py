@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_int
+
 SPECIAL_TOKENS = ("<|pad|>", "<|bos|>", "<|eos|>", "<|instruction|>", "<|response|>")
 _SPECIAL_PATTERN = re.compile("(" + "|".join(re.escape(s) for s in SPECIAL_TOKENS) + ")")
 _SPECIAL_IDS = {s: i for i, s in enumerate(SPECIAL_TOKENS)}
@@ -254,8 +256,7 @@ class BPETokenizer(Tokenizer):
         if not isinstance(text, str):
             raise TypeError(f"train expects a str, got {type(text).__name__}")
         min_size = _N_SPECIAL + 256
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)):
-            raise TypeError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
+        vocab_size = check_int(vocab_size, "vocab_size", minimum=None)
         if vocab_size < min_size:
             raise ValueError(
                 f"vocab_size={vocab_size} is too small: a byte-level BPE tokenizer needs at least "

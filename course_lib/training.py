@@ -3,8 +3,8 @@
 One step on a batch (x, y[, mask]):
 
     logits, cache = model.forward(x)                  # (B, T, V)
-    loss = cross_entropy(logits, y, mask)             # mean over the predicted tokens
-    grads = model.backward(cross_entropy_grad(logits, y, mask), cache)
+    loss, dlogits = cross_entropy_and_grad(logits, y, mask)   # mean over the predicted tokens
+    grads = model.backward(dlogits, cache)
     clip_grad_norm(grads, clip); optimizer.step(grads, lr=cosine_lr(step, ...))
 
 >>> history = train(model, get_batch, steps=100)     # doctest: +SKIP
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .losses import cross_entropy, cross_entropy_grad
+from .losses import cross_entropy, cross_entropy_and_grad
 from .optim import AdamW, clip_grad_norm, cosine_lr
 
 
@@ -74,18 +74,17 @@ def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1
     """
     x, y, mask = _unpack(batch)
     logits, cache = model.forward(x)
-    if not np.all(np.isfinite(logits)):
+    if not np.isfinite(logits.sum()):  # one pass: a sum is finite only if every logit is
         raise FloatingPointError(
             "the model's logits contain NaN or inf, so training has diverged; the parameters "
             "were not updated. Try a lower learning rate or a smaller clip value"
         )
-    loss = float(cross_entropy(logits, y, mask))
-    dlogits = cross_entropy_grad(logits, y, mask).astype(logits.dtype, copy=False)
+    loss, dlogits = cross_entropy_and_grad(logits, y, mask)
     grads = model.backward(dlogits, cache)
     if clip:
         clip_grad_norm(grads, clip)
     optimizer.step(grads, lr=lr)
-    return loss
+    return float(loss)
 
 
 def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,

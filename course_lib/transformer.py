@@ -5,9 +5,12 @@
                -> final layer norm -> output head (tied to the token embedding by default)
                -> logits (B, T, V)
 
-`forward` keeps the activations that `backward` needs; `forward_cached` decodes incrementally
-with a key/value cache (each new token attends to the stored keys and values instead of
-recomputing the whole context). The layers themselves live in `course_lib.layers`.
+The block is written once, as `block_forward` / `block_backward` over one block's parameters.
+`Transformer.forward` runs it for training (keeping what `backward` needs), and
+`forward_cached` runs the same code with a key/value cache for incremental decoding: each new
+token attends to the stored keys and values instead of recomputing the whole context. Inside
+the model the B sequences of T tokens are flattened to N = B*T rows of C features (a view, no
+copy). The layers themselves live in `course_lib.layers`.
 
 >>> model = Transformer(TransformerConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2,
 ...                                       n_embd=8))
@@ -17,32 +20,24 @@ recomputing the whole context). The layers themselves live in `course_lib.layers
 
 from __future__ import annotations
 
-import json
 import math
-import zipfile
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import load_checkpoint, save_checkpoint
+from .checks import check_int, check_sequence, check_token_ids
 from .layers import (
-    attention_forward,
     causal_mask,
-    check_token_ids,
     embedding_backward,
     embedding_forward,
     layernorm_backward,
     layernorm_forward,
-    linear_forward,
-    merge_heads,
     mlp_backward,
     mlp_forward,
     self_attention_backward,
     self_attention_forward,
-    split_heads,
 )
-
-CHECKPOINT_FORMAT = "llm-foundations/transformer"
 
 
 @dataclass
@@ -66,16 +61,9 @@ class TransformerConfig:
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"config field {name} must be an int, got {value!r}")
-            if value <= 0:
-                raise ValueError(f"config field {name} must be positive, got {value}")
-            setattr(self, name, int(value))
+            setattr(self, name, check_int(getattr(self, name), f"config field {name}"))
         if self.n_embd % self.n_head != 0:
-            raise ValueError(
-                f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})"
-            )
+            raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
         if not isinstance(self.tie_weights, (bool, np.bool_)):
             raise TypeError(f"config field tie_weights must be a bool, got {self.tie_weights!r}")
         self.tie_weights = bool(self.tie_weights)
@@ -98,6 +86,44 @@ class TransformerConfig:
         if "vocab_size" not in data:
             raise ValueError("transformer config is missing the required field 'vocab_size'")
         return cls(**data)
+
+
+def block_shapes(C: int) -> dict:
+    """Name -> shape of one block's parameters, for n_embd = C (the names after "h.{i}.")."""
+    return {"ln1.g": (C,), "ln1.b": (C,), "attn.w_qkv": (C, 3 * C), "attn.b_qkv": (3 * C,),
+            "attn.w_proj": (C, C), "attn.b_proj": (C,), "ln2.g": (C,), "ln2.b": (C,),
+            "mlp.w_fc": (C, 4 * C), "mlp.b_fc": (4 * C,), "mlp.w_proj": (4 * C, C),
+            "mlp.b_proj": (C,)}  # fmt: skip
+
+
+def block_forward(x, p: dict, n_head: int, batch_size: int, mask, kv=None):
+    """One block on x (N, C) -> (N, C), and the cache `block_backward` needs.
+
+    p: the block's parameters by their short names (see block_shapes); mask (T, Tk) additive;
+    kv: this layer's (keys, values, start) cache when decoding (see self_attention_forward).
+    """
+    h, ln1 = layernorm_forward(x, p["ln1.g"], p["ln1.b"])                           # (N, C)
+    x2, attn = self_attention_forward(h, p["attn.w_qkv"], p["attn.b_qkv"], p["attn.w_proj"],
+                                      p["attn.b_proj"], n_head, batch_size, mask, kv)  # (N, C)
+    x2 += x                                                              # (N, C) residual
+    h, ln2 = layernorm_forward(x2, p["ln2.g"], p["ln2.b"])                          # (N, C)
+    out, mlp = mlp_forward(h, p["mlp.w_fc"], p["mlp.b_fc"], p["mlp.w_proj"], p["mlp.b_proj"])
+    out += x2                                                            # (N, C) residual
+    return out, (ln1, attn, ln2, mlp)
+
+
+def block_backward(dout, cache) -> tuple[np.ndarray, dict]:
+    """dout (N, C) -> (dx (N, C), the block's gradients by their short names)."""
+    ln1, attn, ln2, mlp = cache
+    g = {}
+    dh, g["mlp.w_fc"], g["mlp.b_fc"], g["mlp.w_proj"], g["mlp.b_proj"] = mlp_backward(dout, mlp)
+    dx2, g["ln2.g"], g["ln2.b"] = layernorm_backward(dh, ln2)                       # (N, C)
+    dx2 += dout                                                          # (N, C) residual
+    dh, g["attn.w_qkv"], g["attn.b_qkv"], g["attn.w_proj"], g["attn.b_proj"] = (
+        self_attention_backward(dx2, attn))                                          # (N, C)
+    dx, g["ln1.g"], g["ln1.b"] = layernorm_backward(dh, ln1)                        # (N, C)
+    dx += dx2                                                            # (N, C) residual
+    return dx, g
 
 
 @dataclass
@@ -155,11 +181,9 @@ class Transformer:
         self._setup(config, params, metadata={})
 
     def _setup(self, config: TransformerConfig, params: dict, metadata: dict) -> None:
-        self.config = config
-        self.params = params
-        self.metadata = metadata
+        self.config, self.params, self.metadata = config, params, metadata
         self.dtype = params["wte"].dtype
-        self.mask = causal_mask(config.block_size, self.dtype)
+        self.mask = causal_mask(config.block_size, self.dtype)       # (block_size, block_size)
 
     @staticmethod
     def param_shapes(config: TransformerConfig) -> dict:
@@ -167,21 +191,11 @@ class Transformer:
         V, C, T = config.vocab_size, config.n_embd, config.block_size
         shapes = {"wte": (V, C), "wpe": (T, C)}
         for i in range(config.n_layer):
-            p = f"h.{i}."
-            shapes.update({
-                p + "ln1.g": (C,), p + "ln1.b": (C,),
-                p + "attn.w_qkv": (C, 3 * C), p + "attn.b_qkv": (3 * C,),
-                p + "attn.w_proj": (C, C), p + "attn.b_proj": (C,),
-                p + "ln2.g": (C,), p + "ln2.b": (C,),
-                p + "mlp.w_fc": (C, 4 * C), p + "mlp.b_fc": (4 * C,),
-                p + "mlp.w_proj": (4 * C, C), p + "mlp.b_proj": (C,),
-            })  # fmt: skip
+            shapes.update({f"h.{i}.{name}": shape for name, shape in block_shapes(C).items()})
         shapes.update({"ln_f.g": (C,), "ln_f.b": (C,)})
         if not config.tie_weights:
             shapes["lm_head"] = (V, C)
         return shapes
-
-    # ------------------------------------------------------------------ properties
 
     @property
     def vocab_size(self) -> int:
@@ -199,21 +213,40 @@ class Transformer:
 
     def astype(self, dtype) -> Transformer:
         """A copy of the model with every parameter cast to `dtype` (e.g. np.float64)."""
-        params = {name: p.astype(dtype) for name, p in self.params.items()}
         model = Transformer.__new__(Transformer)
-        model._setup(self.config, params, dict(self.metadata))
+        model._setup(self.config, {n: p.astype(dtype) for n, p in self.params.items()},
+                     dict(self.metadata))  # fmt: skip
         return model
+
+    def _blocks(self) -> list[dict]:
+        """Each block's parameters by their short names: views of (not copies from) params."""
+        names = block_shapes(self.config.n_embd)
+        return [{n: self.params[f"h.{i}.{n}"] for n in names} for i in range(self.config.n_layer)]
 
     def _head(self) -> np.ndarray:
         return self.params["wte"] if self.config.tie_weights else self.params["lm_head"]
 
-    def _check_ids(self, ids) -> tuple[np.ndarray, bool]:
+    def _run(self, ids: np.ndarray, kv: KVCache | None = None):
+        """The one forward pass, ids (B, T) -> logits (B, T, V) and the cache; with `kv` the
+        tokens continue the cached sequences (their positions start at kv.length)."""
+        B, T = ids.shape
+        P, start = self.params, (0 if kv is None else kv.length)
+        x, emb = embedding_forward(ids, P["wte"], P["wpe"], start)          # (B, T, C)
+        x = x.reshape(B * T, self.config.n_embd)                            # (N, C) view
+        mask = self.mask[start : start + T, : start + T]                    # (T, start + T)
+        blocks = []
+        for i, p in enumerate(self._blocks()):
+            layer_kv = None if kv is None else (kv.keys[i], kv.values[i], start)
+            x, cache = block_forward(x, p, self.config.n_head, B, mask, layer_kv)  # (N, C)
+            blocks.append(cache)
+        h, ln_f = layernorm_forward(x, P["ln_f.g"], P["ln_f.b"])            # (N, C)
+        logits = (h @ self._head().T).reshape(B, T, self.vocab_size)        # (B, T, V)
+        return logits, {"emb": emb, "blocks": blocks, "ln_f": ln_f, "h": h}
+
+    def _as_batch(self, ids) -> tuple[np.ndarray, bool]:
         """Validated ids as (B, T), and whether the caller gave a single (T,) sequence."""
         ids = check_token_ids(ids, self.vocab_size)
-        single = ids.ndim == 1
-        return (ids[None] if single else ids), single
-
-    # ------------------------------------------------------------------ training pass
+        return (ids[None] if ids.ndim == 1 else ids), ids.ndim == 1
 
     def forward(self, ids):
         """Logits for every position, plus the cache that `backward` needs.
@@ -221,36 +254,13 @@ class Transformer:
         ids (B, T) int with T <= block_size -> logits (B, T, V); a (T,) sequence gives (T, V).
         logits[b, t] scores the token that follows ids[b, :t+1].
         """
-        ids, single = self._check_ids(ids)
-        B, T = ids.shape
-        if T > self.block_size:
-            raise ValueError(
-                f"sequence length {T} exceeds block_size {self.block_size}; "
-                f"crop the context to its last {self.block_size} tokens"
-            )
-        P, C = self.params, self.config.n_embd
-        x, emb_cache = embedding_forward(ids, P["wte"], P["wpe"])
-        x = x.reshape(B * T, C)
-        mask = self.mask[:T, :T]
-        block_caches = []
-        for i in range(self.config.n_layer):
-            p = f"h.{i}."
-            h, ln1 = layernorm_forward(x, P[p + "ln1.g"], P[p + "ln1.b"])
-            a, attn = self_attention_forward(
-                h, P[p + "attn.w_qkv"], P[p + "attn.b_qkv"], P[p + "attn.w_proj"],
-                P[p + "attn.b_proj"], self.config.n_head, B, mask,
-            )  # fmt: skip
-            x = x + a
-            h, ln2 = layernorm_forward(x, P[p + "ln2.g"], P[p + "ln2.b"])
-            m, mlp = mlp_forward(
-                h, P[p + "mlp.w_fc"], P[p + "mlp.b_fc"], P[p + "mlp.w_proj"], P[p + "mlp.b_proj"]
-            )
-            x = x + m
-            block_caches.append((ln1, attn, ln2, mlp))
-        h, ln_f = layernorm_forward(x, P["ln_f.g"], P["ln_f.b"])
-        logits = (h @ self._head().T).reshape(B, T, self.vocab_size)
-        cache = {"emb": emb_cache, "blocks": block_caches, "ln_f": ln_f, "h": h,
-                 "shape": (B, T), "single": single}  # fmt: skip
+        ids, single = self._as_batch(ids)
+        if ids.shape[1] > self.block_size:
+            raise ValueError(f"sequence length {ids.shape[1]} exceeds block_size "
+                             f"{self.block_size}; crop the context to its last {self.block_size} "
+                             "tokens")  # fmt: skip
+        logits, cache = self._run(ids)
+        cache["single"] = single
         return (logits[0] if single else logits), cache
 
     def backward(self, dlogits, cache) -> dict:
@@ -259,31 +269,20 @@ class Transformer:
         dlogits has the shape of the logits `forward` returned, (B, T, V) or (T, V).
         Returns a dict with the same keys and shapes as `params`.
         """
-        B, T = cache["shape"]
-        V, C = self.vocab_size, self.config.n_embd
+        (B, T), V = cache["emb"][0].shape, self.vocab_size
         expected = (T, V) if cache["single"] else (B, T, V)
-        dlogits = np.asarray(dlogits)
+        dlogits = np.asarray(dlogits, dtype=self.dtype)
         if dlogits.shape != expected:
-            raise ValueError(
-                f"dlogits has shape {dlogits.shape}, expected {expected} (the logits' shape)"
-            )
-        dlogits = dlogits.reshape(B * T, V).astype(self.dtype, copy=False)
-        grads = {}
-        head = self._head()
-        dhead = dlogits.T @ cache["h"]
-        dx, grads["ln_f.g"], grads["ln_f.b"] = layernorm_backward(dlogits @ head, cache["ln_f"])
+            raise ValueError(f"dlogits has shape {dlogits.shape}, expected {expected} "
+                             "(the logits' shape)")  # fmt: skip
+        dlogits = dlogits.reshape(B * T, V)                                  # (N, V)
+        dhead = dlogits.T @ cache["h"]                                       # (V, C)
+        dx, dln_g, dln_b = layernorm_backward(dlogits @ self._head(), cache["ln_f"])  # (N, C)
+        grads = {"ln_f.g": dln_g, "ln_f.b": dln_b}
         for i in reversed(range(self.config.n_layer)):
-            p = f"h.{i}."
-            ln1, attn, ln2, mlp = cache["blocks"][i]
-            (dh, grads[p + "mlp.w_fc"], grads[p + "mlp.b_fc"], grads[p + "mlp.w_proj"],
-             grads[p + "mlp.b_proj"]) = mlp_backward(dx, mlp)  # fmt: skip
-            dres, grads[p + "ln2.g"], grads[p + "ln2.b"] = layernorm_backward(dh, ln2)
-            dx += dres
-            (dh, grads[p + "attn.w_qkv"], grads[p + "attn.b_qkv"], grads[p + "attn.w_proj"],
-             grads[p + "attn.b_proj"]) = self_attention_backward(dx, attn)  # fmt: skip
-            dres, grads[p + "ln1.g"], grads[p + "ln1.b"] = layernorm_backward(dh, ln1)
-            dx += dres
-        dwte, grads["wpe"] = embedding_backward(dx.reshape(B, T, C), cache["emb"])
+            dx, block_grads = block_backward(dx, cache["blocks"][i])         # (N, C)
+            grads.update({f"h.{i}.{name}": g for name, g in block_grads.items()})
+        dwte, grads["wpe"] = embedding_backward(dx.reshape(B, T, -1), cache["emb"])  # (V, C)
         if self.config.tie_weights:
             dwte += dhead
         else:
@@ -295,20 +294,22 @@ class Transformer:
         """ids (B, T) -> logits (B, T, V); a (T,) sequence gives (T, V)."""
         return self.forward(ids)[0]
 
-    # ------------------------------------------------------------------ generation
+    def attention_weights(self, ids) -> np.ndarray:
+        """The attention probabilities of one sequence, ids (T,) -> (n_layer, n_head, T, T).
+
+        [layer, head, i, j] is how much query position i reads key position j (0 for j > i).
+        """
+        ids = check_sequence(ids, self.vocab_size, "ids")
+        _, cache = self.forward(ids)
+        return np.stack([attn[1][3][0] for _, attn, _, _ in cache["blocks"]])
 
     def new_kv_cache(self, batch_size: int = 1) -> KVCache:
         """An empty key/value cache for decoding `batch_size` sequences with `forward_cached`."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
         cfg = self.config
-        shape = (batch_size, cfg.n_head, cfg.block_size, cfg.n_embd // cfg.n_head)
-        return KVCache(
-            keys=[np.zeros(shape, dtype=self.dtype) for _ in range(cfg.n_layer)],
-            values=[np.zeros(shape, dtype=self.dtype) for _ in range(cfg.n_layer)],
-        )
+        shape = (check_int(batch_size, "batch_size"), cfg.n_head, cfg.block_size,
+                 cfg.n_embd // cfg.n_head)  # fmt: skip
+        return KVCache(keys=[np.zeros(shape, self.dtype) for _ in range(cfg.n_layer)],
+                       values=[np.zeros(shape, self.dtype) for _ in range(cfg.n_layer)])
 
     def forward_cached(self, ids_new, kv: KVCache) -> np.ndarray:
         """Logits for new tokens that continue the sequences stored in `kv`; appends them to `kv`.
@@ -322,42 +323,23 @@ class Transformer:
         >>> model.forward_cached(np.array([[1, 2]]), kv).shape, kv.length
         ((1, 2, 10), 2)
         """
-        ids, single = self._check_ids(ids_new)
-        B, t = ids.shape
         cfg = self.config
         if not isinstance(kv, KVCache):
             raise TypeError(f"kv must be a KVCache from new_kv_cache(), got {type(kv).__name__}")
         expected_shape = (kv.batch_size, cfg.n_head, cfg.block_size, cfg.n_embd // cfg.n_head)
         if len(kv.keys) != cfg.n_layer or kv.keys[0].shape != expected_shape:
             raise ValueError("this KVCache was made for a different model; use new_kv_cache()")
-        if B != kv.batch_size:
-            raise ValueError(f"ids_new has batch size {B}, but the cache holds {kv.batch_size}")
-        L = kv.length
-        if L + t > cfg.block_size:
+        ids, single = self._as_batch(ids_new)
+        if kv.length + ids.shape[1] > cfg.block_size:
             raise ValueError(
-                f"the cache holds {L} tokens and {t} more would exceed block_size "
-                f"{cfg.block_size}; start a new cache with a context of at most "
-                f"{cfg.block_size} tokens"
-            )
-        P, C = self.params, cfg.n_embd
-        x = embedding_forward(ids, P["wte"], P["wpe"], start=L)[0].reshape(B * t, C)
-        mask = self.mask[L : L + t, : L + t]
-        for i in range(cfg.n_layer):
-            p = f"h.{i}."
-            h = layernorm_forward(x, P[p + "ln1.g"], P[p + "ln1.b"])[0]
-            qkv = linear_forward(h, P[p + "attn.w_qkv"], P[p + "attn.b_qkv"])[0]
-            q, k, v = (split_heads(qkv[:, j * C : (j + 1) * C], B, cfg.n_head) for j in range(3))
-            kv.keys[i][:, :, L : L + t] = k
-            kv.values[i][:, :, L : L + t] = v
-            y = attention_forward(q, kv.keys[i][:, :, : L + t], kv.values[i][:, :, : L + t],
-                                  mask)[0]  # fmt: skip
-            x = x + linear_forward(merge_heads(y), P[p + "attn.w_proj"], P[p + "attn.b_proj"])[0]
-            h = layernorm_forward(x, P[p + "ln2.g"], P[p + "ln2.b"])[0]
-            x = x + mlp_forward(h, P[p + "mlp.w_fc"], P[p + "mlp.b_fc"], P[p + "mlp.w_proj"],
-                                P[p + "mlp.b_proj"])[0]  # fmt: skip
-        kv.length = L + t
-        h = layernorm_forward(x, P["ln_f.g"], P["ln_f.b"])[0]
-        logits = (h @ self._head().T).reshape(B, t, self.vocab_size)
+                f"the cache holds {kv.length} tokens and {ids.shape[1]} more would exceed "
+                f"block_size {cfg.block_size}; start a new cache with a context of at most "
+                f"{cfg.block_size} tokens")  # fmt: skip
+        if ids.shape[0] != kv.batch_size:
+            raise ValueError(f"ids_new has batch size {ids.shape[0]}, but the cache holds "
+                             f"{kv.batch_size}")  # fmt: skip
+        logits, _ = self._run(ids, kv)                                       # (B, t, V)
+        kv.length += ids.shape[1]
         return logits[0] if single else logits
 
     def next_token_probs(self, context) -> np.ndarray:
@@ -365,14 +347,10 @@ class Transformer:
 
         Only the last block_size tokens are read.
         """
-        ids = check_token_ids(context, self.vocab_size)
-        if ids.ndim != 1:
-            raise ValueError(f"context must be one sequence (T,), got shape {ids.shape}")
-        logits = self.logits(ids[-self.block_size :])[-1].astype(np.float64)
-        probs = np.exp(logits - logits.max())
+        ids = check_sequence(context, self.vocab_size)
+        logits = self.logits(ids[-self.block_size :])[-1].astype(np.float64)  # (V,)
+        probs = np.exp(logits - logits.max())                                 # (V,)
         return probs / probs.sum()
-
-    # ------------------------------------------------------------------ checkpoints
 
     def save(self, path, metadata: dict | None = None) -> None:
         """Write the weights to `path.npz` and the config (+ `metadata`) to `path.json`.
@@ -380,17 +358,8 @@ class Transformer:
         metadata: any JSON-ready dict (e.g. training record); it defaults to `self.metadata`
         and is available as `model.metadata` after `Transformer.load(path)`.
         """
-        base = _checkpoint_base(path)
         metadata = dict(self.metadata if metadata is None else metadata)
-        header = {"format": CHECKPOINT_FORMAT, "config": self.config.to_dict(),
-                  "dtype": str(self.dtype), "metadata": metadata}  # fmt: skip
-        try:
-            text = json.dumps(header, indent=2)
-        except TypeError as err:
-            raise TypeError(f"metadata must be JSON-serialisable: {err}") from None
-        base.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(base.with_name(base.name + ".npz"), **self.params)
-        base.with_name(base.name + ".json").write_text(text + "\n", encoding="utf-8")
+        save_checkpoint(path, self.config.to_dict(), self.params, metadata)
         self.metadata = metadata
 
     @classmethod
@@ -400,56 +369,8 @@ class Transformer:
         Raises FileNotFoundError for a missing file and ValueError for a corrupt checkpoint or
         one whose weights do not match its config.
         """
-        base = _checkpoint_base(path)
-        json_path = base.with_name(base.name + ".json")
-        npz_path = base.with_name(base.name + ".npz")
-        for file in (json_path, npz_path):
-            if not file.exists():
-                raise FileNotFoundError(
-                    f"checkpoint file {file} is missing: a checkpoint is a pair "
-                    f"{base.name}.npz (weights) + {base.name}.json (config)"
-                )
-        try:
-            header = json.loads(json_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{json_path} is not valid JSON ({err})") from None
-        if not isinstance(header, dict) or not isinstance(header.get("config"), dict):
-            raise ValueError(f"{json_path} must hold a JSON object with a 'config' object")
-        try:
-            config = TransformerConfig.from_dict(header["config"])
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{json_path} has an invalid config: {err}") from None
-        metadata = header.get("metadata", {})
-        if not isinstance(metadata, dict):
-            raise ValueError(f"{json_path}: 'metadata' must be an object, got {metadata!r}")
-        try:
-            with np.load(npz_path, allow_pickle=False) as archive:
-                params = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-            raise ValueError(f"{npz_path} is not a readable .npz weights file ({err})") from None
-        expected = cls.param_shapes(config)
-        missing = [name for name in expected if name not in params]
-        unexpected = sorted(set(params) - set(expected))
-        if missing or unexpected:
-            raise ValueError(
-                f"{npz_path} does not match its config: missing weights {missing}, "
-                f"unexpected weights {unexpected}"
-            )
-        dtypes = {p.dtype for p in params.values()}
-        if len(dtypes) != 1 or not np.issubdtype(next(iter(dtypes)), np.floating):
-            raise ValueError(f"{npz_path}: weights must share one float dtype, got {dtypes}")
-        for name, shape in expected.items():
-            if params[name].shape != shape:
-                raise ValueError(
-                    f"{npz_path}: weight {name!r} has shape {params[name].shape}, "
-                    f"but the config expects {shape}"
-                )
+        config, params, metadata = load_checkpoint(path, TransformerConfig.from_dict,
+                                                   cls.param_shapes)  # fmt: skip
         model = cls.__new__(cls)
-        model._setup(config, {name: params[name] for name in expected}, metadata)
+        model._setup(config, params, metadata)
         return model
-
-
-def _checkpoint_base(path) -> Path:
-    """`path` without a .npz/.json suffix: the common stem of a checkpoint's two files."""
-    path = Path(path)
-    return path.with_suffix("") if path.suffix in (".npz", ".json") else path

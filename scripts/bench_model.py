@@ -1,31 +1,57 @@
-"""Benchmark the numpy transformer against the machine's matmul speed.
+"""Benchmark the numpy transformer: training steps, the machine's matmul peak, cached decoding.
 
 Prints, in one run:
-  1. float32 matmul GFLOPS of a plain large square matmul (the practical peak for numpy);
-  2. forward+backward throughput of the model (tokens/s and effective GFLOPS) and its ratio
-     to the matmul peak;
-  3. generation speed: tokens/s with the key/value cache vs recomputing the whole context;
-  4. the shipped base model: seconds to load it and generate 200 tokens with generate_text.
+  1. the BLAS library and kernel numpy uses (threadpoolctl, if installed), and numpy's float32
+     GEMM peak: the best GFLOP/s of a plain (2048, 2048) @ (2048, 2048) product;
+  2. ms per training step (forward, loss, backward, AdamW: `training.train_step`) for nanoGPT's
+     "baby GPT" shape (4 layers, 4 heads, 128 features, block 64, batch 12, 65 characters) and
+     for the shipped base model's shape (its config, batch 32 as in `make pretrain`), with the
+     GFLOP/s they reach; with --compare-with REV also today's code at git revision REV, run
+     interleaved with this checkout's in the same process, and the speed-up; with PyTorch
+     installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
+  3. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
+     shipped shape with block_size 256), and the shipped model's load + 200-token generation.
+
+Timings on a shared machine are noisy: every figure is the best of --repeats rounds, and the
+implementations alternate within each round, so their ratio is measured under the same load.
 
 FLOP estimate for one training step (forward + backward), per token:
     6 * N_matmul  +  12 * n_layer * T * n_embd
 where N_matmul counts the weights used in matrix products (12 n_embd^2 per block plus the
 V x n_embd output head) and the second term is attention (q k^T and att v, full T x T).
 
-Usage:  .venv/bin/python scripts/bench_model.py [--steps 10] [--vocab 1024] [--batch 16] ...
+OpenBLAS picks its kernel for the CPU unless OPENBLAS_CORETYPE forces one; this script removes
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from its own environment before numpy loads (pass
+--keep-openblas-env to keep them).
+
+Usage:  .venv/bin/python scripts/bench_model.py [--compare-with 94fd8e4] [--repeats 7]
 """
 
 from __future__ import annotations
 
-import argparse
-import time
+import os
+import sys
 
-import numpy as np
+if "--keep-openblas-env" not in sys.argv:  # before numpy loads OpenBLAS
+    for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(variable, None)
 
-from course_lib.transformer import Transformer, TransformerConfig
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+BABY_GPT = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, batch=12)
+CONTEXTS = (16, 64, 128, 256)
 
 
-def best_time(fn, repeats: int) -> float:
+def best_of(fn, repeats: int) -> float:
     """Fastest of `repeats` timed calls of fn() (after one warm-up call), in seconds."""
     fn()
     times = []
@@ -36,85 +62,161 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """GFLOPS of an (n, n) @ (n, n) float32 matmul."""
+def gemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of an (n, n) @ (n, n) float32 matmul."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
-    return 2 * n**3 / best_time(lambda: a @ b, repeats) / 1e9
+    return 2 * n**3 / best_of(lambda: a @ b, repeats) / 1e9
 
 
-def train_step_flops(config: TransformerConfig, batch_size: int) -> float:
-    """Estimated FLOPs of one forward+backward pass on a (batch_size, block_size) batch."""
-    C, T = config.n_embd, config.block_size
-    n_matmul = 12 * C * C * config.n_layer + config.vocab_size * C
-    per_token = 6 * n_matmul + 12 * config.n_layer * T * C
-    return per_token * batch_size * T
+def step_flops(shape: dict) -> float:
+    """Estimated FLOPs of one forward+backward pass on a (batch, block_size) batch."""
+    C, T, L = shape["n_embd"], shape["block_size"], shape["n_layer"]
+    n_matmul = 12 * C * C * L + shape["vocab_size"] * C
+    return (6 * n_matmul + 12 * L * T * C) * shape["batch"] * T
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vocab", type=int, default=1024)
-    parser.add_argument("--block", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--embd", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=10, help="timed training steps")
-    parser.add_argument("--gen-tokens", type=int, default=200)
-    args = parser.parse_args()
+def import_course_lib_at(revision: str, workdir: Path) -> str:
+    """course_lib as it was at git `revision` (extracted with git archive into workdir), imported
+    under the name course_lib_<revision>."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "course_lib"],
+                             check=True, capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
+    name = "course_lib_" + "".join(c if c.isalnum() else "_" for c in revision)
+    package = workdir / "course_lib"
+    spec = importlib.util.spec_from_file_location(name, package / "__init__.py",
+                                                  submodule_search_locations=[str(package)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return name
 
-    peak = matmul_gflops()
-    print(f"matmul peak (2048^3 float32):     {peak:7.1f} GFLOPS")
 
-    config = TransformerConfig(
-        vocab_size=args.vocab, block_size=args.block, n_layer=args.layers,
-        n_head=args.heads, n_embd=args.embd,
-    )  # fmt: skip
-    model = Transformer(config, seed=0)
+def numpy_step(package: str, shape: dict):
+    """A train_step closure of `package`'s Transformer (course_lib or an older copy)."""
+    transformer = importlib.import_module(f"{package}.transformer")
+    training = importlib.import_module(f"{package}.training")
+    optim = importlib.import_module(f"{package}.optim")
+    config = {k: v for k, v in shape.items() if k != "batch"}
+    model = transformer.Transformer(transformer.TransformerConfig(**config), seed=0)
+    optimizer = optim.AdamW(model.params, lr=1e-4)
     rng = np.random.default_rng(0)
-    ids = rng.integers(0, config.vocab_size, size=(args.batch, config.block_size))
-    dlogits = rng.standard_normal((args.batch, config.block_size, config.vocab_size))
-    dlogits = dlogits.astype(np.float32) / dlogits.size
+    tokens = rng.integers(0, shape["vocab_size"], size=(shape["batch"], shape["block_size"] + 1))
+    batch = (tokens[:, :-1], tokens[:, 1:])
+    return lambda: training.train_step(model, batch, optimizer, lr=1e-4)
+
+
+def torch_step(shape: dict):
+    """The same step in PyTorch eager (a minimal GPT-2 block stack), or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    from torch import nn
+    from torch.nn import functional as F
+
+    C, H, T, V = shape["n_embd"], shape["n_head"], shape["block_size"], shape["vocab_size"]
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(C), nn.LayerNorm(C)
+            self.qkv, self.proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
+            self.fc, self.fc_proj = nn.Linear(C, 4 * C), nn.Linear(4 * C, C)
+
+        def forward(self, x):
+            B = x.shape[0]
+            q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+            return x + self.fc_proj(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte, self.wpe = nn.Embedding(V, C), nn.Embedding(T, C)
+            self.blocks = nn.ModuleList(Block() for _ in range(shape["n_layer"]))
+            self.ln_f = nn.LayerNorm(C)
+
+        def forward(self, ids):
+            x = self.wte(ids) + self.wpe(torch.arange(T))
+            for block in self.blocks:
+                x = block(x)
+            return self.ln_f(x) @ self.wte.weight.T
+
+    torch.manual_seed(0)
+    model = GPT()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    tokens = torch.randint(0, V, (shape["batch"], T + 1))
+    x, y = tokens[:, :-1], tokens[:, 1:]
 
     def step():
-        _, cache = model.forward(ids)
-        model.backward(dlogits, cache)
+        loss = F.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
 
-    seconds = best_time(step, args.steps)
-    tokens = args.batch * config.block_size
-    gflops = train_step_flops(config, args.batch) / seconds / 1e9
-    print(f"model: {model.num_params():,} params, batch {args.batch} x {config.block_size} tokens")
-    print(f"forward+backward: {seconds * 1e3:7.1f} ms/step  {tokens / seconds:9.0f} tokens/s  "
-          f"{gflops:6.1f} GFLOPS  = {gflops / peak:5.1%} of matmul peak")  # fmt: skip
-    forward_seconds = best_time(lambda: model.logits(ids), args.steps)
-    print(f"forward only:     {forward_seconds * 1e3:7.1f} ms/step  "
-          f"{tokens / forward_seconds:9.0f} tokens/s")  # fmt: skip
+    return step
 
-    n_new = args.gen_tokens
-    seq = rng.integers(0, config.vocab_size, size=(1, n_new + 1))  # seq[:, 0] is the prompt
-    keep = config.block_size // 2
 
-    def generate_cached():
-        # A full cache restarts from the last block_size // 2 tokens (a sliding window).
+def time_interleaved(steps: dict, repeats: int) -> dict:
+    """Best seconds per call of each step; every round runs each once, in turn."""
+    for step in steps.values():
+        step()  # warm-up
+    best = dict.fromkeys(steps, float("inf"))
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def training_figures(title: str, shape: dict, old_package: str | None, repeats: int) -> None:
+    steps = {"course_lib (this checkout)": numpy_step("course_lib", shape)}
+    if old_package:
+        steps[f"course_lib at {old_package.removeprefix('course_lib_')}"] = numpy_step(
+            old_package, shape)  # fmt: skip
+    torch_fn = torch_step(shape)
+    if torch_fn is not None:
+        steps["PyTorch eager (CPU)"] = torch_fn
+    best = time_interleaved(steps, repeats)
+    flops = step_flops(shape)
+    print(f"\n{title}: {shape['n_layer']} layers, {shape['n_head']} heads, {shape['n_embd']} "
+          f"features, block {shape['block_size']}, batch {shape['batch']}, vocabulary "
+          f"{shape['vocab_size']}; {flops / 1e9:.2f} GFLOP per step")  # fmt: skip
+    ours = best["course_lib (this checkout)"]
+    for name, seconds in best.items():
+        ratio = "" if seconds == ours else f"   this checkout is x{seconds / ours:.2f} as fast"
+        print(f"  {name:28s} {seconds * 1e3:7.1f} ms/step  {flops / seconds / 1e9:6.1f} GFLOP/s"
+              f"{ratio}")  # fmt: skip
+
+
+def generation_figures(repeats: int) -> None:
+    """ms per cached decoding step (one new token) at several context lengths."""
+    from course_lib.pretrained import MODEL_PATH
+    from course_lib.transformer import Transformer, TransformerConfig
+
+    shipped = Transformer.load(MODEL_PATH).config.to_dict()
+    model = Transformer(TransformerConfig(**{**shipped, "block_size": max(CONTEXTS)}), seed=0)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, model.vocab_size, size=(1, max(CONTEXTS)))
+    print(f"\ncached generation (shipped shape, block_size {model.block_size}), ms per token:")
+    times = {}
+    for context in CONTEXTS:
         kv = model.new_kv_cache(1)
-        model.forward_cached(seq[:, :1], kv)
-        for i in range(1, n_new):
-            if kv.length == config.block_size:
-                kv = model.new_kv_cache(1)
-                model.forward_cached(seq[:, i - keep : i], kv)
-            model.forward_cached(seq[:, i : i + 1], kv)
+        model.forward_cached(ids[:, : context - 1], kv)  # the context before the new token
 
-    def generate_recompute():
-        for i in range(1, n_new + 1):
-            model.logits(seq[:, max(0, i - config.block_size) : i])
+        def one_token(kv=kv, context=context):
+            kv.length = context - 1
+            model.forward_cached(ids[:, context - 1 : context], kv)
 
-    cached = best_time(generate_cached, 3)
-    full = best_time(generate_recompute, 3)
-    print(f"generation of {n_new} tokens (batch 1, block_size {config.block_size}):")
-    print(f"  with KV cache:   {n_new / cached:8.0f} tokens/s")
-    print(f"  recompute all:   {n_new / full:8.0f} tokens/s   "
-          f"(cache speed-up x{full / cached:.1f})")  # fmt: skip
+        times[context] = best_of(one_token, 20 * repeats)
+    for context, seconds in times.items():
+        print(f"  context {context:4d}: {seconds * 1e3:6.3f} ms/token   "
+              f"x{seconds / times[CONTEXTS[0]]:.2f} the time at {CONTEXTS[0]}")  # fmt: skip
     shipped_model_figures()
 
 
@@ -130,6 +232,40 @@ def shipped_model_figures() -> None:
     done = time.perf_counter()
     print(f"shipped base model: load {loaded - start:.2f} s, generate 200 tokens "
           f"{done - loaded:.2f} s, total {done - start:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare-with", metavar="REV",
+                        help="also time course_lib at this git revision (e.g. 94fd8e4)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds per figure")
+    parser.add_argument("--keep-openblas-env", action="store_true",
+                        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (removed by default)")
+    args = parser.parse_args()
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            print(f"BLAS: {pool['internal_api']} {pool.get('version')}, kernel "
+                  f"{pool.get('architecture')}, {pool['num_threads']} threads")  # fmt: skip
+    except ImportError:
+        print("BLAS: (install threadpoolctl to see the library and its kernel)")
+    print(f"numpy {np.__version__}; element-wise threads: "
+          f"{importlib.import_module('course_lib.rows').thread_count()}")
+    print(f"numpy float32 GEMM peak (2048^3): {gemm_gflops():.1f} GFLOP/s")
+
+    from course_lib.pretrained import MODEL_PATH
+    from course_lib.transformer import Transformer
+
+    shipped = {**Transformer.load(MODEL_PATH).config.to_dict(), "batch": 32}
+    shipped.pop("tie_weights")
+    with tempfile.TemporaryDirectory() as workdir:
+        old_package = import_course_lib_at(args.compare_with, Path(workdir)) \
+            if args.compare_with else None  # fmt: skip
+        training_figures("baby GPT", BABY_GPT, old_package, args.repeats)
+        training_figures("shipped model", shipped, old_package, args.repeats)
+    generation_figures(args.repeats)
 
 
 if __name__ == "__main__":

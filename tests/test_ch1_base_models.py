@@ -11,12 +11,21 @@ import math
 
 import chapter_harness as harness
 import numpy as np
+import pytest
+from wrong_messages import check_named_message
 
 CHAPTER = "ch1_base_models"  # read by the fixtures in conftest.py
 
 # Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
 WRONG = {
     "ex1_1_make_pairs": {
+        "returns lists of rows, not numpy arrays": """
+def make_pairs(tokens, context_length):
+    tokens = list(tokens)
+    n = len(tokens) - context_length
+    return ([tokens[i:i + context_length] for i in range(n)],
+            [tokens[i + 1:i + context_length + 1] for i in range(n)])
+""",
         "no shift: the targets are the inputs": """
 def make_pairs(tokens, context_length):
     tokens = np.asarray(tokens)
@@ -70,6 +79,20 @@ def bigram_probs(tokens, vocab_size, k):
         counts[b, a] += 1
     return (counts + k) / (counts.sum(axis=1, keepdims=True) + k * vocab_size)
 """,
+        "counts[a, b] += 1 with index arrays (repeated pairs counted once)": """
+def bigram_probs(tokens, vocab_size, k):
+    tokens = np.asarray(tokens)
+    counts = np.zeros((vocab_size, vocab_size))
+    counts[tokens[:-1], tokens[1:]] += 1
+    return (counts + k) / (counts.sum(axis=1, keepdims=True) + k * vocab_size)
+""",
+        "returns a list of lists": """
+def bigram_probs(tokens, vocab_size, k):
+    tokens = np.asarray(tokens, dtype=np.int64)
+    counts = np.zeros((vocab_size, vocab_size))
+    np.add.at(counts, (tokens[:-1], tokens[1:]), 1)
+    return ((counts + k) / (counts.sum(axis=1, keepdims=True) + k * vocab_size)).tolist()
+""",
         "divides by the token's count, not its count as a context": """
 def bigram_probs(tokens, vocab_size, k):
     tokens = np.asarray(tokens)
@@ -83,6 +106,14 @@ def bigram_probs(tokens, vocab_size, k):
 }
 
 
+MESSAGES = {
+    ("ex1_1_make_pairs", "returns lists of rows, not numpy arrays"): "must be numpy arrays",
+    ("ex1_2_bigram_probs", "counts[a, b] += 1 with index arrays (repeated pairs counted once)"):
+        "numpy does not accumulate repeated indices",
+    ("ex1_2_bigram_probs", "returns a list of lists"): "return a numpy array",
+}
+
+
 class TestGrading(harness.ChapterGradingTests):
     """Reference answers get full marks; each typical wrong answer scores 0 (chapter_harness)."""
 
@@ -91,6 +122,10 @@ class TestGrading(harness.ChapterGradingTests):
     written = {"analysis_1_7_instructions": 3}
     written_answer = "The corpus never shows a question followed by its answer."
     n_questions = 6
+
+    @pytest.mark.parametrize("case", MESSAGES, ids=str)
+    def test_named_mistake_gets_its_message(self, graded, case):
+        check_named_message(graded, self.wrong, case, MESSAGES[case])
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

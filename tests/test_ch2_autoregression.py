@@ -11,12 +11,26 @@ import math
 
 import chapter_harness as harness
 import numpy as np
+import pytest
+from wrong_messages import check_named_message
 
 CHAPTER = "ch2_autoregression"  # read by the fixtures in conftest.py
 
 # Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
 WRONG = {
     "ex2_1_sequence_log_prob": {
+        "mean of the logs instead of their sum": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]
+    return float(np.mean(np.log(chosen))) if len(chosen) else 0.0
+""",
+        "log10 instead of the natural log": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]
+    return float(np.sum(np.log10(chosen)))
+""",
         "off-by-one: row t scores tokens[t]": """
 def sequence_log_prob(step_probs, tokens):
     return float(sum(np.log(step_probs[t][tokens[t]]) for t in range(len(tokens))))
@@ -40,6 +54,28 @@ def sequence_log_prob(step_probs, tokens):
 """,
     },
     "ex2_2_generate_greedy": {
+        "returns the prompt and the new tokens": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context = list(prompt)
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        if token == stop_id:
+            break
+    return context
+""",
+        "samples instead of taking the argmax": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = list(prompt), []
+    for _ in range(n_new):
+        probs = np.asarray(next_token_probs(context), dtype=np.float64)
+        token = int(np.random.choice(len(probs), p=probs / probs.sum()))
+        context.append(token)
+        new_tokens.append(token)
+        if token == stop_id:
+            break
+    return new_tokens
+""",
         "never feeds the token back": """
 def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
     new_tokens = []
@@ -166,6 +202,16 @@ def apply_top_p(probs, p):
 }
 
 
+MESSAGES = {
+    ("ex2_1_sequence_log_prob", "mean of the logs instead of their sum"):
+        "MEAN of the log-probabilities",
+    ("ex2_1_sequence_log_prob", "log10 instead of the natural log"): "you used np.log10",
+    ("ex2_2_generate_greedy", "returns the prompt and the new tokens"):
+        "return only the new tokens",
+    ("ex2_2_generate_greedy", "samples instead of taking the argmax"): "it samples",
+}
+
+
 class TestGrading(harness.ChapterGradingTests):
     """Reference answers get full marks; each typical wrong answer scores 0 (chapter_harness)."""
 
@@ -173,7 +219,11 @@ class TestGrading(harness.ChapterGradingTests):
     wrong = WRONG
     written = {"analysis_2_7_no_mask": 3}
     written_answer = "Without the mask each position can read the token it predicts."
-    n_questions = 6
+    n_questions = 7
+
+    @pytest.mark.parametrize("case", MESSAGES, ids=str)
+    def test_named_mistake_gets_its_message(self, graded, case):
+        check_named_message(graded, self.wrong, case, MESSAGES[case])
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys
@@ -282,3 +332,16 @@ def test_reference_solutions_agree_with_course_lib(answer_keys):
         if p is not None:
             ours = namespace["apply_top_p"](ours, p)
         assert np.allclose(ours, next_token_distribution(logits, temperature, k, p))
+
+
+def test_q2_7_the_cache_computes_the_new_token_against_stored_keys(quiz):
+    from course_lib.pretrained import load_base_model
+
+    model, tokenizer = load_base_model()
+    ids = np.array(tokenizer.encode("The capital of France is Paris. A cow says moo."))
+    kv = model.new_kv_cache()
+    model.forward_cached(ids[None, :-1], kv)
+    last = model.forward_cached(ids[None, -1:], kv)[0, -1]  # one new token against the cache
+    assert np.allclose(last, model.logits(ids)[-1], atol=1e-4)
+    widget, key = quiz["q2_7"]
+    assert key == "A" and "stored keys and values" in widget.options[key]

@@ -13,16 +13,17 @@ import re
 import chapter_harness as harness
 import numpy as np
 import pytest
+from wrong_messages import check_named_message
 
 # Exercise 3.1 is one cell with three functions; each wrong answer swaps one of them.
 TOKEN_LOSSES = """
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -log_softmax(logits[:-1])[np.arange(len(tokens) - 1), tokens[1:]]
 """
 SEQUENCE_LOSS = """
 def sequence_loss(logits, tokens):
-    return float(np.sum(token_losses(logits, tokens)))
+    return float(np.sum(next_token_losses(logits, tokens)))
 """
 DATASET_LOSS = """
 def dataset_loss(examples):
@@ -40,35 +41,47 @@ CHAPTER = "ch3_pretraining_objective"  # read by the fixtures in conftest.py
 WRONG = {
     "ex3_1_losses": {
         "off-by-one: row t scores tokens[t]": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -log_softmax(logits[1:])[np.arange(len(tokens) - 1), tokens[1:]]
 """),
         "includes the first token": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -log_softmax(logits)[np.arange(len(tokens)), tokens]
 """),
         "mean instead of sum": losses_cell(sequence="""
 def sequence_loss(logits, tokens):
-    return float(np.mean(token_losses(logits, tokens)))
+    return float(np.mean(next_token_losses(logits, tokens)))
 """),
         "forgets the minus sign": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return log_softmax(logits[:-1])[np.arange(len(tokens) - 1), tokens[1:]]
 """),
         "raw logits, no log-softmax": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     return -logits[:-1][np.arange(len(tokens) - 1), tokens[1:]]
 """),
         "softmax without max-subtraction": losses_cell(token="""
-def token_losses(logits, tokens):
+def next_token_losses(logits, tokens):
     logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
     e = np.exp(logits[:-1])
     probs = e / e.sum(axis=-1, keepdims=True)
     return -np.log(probs[np.arange(len(tokens) - 1), tokens[1:]])
+"""),
+        "global max subtracted, not each row's": losses_cell(token="""
+def next_token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    z = logits[:-1] - logits.max()
+    probs = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    return -np.log(probs[np.arange(len(tokens) - 1), tokens[1:]])
+"""),
+        "returns a list of losses": losses_cell(token="""
+def next_token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return [float(-log_softmax(logits[t - 1])[tokens[t]]) for t in range(1, len(tokens))]
 """),
         "dataset loss averages over sequences": losses_cell(dataset="""
 def dataset_loss(examples):
@@ -116,6 +129,14 @@ def cross_entropy_grad(logits, target):
 }
 
 
+MESSAGES = {
+    ("ex3_1_losses", "off-by-one: row t scores tokens[t]"):
+        "off-by-one: row t of the logits scores tokens[t + 1]",
+    ("ex3_1_losses", "global max subtracted, not each row's"): "subtract EACH row's max",
+    ("ex3_1_losses", "returns a list of losses"): "return a numpy array",
+}
+
+
 class TestGrading(harness.ChapterGradingTests):
     """Reference answers get full marks; each typical wrong answer scores 0 (chapter_harness)."""
 
@@ -124,6 +145,10 @@ class TestGrading(harness.ChapterGradingTests):
     written = {"analysis_3_8_one_model": 3}
     written_answer = "q = 0.7, since one model has to fit all 100 sentences."
     n_questions = 7
+
+    @pytest.mark.parametrize("case", MESSAGES, ids=str)
+    def test_named_mistake_gets_its_message(self, graded, case):
+        check_named_message(graded, self.wrong, case, MESSAGES[case])
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys
@@ -142,7 +167,7 @@ def test_reference_solutions_agree_with_course_lib(answer_keys):
         logits, tokens = rng.normal(size=(length, 17)) * 4, rng.integers(0, 17, size=length)
         examples.append((logits, tokens))
         expected = losses.token_losses(logits[:-1], tokens[1:])
-        assert np.allclose(namespace["token_losses"](logits, tokens), expected)
+        assert np.allclose(namespace["next_token_losses"](logits, tokens), expected)
         assert math.isclose(namespace["sequence_loss"](logits, tokens),
                             float(losses.cross_entropy(logits[:-1], tokens[1:], reduction="sum")))
         for target in (0, 16):

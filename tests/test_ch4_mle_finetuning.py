@@ -12,12 +12,28 @@ import math
 import chapter_harness as harness
 import numpy as np
 import pytest
+from wrong_messages import check_named_message
 
 CHAPTER = "ch4_mle_finetuning"  # read by the fixtures in conftest.py
 
 # Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
 WRONG = {
     "ex4_1_sft_example": {
+        "no <|eos|> at the end": """
+def make_sft_example(tokenizer, instruction, response):
+    prompt = [tokenizer.instruction_id, *tokenizer.encode(instruction), tokenizer.response_id]
+    answer = tokenizer.encode(response)
+    ids = np.array(prompt + answer)
+    mask = np.array([0] * len(prompt) + [1] * len(answer))
+    return ids[:-1], ids[1:], mask[1:]
+""",
+        "returns lists": """
+def make_sft_example(tokenizer, instruction, response):
+    prompt = [tokenizer.instruction_id, *tokenizer.encode(instruction), tokenizer.response_id]
+    answer = [*tokenizer.encode(response), tokenizer.eos_id]
+    ids, mask = prompt + answer, [0] * len(prompt) + [1] * len(answer)
+    return ids[:-1], ids[1:], mask[1:]
+""",
         "mask not shifted with the targets (off by one)": """
 def make_sft_example(tokenizer, instruction, response):
     prompt = [tokenizer.instruction_id, *tokenizer.encode(instruction), tokenizer.response_id]
@@ -58,6 +74,15 @@ def make_sft_example(tokenizer, instruction, response):
 """,
     },
     "ex4_2_masked_nll": {
+        "global max subtracted, not each row's": """
+def masked_nll(logits, targets, mask):
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max()
+    probs = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    picked = np.take_along_axis(probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
+    mask = np.asarray(mask, dtype=np.float64)
+    return float(-(np.log(picked) * mask).sum() / mask.sum())
+""",
         "mean over all tokens instead of the masked ones": """
 def masked_nll(logits, targets, mask):
     z = np.asarray(logits, dtype=np.float64)
@@ -124,6 +149,14 @@ def one_sgd_step(logits, target, lr):
     grad = p - np.eye(len(z))[target]
     return z - lr * grad, p - lr * grad
 """,
+        "returns lists": """
+def one_sgd_step(logits, target, lr):
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max()); p /= p.sum()
+    new = z - lr * (p - np.eye(len(z))[target])
+    q = np.exp(new - new.max())
+    return new.tolist(), (q / q.sum()).tolist()
+""",
         "only the target logit moves": """
 def one_sgd_step(logits, target, lr):
     z = np.array(logits, dtype=np.float64)
@@ -136,6 +169,15 @@ def one_sgd_step(logits, target, lr):
 }
 
 
+MESSAGES = {
+    ("ex4_1_sft_example", "no <|eos|> at the end"): "the example has no <|eos|>",
+    ("ex4_1_sft_example", "returns lists"): "must be numpy arrays",
+    ("ex4_2_masked_nll", "global max subtracted, not each row's"): "subtract EACH row's max",
+    ("ex4_3_one_sgd_step", "steps the probabilities instead of the logits"): "step the LOGITS",
+    ("ex4_3_one_sgd_step", "returns lists"): "must be numpy arrays",
+}
+
+
 class TestGrading(harness.ChapterGradingTests):
     """Reference answers get full marks; each typical wrong answer scores 0 (chapter_harness)."""
 
@@ -144,6 +186,10 @@ class TestGrading(harness.ChapterGradingTests):
     written = {"analysis_4_6_preamble": 4}
     written_answer = "Almost every response starts with the preamble, so the model does too."
     n_questions = 5
+
+    @pytest.mark.parametrize("case", MESSAGES, ids=str)
+    def test_named_mistake_gets_its_message(self, graded, case):
+        check_named_message(graded, self.wrong, case, MESSAGES[case])
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

@@ -1,19 +1,15 @@
-"""The generated corpus, its facts and QA pairs, the split, and the readers (never the network)."""
+"""The generated corpus, its facts and QA pairs, and the train/validation split."""
 
-import hashlib
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib import corpus as corpus_module
 from course_lib.corpus import (
     FACT_FAMILIES,
     FACTS,
     default_corpus,
-    download_corpus,
-    load_text,
     qa_pairs,
     train_val_split,
 )
@@ -127,103 +123,3 @@ def test_split_errors():
         train_val_split("a\n\nb", val_fraction=1.5)
     with pytest.raises(TypeError, match="must be a str"):
         train_val_split(b"a\n\nb")
-
-
-# --- load_text ------------------------------------------------------------------------------
-
-
-def test_load_text_reads_and_normalises_newlines(tmp_path):
-    path = tmp_path / "story.txt"
-    path.write_bytes("Once upon a time.\r\n\r\nThé end.\r\n".encode())
-    assert load_text(path) == "Once upon a time.\n\nThé end.\n"
-    assert load_text(str(path)) == load_text(path)
-
-
-def test_load_text_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such file"):
-        load_text(tmp_path / "missing.txt")
-    with pytest.raises(IsADirectoryError, match="is a folder"):
-        load_text(tmp_path)
-    latin = tmp_path / "latin.txt"
-    latin.write_bytes("Café au lait".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"not valid utf-8 text.*encoding='latin-1'"):
-        load_text(latin)
-    assert load_text(latin, encoding="latin-1") == "Café au lait"
-    with pytest.raises(ValueError, match="unknown encoding"):
-        load_text(latin, encoding="no-such-encoding")
-    empty = tmp_path / "empty.txt"
-    empty.write_text("  \n", encoding="utf-8")
-    with pytest.raises(ValueError, match="empty"):
-        load_text(empty)
-    with pytest.raises(TypeError, match="str or Path"):
-        load_text(42)
-
-
-# --- download_corpus (served from a file:// URL; the network is never used) ------------------
-
-
-@pytest.fixture
-def fake_source(tmp_path, monkeypatch):
-    """Point the "tiny_shakespeare" entry at a local file and return that file."""
-    served = tmp_path / "served.txt"
-    served.write_bytes(b"First Citizen:\nBefore we proceed any further, hear me speak.\n")
-    source = corpus_module._Source(
-        url=served.as_uri(),
-        sha256=hashlib.sha256(served.read_bytes()).hexdigest(),
-        filename="tiny_shakespeare.txt",
-    )
-    monkeypatch.setitem(corpus_module._SOURCES, "tiny_shakespeare", source)
-    return served
-
-
-def test_download_verifies_and_caches(fake_source, tmp_path):
-    cache = tmp_path / "cache"
-    path = download_corpus("tiny_shakespeare", cache_dir=cache)
-    assert path == cache / "tiny_shakespeare.txt"
-    assert path.read_bytes() == fake_source.read_bytes()
-    fake_source.unlink()  # the second call must not need the source any more
-    assert download_corpus(cache_dir=cache) == path
-
-
-def test_download_default_cache_dir(fake_source, tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    path = download_corpus()
-    assert path == tmp_path / "home" / ".cache" / "llm-foundations" / "tiny_shakespeare.txt"
-
-
-def test_download_checksum_mismatch_is_not_cached(fake_source, tmp_path):
-    fake_source.write_bytes(b"a different file")
-    cache = tmp_path / "cache"
-    with pytest.raises(ValueError, match="not the expected file.*not saved"):
-        download_corpus(cache_dir=cache)
-    assert not (cache / "tiny_shakespeare.txt").exists()
-
-
-def test_corrupt_cached_file_is_downloaded_again(fake_source, tmp_path):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "tiny_shakespeare.txt").write_bytes(b"truncated")
-    path = download_corpus(cache_dir=cache)
-    assert path.read_bytes() == fake_source.read_bytes()
-
-
-def test_offline_message_says_what_to_do(fake_source, tmp_path):
-    fake_source.unlink()  # like being offline: the URL cannot be fetched
-    cache = tmp_path / "cache"
-    with pytest.raises(ConnectionError) as info:
-        download_corpus(cache_dir=cache)
-    message = str(info.value)
-    assert "never needs the network" in message
-    assert str(cache / "tiny_shakespeare.txt") in message
-    assert "by hand" in message
-
-
-def test_unknown_corpus_name():
-    with pytest.raises(ValueError, match="unknown corpus 'wikipedia'"):
-        download_corpus("wikipedia")
-
-
-def test_real_source_has_published_checksum():
-    source = corpus_module._SOURCES["tiny_shakespeare"]
-    assert source.url.startswith("https://raw.githubusercontent.com/karpathy/char-rnn/")
-    assert re.fullmatch(r"[0-9a-f]{64}", source.sha256)

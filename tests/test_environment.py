@@ -22,7 +22,11 @@ def normalise(requirement: str) -> tuple[str, str]:
 
 def pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    lines = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = [line for extra in project["optional-dependencies"].values() for line in extra]
+    # an extra may include another one of the project's own ("llm-foundations[test]")
+    lines = project["dependencies"] + [
+        line for line in extras if normalise(line)[0] != project["name"]
+    ]
     lines.append("python" + project["requires-python"])
     return dict(normalise(line) for line in lines)
 

@@ -168,6 +168,29 @@ def test_next_token_probs_reads_the_last_block_size_tokens():
     np.testing.assert_allclose(probs, model.next_token_probs(context[-5:]))
 
 
+def test_attention_weights_are_causal_distributions_from_the_forward_pass():
+    model = tiny_model()
+    ids = np.array([3, 1, 4, 1, 5])
+    weights = model.attention_weights(ids)
+    assert weights.shape == (2, 2, 5, 5) and weights.dtype == np.float64
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-12)
+    assert np.all(np.triu(weights, k=1) == 0) and np.all(weights >= 0)
+    assert np.all(weights[:, :, 0, 0] == 1)  # the first token can only read itself
+    # layer 0 by hand: softmax(q k^T / sqrt(d) + mask) from the first layer norm and w_qkv
+    P, C, H = model.params, 8, 2
+    x = model.params["wte"][ids] + model.params["wpe"][:5]
+    h = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+    qkv = (h * P["h.0.ln1.g"] + P["h.0.ln1.b"]) @ P["h.0.attn.w_qkv"] + P["h.0.attn.b_qkv"]
+    q, k = (qkv[:, i * C : (i + 1) * C].reshape(5, H, C // H).transpose(1, 0, 2) for i in (0, 1))
+    scores = q @ k.transpose(0, 2, 1) / np.sqrt(C // H) + layers.causal_mask(5, np.float64)
+    by_hand = np.exp(scores - scores.max(-1, keepdims=True))
+    np.testing.assert_allclose(weights[0], by_hand / by_hand.sum(-1, keepdims=True), rtol=1e-10)
+    with pytest.raises(ValueError, match="one sequence"):
+        model.attention_weights(ids[None])
+    with pytest.raises(ValueError, match="exceeds block_size"):
+        model.attention_weights(np.zeros(6, dtype=int))
+
+
 # ----------------------------------------------------------------------------- checkpoints
 
 

@@ -1,0 +1,113 @@
+"""The charts the chapters draw again and again: top next tokens, side-by-side bars, a token strip.
+
+Each function draws on a matplotlib Axes you pass in (so a chapter can lay several out in one
+figure) and returns it. Labels of tokens are shown with repr(), so a leading space is visible.
+
+Example:
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import matplotlib.pyplot as plt
+>>> from course_lib.tokenizers import CharTokenizer
+>>> tokenizer = CharTokenizer.train("ab")
+>>> probs = np.zeros(tokenizer.vocab_size); probs[tokenizer.encode("a")] = 0.7
+>>> probs[tokenizer.encode("b")] = 0.3
+>>> ax = top_tokens(plt.subplots()[1], tokenizer, probs, n_top=2, title="next token")
+>>> [tick.get_text() for tick in ax.get_xticklabels()]
+["'a'", "'b'"]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+HIGHLIGHT, PLAIN = "tab:orange", "tab:blue"
+SHORT_NAMES = {"<|instruction|>": "<instr>", "<|response|>": "<resp>", "<|eos|>": "<eos>",
+               "<|pad|>": "<pad>", "<|bos|>": "<bos>"}  # fmt: skip
+
+
+def top_tokens(ax, tokenizer, probs, n_top: int = 10, title: str = "", highlight=None):
+    """Bars of the n_top most probable tokens of probs (V,), most probable first.
+
+    highlight: a token id (or a collection of ids) drawn in orange, e.g. the ideal next token.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 1:
+        raise ValueError(f"probs must be one distribution, shape (V,), got {probs.shape}")
+    marked = {int(highlight)} if np.isscalar(highlight) else {int(i) for i in highlight or ()}
+    shown = np.argsort(-probs, kind="stable")[:n_top]
+    ax.bar(range(len(shown)), probs[shown],
+           color=[HIGHLIGHT if int(token) in marked else PLAIN for token in shown])  # fmt: skip
+    ax.set_xticks(range(len(shown)), [repr(s) for s in tokenizer.token_strings(shown)],
+                  rotation=45, ha="right", fontsize=8)  # fmt: skip
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probability")
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def grouped_bars(ax, labels, series: dict, ylabel: str = "probability", title: str = ""):
+    """Side-by-side bars: one group per label, one bar per entry of series {name: values}.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> series = {"before": [0.2, 0.8], "after": [0.5, 0.5]}
+    >>> ax = grouped_bars(plt.subplots()[1], ["x", "y"], series)
+    >>> len(ax.patches), ax.get_legend().get_texts()[1].get_text()
+    (4, 'after')
+    """
+    labels = list(labels)
+    if not series or any(len(values) != len(labels) for values in series.values()):
+        raise ValueError(f"every series needs one value per label ({len(labels)})")
+    width = 0.8 / len(series)
+    positions = np.arange(len(labels))
+    for k, (name, values) in enumerate(series.items()):
+        ax.bar(positions + (k - (len(series) - 1) / 2) * width, values, width, label=name)
+    ax.set_xticks(positions, labels, rotation=40 if len(labels) > 5 else 0,
+                  ha="right" if len(labels) > 5 else "center", fontsize=8)  # fmt: skip
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def token_strip(ax, tokenizer, x, y, mask, title: str = "", values=None):
+    """Inputs x (top row) and targets y (bottom row) of one example as boxes, each (T,).
+
+    Targets with mask 1 are green (in the loss), the others grey; inputs up to the first scored
+    target are blue (the prompt). values (T,), if given, are printed under the scored targets
+    (e.g. their token losses). A dot stands for a space.
+    """
+    x, y, mask = (np.asarray(a) for a in (x, y, mask))
+    if not x.shape == y.shape == mask.shape or x.ndim != 1:
+        raise ValueError(f"x, y and mask must be 1-D of one length, got {x.shape}, {y.shape}, "
+                         f"{mask.shape}")  # fmt: skip
+    n = len(x)
+    scored = np.flatnonzero(mask)
+    prompt_end = int(scored[0]) + 1 if len(scored) else n
+    for row, (ids, label) in enumerate([(x, "input x"), (y, "target y")]):
+        for t, token in enumerate(tokenizer.token_strings(ids)):
+            if row == 0:
+                colour = "#dbe8f6" if t < prompt_end else "#f3f3f3"
+            else:
+                colour = "#9fd89f" if mask[t] else "#d9d9d9"
+            ax.add_patch(_box(t, -row * 1.3, colour))
+            ax.text(t + 0.47, -row * 1.3 + 0.5, SHORT_NAMES.get(token, token).replace(" ", "·"),
+                    rotation=90, ha="center", va="center", fontsize=8)  # fmt: skip
+        ax.text(-0.3, -row * 1.3 + 0.5, label, ha="right", va="center", fontsize=9)
+    if values is not None:
+        for t in scored:
+            ax.text(t + 0.47, -1.6, f"{values[t]:.1f}", ha="center", va="top", fontsize=7)
+        ax.text(-0.3, -1.75, "loss", ha="right", va="center", fontsize=9)
+    ax.set_xlim(-2.6, n + 0.1)
+    ax.set_ylim(-2.1, 1.2)
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _box(left: float, bottom: float, colour: str):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((left, bottom), 0.94, 1, facecolor=colour, edgecolor="grey")

@@ -1,0 +1,61 @@
+"""course_lib.plots: the charts draw what they are given, and refuse what they cannot draw."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from course_lib.plots import HIGHLIGHT, PLAIN, grouped_bars, token_strip, top_tokens  # noqa: E402
+from course_lib.tokenizers import CharTokenizer  # noqa: E402
+
+TOKENIZER = CharTokenizer.train("abc ")
+
+
+def axes():
+    fig, ax = plt.subplots()
+    plt.close(fig)
+    return ax
+
+
+def test_top_tokens_draws_the_most_probable_first_and_highlights():
+    probs = np.zeros(TOKENIZER.vocab_size)
+    a, b, c = (TOKENIZER.encode(ch)[0] for ch in "abc")
+    probs[[a, b, c]] = [0.2, 0.5, 0.3]
+    ax = top_tokens(axes(), TOKENIZER, probs, n_top=3, highlight=c)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["'b'", "'c'", "'a'"]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == [0.5, 0.3, 0.2]
+    colours = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
+    assert colours == [matplotlib.colors.to_hex(x) for x in (PLAIN, HIGHLIGHT, PLAIN)]
+
+
+def test_top_tokens_rejects_a_batch_of_distributions():
+    with pytest.raises(ValueError, match="one distribution"):
+        top_tokens(axes(), TOKENIZER, np.ones((2, TOKENIZER.vocab_size)))
+
+
+def test_grouped_bars_draws_one_bar_per_label_and_series():
+    ax = grouped_bars(axes(), ["x", "y", "z"], {"p": [1, 2, 3], "q": [3, 2, 1]})
+    assert len(ax.patches) == 6
+    assert sorted(p.get_height() for p in ax.patches) == [1, 1, 2, 2, 3, 3]
+    with pytest.raises(ValueError, match="one value per label"):
+        grouped_bars(axes(), ["x", "y"], {"p": [1, 2, 3]})
+
+
+def test_token_strip_colours_targets_by_the_mask():
+    ids = [TOKENIZER.instruction_id, *TOKENIZER.encode("ab"), TOKENIZER.response_id,
+           *TOKENIZER.encode("c"), TOKENIZER.eos_id]  # fmt: skip
+    x, y, mask = np.array(ids[:-1]), np.array(ids[1:]), np.array([0, 0, 0, 1, 1])
+    ax = token_strip(axes(), TOKENIZER, x, y, mask, values=np.arange(5.0))
+    boxes = ax.patches
+    assert len(boxes) == 2 * len(x)
+    targets = [matplotlib.colors.to_hex(b.get_facecolor()) for b in boxes[len(x):]]
+    assert targets == ["#d9d9d9"] * 3 + ["#9fd89f"] * 2
+    assert {t.get_text() for t in ax.texts} >= {"<instr>", "<resp>", "<eos>", "3.0", "4.0"}
+    with pytest.raises(ValueError, match="1-D of one length"):
+        token_strip(axes(), TOKENIZER, x, y[:-1], mask)

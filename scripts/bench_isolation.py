@@ -5,7 +5,7 @@ memory cases, and the time Ctrl-C takes to stop a grading run.
 
 Both go through the real command line (`python -m autograder.cli grade`) on a copy of the test
 fixture course. Memory: every student hands in a correct notebook plus one memory attack (a
-2 GiB allocation, 4 GiB written into the sandbox's in-memory folders, 200 MB of forged
+2 GiB allocation, 4 GiB written into the sandbox's in-memory folders, 50 MB of forged
 hidden-case messages); the whole process tree of the grader (grader, workers, sandboxes) is
 sampled through /proc every 50 ms, and the grader's side (without the sandboxes) is reported
 apart. Ctrl-C: the same class with notebooks that spin in a cell, SIGINT to the grader's

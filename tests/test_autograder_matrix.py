@@ -169,9 +169,9 @@ FILL_TMPFS = (  # 4 GiB into the sandbox's in-memory /tmp, 64 MiB at a time
     "        break\n"
     "del _chunk\n"
 )
-HIDDEN_FLOOD = (  # 200 MB of forged hidden-case messages, 500 kB each
+HIDDEN_FLOOD = (  # 50 MB of forged hidden-case messages, 500 kB each (12 x the cell's share)
     "from IPython.display import publish_display_data as _publish\n"
-    "for _i in range(400):\n"
+    "for _i in range(100):\n"
     "    _publish({'application/vnd.llmf.hidden-cases+json':\n"
     "              {'name': 'q1', 'cases': [{'value': 'x' * 500_000}]}})\n"
 )
@@ -190,6 +190,7 @@ def isolation_cases() -> list[Case]:
     locked = copy.deepcopy(next(c for c in full.cells if role(c).get("grade_id") == "linear_test"))
     edited = synthetic.with_cell_source(full, "linear_test", "assert True  # all good")
     at = next(i for i, c in enumerate(edited.cells) if role(c).get("grade_id") == "linear_test")
+    locked.id = "pasted-copy"  # a copy pasted in JupyterLab gets a cell id of its own
     edited.cells.insert(at, locked)  # the untouched copy first hides the edit that follows
     return [
         answered("setsid_cpu_hogs", "linear_answer", SETSID_HOGS, tests),

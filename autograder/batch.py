@@ -12,7 +12,7 @@ Ctrl-C (KeyboardInterrupt) stops a run within a few seconds: queued jobs are dro
 worker (which ignores SIGINT, so a terminal's Ctrl-C reaches it once, from here) gets one
 SIGTERM, which interrupts its grading so it stops its kernel, cgroup and runtime folder on the
 way out; a worker still there after STOP_GRACE seconds is killed, whatever was left behind is
-removed by the run's tag (grader.cgroups.run_tag), and the KeyboardInterrupt goes on to the
+removed by the run's tag (grader.cgroups.start_run), and the KeyboardInterrupt goes on to the
 caller. Every result already passed to `on_result` stays recorded.
 
 Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
@@ -35,7 +35,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.grader.cgroups import remove_run_groups, run_tag
+from autograder.grader.cgroups import remove_run_groups, start_run
 from autograder.grader.kernel import remove_run_folders
 from autograder.grader.pipeline import Graded, Task, grade, reference_values, zero_result
 from autograder.grader.plan import Plan
@@ -64,7 +64,7 @@ def default_workers() -> int:
 @contextlib.contextmanager
 def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of `workers` processes that a KeyboardInterrupt stops at once (see module doc)."""
-    tag = run_tag()  # set before the workers start, so they inherit it
+    tag = start_run()  # set before the workers start, so they inherit it
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_signals)
     try:

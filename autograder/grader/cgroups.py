@@ -42,6 +42,12 @@ def run_tag() -> str:
     return os.environ.setdefault(RUN_ENV, str(os.getpid()))
 
 
+def start_run() -> str:
+    """Make this process the owner of a new grading run (not one it inherited); its tag."""
+    os.environ[RUN_ENV] = str(os.getpid())
+    return os.environ[RUN_ENV]
+
+
 def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK)
 

@@ -26,6 +26,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -45,6 +46,10 @@ from autograder.records import Status
 
 IN_FLIGHT_PER_WORKER = 2
 STOP_GRACE = 3.0  # seconds an interrupted worker has to stop its kernel before it is killed
+POLL = 0.2  # seconds between looks at the interrupt flag while waiting for workers
+# Ctrl-C sets this flag and the waiting loop raises KeyboardInterrupt itself: a KeyboardInterrupt
+# raised by Python's own handler can land in a garbage-collector callback and be lost (seen).
+_INTERRUPTED = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ def default_workers() -> int:
 def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of `workers` processes that a KeyboardInterrupt stops at once (see module doc)."""
     tag = start_run()  # set before the workers start, so they inherit it
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: _INTERRUPTED.set()) if in_main else None
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_signals)
     try:
@@ -75,7 +82,21 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _wait_any(futures) -> set:
+    """The futures that are done, once one is; raise KeyboardInterrupt on Ctrl-C."""
+    while True:
+        if _INTERRUPTED.is_set():
+            raise KeyboardInterrupt
+        finished, _ = wait(futures, timeout=POLL, return_when=FIRST_COMPLETED)
+        if finished:
+            return finished
 
 
 def _worker_signals() -> None:
@@ -117,6 +138,9 @@ def compute_references(plans: list[Plan], limits: Limits, workers: int) -> dict[
     with _pool(min(workers, len(distinct)) or 1) as pool:
         futures = {digest: pool.submit(reference_task, plan, limits)
                    for digest, plan in distinct.items()}
+        remaining = set(futures.values())
+        while remaining:
+            remaining -= _wait_any(remaining)
         return {digest: future.result() for digest, future in futures.items()}
 
 
@@ -136,6 +160,7 @@ def grade_many(
         warn_unsandboxed()
     if not jobs:
         return {}
+    _INTERRUPTED.clear()
     references = compute_references([job.plan for job in jobs], limits, workers)
     done: dict[tuple, Graded] = {}
 
@@ -165,7 +190,7 @@ def _run_pool(pending, references, limits, workers, finish, bar) -> list[Job]:
                 task = Task(job.plan, read_submitted(job.submission_path),
                             references[job.plan.digest], limits)
                 running[pool.submit(grade, task)] = job
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished = _wait_any(running)
             for future in finished:
                 job = running.pop(future)
                 try:

@@ -88,6 +88,14 @@ class Recorder:
         record_in_gradebook(self.course, student, assignment, notebook, graded.result)
 
 
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `grade_course`; `statuses` counts what was recorded before it."""
+
+    def __init__(self, statuses: Counter):
+        super().__init__(f"interrupted after recording {statuses.total()} result(s)")
+        self.statuses = statuses
+
+
 def is_recorded(course: Course, key: tuple, plan: Plan) -> bool:
     """True if the recorded result was computed from the current submission and source."""
     result = read_result(course.result(*key))
@@ -142,13 +150,17 @@ def grade_course(
         statuses[result.status] += 1
         statuses[GRADER_FAILURES] += result.grader_failed
 
-    if scheduler:
-        from autograder.cluster import grade_on_cluster
+    try:
+        if scheduler:
+            from autograder.cluster import grade_on_cluster
 
-        grade_on_cluster(jobs, scheduler=scheduler, limits=limits, on_result=on_result,
-                         allow_unsandboxed=allow_unsandboxed, progress=progress)
-    else:
-        grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
+            grade_on_cluster(jobs, scheduler=scheduler, limits=limits, on_result=on_result,
+                             allow_unsandboxed=allow_unsandboxed, progress=progress)
+        else:
+            grade_many(jobs, limits=limits, workers=workers, on_result=on_result,
+                       progress=progress)
+    except KeyboardInterrupt as interrupt:  # every result recorded so far stays recorded
+        raise GradingInterrupted(statuses) from interrupt
     return statuses
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -53,10 +54,15 @@ def cmd_release(args) -> None:
 
 
 def cmd_collect(args) -> None:
-    from autograder.collect import collect
+    from autograder.collect import CollectWarning, collect
 
     course = _course(args)
-    taken = collect(course, args.assignment_name, args.folder, args.id_pattern)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CollectWarning)
+        taken = collect(course, args.assignment_name, args.folder, args.id_pattern, args.lms)
+    for warning in caught:
+        if issubclass(warning.category, CollectWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
     for _ in tqdm(taken, desc="collect", unit="nb"):
         pass
     changed = sum(item.changed for item in taken)
@@ -65,8 +71,8 @@ def cmd_collect(args) -> None:
           f"{changed} new or changed, {len(taken) - changed} unchanged")
 
 
-def cmd_grade(args) -> None:
-    from autograder.classroom import GRADER_FAILURES, grade_course
+def cmd_grade(args) -> int:
+    from autograder.classroom import GRADER_FAILURES, GradingInterrupted, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
@@ -75,9 +81,16 @@ def cmd_grade(args) -> None:
     scheduler = args.scheduler or _grading_setting(course, "scheduler", None)
     allow_unsandboxed = args.allow_unsandboxed or _grading_setting(course, "allow_unsandboxed",
                                                                    False)
-    statuses = grade_course(course, _assignments(course, args), args.student or None,
-                            limits=limits, workers=args.jobs, force=args.force,
-                            scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
+    try:
+        statuses = grade_course(course, _assignments(course, args), args.student or None,
+                                limits=limits, workers=args.jobs, force=args.force,
+                                scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
+    except GradingInterrupted as interrupt:
+        interrupt.statuses.pop(GRADER_FAILURES, 0)
+        _summary("interrupted; recorded", interrupt.statuses)
+        print("every grade recorded so far is kept; run `llmf-grade grade` again to grade "
+              "the rest", file=sys.stderr)
+        return 130
     failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)
     if failures:
@@ -153,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("assignment_name", help="assignment the submissions belong to")
     collect.add_argument("folder", type=Path,
                          help="one folder per student, or a flat folder of <student>_<nb>.ipynb")
-    collect.add_argument("--id-pattern", help="regex with a (?P<student>...) group for file names")
+    collect.add_argument("--id-pattern",
+                         help="regex with a (?P<student>...) group (and optionally (?P<file>...)) "
+                              "for folder and file names")
+    collect.add_argument("--lms", choices=("canvas", "moodle", "blackboard"),
+                         help="read this learning-management system's export layout")
     collect.set_defaults(run=cmd_collect)
 
     grade = commands.add_parser("grade", help="grade submissions in the sandbox, in parallel")

@@ -8,6 +8,13 @@ writes anything. At most two tasks per worker are in flight, so the caller holds
 in memory. If a worker process dies, the jobs it had not finished are graded again in a fresh
 pool; jobs that kill a pool twice are recorded "crashed".
 
+Ctrl-C (KeyboardInterrupt) stops a run within a few seconds: queued jobs are dropped, each
+worker (which ignores SIGINT, so a terminal's Ctrl-C reaches it once, from here) gets one
+SIGTERM, which interrupts its grading so it stops its kernel, cgroup and runtime folder on the
+way out; a worker still there after STOP_GRACE seconds is killed, whatever was left behind is
+removed by the run's tag (grader.cgroups.start_run), and the KeyboardInterrupt goes on to the
+caller. Every result already passed to `on_result` stays recorded.
+
 Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
 
 >>> results = grade_many([Job(("ada", "ch1", "ch1"), plan, Path("sub.ipynb"))])  # doctest: +SKIP
@@ -15,9 +22,13 @@ Another executor (a cluster's, for instance) needs only `reference_task` and `gr
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,6 +36,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from autograder.grader.cgroups import remove_run_groups, start_run
+from autograder.grader.kernel import remove_run_folders
 from autograder.grader.pipeline import (
     Graded,
     References,
@@ -39,6 +52,11 @@ from autograder.grader.submission import Submission, read_submitted
 from autograder.records import Status, grader_error
 
 IN_FLIGHT_PER_WORKER = 2
+STOP_GRACE = 3.0  # seconds an interrupted worker has to stop its kernel before it is killed
+POLL = 0.2  # seconds between looks at the interrupt flag while waiting for workers
+# Ctrl-C sets this flag and the waiting loop raises KeyboardInterrupt itself: a KeyboardInterrupt
+# raised by Python's own handler can land in a garbage-collector callback and be lost (seen).
+_INTERRUPTED = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -55,8 +73,65 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `workers` processes that a KeyboardInterrupt stops at once (see module doc)."""
+    tag = start_run()  # set before the workers start, so they inherit it
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: _INTERRUPTED.set()) if in_main else None
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_signals)
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        _stop(pool, tag)
+        raise
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _wait_any(futures) -> set:
+    """The futures that are done, once one is; raise KeyboardInterrupt on Ctrl-C."""
+    while True:
+        if _INTERRUPTED.is_set():
+            raise KeyboardInterrupt
+        finished, _ = wait(futures, timeout=POLL, return_when=FIRST_COMPLETED)
+        if finished:
+            return finished
+
+
+def _worker_signals() -> None:
+    """In a worker: ignore SIGINT; the first SIGTERM interrupts the grading, later ones wait."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def interrupt(*_):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the kernel's clean-up finish
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _stop(pool: ProcessPoolExecutor, tag: str) -> None:
+    """Drop queued jobs, interrupt then kill the workers, remove what their kernels left."""
+    processes = list((pool._processes or {}).values())  # the executor has no public list
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+    remove_run_groups(tag)
+    remove_run_folders(tag)
 
 
 def reference_task(plan: Plan, limits: Limits) -> References:
@@ -71,6 +146,9 @@ def compute_references(plans: list[Plan], limits: Limits, workers: int
     with _pool(min(workers, len(distinct)) or 1) as pool:
         futures = {digest: pool.submit(reference_task, plan, limits)
                    for digest, plan in distinct.items()}
+        remaining = set(futures.values())
+        while remaining:
+            remaining -= _wait_any(remaining)
         return {digest: future.result() for digest, future in futures.items()}
 
 
@@ -90,6 +168,7 @@ def grade_many(
         warn_unsandboxed()
     if not jobs:
         return {}
+    _INTERRUPTED.clear()
     references = compute_references([job.plan for job in jobs], limits, workers)
     done: dict[tuple, Graded] = {}
 
@@ -131,7 +210,7 @@ def _run_pool(pending, references, limits, workers, finish, bar) -> list[Job]:
                 running[pool.submit(grade, task)] = job
             if not running:
                 break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished = _wait_any(running)
             for future in finished:
                 job = running.pop(future)
                 try:

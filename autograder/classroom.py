@@ -88,6 +88,14 @@ class Recorder:
         record_in_gradebook(self.course, student, assignment, notebook, graded.result)
 
 
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `grade_course`; `statuses` counts what was recorded before it."""
+
+    def __init__(self, statuses: Counter):
+        super().__init__(f"interrupted after recording {statuses.total()} result(s)")
+        self.statuses = statuses
+
+
 def is_recorded(course: Course, key: tuple, plan: Plan) -> bool:
     """True if the recorded result was computed from the current submission and source."""
     result = read_result(course.result(*key))
@@ -106,9 +114,16 @@ def grade_course(
     workers: int | None = None,
     force: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
+    allow_unsandboxed: bool = False,
 ) -> Counter:
     """Grade every (student, assignment, notebook); return a Counter of statuses (and, under
-    GRADER_FAILURES, how many of the crashed notebooks are the grader's own failures)."""
+    GRADER_FAILURES, how many of the crashed notebooks are the grader's own failures).
+
+    scheduler: None grades on this machine's process pool (`workers` processes); a Dask
+    scheduler address or `local:N` grades on that cluster (autograder.cluster), whose workers
+    refuse to grade without bubblewrap unless `allow_unsandboxed`.
+    """
     assignments = assignments or course.assignments()
     students = students or course.students()
     recorder = Recorder(course)
@@ -135,7 +150,17 @@ def grade_course(
         statuses[result.status] += 1
         statuses[GRADER_FAILURES] += result.grader_failed
 
-    grade_many(jobs, limits=limits, workers=workers, on_result=on_result, progress=progress)
+    try:
+        if scheduler:
+            from autograder.cluster import grade_on_cluster
+
+            grade_on_cluster(jobs, scheduler=scheduler, limits=limits, on_result=on_result,
+                             allow_unsandboxed=allow_unsandboxed, progress=progress)
+        else:
+            grade_many(jobs, limits=limits, workers=workers, on_result=on_result,
+                       progress=progress)
+    except KeyboardInterrupt as interrupt:  # every result recorded so far stays recorded
+        raise GradingInterrupted(statuses) from interrupt
     return statuses
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -53,10 +54,15 @@ def cmd_release(args) -> None:
 
 
 def cmd_collect(args) -> None:
-    from autograder.collect import collect
+    from autograder.collect import CollectWarning, collect
 
     course = _course(args)
-    taken = collect(course, args.assignment_name, args.folder, args.id_pattern)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CollectWarning)
+        taken = collect(course, args.assignment_name, args.folder, args.id_pattern, args.lms)
+    for warning in caught:
+        if issubclass(warning.category, CollectWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
     for _ in tqdm(taken, desc="collect", unit="nb"):
         pass
     changed = sum(item.changed for item in taken)
@@ -65,15 +71,26 @@ def cmd_collect(args) -> None:
           f"{changed} new or changed, {len(taken) - changed} unchanged")
 
 
-def cmd_grade(args) -> None:
-    from autograder.classroom import GRADER_FAILURES, grade_course
+def cmd_grade(args) -> int:
+    from autograder.classroom import GRADER_FAILURES, GradingInterrupted, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
-    statuses = grade_course(course, _assignments(course, args), args.student or None,
-                            limits=limits, workers=args.jobs, force=args.force)
+    scheduler = args.scheduler or _grading_setting(course, "scheduler", None)
+    allow_unsandboxed = args.allow_unsandboxed or _grading_setting(course, "allow_unsandboxed",
+                                                                   False)
+    try:
+        statuses = grade_course(course, _assignments(course, args), args.student or None,
+                                limits=limits, workers=args.jobs, force=args.force,
+                                scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
+    except GradingInterrupted as interrupt:
+        interrupt.statuses.pop(GRADER_FAILURES, 0)
+        _summary("interrupted; recorded", interrupt.statuses)
+        print("every grade recorded so far is kept; run `llmf-grade grade` again to grade "
+              "the rest", file=sys.stderr)
+        return 130
     failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)
     if failures:
@@ -82,6 +99,12 @@ def cmd_grade(args) -> None:
               file=sys.stderr)
         return GRADER_FAILED
     return 0
+
+
+def _grading_setting(course: Course, name: str, default):
+    """`c.LlmfGrade.<name>` of the course's nbgrader_config.py, else `default`."""
+    section = course.nbgrader_config.get("LlmfGrade")
+    return section.get(name, default) if section else default
 
 
 def cmd_export(args) -> None:
@@ -143,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("assignment_name", help="assignment the submissions belong to")
     collect.add_argument("folder", type=Path,
                          help="one folder per student, or a flat folder of <student>_<nb>.ipynb")
-    collect.add_argument("--id-pattern", help="regex with a (?P<student>...) group for file names")
+    collect.add_argument("--id-pattern",
+                         help="regex with a (?P<student>...) group (and optionally (?P<file>...)) "
+                              "for folder and file names")
+    collect.add_argument("--lms", choices=("canvas", "moodle", "blackboard"),
+                         help="read this learning-management system's export layout")
     collect.set_defaults(run=cmd_collect)
 
     grade = commands.add_parser("grade", help="grade submissions in the sandbox, in parallel")
@@ -155,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--notebook-timeout", type=float, default=180.0,
                        help="seconds per notebook")
     grade.add_argument("--memory-mb", type=int, default=1536, help="memory limit per kernel")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask cluster: its scheduler's address (tcp://host:8786) "
+                            "or local:N for N worker processes on this machine (needs the "
+                            "cluster extra; default: c.LlmfGrade.scheduler of the course's "
+                            "nbgrader_config.py, else this machine's process pool)")
+    grade.add_argument("--allow-unsandboxed", action="store_true",
+                       help="let Dask workers without bubblewrap grade (students' code then "
+                            "runs unsandboxed: only for disposable machines of your own)")
     grade.set_defaults(run=cmd_grade)
 
     export = commands.add_parser("export", help="write grades.csv (one row per student/assignment)")
@@ -188,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"llmf-grade {args.command}: interrupted; everything recorded so far is kept "
+              "(run it again to do the rest)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

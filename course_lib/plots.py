@@ -72,6 +72,28 @@ def grouped_bars(ax, labels, series: dict, ylabel: str = "probability", title: s
     return ax
 
 
+def line_plot(ax, x, series: dict, xlabel: str, ylabel: str, title: str = "", style: str = "o-"):
+    """One line per entry of series {name: values}, each with one value per x.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> ax = line_plot(plt.subplots()[1], [1, 2], {"a": [3, 4], "b": [1, 0]}, "x", "y")
+    >>> len(ax.get_lines())
+    2
+    """
+    x = list(x)
+    if not series or any(len(values) != len(x) for values in series.values()):
+        raise ValueError(f"every series needs one value per x ({len(x)})")
+    for name, values in series.items():
+        ax.plot(x, values, style, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return ax
+
+
 def token_strip(ax, tokenizer, x, y, mask, title: str = "", values=None):
     """Inputs x (top row) and targets y (bottom row) of one example as boxes, each (T,).
 

@@ -78,8 +78,12 @@ def for_row_blocks(kernel, *arrays: np.ndarray) -> None:
     a thread the operating system has not scheduled yet (the machine is busy) delays nothing.
     """
     global _pool
-    rows = max(1, BLOCK_ELEMENTS // max(1, arrays[0][:1].size))  # rows per block
-    starts = range(0, arrays[0].shape[0], rows)
+    n_rows = arrays[0].shape[0]
+    rows = max(1, BLOCK_ELEMENTS * n_rows // max(1, arrays[0].size))  # rows per block
+    if n_rows <= rows:  # one block (decoding one token, a small batch): no splitting
+        kernel(*arrays)
+        return
+    starts = range(0, n_rows, rows)
     threads = min(thread_count(), len(starts))
     if threads == 1:
         for start in starts:

@@ -184,6 +184,8 @@ class Transformer:
         self.config, self.params, self.metadata = config, params, metadata
         self.dtype = params["wte"].dtype
         self.mask = causal_mask(config.block_size, self.dtype)       # (block_size, block_size)
+        self._block_keys = [[(name, f"h.{i}.{name}") for name in block_shapes(config.n_embd)]
+                            for i in range(config.n_layer)]  # fmt: skip
 
     @staticmethod
     def param_shapes(config: TransformerConfig) -> dict:
@@ -219,9 +221,9 @@ class Transformer:
         return model
 
     def _blocks(self) -> list[dict]:
-        """Each block's parameters by their short names: views of (not copies from) params."""
-        names = block_shapes(self.config.n_embd)
-        return [{n: self.params[f"h.{i}.{n}"] for n in names} for i in range(self.config.n_layer)]
+        """Each block's parameters by their short names: the arrays of params, not copies."""
+        P = self.params
+        return [{name: P[key] for name, key in keys} for keys in self._block_keys]
 
     def _head(self) -> np.ndarray:
         return self.params["wte"] if self.config.tie_weights else self.params["lm_head"]

@@ -6,14 +6,16 @@ Prints, in one run:
   2. ms per training step (forward, loss, backward, AdamW: `training.train_step`) for nanoGPT's
      "baby GPT" shape (4 layers, 4 heads, 128 features, block 64, batch 12, 65 characters) and
      for the shipped base model's shape (its config, batch 32 as in `make pretrain`), with the
-     GFLOP/s they reach; with --compare-with REV also today's code at git revision REV, run
-     interleaved with this checkout's in the same process, and the speed-up; with PyTorch
-     installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
+     GFLOP/s they reach; with --compare-with REV also the code at git revision REV, and the
+     speed-up; with PyTorch installed (`pip install torch`, never a course dependency) also
+     PyTorch eager on the CPU;
   3. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
      shipped shape with block_size 256), and the shipped model's load + 200-token generation.
 
 Timings on a shared machine are noisy: every figure is the best of --repeats rounds, and the
 implementations alternate within each round, so their ratio is measured under the same load.
+Each implementation runs in a process of its own (a fresh interpreter per round), so one's
+settings (threads, memory) cannot change another's.
 
 FLOP estimate for one training step (forward + backward), per token:
     6 * N_matmul  +  12 * n_layer * T * n_embd
@@ -37,8 +39,8 @@ if "--keep-openblas-env" not in sys.argv:  # before numpy loads OpenBLAS
         os.environ.pop(variable, None)
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
 import importlib.util  # noqa: E402
+import json  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -77,27 +79,20 @@ def step_flops(shape: dict) -> float:
     return (6 * n_matmul + 12 * L * T * C) * shape["batch"] * T
 
 
-def import_course_lib_at(revision: str, workdir: Path) -> str:
-    """course_lib as it was at git `revision` (extracted with git archive into workdir), imported
-    under the name course_lib_<revision>."""
+def extract_course_lib(revision: str, workdir: Path) -> Path:
+    """A directory holding course_lib as it was at git `revision` (via git archive)."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "course_lib"],
                              check=True, capture_output=True).stdout  # fmt: skip
     subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
-    name = "course_lib_" + "".join(c if c.isalnum() else "_" for c in revision)
-    package = workdir / "course_lib"
-    spec = importlib.util.spec_from_file_location(name, package / "__init__.py",
-                                                  submodule_search_locations=[str(package)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return name
+    return workdir
 
 
-def numpy_step(package: str, shape: dict):
-    """A train_step closure of `package`'s Transformer (course_lib or an older copy)."""
-    transformer = importlib.import_module(f"{package}.transformer")
-    training = importlib.import_module(f"{package}.training")
-    optim = importlib.import_module(f"{package}.optim")
+def numpy_step(root: Path, shape: dict):
+    """A train_step closure of the Transformer of the course_lib found in directory `root`."""
+    sys.path.insert(0, str(root))
+    from course_lib import optim, training, transformer
+
+    assert Path(transformer.__file__).is_relative_to(root), transformer.__file__
     config = {k: v for k, v in shape.items() if k != "batch"}
     model = transformer.Transformer(transformer.TransformerConfig(**config), seed=0)
     optimizer = optim.AdamW(model.params, lr=1e-4)
@@ -161,28 +156,31 @@ def torch_step(shape: dict):
     return step
 
 
-def time_interleaved(steps: dict, repeats: int) -> dict:
-    """Best seconds per call of each step; every round runs each once, in turn."""
-    for step in steps.values():
-        step()  # warm-up
-    best = dict.fromkeys(steps, float("inf"))
+def worker(kind: str, shape: dict, root: str | None, steps: int) -> None:
+    """Run in a fresh process: print the best seconds of `steps` timed training steps."""
+    step = torch_step(shape) if kind == "torch" else numpy_step(Path(root), shape)
+    print(json.dumps(best_of(step, steps)))
+
+
+def time_in_processes(implementations: dict, shape: dict, repeats: int, steps: int) -> dict:
+    """Best seconds per step of each implementation (name -> worker arguments), in turn."""
+    best = dict.fromkeys(implementations, float("inf"))
     for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            best[name] = min(best[name], time.perf_counter() - start)
+        for name, (kind, root) in implementations.items():
+            command = [sys.executable, __file__, "--worker", kind, "--shape", json.dumps(shape),
+                       "--steps", str(steps)] + (["--root", str(root)] if root else [])
+            result = subprocess.run(command, check=True, capture_output=True, text=True)
+            best[name] = min(best[name], json.loads(result.stdout.splitlines()[-1]))
     return best
 
 
-def training_figures(title: str, shape: dict, old_package: str | None, repeats: int) -> None:
-    steps = {"course_lib (this checkout)": numpy_step("course_lib", shape)}
-    if old_package:
-        steps[f"course_lib at {old_package.removeprefix('course_lib_')}"] = numpy_step(
-            old_package, shape)  # fmt: skip
-    torch_fn = torch_step(shape)
-    if torch_fn is not None:
-        steps["PyTorch eager (CPU)"] = torch_fn
-    best = time_interleaved(steps, repeats)
+def training_figures(title: str, shape: dict, old_root: Path | None, args) -> None:
+    implementations = {"course_lib (this checkout)": ("numpy", REPO)}
+    if old_root is not None:
+        implementations[f"course_lib at {args.compare_with}"] = ("numpy", old_root)
+    if importlib.util.find_spec("torch") is not None:
+        implementations["PyTorch eager (CPU)"] = ("torch", None)
+    best = time_in_processes(implementations, shape, args.repeats, args.steps)
     flops = step_flops(shape)
     print(f"\n{title}: {shape['n_layer']} layers, {shape['n_head']} heads, {shape['n_embd']} "
           f"features, block {shape['block_size']}, batch {shape['batch']}, vocabulary "
@@ -238,10 +236,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare-with", metavar="REV",
                         help="also time course_lib at this git revision (e.g. 94fd8e4)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed rounds per figure")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds (processes) per figure")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (removed by default)")
+    parser.add_argument("--worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--shape", help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, json.loads(args.shape), args.root, args.steps)
 
     try:
         from threadpoolctl import threadpool_info
@@ -251,8 +255,9 @@ def main() -> None:
                   f"{pool.get('architecture')}, {pool['num_threads']} threads")  # fmt: skip
     except ImportError:
         print("BLAS: (install threadpoolctl to see the library and its kernel)")
-    print(f"numpy {np.__version__}; element-wise threads: "
-          f"{importlib.import_module('course_lib.rows').thread_count()}")
+    from course_lib.rows import thread_count
+
+    print(f"numpy {np.__version__}; element-wise threads: {thread_count()}")
     print(f"numpy float32 GEMM peak (2048^3): {gemm_gflops():.1f} GFLOP/s")
 
     from course_lib.pretrained import MODEL_PATH
@@ -261,10 +266,10 @@ def main() -> None:
     shipped = {**Transformer.load(MODEL_PATH).config.to_dict(), "batch": 32}
     shipped.pop("tie_weights")
     with tempfile.TemporaryDirectory() as workdir:
-        old_package = import_course_lib_at(args.compare_with, Path(workdir)) \
+        old_root = extract_course_lib(args.compare_with, Path(workdir)) \
             if args.compare_with else None  # fmt: skip
-        training_figures("baby GPT", BABY_GPT, old_package, args.repeats)
-        training_figures("shipped model", shipped, old_package, args.repeats)
+        training_figures("baby GPT", BABY_GPT, old_root, args)
+        training_figures("shipped model", shipped, old_root, args)
     generation_figures(args.repeats)
 
 

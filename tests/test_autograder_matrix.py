@@ -12,7 +12,9 @@ delegation, ...) are written for the fixtures.
 from __future__ import annotations
 
 import ast
+import copy
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from autograder import synthetic
 from autograder.cli import main
 from autograder.course import Course
 from autograder.grader.pipeline import grade_notebook
-from autograder.grader.plan import read_plan
+from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits, bwrap_works
 from autograder.records import load_result
 
@@ -283,6 +285,57 @@ def careful_cases() -> list[Case]:
     ]
 
 
+HOG_MARKER = "llmf-matrix-hog"
+SETSID_HOGS = (  # busy processes in their own sessions that ignore every catchable signal
+    "import subprocess, sys\n"
+    "_hog = ('import signal\\nfor s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\\n'\n"
+    "        '    signal.signal(s, signal.SIG_IGN)\\nwhile True:\\n'\n"
+    "        '    pass  # " + HOG_MARKER + "')\n"
+    "for _ in range(4):\n"
+    "    subprocess.Popen([sys.executable, '-c', _hog], start_new_session=True)\n"
+)
+FILL_TMPFS = (  # 4 GiB into the sandbox's in-memory /tmp, 64 MiB at a time
+    "_chunk = b'x' * (64 * 2**20 - 1)\n"
+    "for _i in range(64):\n"
+    "    try:\n"
+    "        with open(f'/tmp/fill{_i}', 'wb') as _f:\n"
+    "            _f.write(_chunk)\n"
+    "    except OSError:\n"
+    "        break\n"
+    "del _chunk\n"
+)
+HIDDEN_FLOOD = (  # 50 MB of forged hidden-case messages, 500 kB each (12 x the cell's share)
+    "from IPython.display import publish_display_data as _publish\n"
+    "for _i in range(100):\n"
+    "    _publish({'application/vnd.llmf.hidden-cases+json':\n"
+    "              {'name': 'q1', 'cases': [{'value': 'x' * 500_000}]}})\n"
+)
+
+
+def isolation_cases() -> list[Case]:
+    """Submissions that try to harm their neighbours or the grading machine (fixture only)."""
+    correct = synthetic.correct_answers(FIXTURE)
+    honest, tests = done_status(FIXTURE), all_tests(FIXTURE)
+
+    def answered(name: str, grade_id: str, extra: str, full: set[str]) -> Case:
+        answers = dict(correct, **{grade_id: correct[grade_id] + "\n" + extra})
+        return Case(name, FIXTURE, synthetic.student_notebook(FIXTURE, answers), {honest}, full)
+
+    full = synthetic.student_notebook(FIXTURE, correct)
+    locked = copy.deepcopy(next(c for c in full.cells if role(c).get("grade_id") == "linear_test"))
+    edited = synthetic.with_cell_source(full, "linear_test", "assert True  # all good")
+    at = next(i for i, c in enumerate(edited.cells) if role(c).get("grade_id") == "linear_test")
+    locked.id = "pasted-copy"  # a copy pasted in JupyterLab gets a cell id of its own
+    edited.cells.insert(at, locked)  # the untouched copy first hides the edit that follows
+    return [
+        answered("setsid_cpu_hogs", "linear_answer", SETSID_HOGS, tests),
+        answered("fills_tmpfs_4gib", "linear_answer", FILL_TMPFS, tests),
+        # past the cell's share the flood is dropped; q1's own small report still fits
+        answered("hidden_message_flood", "q1_answer", HIDDEN_FLOOD, tests),
+        Case("locked_cell_copy_before_edit", FIXTURE, edited, {"tampered"}, tests),
+    ]
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
     """A released course folder with every assignment (the cheats try its gradebook)."""
@@ -301,7 +354,7 @@ def graded(course):
     """Every case handed in and graded in one batch by the CLI: {(assignment, case): (case,
     result)}; the feedback pages are written too."""
     cases = [case for source in ASSIGNMENTS for case in generic_cases(source)]
-    cases += fixture_cases(course) + careful_cases()
+    cases += fixture_cases(course) + careful_cases() + isolation_cases()
     keys = [(case.source.stem, case.name) for case in cases]
     assert len(set(keys)) == len(keys)
     for case in cases:
@@ -414,3 +467,15 @@ def test_no_other_students_result_changes(graded, tmp_path):
     assert alone.scores == in_batch.scores and alone.status == in_batch.status
     _, again = graded[("fx_basics", "correct_again")]
     assert again.scores == in_batch.scores
+
+
+def test_no_sandbox_process_outlives_its_notebook(graded):
+    """The setsid, signal-ignoring processes of `setsid_cpu_hogs` died with its sandbox."""
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if HOG_MARKER in Path(f"/proc/{pid}/cmdline").read_text():
+                left.append(pid)
+        except OSError:
+            pass
+    assert not left, f"sandbox processes still running: {left}"

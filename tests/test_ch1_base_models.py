@@ -121,7 +121,7 @@ class TestGrading(harness.ChapterGradingTests):
     wrong = WRONG
     written = {"analysis_1_7_instructions": 3}
     written_answer = "The corpus never shows a question followed by its answer."
-    n_questions = 6
+    n_questions = 7
 
     @pytest.mark.parametrize("case", MESSAGES, ids=str)
     def test_named_mistake_gets_its_message(self, graded, case):
@@ -240,3 +240,13 @@ def test_reference_solutions_agree_with_course_lib(answer_keys):
     table = namespace["bigram_probs"](tokens, 30, 0.2)
     model = NGramModel(30, n=2, smoothing=0.2).fit([tokens])
     assert np.allclose(table, np.exp(model.logits(np.arange(30))))
+
+
+def test_q1_7_pretraining_takes_its_labels_from_the_text_then_fine_tuning(quiz):
+    from course_lib.data import random_windows
+
+    x, y = random_windows(np.arange(50), 4, 8, np.random.default_rng(0))
+    assert np.array_equal(y, x + 1)  # the targets are the text shifted by one: no annotator
+    widget, key = quiz["q1_7"]
+    assert key == "A" and "Self-supervised" in widget.options[key]
+    assert any("poem" in option for option in quiz["q1_1"][0].options.values())

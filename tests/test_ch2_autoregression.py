@@ -219,7 +219,7 @@ class TestGrading(harness.ChapterGradingTests):
     wrong = WRONG
     written = {"analysis_2_7_no_mask": 3}
     written_answer = "Without the mask each position can read the token it predicts."
-    n_questions = 7
+    n_questions = 8
 
     @pytest.mark.parametrize("case", MESSAGES, ids=str)
     def test_named_mistake_gets_its_message(self, graded, case):
@@ -345,3 +345,8 @@ def test_q2_7_the_cache_computes_the_new_token_against_stored_keys(quiz):
     assert np.allclose(last, model.logits(ids)[-1], atol=1e-4)
     widget, key = quiz["q2_7"]
     assert key == "A" and "stored keys and values" in widget.options[key]
+
+
+def test_q2_8_autoregressive_generation_is_one_token_at_a_time(quiz):
+    widget, key = quiz["q2_8"]
+    assert key == "A" and "one token at a time" in widget.options[key]

@@ -93,6 +93,20 @@ def dataset_loss(examples):
     return float(total / sum(len(tokens) - 1 for _, tokens in examples))
 """),
     },
+    "ex3_3_perplexity": {
+        "exp of the sum": """
+def perplexity(losses):
+    return float(np.exp(np.sum(losses)))
+""",
+        "the mean loss, no exp": """
+def perplexity(losses):
+    return float(np.mean(losses))
+""",
+        "2 ** mean (bits)": """
+def perplexity(losses):
+    return float(2 ** np.mean(losses))
+""",
+    },
     "ex3_2_cross_entropy_grad": {
         "sign flip: y - p": """
 def cross_entropy_grad(logits, target):
@@ -130,6 +144,9 @@ def cross_entropy_grad(logits, target):
 
 
 MESSAGES = {
+    ("ex3_3_perplexity", "exp of the sum"): "exp of the SUM",
+    ("ex3_3_perplexity", "the mean loss, no exp"): "perplexity is exp(mean loss)",
+    ("ex3_3_perplexity", "2 ** mean (bits)"): "you used 2 ** mean",
     ("ex3_1_losses", "off-by-one: row t scores tokens[t]"):
         "off-by-one: row t of the logits scores tokens[t + 1]",
     ("ex3_1_losses", "global max subtracted, not each row's"): "subtract EACH row's max",
@@ -144,7 +161,7 @@ class TestGrading(harness.ChapterGradingTests):
     wrong = WRONG
     written = {"analysis_3_8_one_model": 3}
     written_answer = "q = 0.7, since one model has to fit all 100 sentences."
-    n_questions = 7
+    n_questions = 9
 
     @pytest.mark.parametrize("case", MESSAGES, ids=str)
     def test_named_mistake_gets_its_message(self, graded, case):
@@ -296,3 +313,22 @@ def test_written_answer_numbers(source):
     minimum = -70 * math.log(0.7) - 30 * math.log(0.3)
     assert f"{minimum:.2f}" in cell.source
     assert re.search(r"Rubric \(3 pts\)", cell.source)
+
+
+def test_q3_8_rising_validation_loss_with_falling_training_loss_is_overfitting(quiz):
+    widget, key = quiz["q3_8"]
+    assert key == "A" and widget.options[key].startswith("The model is overfitting")
+
+
+def test_perplexity_reference_agrees_with_course_lib(answer_keys):
+    from course_lib.losses import perplexity as course_perplexity
+
+    namespace = {"np": np}
+    exec(answer_keys["ex3_3_perplexity"], namespace)  # noqa: S102 - the instructor's solution
+    losses = np.random.default_rng(5).uniform(0, 4, size=30)
+    assert math.isclose(namespace["perplexity"](losses), course_perplexity(float(losses.mean())))
+
+
+def test_q3_9_one_set_of_parameters_minimises_the_total(quiz):
+    widget, key = quiz["q3_9"]
+    assert key == "A" and f"{8.4 + 2.1 + 5.5:.1f}" in widget.options[key]

@@ -185,7 +185,7 @@ class TestGrading(harness.ChapterGradingTests):
     wrong = WRONG
     written = {"analysis_4_6_preamble": 4}
     written_answer = "Almost every response starts with the preamble, so the model does too."
-    n_questions = 5
+    n_questions = 6
 
     @pytest.mark.parametrize("case", MESSAGES, ids=str)
     def test_named_mistake_gets_its_message(self, graded, case):
@@ -237,7 +237,8 @@ def test_q4_2_only_the_probability_of_the_gold_token_counts(quiz):
                       for m in (model_a, model_b))
     assert f"{loss_a:.3f}" == "1.897" and f"{loss_b:.3f}" == "1.386"
     assert loss_b < loss_a
-    assert key == "B" and "1.386" in widget.options[key] and "1.897" in widget.options[key]
+    assert key == "B"
+    assert "1.386" in widget.explanations[key] and "1.897" in widget.explanations[key]
 
 
 def test_q4_3_one_step_moves_the_logits_by_minus_lr_p_minus_y(quiz):
@@ -310,3 +311,11 @@ def test_worked_example_of_the_objective(source):
     total = -np.log([0.25, 0.8, 0.9]).sum()
     text = "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
     assert f"{total:.3f}" in text and f"{total / 3:.3f}" in text
+
+
+def test_q4_6_data_made_only_of_answers_teaches_the_model_to_answer(quiz):
+    from course_lib.corpus import default_corpus
+
+    assert "Narnia" not in default_corpus()  # the model cannot know Narnia's capital (option B)
+    widget, key = quiz["q4_6"]
+    assert key == "A" and "imitate" in widget.options[key]

@@ -263,6 +263,8 @@ def test_every_graded_item_is_named_as_its_chapter_names_it(chapter):
         assert re.fullmatch(rf"(Exercise {number}\.\d+ — \S.*|Question {number}\.\d+)", name), name
         if grade_id in quizzes:
             assert name.startswith("Question")
+    repeated = sorted({name for name in names.values() if list(names.values()).count(name) > 1})
+    assert not repeated, f"two graded items share a label: {repeated}"
 
 
 titles = st.text(st.characters(categories=("L", "N"), include_characters=" ,'()-"),

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def normalise(requirement: str) -> tuple[str, str]:
     """Split 'NumPy >= 1.26, <3' into ('numpy', '>=1.26,<3')."""
-    name, spec = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(.*)$", requirement).groups()
+    # pip's extras ("dask[distributed]") are separate packages in conda ("dask" includes them)
+    name, spec = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[[^\]]*\])?\s*(.*)$",
+                          requirement).groups()
     return name.lower().replace("_", "-"), spec.replace(" ", "")
 
 

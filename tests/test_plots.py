@@ -59,3 +59,13 @@ def test_token_strip_colours_targets_by_the_mask():
     assert {t.get_text() for t in ax.texts} >= {"<instr>", "<resp>", "<eos>", "3.0", "4.0"}
     with pytest.raises(ValueError, match="1-D of one length"):
         token_strip(axes(), TOKENIZER, x, y[:-1], mask)
+
+
+def test_line_plot_draws_one_line_per_series():
+    from course_lib.plots import line_plot
+
+    ax = line_plot(axes(), [1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, "x", "y", "t")
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    assert list(ax.get_lines()[1].get_ydata()) == [3, 2, 1]
+    with pytest.raises(ValueError, match="one value per x"):
+        line_plot(axes(), [1, 2], {"a": [1]}, "x", "y")

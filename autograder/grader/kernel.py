@@ -6,6 +6,12 @@ collected by trusted code. Kernel sockets are Unix-domain sockets in a private r
 (ZeroMQ "ipc" transport): no TCP ports, so parallel graders never collide, and the kernel needs
 no network at all.
 
+What the grader holds while reading is bounded before it is read: ZeroMQ drops any message
+larger than `Limits.max_message_kb` (ZMQ_MAXMSGSIZE) and queues at most RECEIVE_QUEUE of them;
+a cell's printed output keeps `Limits.max_output_chars`, and hidden-case data past
+`Limits.max_hidden_kb` for the cell, or for the whole notebook (a `HiddenBudget` shared by the
+kernels of one run), is dropped and noted in the output.
+
     with SandboxedKernel(Limits()) as kernel:
         outcome = kernel.execute("print(1 + 1)", timeout=10)
         outcome.status, outcome.output     # ('ok', '2\\n')
@@ -25,15 +31,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from autograder.grader.sandbox import Limits, PidsGroup, sandboxed_command
+from autograder.grader.cgroups import SandboxGroup, run_tag
+from autograder.grader.sandbox import Limits, sandboxed_command
 from autograder.protocol import HIDDEN_MIME
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPT_GRACE = 3.0
 STARTUP_TIMEOUT = 60.0
+RECEIVE_QUEUE = 64  # messages ZeroMQ holds for the grader before it drops more (ZMQ_RCVHWM)
+RUNTIME_PREFIX = "llmf-kernel-"
+HIDDEN_DROPPED = "\n[hidden-case data over the grader's limit was dropped]\n"
 
 
 class KernelStartError(RuntimeError):
@@ -85,18 +96,44 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def runtime_prefix() -> str:
+    """Prefix of this grading run's kernel runtime folders (see cgroups.run_tag)."""
+    return f"{RUNTIME_PREFIX}{run_tag()}-"
+
+
+def remove_run_folders(tag: str) -> None:
+    """Delete the kernel runtime folders of grading run `tag` (after an interrupted run)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUNTIME_PREFIX}{tag}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class HiddenBudget:
+    """Bytes of hidden-case data the grader still keeps for one notebook."""
+
+    def __init__(self, limit_bytes: int):
+        self.left = limit_bytes
+
+    def take(self, size: int) -> bool:
+        """Spend `size` bytes if there are that many left."""
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
+
+
 class SandboxedKernel:
     """An IPython kernel in the sandbox, started on `start()` (or `with`), killed on `stop()`."""
 
     def __init__(self, limits: Limits, files: tuple[Path, ...] = (),
-                 course_lib: Path | None = None):
+                 course_lib: Path | None = None, budget: HiddenBudget | None = None):
         self.limits = limits
         self.files = [Path(f).resolve() for f in files]
         self.course_lib = course_lib  # the course_lib view it imports (None: the real one)
+        self.budget = budget or HiddenBudget(limits.max_hidden_kb * 1024)
         self.process: subprocess.Popen | None = None
         self.client: BlockingKernelClient | None = None
         self.runtime: Path | None = None
-        self.pids: PidsGroup | None = None
+        self.group: SandboxGroup | None = None
 
     def __enter__(self):
         self.start()
@@ -108,7 +145,7 @@ class SandboxedKernel:
 
     def start(self) -> None:
         """Launch the kernel and wait until it answers."""
-        self.runtime = Path(tempfile.mkdtemp(prefix="llmf-kernel-"))
+        self.runtime = Path(tempfile.mkdtemp(prefix=runtime_prefix()))
         connection_file = self.runtime / "kernel.json"
         write_connection_file(
             str(connection_file),
@@ -116,15 +153,19 @@ class SandboxedKernel:
             transport="ipc",
             key=secrets.token_hex(32).encode(),
         )
-        self.pids = PidsGroup(self.limits.max_processes)
+        self.group = SandboxGroup(self.limits.sandbox_memory_bytes(), self.limits.max_processes,
+                                  self.limits.cpus)
         argv, env, cwd = sandboxed_command(
-            connection_file, self.runtime, self.files, self.limits, self.pids, self.course_lib
+            connection_file, self.runtime, self.files, self.limits, self.group, self.course_lib
         )
         self.process = subprocess.Popen(
             argv, env=env, cwd=cwd, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self.client = BlockingKernelClient()
+        context = zmq.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_kb * 1024)
+        context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        self.client = BlockingKernelClient(context=context)
         self.client.load_connection_file(str(connection_file))
         # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
         # start, and the client then reports it dead while it is still booting. Liveness is
@@ -187,16 +228,26 @@ class SandboxedKernel:
         outcome.seconds = time.monotonic() - started
         return outcome
 
+    def _next_message(self, timeout: float) -> tuple[dict, int]:
+        """(the next IOPub message, its size in bytes); raise queue.Empty if none came."""
+        channel = self.client.iopub_channel
+        if not channel.socket.poll(int(timeout * 1000)):
+            raise queue.Empty
+        frames = channel.socket.recv_multipart()
+        _identities, frames = channel.session.feed_identities(frames)
+        return channel.session.deserialize(frames), sum(map(len, frames))
+
     def _collect(self, msg_id: str, deadline: float) -> Outcome:
         """Read messages of one execution until it finishes, the kernel dies or time is up."""
         outcome, output = Outcome("ok"), []
         budget = self.limits.max_output_chars
+        hidden_left = self.limits.max_hidden_kb * 1024  # this cell's share
         while True:
             if time.monotonic() > deadline:
                 outcome.status = "timeout"
                 break
             try:
-                message = self.client.get_iopub_msg(timeout=0.1)
+                message, size = self._next_message(timeout=0.1)
             except queue.Empty:
                 if not self.alive():
                     outcome.status = "died"
@@ -222,7 +273,11 @@ class SandboxedKernel:
                 data = content.get("data")
                 data = data if isinstance(data, dict) else {}
                 if HIDDEN_MIME in data:
-                    outcome.hidden.append(data[HIDDEN_MIME])
+                    if size <= hidden_left and self.budget.take(size):
+                        hidden_left -= size
+                        outcome.hidden.append(data[HIDDEN_MIME])
+                    elif HIDDEN_DROPPED not in output:
+                        output.append(HIDDEN_DROPPED)
                 elif "text/plain" in data:
                     output.append(str(data["text/plain"]) + "\n")
             if sum(map(len, output)) > budget:
@@ -233,7 +288,9 @@ class SandboxedKernel:
     def stop(self) -> None:
         """Kill the kernel and everything it started; remove its runtime folder."""
         if self.client is not None:
+            context = self.client.context
             self.client.stop_channels()
+            context.destroy(linger=0)
             self.client = None
         if self.process is not None:
             if self.process.poll() is None:
@@ -243,9 +300,9 @@ class SandboxedKernel:
                     pass
             self.process.wait()
             self.process = None
-        if self.pids is not None:
-            self.pids.remove()
-            self.pids = None
+        if self.group is not None:
+            self.group.remove()  # every process of the sandbox, setsid ones included
+            self.group = None
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
             self.runtime = None

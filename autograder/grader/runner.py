@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.grader.course_view import course_view
-from autograder.grader.kernel import Outcome, SandboxedKernel
+from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
 from autograder.grader.plan import Plan, Step
 from autograder.grader.sandbox import Limits
 
@@ -55,7 +55,8 @@ class _Session:
         self.course_lib = course_lib
         self.program: list[str] = []
         self.restarts = 0
-        self.kernel = SandboxedKernel(limits, files, course_lib)
+        self.budget = HiddenBudget(limits.max_hidden_kb * 1024)  # for the whole notebook
+        self.kernel = SandboxedKernel(limits, files, course_lib, self.budget)
         self.kernel.start()
 
     def run(self, label: str, code: str, deadline: float, keep: bool) -> Outcome:
@@ -81,7 +82,7 @@ class _Session:
         if self.restarts >= MAX_RESTARTS:
             return False
         self.restarts += 1
-        self.kernel = SandboxedKernel(self.limits, self.files, self.course_lib)
+        self.kernel = SandboxedKernel(self.limits, self.files, self.course_lib, self.budget)
         self.kernel.start()
         for code in self.program:
             budget = min(self.limits.cell_timeout, deadline - time.monotonic())

@@ -4,12 +4,15 @@ With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
 - a private mount namespace that shows only the operating system, the Python installation, the
   virtual environment, `course_lib` and the kernel's side of `autograder` (autograder.in_kernel
   and the protocol; not the grader's code), all read-only; no /home, no /root, no course folder,
-  no other students' files; a fresh tmpfs for the working folder and /tmp;
+  no other students' files; the root read-only and a fresh tmpfs of at most `Limits.tmpfs_mb`
+  for each writable folder (the working folder, /tmp, /dev/shm);
 - no network (own network namespace), own PID/IPC/UTS namespaces, no capabilities, and death with
   its parent;
 - a clean environment (only the variables set here);
 - resource limits set by autograder.in_kernel.boot (memory, processes, CPU time, file size),
-  and when the grader runs as root (where RLIMIT_NPROC is not enforced) a pids cgroup.
+  and, where the machine lets the grader make one, a control group (autograder.grader.cgroups):
+  at most one core at an equal share, a memory limit that covers the kernel and its tmpfs
+  together, a process limit, and the member list through which the whole sandbox is killed.
 
 Without bwrap the kernel runs with the same resource limits and clean environment but can read
 any file the grading user can: a loud warning says so.
@@ -19,22 +22,18 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.grader.cgroups import SandboxGroup
+
 HOME = "/home/student"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "mime.types")
-CGROUP_PIDS_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
-STALE_CGROUP_SECONDS = 3600
 # the parts of the autograder package a kernel imports (the trust boundary: docs/architecture.md)
 KERNEL_SIDE = ("__init__.py", "protocol.py", "hidden.py", "in_kernel")
 
@@ -49,6 +48,14 @@ class Limits:
     max_processes: int = 64
     file_mb: int = 64
     max_output_chars: int = 20_000
+    tmpfs_mb: int = 256  # each writable folder of the sandbox (the memory group counts them too)
+    cpus: float = 1.0  # cores one sandbox may use at most (where a cpu control group exists)
+    max_message_kb: int = 8192  # the largest kernel message read (larger: the connection drops)
+    max_hidden_kb: int = 4096  # hidden-case data the grader keeps per cell and per notebook
+
+    def sandbox_memory_bytes(self) -> int:
+        """The memory group's limit: the kernel's memory plus its writable tmpfs folders."""
+        return (self.memory_mb + 3 * self.tmpfs_mb) * 1024 * 1024
 
     def __post_init__(self):
         for name, value in vars(self).items():
@@ -131,10 +138,12 @@ def boot_command(connection_file: Path, limits: Limits) -> list[str]:
 
 
 def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
-                  course_lib: Path | None = None) -> list[str]:
-    """Wrap `inner` in bubblewrap: read-only system and packages, no network; `course_lib`, if
-    given, is shown in place of the real course_lib (see autograder.grader.course_view)."""
-    command = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--dir", HOME, "--chdir", HOME]
+                  course_lib: Path | None = None, tmpfs_mb: int = Limits.tmpfs_mb) -> list[str]:
+    """Wrap `inner` in bubblewrap: read-only system and packages, bounded tmpfs, no network;
+    `course_lib`, if given, is shown in place of the real course_lib (see
+    autograder.grader.course_view)."""
+    size = ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs"]
+    command = [shutil.which("bwrap") or "bwrap", *size, "/tmp", *size, HOME, "--chdir", HOME]
     for folder in SYSTEM_DIRS:
         command += ["--ro-bind-try", folder, folder]
     for name in ETC_FILES:
@@ -149,84 +158,23 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
     for file in files:
         command += ["--ro-bind", str(file), f"{HOME}/{file.name}"]
     command += ["--bind", str(runtime_dir), str(runtime_dir)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--unshare-all", "--die-with-parent",
-                "--cap-drop", "ALL", "--clearenv"]
+    command += ["--proc", "/proc", "--dev", "/dev", *size, "/dev/shm", "--remount-ro", "/",
+                "--unshare-all", "--die-with-parent", "--cap-drop", "ALL", "--clearenv"]
     for key, value in kernel_environment(HOME).items():
         command += ["--setenv", key, value]
     return [*command, *inner]
 
 
-def remove_stale_groups(root: Path) -> None:
-    """Delete empty groups left by a grader that was killed (an hour old or more)."""
-    for group in root.glob("llmf-*"):
-        try:
-            if time.time() - group.stat().st_mtime > STALE_CGROUP_SECONDS:
-                group.rmdir()  # fails, harmlessly, if the group still has processes
-        except OSError:
-            pass
-
-
-class PidsGroup:
-    """A pids cgroup capping processes and threads of one sandbox (root only; else a no-op)."""
-
-    def __init__(self, max_pids: int):
-        self.path = None
-        if os.geteuid() != 0:
-            return
-        for root in CGROUP_PIDS_ROOTS:
-            if Path(root, "pids.max").exists() or Path(root, "cgroup.procs").exists():
-                remove_stale_groups(Path(root))
-                candidate = Path(root, f"llmf-{uuid.uuid4().hex[:12]}")
-                try:
-                    candidate.mkdir()
-                    (candidate / "pids.max").write_text(str(max_pids))
-                except OSError:
-                    if candidate.exists():
-                        candidate.rmdir()
-                    continue
-                self.path = candidate
-                return
-
-    def wrap(self, command: list[str]) -> list[str]:
-        """Command that joins this cgroup, then runs `command`."""
-        if self.path is None:
-            return command
-        join = f'echo $$ > "{self.path}/cgroup.procs" && exec "$@"'
-        return ["/bin/sh", "-c", join, "sh", *command]
-
-    def remove(self) -> None:
-        """Kill any process left in the group, then delete the group."""
-        if self.path is None:
-            return
-        for _ in range(100):
-            try:
-                pids = (self.path / "cgroup.procs").read_text().split()
-            except OSError:
-                break
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.02)
-        try:
-            self.path.rmdir()
-        except OSError:
-            print(f"warning: could not remove cgroup {self.path}", file=sys.stderr)
-        self.path = None
-
-
 def sandboxed_command(
-    connection_file: Path, runtime_dir: Path, files: list[Path], limits: Limits, pids: PidsGroup,
-    course_lib: Path | None = None,
+    connection_file: Path, runtime_dir: Path, files: list[Path], limits: Limits,
+    group: SandboxGroup, course_lib: Path | None = None,
 ) -> tuple[list[str], dict[str, str], str]:
     """(argv, environment, working folder) to launch a sandboxed kernel (`course_lib`: the view
     of course_lib it imports, None for the real one)."""
     inner = boot_command(connection_file, limits)
     if bwrap_works():
-        return pids.wrap(bwrap_command(runtime_dir, files, inner, course_lib)), {}, "/"
+        command = bwrap_command(runtime_dir, files, inner, course_lib, limits.tmpfs_mb)
+        return group.wrap(command), {}, "/"
     warn_unsandboxed()
     work = runtime_dir / "work"
     work.mkdir(exist_ok=True)
@@ -236,7 +184,7 @@ def sandboxed_command(
     if course_lib is not None:  # found first; the real one stays readable without bwrap
         private["PYTHONPATH"] = str(linked_view(course_lib, runtime_dir))
     environment = kernel_environment(str(work)) | private
-    return pids.wrap(inner), environment, str(work)
+    return group.wrap(inner), environment, str(work)
 
 
 def data_entries(root: Path) -> list[Path]:

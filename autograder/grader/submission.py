@@ -3,7 +3,8 @@
 A submission may be missing, empty, corrupt, enormous or edited in places students must not
 edit. Reading never raises for such files: it reports a file problem ("missing" or "crashed"
 with a reason), the student's answers by grade_id, and a list of tampering findings (locked
-cells edited or deleted, compared with the release version of the source).
+cells edited or deleted, compared with the release version of the source, and any grade_id that
+more than one cell claims).
 
 >>> read_submission(None, plan).problem  # doctest: +SKIP
 (<Status.MISSING: 'missing'>, 'no notebook was submitted')
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,11 +126,16 @@ def read_submission(raw: bytes | None, plan: Plan) -> Submission:
     submission = Submission(problem=problem, sha256=digest)
     if notebook is None:
         return submission
-    cells = {}
+    cells, claims = {}, Counter()
     for cell in notebook.cells:
         grade_id = grade_id_of(cell)
-        if grade_id is not None and grade_id not in cells:
-            cells[grade_id] = cell
+        if grade_id is not None:
+            cells.setdefault(grade_id, cell)
+            claims[grade_id] += 1
+    # a second cell with a grade_id (a copy of a locked cell placed before the edited one, say)
+    # would decide which of the two is read: never let it
+    submission.tampering += [f"{count} cells claim grade_id {grade_id}"
+                             for grade_id, count in claims.items() if count > 1]
     answer_ids = {step.grade_id for step in plan.steps if step.kind == "answer"}
     for grade_id, cell in cells.items():
         source = cell_text(cell.get("source"))

@@ -18,6 +18,9 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 RUN_ALL_TIMEOUT_MS = 600_000  # an upper bound on a chapter's Run All on a loaded machine
 KERNEL_TIMEOUT_MS = 180_000  # kernel start, or one cell
+# How often a wait re-checks its condition in the page (Playwright's default, every animation
+# frame, keeps a busy page re-evaluating it 60 times a second for a minute of Run All).
+POLL_MS = 100
 
 # JupyterLab's execution indicator (notebook toolbar): data-status is the kernel's status, and its
 # tooltip says "Executed 3/34 cells" during a run and "Executed 34 cells" once the run is over.
@@ -43,7 +46,6 @@ REPORT_JS = """
     }
     return {
         code: cell.classList.contains('jp-CodeCell'),
-        prompt: (cell.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent.trim(),
         errors,
         images: [...cell.querySelectorAll('.jp-OutputArea img')].map(
             img => img.complete && img.naturalWidth > 0),
@@ -78,16 +80,21 @@ VIEWPORT = {"width": 1280, "height": 900}
 ACTION_TIMEOUT_MS = 60_000
 
 
-def new_page(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
-    """A fresh browser context and page, and the list where the page's problems are recorded:
-    console errors, uncaught exceptions, and responses with an HTTP status of 400 or more.
+def new_context(browser: Browser) -> BrowserContext:
+    """A browser profile of its own (cookies, cache), with the tests' viewport and time limit."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    return context
+
+
+def new_page(context: BrowserContext) -> tuple[Page, list[str]]:
+    """A new page, and the list where its problems are recorded: console errors, uncaught
+    exceptions, and responses with an HTTP status of 400 or more.
 
     JupyterLab's toasts (such as its offer of news) are closed whenever one is in the way of
     an action, and none is answered. The close button gets a click event rather than a mouse
     click, which would also close an open menu.
     """
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
@@ -98,7 +105,7 @@ def new_page(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:
     ) if response.status >= 400 else None)
     page.add_locator_handler(page.get_by_title("Hide notification").first,
                              lambda close: close.dispatch_event("click"))
-    return context, page, problems
+    return page, problems
 
 
 class NotebookPage:
@@ -118,6 +125,7 @@ class NotebookPage:
             "count => document.querySelectorAll('.jp-Notebook .jp-Cell').length === count",
             arg=cell_count,
             timeout=KERNEL_TIMEOUT_MS,
+            polling=POLL_MS,
         )
         self.wait_for_kernel_idle()
         return self
@@ -145,11 +153,35 @@ class NotebookPage:
             }}""",
             arg=RUN_FINISHED.pattern,
             timeout=RUN_ALL_TIMEOUT_MS,
+            polling=POLL_MS,
         )
 
     def report(self) -> list[dict]:
         """What every cell shows now, in notebook order (see REPORT_JS)."""
         return self.page.evaluate(REPORT_JS)
+
+    def execution_prompts(self) -> list[str]:
+        """Every cell's input prompt, in notebook order ("[3]:" once run, "" for Markdown).
+
+        A cell whose code is collapsed (quiz cells start so) shows no prompt: its code is
+        expanded for the reading by a click on its placeholder, and collapsed again after.
+        """
+        collapsed = self.page.evaluate(
+            "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((cell, i) =>"
+            " cell.classList.contains('jp-CodeCell') && cell.querySelector('.jp-InputPlaceholder')"
+            " ? [i] : [])"
+        )
+        for index in collapsed:
+            self.cells.nth(index).locator(".jp-InputPlaceholder").click()
+            self.cells.nth(index).locator(".jp-InputArea-prompt").wait_for()
+        prompts = self.page.evaluate(
+            "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell =>"
+            " (cell.querySelector('.jp-InputArea-prompt') || {textContent: ''}).textContent.trim())"
+        )
+        for index in collapsed:
+            self.cells.nth(index).locator(".jp-InputCollapser").click()
+            self.cells.nth(index).locator(".jp-InputPlaceholder").wait_for()
+        return prompts
 
     @property
     def cells(self) -> Locator:
@@ -171,7 +203,7 @@ class NotebookPage:
         return self.page.locator(".jp-Notebook .jp-CodeCell").filter(has=editor).first
 
     def prompt(self, cell: Locator) -> str:
-        return cell.locator(".jp-InputPrompt").inner_text().strip()
+        return cell.locator(".jp-InputArea-prompt").inner_text().strip()
 
     def replace_source(self, cell: Locator, source: str) -> None:
         """Select the cell's code and type `source` over it (inserted as typed text, so the
@@ -188,8 +220,9 @@ class NotebookPage:
         self.page.wait_for_function(
             "([prompt, before]) => /\\[\\d+\\]/.test(prompt.textContent)"
             " && prompt.textContent.trim() !== before",
-            arg=[cell.locator(".jp-InputPrompt").element_handle(), before],
+            arg=[cell.locator(".jp-InputArea-prompt").element_handle(), before],
             timeout=KERNEL_TIMEOUT_MS,
+            polling=POLL_MS,
         )
 
     def output_signature(self, cell: Locator) -> str:
@@ -198,5 +231,6 @@ class NotebookPage:
     def wait_for_redraw(self, cell: Locator, before: str) -> None:
         """Wait until the cell's outputs differ from `before`, with every image loaded."""
         self.page.wait_for_function(
-            OUTPUT_REDRAWN_JS, arg=[cell.element_handle(), before], timeout=KERNEL_TIMEOUT_MS
+            OUTPUT_REDRAWN_JS, arg=[cell.element_handle(), before], timeout=KERNEL_TIMEOUT_MS,
+            polling=POLL_MS,
         )

@@ -21,7 +21,7 @@ import pytest
 from lab_server import ROOT
 
 try:
-    from notebook_page import NotebookPage, new_page
+    from notebook_page import POLL_MS, NotebookPage, new_context, new_page
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 except ImportError:  # no Playwright: the `browser` fixture skips these tests (under CI: fails)
@@ -66,10 +66,21 @@ class ChapterRun:
         return self.cells[index].metadata.get("tags", [])
 
 
+@pytest.fixture(scope="session")
+def learner(browser):
+    """One browser profile for all chapters, as one learner's: JupyterLab's code is cached after
+    the first chapter's load."""
+    context = new_context(browser)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module", params=CHAPTERS)
-def chapter(request, browser, course_server, evidence, timings):
+def chapter(request, learner, course_server, evidence, timings):
     name = request.param
-    context, page, problems = new_page(browser)
+    page, problems = new_page(learner)
     try:
         run = ChapterRun(
             name=name,
@@ -85,15 +96,17 @@ def chapter(request, browser, course_server, evidence, timings):
         run.notebook.run_all()
         finished = time.monotonic()
         try:
-            page.wait_for_function(SETTLED_JS, timeout=SETTLE_TIMEOUT_MS)
+            page.wait_for_function(SETTLED_JS, timeout=SETTLE_TIMEOUT_MS, polling=POLL_MS)
         except PlaywrightTimeout:
             pass  # the report below shows what is left unsettled, and the tests say so
         run.report = run.notebook.report()
+        for cell, prompt in zip(run.report, run.notebook.execution_prompts(), strict=True):
+            cell["prompt"] = prompt
         timings[f"{name}: open until the kernel is idle (s)"] = opened - started
         timings[f"{name}: Run All (s)"] = finished - opened
         yield run
     finally:
-        context.close()
+        page.close()
 
 
 def test_run_all_runs_every_code_cell(chapter):

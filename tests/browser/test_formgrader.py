@@ -7,7 +7,7 @@ from __future__ import annotations
 from lab_server import ROOT
 
 try:
-    from notebook_page import new_page
+    from notebook_page import new_context, new_page
     from playwright.sync_api import expect
 except ImportError:  # no Playwright: the `browser` fixture skips these tests (under CI: fails)
     pass
@@ -20,7 +20,8 @@ def test_manage_assignments_lists_every_chapter_at_the_first_load(
     browser, instructor_server, evidence
 ):
     assert ASSIGNMENTS, "the course folder has no assignments"
-    context, page, problems = new_page(browser)
+    context = new_context(browser)
+    page, problems = new_page(context)
     try:
         page.goto(instructor_server.url("lab/workspaces/formgrader?reset"))
         page.get_by_role("menuitem", name="Nbgrader", exact=True).click()

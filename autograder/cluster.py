@@ -1,0 +1,297 @@
+"""Grade many notebooks on a Dask cluster: the distributed executor (`--scheduler ADDRESS`).
+
+The same seam as the local pool (autograder.batch): each notebook is one task, and a worker
+turns it into a Graded with the pure function `grader.pipeline.grade`. What crosses to a worker
+is what grading needs and nothing else:
+
+- the Shipment of its source notebook: the plan, the bytes of the data files shipped next to
+  the source, the reference values (computed once per plan, on the cluster, before the
+  fan-out) and the limits;
+- the submitted file's bytes.
+
+Workers never get a path into the course folder, other students' files or the gradebook.
+Results come back to this process, one at a time, through `on_result`, so only the caller
+records anything. One task per worker thread is in flight: Dask assigns a task with no
+dependencies to a worker eagerly, and a task waiting on a worker that dies counts that death
+against it as if it had been running.
+
+A task whose worker dies is rescheduled by Dask; one whose worker dies again is recorded
+"crashed" with the reason, never left with an old score. `local:N` configures its scheduler
+for that (SCHEDULER_SETTINGS: two attempts, one task per worker thread, so a worker's death
+touches only the task it was running); a shared scheduler should be given the same settings.
+A worker that cannot start a bubblewrap sandbox refuses to grade (SandboxUnavailable) unless
+the instructor allowed the unsafe fallback.
+
+>>> grade_on_cluster(jobs, scheduler="local:4", on_result=record)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import socket
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from autograder.batch import Job
+from autograder.grader.pipeline import (
+    Graded,
+    References,
+    Task,
+    grade,
+    reference_values,
+    zero_result,
+)
+from autograder.grader.plan import Plan
+from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
+from autograder.grader.submission import Submission, read_submitted
+from autograder.records import Status, grader_error
+
+INSTALL_HINT = "pip install 'llm-foundations[cluster]'"
+LOCAL = "local:"
+SCHEDULER_SETTINGS = {
+    "distributed.scheduler.allowed-failures": 1,  # a task is tried on at most two workers
+    "distributed.scheduler.worker-saturation": 1.0,  # a worker holds only the task it runs
+}
+WORKER_WAIT_SECONDS = 120
+
+
+class SandboxUnavailable(RuntimeError):
+    """A worker cannot run students' code in the bubblewrap sandbox, and was not allowed to
+    grade without it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Shipment:
+    """What a worker needs to grade any submission of one source notebook (picklable)."""
+
+    plan: Plan  # with files=(): a worker has no access to the course folder
+    files: dict[str, bytes]  # the data files shipped next to the source, by name
+    references: References  # reference_values(plan, limits)
+    limits: Limits
+    allow_unsandboxed: bool
+
+
+def import_distributed():
+    """The `distributed` module, or a RuntimeError saying what to install."""
+    try:
+        import distributed
+    except ImportError as error:
+        raise RuntimeError(
+            f"grading on a Dask cluster (--scheduler) needs Dask distributed, which is not "
+            f"installed ({error}); install the cluster extra: {INSTALL_HINT}") from None
+    return distributed
+
+
+def detached(plan: Plan) -> tuple[Plan, dict[str, bytes]]:
+    """`plan` without paths into the course folder, and the bytes of its data files."""
+    files = {Path(path).name: Path(path).read_bytes() for path in plan.files}
+    return dataclasses.replace(plan, files=()), files
+
+
+@contextlib.contextmanager
+def attached(plan: Plan, files: dict[str, bytes]) -> Iterator[Plan]:
+    """`plan` with its data files written to a private folder of this worker (removed after)."""
+    if not files:
+        yield plan
+        return
+    with tempfile.TemporaryDirectory(prefix="llmf-files-") as folder:
+        paths = []
+        for name, data in sorted(files.items()):
+            path = Path(folder, Path(name).name)
+            path.write_bytes(data)
+            paths.append(path)
+        yield dataclasses.replace(plan, files=tuple(paths))
+
+
+def sandbox_problem() -> str | None:
+    """Why this machine cannot sandbox students' code (None if bubblewrap works)."""
+    if bwrap_works():
+        return None
+    return (f"bubblewrap (bwrap) is missing or cannot create namespaces on {socket.gethostname()}"
+            f" ({sys.executable})")
+
+
+def check_sandbox(allow_unsandboxed: bool) -> None:
+    """Raise SandboxUnavailable if this worker cannot sandbox and the fallback is not allowed."""
+    problem = sandbox_problem()
+    if problem is None:
+        return
+    if not allow_unsandboxed:
+        raise SandboxUnavailable(
+            f"worker refuses to grade: {problem}, so students' code would run unsandboxed, "
+            "able to read every file this worker can (other students' work, the instructor's "
+            "solutions, the cluster's credentials). Install bubblewrap on every worker, or "
+            "pass --allow-unsandboxed if every worker is a disposable machine of your own.")
+    warn_unsandboxed()
+
+
+def references_on_worker(plan: Plan, files: dict[str, bytes], limits: Limits,
+                         allow_unsandboxed: bool) -> References:
+    """Reference values of one plan, computed on a worker (a task)."""
+    check_sandbox(allow_unsandboxed)
+    with attached(plan, files) as local_plan:
+        return reference_values(local_plan, limits)
+
+
+def grade_on_worker(shipment: Shipment, submitted: bytes | None) -> Graded:
+    """Grade one submitted file on a worker (a task); raises only SandboxUnavailable."""
+    check_sandbox(shipment.allow_unsandboxed)
+    with attached(shipment.plan, shipment.files) as plan:
+        return grade(Task(plan, submitted, shipment.references, shipment.limits))
+
+
+def local_workers(scheduler: str) -> int:
+    """N of a `local:N` scheduler address; ValueError if N is not a positive whole number."""
+    count = scheduler.removeprefix(LOCAL)
+    if not count.isdigit() or int(count) < 1:
+        raise ValueError(f"--scheduler {scheduler!r}: expected local:N with N a number of "
+                         "worker processes (e.g. local:4), or a scheduler address such as "
+                         "tcp://10.0.0.5:8786")
+    return int(count)
+
+
+@contextlib.contextmanager
+def connect(scheduler: str):
+    """A Dask Client of `scheduler`: an address, or `local:N` (a LocalCluster of N worker
+    processes with one thread each, closed on exit)."""
+    distributed = import_distributed()
+    if not scheduler.startswith(LOCAL):
+        with distributed.Client(scheduler, timeout=30) as client:
+            yield client
+        return
+    import dask
+
+    workers = local_workers(scheduler)
+    with dask.config.set(SCHEDULER_SETTINGS):
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=":0",
+                                           silence_logs=logging.ERROR)
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def describe(client) -> str:
+    """One line on the cluster: its scheduler, worker processes, threads and dashboard."""
+    threads = client.nthreads()
+    link = client.dashboard_link if _has_dashboard(client) else "none"
+    return (f"Dask cluster {client.scheduler.address}: {len(threads)} worker(s), "
+            f"{sum(threads.values())} thread(s); dashboard: {link}")
+
+
+def _has_dashboard(client) -> bool:
+    return "dashboard" in client.scheduler_info().get("services", {})
+
+
+def check_workers(client, allow_unsandboxed: bool) -> None:
+    """Refuse to start if a connected worker cannot sandbox (unless allowed); warn if allowed."""
+    problems = {address: problem for address, problem in client.run(sandbox_problem).items()
+                if problem is not None}
+    if not problems:
+        return
+    listing = "; ".join(f"{address}: {problem}" for address, problem in sorted(problems.items()))
+    if not allow_unsandboxed:
+        raise SandboxUnavailable(
+            f"{len(problems)} worker(s) cannot sandbox students' code ({listing}). Install "
+            "bubblewrap on every worker, or pass --allow-unsandboxed if every worker is a "
+            "disposable machine of your own.")
+    print(f"warning: grading WITHOUT the sandbox on {listing}", file=sys.stderr)
+
+
+def ship(client, plans: list[Plan], limits: Limits, allow_unsandboxed: bool) -> dict:
+    """{plan digest: its Shipment}, the references computed on the cluster, once per plan."""
+    distinct = {plan.digest: detached(plan) for plan in plans}
+    futures = {digest: client.submit(references_on_worker, plan, files, limits,
+                                     allow_unsandboxed, pure=False,
+                                     key=f"references-{plan.name}-{uuid.uuid4().hex[:12]}")
+               for digest, (plan, files) in distinct.items()}
+    return {digest: Shipment(*distinct[digest], future.result(), limits, allow_unsandboxed)
+            for digest, future in futures.items()}
+
+
+def task_key(job: Job) -> str:
+    """The Dask key of a job's task: readable on the dashboard, unique across runs."""
+    return "grade-" + "/".join(map(str, job.key)) + "-" + uuid.uuid4().hex[:12]
+
+
+def outcome(future, job: Job) -> Graded:
+    """The Graded of a finished task; a task that died with its workers is "crashed"."""
+    distributed = import_distributed()
+    if future.status == "finished":
+        return future.result()
+    if future.status == "cancelled":
+        raise RuntimeError("the cluster cancelled the grading tasks (was the scheduler "
+                           "restarted?); grades recorded so far are kept: run again")
+    error = future.exception()
+    if isinstance(error, SandboxUnavailable):
+        raise error
+    if isinstance(error, distributed.KilledWorker):
+        reason = "the grading worker process died on every attempt to grade this notebook"
+    else:  # e.g. a result that could not be sent back
+        reason = grader_error(error, "receiving the result from its worker")
+    return failed(job, reason)
+
+
+def failed(job: Job, reason: str) -> Graded:
+    """The Graded of a job that could not be graded (it awards nothing)."""
+    return Graded(zero_result(job.plan, Status.CRASHED, reason), Submission())
+
+
+def grade_on_cluster(
+    jobs: list[Job],
+    *,
+    scheduler: str,
+    limits: Limits | None = None,
+    allow_unsandboxed: bool = False,
+    on_result: Callable[[Job, Graded], None] | None = None,
+    progress: bool = True,
+    description: str = "grading",
+) -> dict[tuple, Graded]:
+    """Grade `jobs` on the Dask cluster `scheduler` (an address or `local:N`); call
+    `on_result(job, graded)` in this process as each finishes."""
+    distributed = import_distributed()
+    limits = limits or Limits()
+    if not jobs:
+        return {}
+    done: dict[tuple, Graded] = {}
+    with connect(scheduler) as client:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        print(describe(client), file=sys.stderr)
+        check_workers(client, allow_unsandboxed)
+        shipments = ship(client, [job.plan for job in jobs], limits, allow_unsandboxed)
+        queue, running = list(reversed(jobs)), {}
+        finished = distributed.as_completed()
+
+        def top_up() -> None:
+            capacity = max(1, sum(client.nthreads().values()))
+            while queue and len(running) < capacity:
+                job = queue.pop()
+                try:
+                    submitted = read_submitted(job.submission_path)
+                except OSError as error:
+                    finish(job, failed(job, grader_error(error, "reading the submitted file")))
+                    continue
+                future = client.submit(grade_on_worker, shipments[job.plan.digest], submitted,
+                                       key=task_key(job), pure=False)
+                running[future.key] = job
+                finished.add(future)
+
+        def finish(job: Job, graded: Graded) -> None:
+            done[job.key] = graded
+            if on_result:
+                on_result(job, graded)
+            bar.update(1)
+
+        with tqdm(total=len(jobs), desc=description, unit="nb", disable=not progress) as bar:
+            top_up()
+            for future in finished:
+                job = running.pop(future.key)
+                finish(job, outcome(future, job))
+                top_up()
+    return done

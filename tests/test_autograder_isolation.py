@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from grading_cli import FAST, FIXTURES, SOURCE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,10 +28,6 @@ from autograder.grader.kernel import HIDDEN_DROPPED, RUNTIME_PREFIX, HiddenBudge
 from autograder.grader.sandbox import Limits, bwrap_works
 from autograder.protocol import HIDDEN_MIME
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "course"
-SOURCE = FIXTURES / "source" / "fx_basics" / "fx_basics.ipynb"
-FAST = ["--cell-timeout", "5", "--notebook-timeout", "60"]
 LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
 
 

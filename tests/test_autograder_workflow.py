@@ -19,19 +19,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_cli import FAST, FIXTURES, ROOT, SOURCE, llmf
 
 from autograder import synthetic
 from autograder.cli import main
 from autograder.course import Course
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "course"
-SOURCE = FIXTURES / "source" / "fx_basics" / "fx_basics.ipynb"
-FAST = ["--cell-timeout", "5", "--notebook-timeout", "60"]
-
-
-def llmf(course: Path, *args) -> int:
-    return main(["--course", str(course), *map(str, args)])
 
 
 def read_csv(path: Path) -> dict[str, dict]:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_cli import FAST, FIXTURES, ROOT, SOURCE, llmf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import classroom, cluster, synthetic
-from autograder.cli import main
 from autograder.course import Course
 from autograder.grader.plan import read_plan
 from autograder.grader.sandbox import Limits
@@ -35,15 +35,6 @@ from autograder.records import is_current, load_result
 distributed = pytest.importorskip("distributed", reason="needs the cluster extra: "
                                   + cluster.INSTALL_HINT)
 import dask  # noqa: E402  (after the skip: dask comes with distributed)
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "course"
-SOURCE = FIXTURES / "source" / "fx_basics" / "fx_basics.ipynb"
-FAST = ["--cell-timeout", "5", "--notebook-timeout", "60"]
-
-
-def llmf(course: Path, *args) -> int:
-    return main(["--course", str(course), *map(str, args)])
 
 
 def submissions() -> dict[str, object]:

@@ -88,8 +88,8 @@ def cmd_grade(args) -> int:
     except GradingInterrupted as interrupt:
         interrupt.statuses.pop(GRADER_FAILURES, 0)
         _summary("interrupted; recorded", interrupt.statuses)
-        print("every grade recorded so far is kept; run `llmf-grade grade` again to grade "
-              "the rest", file=sys.stderr)
+        print("llmf-grade grade: interrupted; every grade recorded so far is kept; run "
+              "`llmf-grade grade` again to grade the rest", file=sys.stderr)
         return 130
     failures = statuses.pop(GRADER_FAILURES, 0)
     _summary("graded", statuses)

@@ -43,6 +43,9 @@ LIMITS = Limits(cell_timeout=10, notebook_timeout=90)
 CLI_LIMITS = ["--cell-timeout", "10", "--notebook-timeout", "90", "--jobs", "2"]
 HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
 ANY_RUN_STATUS = {"graded", "needs_manual_grading", "timed_out", "crashed"}
+# every test here reads one module fixture that grades the whole matrix: keep them on one xdist
+# worker (`--dist loadgroup`), or each worker grades the matrix again (measured: 6 min each)
+pytestmark = pytest.mark.xdist_group("autograder_matrix")
 
 
 @dataclass

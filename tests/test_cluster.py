@@ -183,8 +183,11 @@ def test_killed_worker_retries_the_task_and_records_each_grade_once(tmp_path, lo
 
 def test_task_whose_worker_dies_twice_is_recorded_crashed(tmp_path, local_cluster):
     correct = synthetic.correct_answers(SOURCE)
-    root = make_course(tmp_path / "course",
-                       {s: synthetic.student_notebook(SOURCE, correct) for s in ("ada", "bob")})
+    # ada's answer takes 8 s, so the killer always finds her task running (a fast task could
+    # finish before it looks, and the test would not test anything)
+    slow = dict(correct, linear_answer=correct["linear_answer"] + "\nimport time\ntime.sleep(8)")
+    root = make_course(tmp_path / "course", {"ada": synthetic.student_notebook(SOURCE, slow),
+                                             "bob": synthetic.student_notebook(SOURCE, correct)})
 
     def kill_every_worker_running(student: str, stop: threading.Event) -> None:
         killed: list[str] = []

@@ -208,7 +208,7 @@ MESSAGES = {
     ("ex2_1_sequence_log_prob", "log10 instead of the natural log"): "you used np.log10",
     ("ex2_2_generate_greedy", "returns the prompt and the new tokens"):
         "return only the new tokens",
-    ("ex2_2_generate_greedy", "samples instead of taking the argmax"): "it samples",
+    ("ex2_2_generate_greedy", "samples instead of taking the argmax"): "your loop samples",
 }
 
 

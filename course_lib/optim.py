@@ -1,5 +1,10 @@
 """Optimisation: AdamW, gradient clipping and the warm-up + cosine learning-rate schedule.
 
+A model's parameters (and its gradients) can live in ONE flat buffer, each array a view of its
+part (`flat_views`; the Transformer does this). AdamW and clip_grad_norm then make a few passes
+over one long array, split between threads (`rows.for_row_blocks`), instead of a few passes
+over each of dozens of small ones; given separate arrays, they work array by array.
+
 >>> params = {"w": np.array([[3.0]])}
 >>> optimizer = AdamW(params, lr=0.1, weight_decay=0.0)
 >>> for _ in range(100):
@@ -13,6 +18,40 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from .rows import for_row_blocks
+
+
+def flat_views(shapes: dict, dtype) -> dict:
+    """name -> an uninitialised array of that shape, each a view of its part of one new 1-D
+    buffer, laid out in the order of `shapes`.
+
+    >>> views = flat_views({"w": (2, 3), "b": (3,)}, np.float32)
+    >>> views["b"].base is views["w"].base, flat_buffer(views).shape
+    (True, (9,))
+    """
+    sizes = [math.prod(shape) for shape in shapes.values()]
+    buffer, start, views = np.empty(sum(sizes), dtype), 0, {}
+    for (name, shape), size in zip(shapes.items(), sizes, strict=True):
+        views[name] = buffer[start : start + size].reshape(shape)
+        start += size
+    return views
+
+
+def flat_buffer(arrays: dict) -> np.ndarray | None:
+    """The 1-D buffer that `arrays` tile exactly, one after the other in their order (as made by
+    `flat_views`), or None if they do not."""
+    base = next(iter(arrays.values())).base if arrays else None
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    address = base.__array_interface__["data"][0]
+    end = address + base.nbytes
+    for array in arrays.values():
+        if array.base is not base or array.__array_interface__["data"][0] != address \
+                or not array.flags.c_contiguous:  # fmt: skip
+            return None
+        address += array.nbytes
+    return base if address == end else None
 
 
 class AdamW:
@@ -33,8 +72,10 @@ class AdamW:
         self.params = params
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.step_count = 0
-        self.m = {name: np.zeros_like(p) for name, p in params.items()}
-        self.v = {name: np.zeros_like(p) for name, p in params.items()}
+        shapes, dtype = {name: p.shape for name, p in params.items()}, _common_dtype(params)
+        self.m, self.v = flat_views(shapes, dtype), flat_views(shapes, dtype)  # moment estimates
+        for moment in (self.m, self.v):
+            flat_buffer(moment).fill(0)
 
     def step(self, grads: dict, lr: float | None = None) -> None:
         """One update of every parameter from its gradient (same keys and shapes as params).
@@ -61,16 +102,29 @@ class AdamW:
         self.step_count += 1
         correction1 = 1 - beta1**self.step_count
         correction2 = 1 - beta2**self.step_count
-        for name, param in self.params.items():
-            grad = grads[name]
-            m, v = self.m[name], self.v[name]
+        decay = lr * self.weight_decay
+        if decay:
+            for param in self.params.values():
+                if param.ndim >= 2:
+                    param -= decay * param
+
+        def update(param, grad, m, v):  # element-wise, on a block of the arrays
             m *= beta1
             m += (1 - beta1) * grad
             v *= beta2
             v += (1 - beta2) * grad * grad
-            if param.ndim >= 2 and self.weight_decay:
-                param -= lr * self.weight_decay * param
             param -= lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
+
+        flat_params = flat_buffer(self.params)
+        if flat_params is not None and flat_params.dtype == flat_buffer(self.m).dtype:
+            flat_grads = flat_buffer(grads) if list(grads) == list(self.params) else None
+            if flat_grads is None or flat_grads.dtype != flat_params.dtype:
+                flat_grads = np.concatenate([np.ravel(grads[name]) for name in self.params])
+            for_row_blocks(update, flat_params, flat_grads, flat_buffer(self.m),
+                           flat_buffer(self.v))  # fmt: skip
+        else:
+            for name, param in self.params.items():
+                for_row_blocks(update, param, grads[name], self.m[name], self.v[name])
 
 
 def clip_grad_norm(grads: dict, max_norm: float) -> float:
@@ -84,12 +138,18 @@ def clip_grad_norm(grads: dict, max_norm: float) -> float:
     """
     if max_norm <= 0:
         raise ValueError(f"max_norm must be positive, got {max_norm}")
-    norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+    flat = flat_buffer(grads)
+    arrays = [flat] if flat is not None else [np.ravel(g) for g in grads.values()]
+    norm = math.sqrt(sum(float(np.dot(g, g)) for g in arrays))
     if norm > max_norm:
         scale = max_norm / (norm + 1e-12)
-        for grad in grads.values():
+        for grad in [flat] if flat is not None else grads.values():
             grad *= scale
     return norm
+
+
+def _common_dtype(params: dict) -> np.dtype:
+    return np.result_type(np.float16, *(np.asarray(p).dtype for p in params.values()))
 
 
 def cosine_lr(step: int, *, max_steps: int, base_lr: float, warmup_steps: int = 0,

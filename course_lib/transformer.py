@@ -38,6 +38,7 @@ from .layers import (
     self_attention_backward,
     self_attention_forward,
 )
+from .optim import flat_views
 
 
 @dataclass
@@ -181,8 +182,11 @@ class Transformer:
         self._setup(config, params, metadata={})
 
     def _setup(self, config: TransformerConfig, params: dict, metadata: dict) -> None:
-        self.config, self.params, self.metadata = config, params, metadata
         self.dtype = params["wte"].dtype
+        self.config, self.metadata = config, metadata
+        self.params = flat_views({name: p.shape for name, p in params.items()}, self.dtype)
+        for name, p in params.items():  # one buffer: AdamW updates it in a few long passes
+            self.params[name][...] = p
         self.mask = causal_mask(config.block_size, self.dtype)       # (block_size, block_size)
         self._block_keys = [[(name, f"h.{i}.{name}") for name in block_shapes(config.n_embd)]
                             for i in range(config.n_layer)]  # fmt: skip
@@ -290,7 +294,10 @@ class Transformer:
         else:
             grads["lm_head"] = dhead
         grads["wte"] = dwte
-        return {name: grads[name] for name in self.params}
+        out = flat_views({name: p.shape for name, p in self.params.items()}, self.dtype)
+        for name, g in out.items():  # one buffer, laid out like the parameters'
+            g[...] = grads[name]
+        return out
 
     def logits(self, ids) -> np.ndarray:
         """ids (B, T) -> logits (B, T, V); a (T,) sequence gives (T, V)."""

@@ -73,7 +73,17 @@ def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
 def linear_backward(dy: np.ndarray, cache):
     """dy (N, C_out) -> (dx (N, C_in), dw (C_in, C_out), db (C_out,))."""
     x, w = cache
-    return dy @ w.T, x.T @ dy, dy.sum(axis=0)  # (N, C_in), (C_in, C_out), (C_out,)
+    return dy @ w.T, x.T @ dy, column_sums(dy)  # (N, C_in), (C_in, C_out), (C_out,)
+
+
+def column_sums(a: np.ndarray) -> np.ndarray:
+    """a (N, C) -> (C,), the sum of the rows: a bias's gradient. Written as ones (N,) @ a, a
+    matrix-vector product that BLAS runs several times faster than a.sum(axis=0).
+
+    >>> column_sums(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [4.0, 6.0]
+    """
+    return np.ones(a.shape[0], dtype=a.dtype) @ a
 
 
 # ----------------------------------------------------------------------------- layer norm
@@ -91,7 +101,7 @@ def layernorm_forward(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 
     rstd = np.empty((N, 1), dtype=x.dtype)                         # (N, 1)
 
     def rows(x, xhat, y, rstd):
-        np.subtract(x, x.sum(axis=-1, keepdims=True) / C, out=xhat)  # centred
+        np.subtract(x, np.einsum("nc->n", x)[:, None] / C, out=xhat)  # centred
         var = np.einsum("nc,nc->n", xhat, xhat)[:, None] / C       # (n, 1)
         np.divide(1.0, np.sqrt(var + eps), out=rstd)
         xhat *= rstd                                               # normalised
@@ -113,7 +123,7 @@ def layernorm_backward(dy: np.ndarray, cache):
 
     def rows(dy, xhat, rstd, dx):
         dxhat = dy * g                                             # (n, C)
-        row_mean = dxhat.sum(axis=-1, keepdims=True) / C           # (n, 1)
+        row_mean = np.einsum("nc->n", dxhat)[:, None] / C          # (n, 1)
         row_dot = np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C  # (n, 1)
         np.multiply(xhat, row_dot, out=dx)
         np.subtract(dxhat, dx, out=dx)
@@ -121,7 +131,7 @@ def layernorm_backward(dy: np.ndarray, cache):
         dx *= rstd
 
     for_row_blocks(rows, dy, xhat, rstd, dx)
-    return dx, np.einsum("nc,nc->c", dy, xhat), dy.sum(axis=0)    # (N, C), (C,), (C,)
+    return dx, np.einsum("nc,nc->c", dy, xhat), column_sums(dy)   # (N, C), (C,), (C,)
 
 
 # ----------------------------------------------------------------------------- GELU
@@ -221,6 +231,24 @@ def split_heads(x: np.ndarray, batch_size: int, n_head: int) -> np.ndarray:
     return x.reshape(batch_size, N // batch_size, n_head, C // n_head).transpose(0, 2, 1, 3)
 
 
+def row_max(a: np.ndarray) -> np.ndarray:
+    """The maximum of a (..., n) along its last axis, as (..., 1).
+
+    numpy's a.max(axis=-1) visits a short last axis element by element; halving the rows with
+    element-wise np.maximum (n/2 columns, then n/4, ...) runs vectorised, a few times faster.
+
+    >>> row_max(np.array([[3.0, 1.0, 4.0, 1.0, 5.0], [9.0, 2.0, 6.0, 5.0, 3.0]])).tolist()
+    [[5.0], [9.0]]
+    """
+    while a.shape[-1] > 1:
+        half = a.shape[-1] // 2
+        top = np.maximum(a[..., :half], a[..., half : 2 * half])   # (..., half)
+        if a.shape[-1] % 2:                                         # an odd column left over
+            np.maximum(top[..., :1], a[..., -1:], out=top[..., :1])
+        a = top
+    return a
+
+
 def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray, out=None):
     """Scaled dot-product attention for all heads at once.
 
@@ -241,10 +269,10 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
     def rows(q, k, v, att, y):  # a few sequences of the batch
         np.matmul(q, k.swapaxes(-1, -2), out=att)                # scores
         att += mask
-        att -= att.max(axis=-1, keepdims=True)
+        att -= row_max(att)
         att *= scale                                             # max(scale * s) = scale * max(s)
         np.exp(att, out=att)
-        att *= 1.0 / att.sum(axis=-1, keepdims=True)             # probabilities
+        att *= 1.0 / np.einsum("bhqk->bhq", att)[..., None]      # probabilities
         np.matmul(att, v, out=y)
 
     for_row_blocks(rows, q, k, v, att, y)

@@ -32,31 +32,55 @@ def check_int(value, name: str, minimum: int | None = 1) -> int:
     return int(value)
 
 
-def check_token_ids(ids, vocab_size: int) -> np.ndarray:
-    """Token ids as an integer array of shape (T,) or (B, T).
+def check_token_ids(ids, vocab_size: int | None, name: str = "token ids",
+                    ndim: tuple | None = (1, 2), allow_empty: bool = False) -> np.ndarray:
+    """Token ids as an integer array: the one check of token ids, wherever they arrive.
 
-    Raises TypeError for a non-integer dtype and ValueError for a wrong number of dimensions,
-    an empty sequence or an id outside [0, vocab_size).
+    vocab_size: every id must lie in [0, vocab_size) (None: any integer); ndim: the numbers of
+    dimensions allowed, (1, 2) for a sequence (T,) or a batch (B, T), None for any;
+    allow_empty: no ids at all is accepted (and given back as an empty int64 array).
+    Raises TypeError for anything but integers (floats, bools, text) and ValueError for a
+    ragged list, a wrong number of dimensions, no ids (unless allowed) or an id out of range;
+    the message names `name`.
+
+    >>> check_token_ids([3, 7], vocab_size=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: token id 7 at position 1 is out of range: token ids must lie in [0, 5)
     """
-    arr = np.asarray(ids)
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(f"{name} must be integers (integer token ids), got {type(ids).__name__}")
+    try:
+        arr = np.asarray(ids)
+    except ValueError:
+        raise ValueError(f"{name} must be a flat or rectangular array, got a ragged one") from None
     if arr.size == 0:  # checked first: an empty list has no integer dtype
-        raise ValueError(f"token ids must hold at least one token, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"token ids must be integers, got an array of dtype {arr.dtype}")
-    if arr.ndim not in (1, 2):
-        raise ValueError(
-            f"token ids must have shape (T,) or (B, T), got {arr.ndim} dimensions {arr.shape}"
-        )
-    low, high = int(arr.min()), int(arr.max())
-    if low < 0 or high >= vocab_size:
-        bad = low if low < 0 else high
-        raise ValueError(f"token id {bad} is out of range: ids must lie in [0, {vocab_size})")
+        if not allow_empty:
+            raise ValueError(f"{name} must hold at least one token, got shape {arr.shape}")
+        arr = arr.astype(np.int64)
+    elif not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be integers (integer token ids), got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim not in ndim:
+        expected = " or ".join(_SHAPES.get(n, f"{n}-D") for n in ndim)
+        raise ValueError(f"{name} must be {expected}; got {arr.ndim} dimensions, shape {arr.shape}")
+    if vocab_size is not None and arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+        bad = np.unravel_index(np.argmax((arr < 0) | (arr >= vocab_size)), arr.shape)
+        position = int(bad[0]) if arr.ndim == 1 else tuple(int(i) for i in bad)
+        raise ValueError(f"token id {arr[bad]} at position {position} is out of range: "
+                         f"{name} must lie in [0, {vocab_size})")  # fmt: skip
     return arr
 
 
-def check_sequence(ids, vocab_size: int, what: str = "context") -> np.ndarray:
-    """One sequence of token ids, shape (T,) (see check_token_ids)."""
-    arr = check_token_ids(ids, vocab_size)
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be one sequence (T,), got shape {arr.shape}")
-    return arr
+_SHAPES = {1: "1-D, one sequence (T,)", 2: "2-D, a batch (B, T)"}
+
+
+def check_sequence(ids, vocab_size: int | None, name: str = "context",
+                   allow_empty: bool = False) -> np.ndarray:
+    """One sequence of token ids, shape (T,) (see check_token_ids).
+
+    >>> check_sequence([[1, 2]], vocab_size=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: context must be 1-D, one sequence (T,); got 2 dimensions, shape (1, 2)
+    """
+    return check_token_ids(ids, vocab_size, name, ndim=(1,), allow_empty=allow_empty)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_sequence
+
 
 def random_windows(tokens, batch_size: int, block_size: int, rng: np.random.Generator):
     """batch_size random windows of a token stream: x (B, T) and y (B, T), y[:, t] = x[:, t + 1].
@@ -24,11 +26,7 @@ def random_windows(tokens, batch_size: int, block_size: int, rng: np.random.Gene
     >>> x[0], y[0]
     (array([0, 1, 2, 3]), array([1, 2, 3, 4]))
     """
-    tokens = np.asarray(tokens)
-    if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
-        raise ValueError(
-            f"tokens must be a 1-D array of integer ids, got {tokens.dtype} {tokens.shape}"
-        )
+    tokens = check_sequence(tokens, None, "tokens", allow_empty=True)
     if batch_size <= 0 or block_size <= 0:
         raise ValueError(
             f"batch_size and block_size must be positive, got {batch_size}, {block_size}"

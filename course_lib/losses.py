@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_token_ids
+
 REDUCTIONS = ("none", "sum", "mean")
 
 
@@ -211,17 +213,11 @@ def _checked_max(logits: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _check_targets(targets, vocab_size: int, expected_shape=None) -> np.ndarray:
-    targets = np.asarray(targets)
-    if targets.dtype.kind not in "iu":
-        raise TypeError(f"targets must be integer token ids, got dtype {targets.dtype}")
+    targets = check_token_ids(targets, vocab_size, "target ids", ndim=None, allow_empty=True)
     if expected_shape is not None and targets.shape != tuple(expected_shape):
         raise ValueError(
             f"targets have shape {targets.shape}; expected {tuple(expected_shape)} "
             "(the logits' shape without the last axis)"
-        )
-    if targets.size and (targets.min() < 0 or targets.max() >= vocab_size):
-        raise ValueError(
-            f"target ids must lie in [0, {vocab_size}), got {targets.min()}..{targets.max()}"
         )
     return targets
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_int, check_token_ids
+from .checks import check_int, check_sequence, check_token_ids
 
 MAX_TABLE_ENTRIES = 50_000_000  # dense count tables beyond this would not fit a laptop's memory
 
@@ -121,9 +121,7 @@ class NGramModel:
         >>> NGramModel(vocab_size=2, smoothing=1.0).fit([[0, 0, 1]]).next_token_probs([0]).tolist()
         [0.5, 0.5]
         """
-        ids = check_token_ids(context, self.vocab_size)
-        if ids.ndim != 1:
-            raise ValueError(f"context must be one sequence (T,), got shape {ids.shape}")
+        ids = check_sequence(context, self.vocab_size)
         return np.exp(self.logits(ids[-self.block_size :])[-1])
 
 
@@ -139,10 +137,7 @@ def _as_sequences(sequences, vocab_size: int) -> list[np.ndarray]:
         raise ValueError("fit needs at least one sequence of token ids, got none")
     seqs = []
     for s in items:
-        arr = check_token_ids(s, vocab_size)
-        if arr.ndim != 1:
-            raise ValueError(f"each sequence must be 1-D (T,), got shape {arr.shape}")
-        seqs.append(arr.astype(np.int64))
+        seqs.append(check_sequence(s, vocab_size, "each sequence").astype(np.int64))
     return seqs
 
 

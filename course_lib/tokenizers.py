@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import check_int
+from .checks import check_int, check_sequence
 
 SPECIAL_TOKENS = ("<|pad|>", "<|bos|>", "<|eos|>", "<|instruction|>", "<|response|>")
 _SPECIAL_PATTERN = re.compile("(" + "|".join(re.escape(s) for s in SPECIAL_TOKENS) + ")")
@@ -93,29 +93,6 @@ class Tokenizer:
         """Ids of text that holds no special-token strings (each subclass defines this)."""
         raise NotImplementedError
 
-    def _check_ids(self, ids: Sequence[int] | np.ndarray) -> list[int]:
-        """`ids` as a list of Python ints, after checking they are integers in range."""
-        if isinstance(ids, (str, bytes)):
-            raise TypeError(f"expected a sequence of token ids, got {type(ids).__name__}")
-        try:
-            array = np.asarray(ids)
-        except ValueError:
-            raise ValueError("expected a flat sequence of token ids, got a ragged one") from None
-        if array.size == 0:
-            return []
-        if array.ndim != 1:
-            raise ValueError(f"expected a 1-D sequence of token ids, got shape {array.shape}")
-        if array.dtype.kind not in "iu":
-            raise TypeError(f"token ids must be integers, got values of type {array.dtype}")
-        bad = (array < 0) | (array >= self.vocab_size)
-        if bad.any():
-            position = int(np.argmax(bad))
-            raise ValueError(
-                f"token id {array[position]} at position {position} is out of range: "
-                f"valid ids are 0..{self.vocab_size - 1}"
-            )
-        return array.tolist()
-
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         """The text of a sequence of ids (list or 1-D integer array).
 
@@ -126,7 +103,8 @@ class Tokenizer:
         >>> tok.decode([7, 5, 6, 2])
         'cab<|eos|>'
         """
-        return b"".join(self.pieces[i] for i in self._check_ids(ids)).decode("utf-8", "replace")
+        ids = check_sequence(ids, self.vocab_size, "token ids", allow_empty=True)
+        return b"".join(self.pieces[i] for i in ids.tolist()).decode("utf-8", "replace")
 
     def token_strings(self, ids: Sequence[int] | np.ndarray) -> list[str]:
         """One readable string per token, to show how a text was cut.
@@ -138,7 +116,8 @@ class Tokenizer:
         >>> tok.token_strings(tok.encode("ab€"))
         ['a', 'b', '\\\\xe2', '\\\\x82', '\\\\xac']
         """
-        return [self.pieces[i].decode("utf-8", "backslashreplace") for i in self._check_ids(ids)]
+        ids = check_sequence(ids, self.vocab_size, "token ids", allow_empty=True)
+        return [self.pieces[i].decode("utf-8", "backslashreplace") for i in ids.tolist()]
 
     def save(self, path: str | Path) -> None:
         """Write the tokenizer to a JSON file (with a "type" field naming the class)."""

@@ -8,7 +8,9 @@ Each module has one job; read them in this order:
     ngram        a count-based base model
     layers       the transformer's building blocks, each a forward/backward pair
     rows         element-wise work in cache-sized row blocks, shared across threads
-    transformer  a decoder-only transformer with a key/value cache
+    config       the transformer's hyper-parameters and the parameter shapes they imply
+    kvcache      the key/value cache of incremental decoding
+    transformer  a decoder-only transformer: the block written once, training and decoding
     checkpoint   saving and loading a model's weights and config
     losses       softmax, cross-entropy, sequence and dataset losses
     sampling     greedy, temperature, top-k, top-p and the generation loop

@@ -38,6 +38,15 @@ def flat_views(shapes: dict, dtype) -> dict:
     return views
 
 
+def flat_copy(arrays: dict) -> dict:
+    """Copies of `arrays` (name -> array, one dtype) as views of one new buffer (`flat_views`)."""
+    dtype = next(iter(arrays.values())).dtype
+    views = flat_views({name: a.shape for name, a in arrays.items()}, dtype)
+    for name, view in views.items():
+        view[...] = arrays[name]
+    return views
+
+
 def flat_buffer(arrays: dict) -> np.ndarray | None:
     """The 1-D buffer that `arrays` tile exactly, one after the other in their order (as made by
     `flat_views`), or None if they do not."""

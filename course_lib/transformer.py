@@ -5,12 +5,11 @@
                -> final layer norm -> output head (tied to the token embedding by default)
                -> logits (B, T, V)
 
-The block is written once, as `block_forward` / `block_backward` over one block's parameters.
-`Transformer.forward` runs it for training (keeping what `backward` needs), and
-`forward_cached` runs the same code with a key/value cache for incremental decoding: each new
-token attends to the stored keys and values instead of recomputing the whole context. Inside
-the model the B sequences of T tokens are flattened to N = B*T rows of C features (a view, no
-copy). The layers themselves live in `course_lib.layers`.
+The block is written once (`block_forward` / `block_backward`), and one forward pass serves
+training (`forward`, keeping what `backward` needs) and decoding with a key/value cache
+(`forward_cached`: new tokens attend to the stored keys and values). Inside the model the B
+sequences of T tokens are N = B*T rows of C features (a view, no copy). The layers live in
+`course_lib.layers`, the config in `course_lib.config`, the cache in `course_lib.kvcache`.
 
 >>> model = Transformer(TransformerConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2,
 ...                                       n_embd=8))
@@ -21,12 +20,13 @@ copy). The layers themselves live in `course_lib.layers`.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .checks import check_int, check_sequence, check_token_ids
+from .checks import check_sequence, check_token_ids
+from .config import TransformerConfig, block_shapes
+from .kvcache import KVCache
 from .layers import (
     causal_mask,
     embedding_backward,
@@ -38,63 +38,7 @@ from .layers import (
     self_attention_backward,
     self_attention_forward,
 )
-from .optim import flat_views
-
-
-@dataclass
-class TransformerConfig:
-    """Hyper-parameters of the transformer.
-
-    vocab_size: number of token ids; block_size: longest context (positions) the model handles;
-    n_layer blocks, n_head attention heads, n_embd features (a multiple of n_head);
-    tie_weights: the output head reuses the token embedding matrix.
-
-    >>> TransformerConfig(vocab_size=100, n_layer=2).to_dict()["n_layer"]
-    2
-    """
-
-    vocab_size: int
-    block_size: int = 128
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    tie_weights: bool = True
-
-    def __post_init__(self):
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            setattr(self, name, check_int(getattr(self, name), f"config field {name}"))
-        if self.n_embd % self.n_head != 0:
-            raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
-        if not isinstance(self.tie_weights, (bool, np.bool_)):
-            raise TypeError(f"config field tie_weights must be a bool, got {self.tie_weights!r}")
-        self.tie_weights = bool(self.tie_weights)
-
-    def to_dict(self) -> dict:
-        """The config as a plain JSON-ready dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TransformerConfig:
-        """Rebuild a config from `to_dict()` output; unknown or missing fields raise ValueError."""
-        if not isinstance(data, dict):
-            raise TypeError(f"a transformer config must be a dict, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown transformer config field(s) {unknown}; expected fields {sorted(known)}"
-            )
-        if "vocab_size" not in data:
-            raise ValueError("transformer config is missing the required field 'vocab_size'")
-        return cls(**data)
-
-
-def block_shapes(C: int) -> dict:
-    """Name -> shape of one block's parameters, for n_embd = C (the names after "h.{i}.")."""
-    return {"ln1.g": (C,), "ln1.b": (C,), "attn.w_qkv": (C, 3 * C), "attn.b_qkv": (3 * C,),
-            "attn.w_proj": (C, C), "attn.b_proj": (C,), "ln2.g": (C,), "ln2.b": (C,),
-            "mlp.w_fc": (C, 4 * C), "mlp.b_fc": (4 * C,), "mlp.w_proj": (4 * C, C),
-            "mlp.b_proj": (C,)}  # fmt: skip
+from .optim import flat_copy
 
 
 def block_forward(x, p: dict, n_head: int, batch_size: int, mask, kv=None):
@@ -127,27 +71,6 @@ def block_backward(dout, cache) -> tuple[np.ndarray, dict]:
     return dx, g
 
 
-@dataclass
-class KVCache:
-    """Keys and values of the tokens seen so far, one (B, H, block_size, d) buffer per layer.
-
-    `length` tokens are stored; `Transformer.forward_cached` appends to it.
-    Make one with `model.new_kv_cache(batch_size)`.
-    """
-
-    keys: list
-    values: list
-    length: int = 0
-
-    @property
-    def batch_size(self) -> int:
-        """Number of sequences decoded in parallel."""
-        return self.keys[0].shape[0]
-
-    def __len__(self) -> int:
-        return self.length
-
-
 class Transformer:
     """Decoder-only transformer language model (see the module docstring for the layout).
 
@@ -169,39 +92,26 @@ class Transformer:
             raise TypeError(f"dtype must be a float type such as np.float32, got {dtype}")
         rng = np.random.default_rng(seed)
         params = {}
-        for name, shape in self.param_shapes(config).items():
+        for name, shape in config.param_shapes().items():
             if name.endswith(".g"):
                 params[name] = np.ones(shape, dtype=dtype)
             elif name.endswith((".b", ".b_qkv", ".b_fc", ".b_proj")):
                 params[name] = np.zeros(shape, dtype=dtype)
-            else:
-                std = 0.02
-                if name.endswith(".w_proj"):  # writes into the residual stream
-                    std /= math.sqrt(2 * config.n_layer)
+            else:  # an output projection writes into the residual stream: a smaller start
+                std = 0.02 / math.sqrt(2 * config.n_layer) if name.endswith(".w_proj") else 0.02
                 params[name] = (rng.standard_normal(shape) * std).astype(dtype)
         self._setup(config, params, metadata={})
 
     def _setup(self, config: TransformerConfig, params: dict, metadata: dict) -> None:
-        self.dtype = params["wte"].dtype
-        self.config, self.metadata = config, metadata
-        self.params = flat_views({name: p.shape for name, p in params.items()}, self.dtype)
-        for name, p in params.items():  # one buffer: AdamW updates it in a few long passes
-            self.params[name][...] = p
+        self.config, self.metadata, self.dtype = config, metadata, params["wte"].dtype
+        self.params = flat_copy(params)  # one buffer: AdamW updates it in a few long passes
         self.mask = causal_mask(config.block_size, self.dtype)       # (block_size, block_size)
-        self._block_keys = [[(name, f"h.{i}.{name}") for name in block_shapes(config.n_embd)]
-                            for i in range(config.n_layer)]  # fmt: skip
 
-    @staticmethod
-    def param_shapes(config: TransformerConfig) -> dict:
-        """Name -> shape of every parameter the config implies, in a fixed order."""
-        V, C, T = config.vocab_size, config.n_embd, config.block_size
-        shapes = {"wte": (V, C), "wpe": (T, C)}
-        for i in range(config.n_layer):
-            shapes.update({f"h.{i}.{name}": shape for name, shape in block_shapes(C).items()})
-        shapes.update({"ln_f.g": (C,), "ln_f.b": (C,)})
-        if not config.tie_weights:
-            shapes["lm_head"] = (V, C)
-        return shapes
+    @classmethod
+    def _from_params(cls, config: TransformerConfig, params: dict, metadata: dict):
+        model = cls.__new__(cls)
+        model._setup(config, params, metadata)
+        return model
 
     @property
     def vocab_size(self) -> int:
@@ -219,15 +129,13 @@ class Transformer:
 
     def astype(self, dtype) -> Transformer:
         """A copy of the model with every parameter cast to `dtype` (e.g. np.float64)."""
-        model = Transformer.__new__(Transformer)
-        model._setup(self.config, {n: p.astype(dtype) for n, p in self.params.items()},
-                     dict(self.metadata))  # fmt: skip
-        return model
+        return self._from_params(self.config, {n: p.astype(dtype) for n, p in self.params.items()},
+                                 dict(self.metadata))  # fmt: skip
 
     def _blocks(self) -> list[dict]:
         """Each block's parameters by their short names: the arrays of params, not copies."""
-        P = self.params
-        return [{name: P[key] for name, key in keys} for keys in self._block_keys]
+        return [{name: self.params[f"h.{i}.{name}"] for name in block_shapes(self.config.n_embd)}
+                for i in range(self.config.n_layer)]  # fmt: skip
 
     def _head(self) -> np.ndarray:
         return self.params["wte"] if self.config.tie_weights else self.params["lm_head"]
@@ -294,10 +202,7 @@ class Transformer:
         else:
             grads["lm_head"] = dhead
         grads["wte"] = dwte
-        out = flat_views({name: p.shape for name, p in self.params.items()}, self.dtype)
-        for name, g in out.items():  # one buffer, laid out like the parameters'
-            g[...] = grads[name]
-        return out
+        return flat_copy({name: grads[name] for name in self.params})  # laid out like params
 
     def logits(self, ids) -> np.ndarray:
         """ids (B, T) -> logits (B, T, V); a (T,) sequence gives (T, V)."""
@@ -314,11 +219,7 @@ class Transformer:
 
     def new_kv_cache(self, batch_size: int = 1) -> KVCache:
         """An empty key/value cache for decoding `batch_size` sequences with `forward_cached`."""
-        cfg = self.config
-        shape = (check_int(batch_size, "batch_size"), cfg.n_head, cfg.block_size,
-                 cfg.n_embd // cfg.n_head)  # fmt: skip
-        return KVCache(keys=[np.zeros(shape, self.dtype) for _ in range(cfg.n_layer)],
-                       values=[np.zeros(shape, self.dtype) for _ in range(cfg.n_layer)])
+        return KVCache.empty(self.config, batch_size, self.dtype)
 
     def forward_cached(self, ids_new, kv: KVCache) -> np.ndarray:
         """Logits for new tokens that continue the sequences stored in `kv`; appends them to `kv`.
@@ -332,21 +233,10 @@ class Transformer:
         >>> model.forward_cached(np.array([[1, 2]]), kv).shape, kv.length
         ((1, 2, 10), 2)
         """
-        cfg = self.config
         if not isinstance(kv, KVCache):
             raise TypeError(f"kv must be a KVCache from new_kv_cache(), got {type(kv).__name__}")
-        expected_shape = (kv.batch_size, cfg.n_head, cfg.block_size, cfg.n_embd // cfg.n_head)
-        if len(kv.keys) != cfg.n_layer or kv.keys[0].shape != expected_shape:
-            raise ValueError("this KVCache was made for a different model; use new_kv_cache()")
         ids, single = self._as_batch(ids_new)
-        if kv.length + ids.shape[1] > cfg.block_size:
-            raise ValueError(
-                f"the cache holds {kv.length} tokens and {ids.shape[1]} more would exceed "
-                f"block_size {cfg.block_size}; start a new cache with a context of at most "
-                f"{cfg.block_size} tokens")  # fmt: skip
-        if ids.shape[0] != kv.batch_size:
-            raise ValueError(f"ids_new has batch size {ids.shape[0]}, but the cache holds "
-                             f"{kv.batch_size}")  # fmt: skip
+        kv.check_room(self.config, ids)
         logits, _ = self._run(ids, kv)                                       # (B, t, V)
         kv.length += ids.shape[1]
         return logits[0] if single else logits
@@ -379,7 +269,5 @@ class Transformer:
         one whose weights do not match its config.
         """
         config, params, metadata = load_checkpoint(path, TransformerConfig.from_dict,
-                                                   cls.param_shapes)  # fmt: skip
-        model = cls.__new__(cls)
-        model._setup(config, params, metadata)
-        return model
+                                                   TransformerConfig.param_shapes)  # fmt: skip
+        return cls._from_params(config, params, metadata)

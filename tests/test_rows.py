@@ -45,11 +45,14 @@ def test_an_error_in_a_block_reaches_the_caller(tiny_blocks, monkeypatch):
     assert sum(seen) == 20  # the other blocks still ran
 
 
-def test_thread_count_follows_the_blas_setting(monkeypatch):
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+def test_thread_count_follows_its_setting_and_defaults_to_one(monkeypatch):
+    monkeypatch.setenv("COURSE_LIB_THREADS", "3")
     assert rows.thread_count() == 3
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # the BLAS setting is BLAS's own
+    monkeypatch.setenv("COURSE_LIB_THREADS", "1")
     assert rows.thread_count() == 1
-    monkeypatch.delenv("OMP_NUM_THREADS")
-    assert rows.thread_count() >= 1
+    for value in ("", "0", "two"):  # unset or not a positive int: the default
+        monkeypatch.setenv("COURSE_LIB_THREADS", value)
+        assert rows.thread_count() == 1
+    monkeypatch.delenv("COURSE_LIB_THREADS")
+    assert rows.thread_count() == 1

@@ -48,8 +48,12 @@ def embedding_backward(dx: np.ndarray, cache):
     """Gradients of the embedding tables: dx (B, T, C) -> (dwte (V, C), dwpe (block_size, C))."""
     ids, wte_shape, wpe_shape, start = cache
     C = dx.shape[-1]
+    # a token used twice collects both gradients: sort the rows by token, sum each token's run
+    order = np.argsort(ids.ravel(), kind="stable")                    # (N,)
+    tokens = ids.ravel()[order]                                       # (N,) sorted
+    runs = np.flatnonzero(np.r_[True, tokens[1:] != tokens[:-1]])     # where each token starts
     dwte = np.zeros(wte_shape, dtype=dx.dtype)                        # (V, C)
-    np.add.at(dwte, ids.ravel(), dx.reshape(-1, C))  # a token used twice collects both gradients
+    dwte[tokens[runs]] = np.add.reduceat(dx.reshape(-1, C)[order], runs, axis=0)  # (n_used, C)
     dwpe = np.zeros(wpe_shape, dtype=dx.dtype)                        # (block_size, C)
     dwpe[start : start + ids.shape[1]] = dx.sum(axis=0)               # (T, C)
     return dwte, dwpe

@@ -1,6 +1,9 @@
-"""The chapters' code reads like a textbook: one name for one signature.
+"""The chapters' code reads like a textbook: short demonstration cells, one name for one signature.
 
 Read from the source notebooks without running them:
+- every code cell a learner reads as a demonstration (not an exercise, its test, or a quiz
+  declaration) has at most MAX_LINES non-blank lines; longer work belongs in course_lib, with a
+  docstring and tests, or in two cells that each say one thing;
 - a function a chapter defines (an exercise, or a demonstration helper) never reuses the name of a
   course_lib function with other parameters: a learner who reads course_lib finds the same meaning
   under the same name.
@@ -21,6 +24,50 @@ import course_lib
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
+MAX_LINES = 15
+
+
+def is_demonstration(cell) -> bool:
+    """A code cell that is neither an exercise (solution), its test (grade) nor a quiz literal."""
+    role = cell.metadata.get("nbgrader", {})
+    return (cell.cell_type == "code" and not role.get("solution") and not role.get("grade")
+            and not cell.source.startswith("MultipleChoice("))  # fmt: skip
+
+
+def non_blank_lines(source: str) -> int:
+    return sum(1 for line in source.splitlines() if line.strip())
+
+
+def long_cells(notebook, limit: int = MAX_LINES) -> list[tuple[int, int, str]]:
+    """(cell index, non-blank lines, first line) of the demonstration cells longer than limit."""
+    return [(index, non_blank_lines(cell.source), cell.source.splitlines()[0])
+            for index, cell in enumerate(notebook.cells)
+            if is_demonstration(cell) and non_blank_lines(cell.source) > limit]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_demonstration_cells_are_short(path):
+    notebook = nbformat.read(path, as_version=4)
+    too_long = long_cells(notebook)
+    assert not too_long, (
+        f"{path.stem}: demonstration cells longer than {MAX_LINES} non-blank lines "
+        f"(index, lines, first line): {too_long}; move helpers into course_lib or split the cell"
+    )
+
+
+def test_the_length_rule_exempts_exactly_exercises_tests_and_quizzes():
+    long_source = "\n".join(f"x{i} = {i}" for i in range(MAX_LINES + 1))
+    cells = [
+        nbformat.v4.new_code_cell(long_source),
+        nbformat.v4.new_code_cell(long_source + "\n\n\n"),
+        nbformat.v4.new_code_cell("\n\n".join(long_source.splitlines()[:MAX_LINES])),
+        nbformat.v4.new_code_cell("MultipleChoice(\n" + long_source + "\n)"),
+        nbformat.v4.new_markdown_cell(long_source),
+    ]
+    for role in ({"solution": True}, {"grade": True}):
+        cells.append(nbformat.v4.new_code_cell(long_source, metadata={"nbgrader": role}))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    assert [index for index, _, _ in long_cells(notebook)] == [0, 1]
 
 
 # ------------------------------------------------------------------ one name, one signature

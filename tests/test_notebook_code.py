@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import course_lib
 
@@ -157,3 +159,31 @@ def test_a_clash_is_found_and_a_faithful_copy_is_not():
     found = clashes(notebook, library)
     assert [entry.split(":")[0] for entry in found] == ["cell 0", "cell 2", "cell 3"], found
     assert found[0].endswith("but course_lib.losses.perplexity(mean_token_loss)"), found
+
+
+@st.composite
+def definitions(draw) -> str:
+    """Source of a random function definition: positional (some positional-only) parameters with
+    defaults at the end, maybe *args, keyword-only parameters with any defaults, maybe **kwargs."""
+    names = iter(f"p{i}" for i in range(20))
+    n_positional = draw(st.integers(0, 4))
+    n_defaulted = draw(st.integers(0, n_positional))
+    positional = [next(names) + ("=1" if i >= n_positional - n_defaulted else "")
+                  for i in range(n_positional)]  # fmt: skip
+    if positional and draw(st.booleans()):
+        positional.insert(draw(st.integers(1, len(positional))), "/")
+    star = [f"*{next(names)}"] if draw(st.booleans()) else []
+    keyword_only = [next(names) + ("=2" if draw(st.booleans()) else "")
+                    for _ in range(draw(st.integers(0, 3)))]  # fmt: skip
+    if keyword_only and not star:
+        star = ["*"]
+    double_star = [f"**{next(names)}"] if draw(st.booleans()) else []
+    return f"def f({', '.join(positional + star + keyword_only + double_star)}):\n    pass"
+
+
+@given(definitions())
+def test_a_definition_reads_as_its_function_does(source):
+    namespace: dict = {}
+    exec(source, namespace)  # noqa: S102 - a definition the strategy wrote
+    (node,) = ast.parse(source).body
+    assert parameters_of_definition(node) == parameters_of(namespace["f"])

@@ -18,7 +18,7 @@ Each module has one job; read them in this order:
     data         pre-training windows and fine-tuning examples
     training     the training loop and its loss history
     finetuning   the prompt template, greedy answers, epoch batches for fine-tuning
-    plots        the charts the chapters share: top tokens, grouped bars, lines, token strips
+    plots        the charts the chapters share: top tokens, bars, lines, token losses, strips
     speed        the time of one generation step, with and without the key/value cache
     pretrained   the shipped base model
     quiz         the multiple-choice widget used in the chapters

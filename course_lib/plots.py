@@ -1,4 +1,5 @@
-"""The charts the chapters draw again and again: top next tokens, side-by-side bars, a token strip.
+"""The charts the chapters draw again and again: top next tokens, side-by-side bars, token losses,
+a token strip.
 
 Each function draws on a matplotlib Axes you pass in (so a chapter can lay several out in one
 figure) and returns it. Labels of tokens are shown with repr(), so a leading space is visible.
@@ -46,6 +47,41 @@ def top_tokens(ax, tokenizer, probs, n_top: int = 10, title: str = "", highlight
     return ax
 
 
+def top_tokens_figure(tokenizer, panels, n_top: int = 10, ncols: int = 2, suptitle: str = "",
+                      panel_size: tuple[float, float] = (4.5, 2.8)):
+    """A figure of top_tokens charts, ncols to a row: one per panel (title, probs (V,), highlight).
+
+    highlight is a token id, a collection of ids or None (see top_tokens). Unused places of the
+    last row are left blank. Returns the matplotlib Figure (plt.show() displays it).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from course_lib.tokenizers import CharTokenizer
+    >>> tokenizer = CharTokenizer.train("ab")
+    >>> probs = np.full(tokenizer.vocab_size, 1 / tokenizer.vocab_size)
+    >>> fig = top_tokens_figure(tokenizer, [("one", probs, None)] * 3, n_top=2)
+    >>> [ax.get_title() for ax in fig.axes if ax.axison]
+    ['one', 'one', 'one']
+    """
+    import matplotlib.pyplot as plt
+
+    panels = list(panels)
+    if not panels or any(len(panel) != 3 for panel in panels):
+        raise ValueError("panels must be a non-empty list of (title, probs, highlight) triples")
+    ncols = min(ncols, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(panel_size[0] * ncols, panel_size[1] * nrows))  # fmt: skip
+    for ax, (title, probs, highlight) in zip(axes.ravel()[: len(panels)], panels, strict=True):
+        top_tokens(ax, tokenizer, probs, n_top, title, highlight)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def grouped_bars(ax, labels, series: dict, ylabel: str = "probability", title: str = ""):
     """Side-by-side bars: one group per label, one bar per entry of series {name: values}.
 
@@ -91,6 +127,37 @@ def line_plot(ax, x, series: dict, xlabel: str, ylabel: str, title: str = "", st
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
+    return ax
+
+
+def token_loss_bars(ax, tokenizer, ids, losses, title: str = ""):
+    """Bars of the token losses (T-1,) of the predicted tokens ids[1:] of ids (T,), in nats.
+
+    The first token is given, not predicted, so it has no bar. Colours run from dark (low loss)
+    to yellow (10 nats or more).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from course_lib.tokenizers import CharTokenizer
+    >>> tokenizer = CharTokenizer.train("ab")
+    >>> ax = token_loss_bars(plt.subplots()[1], tokenizer, tokenizer.encode("aba"), [0.5, 2.0])
+    >>> [tick.get_text() for tick in ax.get_xticklabels()]
+    ["'b'", "'a'"]
+    >>> [float(bar.get_height()) for bar in ax.patches]
+    [0.5, 2.0]
+    """
+    import matplotlib.pyplot as plt
+
+    ids, losses = np.asarray(ids), np.asarray(losses, dtype=np.float64)
+    if ids.ndim != 1 or losses.shape != (len(ids) - 1,):
+        raise ValueError(f"expected ids (T,) and the losses (T-1,) of ids[1:], got {ids.shape} "
+                         f"and {losses.shape}")  # fmt: skip
+    ax.bar(range(len(losses)), losses, color=plt.cm.viridis(np.clip(losses / 10, 0, 1)))
+    ax.set_xticks(range(len(losses)), [repr(s) for s in tokenizer.token_strings(ids[1:])],
+                  rotation=40, ha="right", fontsize=8)  # fmt: skip
+    ax.set_ylabel("token loss (nats)")
+    ax.set_title(title, fontsize=10)
     return ax
 
 

@@ -15,20 +15,7 @@ import chapter_harness as harness  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (--dist loadgroup, pyproject)
-def pytest_collection_modifyitems(items):
-    """Tests that share a class- or module-scoped fixture run on one xdist worker, so the fixture
-    (often a whole class of graded notebooks) is built once, not once on every worker."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        fixtures = getattr(item, "_fixtureinfo", None)
-        scopes = {defs[-1].scope for defs in fixtures.name2fixturedefs.values()} if fixtures else ()
-        if "class" in scopes and item.cls is not None:
-            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}.{item.cls.__name__}"))
-        elif "module" in scopes:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+pytest_plugins = ["fixture_groups"]  # tests sharing a broad fixture share an xdist worker
 
 
 # Fixtures of a chapter's test module (tests/test_ch*.py), which names its chapter in CHAPTER.

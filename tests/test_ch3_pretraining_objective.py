@@ -22,12 +22,12 @@ def next_token_losses(logits, tokens):
     return -log_softmax(logits[:-1])[np.arange(len(tokens) - 1), tokens[1:]]
 """
 SEQUENCE_LOSS = """
-def sequence_loss(logits, tokens):
+def sequence_loss_from_logits(logits, tokens):
     return float(np.sum(next_token_losses(logits, tokens)))
 """
 DATASET_LOSS = """
-def dataset_loss(examples):
-    return float(sum(sequence_loss(logits, tokens) for logits, tokens in examples))
+def dataset_loss_from_logits(examples):
+    return float(sum(sequence_loss_from_logits(logits, tokens) for logits, tokens in examples))
 """
 
 
@@ -51,7 +51,7 @@ def next_token_losses(logits, tokens):
     return -log_softmax(logits)[np.arange(len(tokens)), tokens]
 """),
         "mean instead of sum": losses_cell(sequence="""
-def sequence_loss(logits, tokens):
+def sequence_loss_from_logits(logits, tokens):
     return float(np.mean(next_token_losses(logits, tokens)))
 """),
         "forgets the minus sign": losses_cell(token="""
@@ -84,50 +84,50 @@ def next_token_losses(logits, tokens):
     return [float(-log_softmax(logits[t - 1])[tokens[t]]) for t in range(1, len(tokens))]
 """),
         "dataset loss averages over sequences": losses_cell(dataset="""
-def dataset_loss(examples):
-    return float(np.mean([sequence_loss(logits, tokens) for logits, tokens in examples]))
+def dataset_loss_from_logits(examples):
+    return float(np.mean([sequence_loss_from_logits(lg, tk) for lg, tk in examples]))
 """),
         "dataset loss averages over tokens": losses_cell(dataset="""
-def dataset_loss(examples):
-    total = sum(sequence_loss(logits, tokens) for logits, tokens in examples)
+def dataset_loss_from_logits(examples):
+    total = sum(sequence_loss_from_logits(logits, tokens) for logits, tokens in examples)
     return float(total / sum(len(tokens) - 1 for _, tokens in examples))
 """),
     },
     "ex3_3_perplexity": {
         "exp of the sum": """
-def perplexity(losses):
+def perplexity_from_losses(losses):
     return float(np.exp(np.sum(losses)))
 """,
         "the mean loss, no exp": """
-def perplexity(losses):
+def perplexity_from_losses(losses):
     return float(np.mean(losses))
 """,
         "2 ** mean (bits)": """
-def perplexity(losses):
+def perplexity_from_losses(losses):
     return float(2 ** np.mean(losses))
 """,
     },
     "ex3_2_cross_entropy_grad": {
         "sign flip: y - p": """
-def cross_entropy_grad(logits, target):
+def softmax_ce_grad(logits, target):
     z = np.asarray(logits, dtype=np.float64)
     p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     return one_hot(target, len(z)) - p
 """,
         "softmax without max-subtraction": """
-def cross_entropy_grad(logits, target):
+def softmax_ce_grad(logits, target):
     z = np.asarray(logits, dtype=np.float64)
     p = np.exp(z) / np.exp(z).sum()
     return p - one_hot(target, len(z))
 """,
         "forgets the one-hot: subtracts 1 everywhere": """
-def cross_entropy_grad(logits, target):
+def softmax_ce_grad(logits, target):
     z = np.asarray(logits, dtype=np.float64)
     p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     return p - 1.0
 """,
         "gradient with respect to the probabilities": """
-def cross_entropy_grad(logits, target):
+def softmax_ce_grad(logits, target):
     z = np.asarray(logits, dtype=np.float64)
     p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     grad = np.zeros_like(p)
@@ -135,7 +135,7 @@ def cross_entropy_grad(logits, target):
     return grad
 """,
         "returns p, forgets y": """
-def cross_entropy_grad(logits, target):
+def softmax_ce_grad(logits, target):
     z = np.asarray(logits, dtype=np.float64)
     return np.exp(z - z.max()) / np.exp(z - z.max()).sum()
 """,
@@ -185,13 +185,13 @@ def test_reference_solutions_agree_with_course_lib(answer_keys):
         examples.append((logits, tokens))
         expected = losses.token_losses(logits[:-1], tokens[1:])
         assert np.allclose(namespace["next_token_losses"](logits, tokens), expected)
-        assert math.isclose(namespace["sequence_loss"](logits, tokens),
+        assert math.isclose(namespace["sequence_loss_from_logits"](logits, tokens),
                             float(losses.cross_entropy(logits[:-1], tokens[1:], reduction="sum")))
         for target in (0, 16):
-            assert np.allclose(namespace["cross_entropy_grad"](logits[0], target),
+            assert np.allclose(namespace["softmax_ce_grad"](logits[0], target),
                                losses.cross_entropy_grad(logits[:1], [target], reduction="sum")[0])
     total = sum(float(losses.token_losses(lg[:-1], tk[1:]).sum()) for lg, tk in examples)
-    assert math.isclose(namespace["dataset_loss"](examples), total)
+    assert math.isclose(namespace["dataset_loss_from_logits"](examples), total)
 
 
 def test_q3_1_cross_entropy_with_one_hot_is_minus_log_p_gold(quiz):
@@ -326,7 +326,8 @@ def test_perplexity_reference_agrees_with_course_lib(answer_keys):
     namespace = {"np": np}
     exec(answer_keys["ex3_3_perplexity"], namespace)  # noqa: S102 - the instructor's solution
     losses = np.random.default_rng(5).uniform(0, 4, size=30)
-    assert math.isclose(namespace["perplexity"](losses), course_perplexity(float(losses.mean())))
+    yours = namespace["perplexity_from_losses"](losses)
+    assert math.isclose(yours, course_perplexity(float(losses.mean())))
 
 
 def test_q3_9_one_set_of_parameters_minimises_the_total(quiz):

@@ -8,6 +8,7 @@ within the CI budget.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -126,12 +127,43 @@ def local_cluster():
         yield local
 
 
+@contextlib.contextmanager
+def cluster_of_processes(folder: Path, workers: int):
+    """A scheduler and `workers` single-thread workers started with Dask's own commands, as on
+    a real cluster, configured as the instructors' guide says; yields the scheduler's address."""
+    dask_command = str(Path(sys.executable).with_name("dask"))
+    scheduler_file = folder / "scheduler.json"
+    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
+               DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    processes = [subprocess.Popen([dask_command, "scheduler", "--port", "0",
+                                   "--dashboard-address", ":0", "--scheduler-file",
+                                   str(scheduler_file)], **quiet)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        processes.append(subprocess.Popen([dask_command, "worker", address, "--nworkers",
+                                           str(workers), "--nthreads", "1"], **quiet))
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=60)
+
+
 def test_cluster_grades_exactly_like_the_local_pool(tmp_path):
+    """The class graded by workers started as on a real cluster (`dask scheduler`, `dask worker`)
+    gets the local pool's records and gradebook, adversaries included."""
     students = submissions()
     pool = make_course(tmp_path / "pool", students)
     dask_ = make_course(tmp_path / "dask", students)
     assert llmf(pool, "grade", "-j", "2", *FAST) == 0
-    assert llmf(dask_, "grade", "--scheduler", "local:2", *FAST) == 0
+    with cluster_of_processes(tmp_path, workers=2) as address:
+        assert llmf(dask_, "grade", "--scheduler", address, *FAST) == 0
     on_pool, on_dask = results(pool), results(dask_)
     assert sorted(on_dask) == sorted(students)
     assert on_dask == on_pool

@@ -69,3 +69,37 @@ def test_line_plot_draws_one_line_per_series():
     assert list(ax.get_lines()[1].get_ydata()) == [3, 2, 1]
     with pytest.raises(ValueError, match="one value per x"):
         line_plot(axes(), [1, 2], {"a": [1]}, "x", "y")
+
+
+def test_top_tokens_figure_lays_out_one_chart_per_panel():
+    from course_lib.plots import top_tokens_figure
+
+    probs = np.zeros(TOKENIZER.vocab_size)
+    a, b = (TOKENIZER.encode(ch)[0] for ch in "ab")
+    probs[[a, b]] = [0.25, 0.75]
+    panels = [("first", probs, a), ("second", probs, None), ("third", probs, [a, b])]
+    fig = top_tokens_figure(TOKENIZER, panels, n_top=2, ncols=2, suptitle="all")
+    plt.close(fig)
+    drawn = [ax for ax in fig.axes if ax.axison]
+    assert len(fig.axes) == 4 and [ax.get_title() for ax in drawn] == ["first", "second", "third"]
+    assert [p.get_height() for p in drawn[0].patches] == [0.75, 0.25]
+    orange = matplotlib.colors.to_hex(HIGHLIGHT)
+    marked = [[matplotlib.colors.to_hex(p.get_facecolor()) == orange for p in ax.patches]
+              for ax in drawn]  # fmt: skip
+    assert marked == [[False, True], [False, False], [True, True]]
+    assert fig.texts[0].get_text() == "all"
+    with pytest.raises(ValueError, match="triples"):
+        top_tokens_figure(TOKENIZER, [])
+
+
+def test_token_loss_bars_draw_one_bar_per_predicted_token():
+    from course_lib.plots import token_loss_bars
+
+    ids = TOKENIZER.encode("abca")
+    ax = token_loss_bars(axes(), TOKENIZER, ids, [0.1, 12.0, 3.0], "losses")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["'b'", "'c'", "'a'"]
+    assert [p.get_height() for p in ax.patches] == [0.1, 12.0, 3.0]
+    yellow = matplotlib.colors.to_hex(plt.cm.viridis(1.0))
+    assert matplotlib.colors.to_hex(ax.patches[1].get_facecolor()) == yellow  # 10 nats or more
+    with pytest.raises(ValueError, match=r"losses \(T-1,\)"):
+        token_loss_bars(axes(), TOKENIZER, ids, [0.1, 12.0, 3.0, 1.0])

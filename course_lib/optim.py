@@ -83,8 +83,9 @@ class AdamW:
         self.step_count = 0
         shapes, dtype = {name: p.shape for name, p in params.items()}, _common_dtype(params)
         self.m, self.v = flat_views(shapes, dtype), flat_views(shapes, dtype)  # moment estimates
-        for moment in (self.m, self.v):
-            flat_buffer(moment).fill(0)
+        self._flat_m, self._flat_v = flat_buffer(self.m), flat_buffer(self.v)
+        self._flat_m.fill(0)
+        self._flat_v.fill(0)
 
     def step(self, grads: dict, lr: float | None = None) -> None:
         """One update of every parameter from its gradient (same keys and shapes as params).
@@ -117,20 +118,30 @@ class AdamW:
                 if param.ndim >= 2:
                     param -= decay * param
 
+        # lr * m_hat / (sqrt(v_hat) + eps), with the corrections moved into two numbers
+        root2 = math.sqrt(correction2)
+        step_size, eps = lr * root2 / correction1, self.eps * root2
+
         def update(param, grad, m, v):  # element-wise, on a block of the arrays
+            work = grad * (1 - beta1)
             m *= beta1
-            m += (1 - beta1) * grad
+            m += work                                # m = b1 m + (1 - b1) g
+            np.multiply(grad, grad, out=work)
+            work *= 1 - beta2
             v *= beta2
-            v += (1 - beta2) * grad * grad
-            param -= lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
+            v += work                                # v = b2 v + (1 - b2) g^2
+            np.sqrt(v, out=work)
+            work += eps
+            np.divide(m, work, out=work)
+            work *= step_size
+            param -= work
 
         flat_params = flat_buffer(self.params)
-        if flat_params is not None and flat_params.dtype == flat_buffer(self.m).dtype:
+        if flat_params is not None and flat_params.dtype == self._flat_m.dtype:
             flat_grads = flat_buffer(grads) if list(grads) == list(self.params) else None
             if flat_grads is None or flat_grads.dtype != flat_params.dtype:
                 flat_grads = np.concatenate([np.ravel(grads[name]) for name in self.params])
-            for_row_blocks(update, flat_params, flat_grads, flat_buffer(self.m),
-                           flat_buffer(self.v))  # fmt: skip
+            for_row_blocks(update, flat_params, flat_grads, self._flat_m, self._flat_v)
         else:
             for name, param in self.params.items():
                 for_row_blocks(update, param, grads[name], self.m[name], self.v[name])

@@ -2,7 +2,7 @@
 
 A model's parameters (and its gradients) can live in ONE flat buffer, each array a view of its
 part (`flat_views`; the Transformer does this). AdamW and clip_grad_norm then make a few passes
-over one long array, split between threads (`rows.for_row_blocks`), instead of a few passes
+over one long array, in cache-sized blocks (`rows.for_row_blocks`), instead of a few passes
 over each of dozens of small ones; given separate arrays, they work array by array.
 
 >>> params = {"w": np.array([[3.0]])}

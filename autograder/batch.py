@@ -8,12 +8,12 @@ writes anything. At most two tasks per worker are in flight, so the caller holds
 in memory. If a worker process dies, the jobs it had not finished are graded again in a fresh
 pool; jobs that kill a pool twice are recorded "crashed".
 
-Ctrl-C (KeyboardInterrupt) stops a run within a few seconds: queued jobs are dropped, each
-worker (which ignores SIGINT, so a terminal's Ctrl-C reaches it once, from here) gets one
-SIGTERM, which interrupts its grading so it stops its kernel, cgroup and runtime folder on the
-way out; a worker still there after STOP_GRACE seconds is killed, whatever was left behind is
-removed by the run's tag (grader.cgroups.start_run), and the KeyboardInterrupt goes on to the
-caller. Every result already passed to `on_result` stays recorded.
+Ctrl-C (caught as a flag, autograder.interrupts) stops a run within a few seconds: queued jobs
+are dropped, each worker (which ignores SIGINT, so a terminal's Ctrl-C reaches it once, from
+here) gets one SIGTERM, which interrupts its grading so it stops its kernel, cgroup and runtime
+folder on the way out; a worker still there after STOP_GRACE seconds is killed, whatever was
+left behind is removed by the run's tag (grader.cgroups.start_run), and the KeyboardInterrupt
+goes on to the caller. Every result already passed to `on_result` stays recorded.
 
 Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
 
@@ -26,7 +26,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from autograder import interrupts
 from autograder.grader.cgroups import remove_run_groups, start_run
 from autograder.grader.kernel import remove_run_folders
 from autograder.grader.pipeline import (
@@ -53,10 +53,6 @@ from autograder.records import Status, grader_error
 
 IN_FLIGHT_PER_WORKER = 2
 STOP_GRACE = 3.0  # seconds an interrupted worker has to stop its kernel before it is killed
-POLL = 0.2  # seconds between looks at the interrupt flag while waiting for workers
-# Ctrl-C sets this flag and the waiting loop raises KeyboardInterrupt itself: a KeyboardInterrupt
-# raised by Python's own handler can land in a garbage-collector callback and be lost (seen).
-_INTERRUPTED = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -77,31 +73,27 @@ def default_workers() -> int:
 def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of `workers` processes that a KeyboardInterrupt stops at once (see module doc)."""
     tag = start_run()  # set before the workers start, so they inherit it
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, lambda *_: _INTERRUPTED.set()) if in_main else None
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_signals)
-    try:
-        yield pool
-    except KeyboardInterrupt:
-        _stop(pool, tag)
-        raise
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    with interrupts.caught():
+        pool = ProcessPoolExecutor(max_workers=workers,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_signals)
+        try:
+            yield pool
+        except KeyboardInterrupt:
+            _stop(pool, tag)
+            raise
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
 
 
 def _wait_any(futures) -> set:
     """The futures that are done, once one is; raise KeyboardInterrupt on Ctrl-C."""
     while True:
-        if _INTERRUPTED.is_set():
-            raise KeyboardInterrupt
-        finished, _ = wait(futures, timeout=POLL, return_when=FIRST_COMPLETED)
+        interrupts.check()
+        finished, _ = wait(futures, timeout=interrupts.POLL, return_when=FIRST_COMPLETED)
         if finished:
             return finished
 
@@ -168,7 +160,6 @@ def grade_many(
         warn_unsandboxed()
     if not jobs:
         return {}
-    _INTERRUPTED.clear()
     references = compute_references([job.plan for job in jobs], limits, workers)
     done: dict[tuple, Graded] = {}
 

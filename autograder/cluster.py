@@ -33,12 +33,14 @@ import logging
 import socket
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from autograder import interrupts
 from autograder.batch import Job
 from autograder.grader.pipeline import (
     Graded,
@@ -211,8 +213,16 @@ def ship(client, plans: list[Plan], limits: Limits, allow_unsandboxed: bool) -> 
                                      allow_unsandboxed, pure=False,
                                      key=f"references-{plan.name}-{uuid.uuid4().hex[:12]}")
                for digest, (plan, files) in distinct.items()}
+    wait_for_all(list(futures.values()))
     return {digest: Shipment(*distinct[digest], future.result(), limits, allow_unsandboxed)
             for digest, future in futures.items()}
+
+
+def wait_for_all(futures: list) -> None:
+    """Block until every future is done; Ctrl-C raises KeyboardInterrupt (interrupts.caught)."""
+    while not all(future.done() for future in futures):
+        interrupts.check()
+        time.sleep(interrupts.POLL)
 
 
 def task_key(job: Job) -> str:
@@ -223,6 +233,9 @@ def task_key(job: Job) -> str:
 def outcome(future, job: Job) -> Graded:
     """The Graded of a finished task; a task that died with its workers is "crashed"."""
     distributed = import_distributed()
+    while future.status not in ("finished", "error", "cancelled"):  # e.g. its worker was lost
+        interrupts.check()  # the Ctrl-C that stopped the workers too stops the wait
+        time.sleep(interrupts.POLL)
     if future.status == "finished":
         return future.result()
     if future.status == "cancelled":
@@ -260,7 +273,7 @@ def grade_on_cluster(
     if not jobs:
         return {}
     done: dict[tuple, Graded] = {}
-    with connect(scheduler) as client:
+    with connect(scheduler) as client, interrupts.caught():
         client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
         print(describe(client), file=sys.stderr)
         check_workers(client, allow_unsandboxed)
@@ -290,8 +303,14 @@ def grade_on_cluster(
 
         with tqdm(total=len(jobs), desc=description, unit="nb", disable=not progress) as bar:
             top_up()
-            for future in finished:
-                job = running.pop(future.key)
-                finish(job, outcome(future, job))
-                top_up()
+            while running:
+                interrupts.check()
+                ready = finished.next_batch(block=False)
+                if not ready:
+                    time.sleep(interrupts.POLL)
+                for future in ready:
+                    interrupts.check()
+                    job = running.pop(future.key)
+                    finish(job, outcome(future, job))
+                    top_up()
     return done

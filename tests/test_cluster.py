@@ -256,7 +256,12 @@ def test_interrupted_client_then_rerun_completes_the_class(tmp_path):
     while not list(root.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
         time.sleep(0.1)
     os.killpg(client.pid, signal.SIGINT)  # Ctrl-C in the instructor's terminal
-    _, stderr = client.communicate(timeout=120)
+    try:
+        _, stderr = client.communicate(timeout=120)
+    except subprocess.TimeoutExpired as hung:
+        os.killpg(client.pid, signal.SIGKILL)
+        printed = (hung.stderr or b"")[-3000:]
+        pytest.fail(f"still running 120 s after Ctrl-C; it printed: {printed!r}")
     interrupted = results(root)
     assert 1 <= len(interrupted) < 6, stderr.decode()[-2000:]
     assert b"interrupted" in stderr

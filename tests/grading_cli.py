@@ -7,6 +7,10 @@ Example:
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from autograder.cli import main
@@ -20,3 +24,26 @@ FAST = ["--cell-timeout", "5", "--notebook-timeout", "60"]  # the fixture runs w
 def llmf(course: Path, *args) -> int:
     """Run `llmf-grade --course COURSE ARGS...` in this process; its exit status."""
     return main(["--course", str(course), *map(str, args)])
+
+
+def released_course(root: Path) -> Path:
+    """The fixture course copied to `root` with the course's config, and released; `root`."""
+    shutil.copytree(FIXTURES / "source", root / "source")
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
+    assert llmf(root, "release", "--notebooks", root / "notebooks") == 0
+    return root
+
+
+def grading_in_background(course: Path, *args, capture: bool = False) -> subprocess.Popen:
+    """`llmf-grade --course COURSE grade ARGS...` started in a session of its own (a signal to
+    its process group reaches its workers, as a terminal's would), returned once it has recorded
+    its first result (or after 240 s); with `capture`, its stdout and stderr are text pipes."""
+    command = [sys.executable, "-m", "autograder.cli", "--course", str(course), "grade",
+               *map(str, args)]
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    grader = subprocess.Popen(command, stdout=output, stderr=output, text=True,
+                              start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not list(course.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return grader

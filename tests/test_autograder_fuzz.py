@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
+from grading_cli import SOURCE, released_course
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,9 +33,6 @@ from autograder.grader.submission import read_submission
 from autograder.protocol import hidden_report, to_jsonable
 from autograder.records import Status, load_result
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "course"
-SOURCE = FIXTURES / "source" / "fx_basics" / "fx_basics.ipynb"
 PLAN = read_plan(SOURCE)
 LIMITS = Limits(cell_timeout=5, notebook_timeout=60)
 HONEST = json.loads(nbformat.writes(synthetic.student_notebook(SOURCE,
@@ -158,10 +154,7 @@ def test_recording_a_malformed_submission_never_raises(recording_course, raw):
 
 @pytest.fixture(scope="module")
 def recording_course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("recording")
-    shutil.copytree(FIXTURES / "source", root / "source")
-    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
-    assert main(["--course", str(root), "release", "--notebooks", str(root / "nb")]) == 0
+    root = released_course(tmp_path_factory.mktemp("recording"))
     course = Course(root)
     return course, Recorder(course)
 
@@ -169,10 +162,7 @@ def recording_course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     """A released course where ada's honest notebook is already graded."""
-    root = tmp_path_factory.mktemp("class")
-    shutil.copytree(FIXTURES / "source", root / "source")
-    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
-    assert main(["--course", str(root), "release", "--notebooks", str(root / "nb")]) == 0
+    root = released_course(tmp_path_factory.mktemp("class"))
     ada = Course(root).submission("ada", "fx_basics", "fx_basics")
     ada.parent.mkdir(parents=True)
     ada.write_text(json.dumps(HONEST))

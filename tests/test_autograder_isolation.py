@@ -8,8 +8,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from grading_cli import FAST, FIXTURES, SOURCE
+from grading_cli import FAST, FIXTURES, SOURCE, grading_in_background
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -168,13 +166,7 @@ def test_ctrl_c_stops_grading_within_seconds_keeps_grades_and_leaves_nothing(tmp
         nbformat.write(synthetic.student_notebook(SOURCE, answers),
                        str(folder / f"s{index:02d}_fx_basics.ipynb"))
     assert main(["--course", str(root), "collect", "fx_basics", str(folder)]) == 0
-    command = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade",
-               "-j", "2", *FAST]
-    grader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not list(root.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    grader = grading_in_background(root, "-j", "2", *FAST, capture=True)
     time.sleep(1.0)  # kernels are mid-cell now
     interrupted = time.monotonic()
     os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does

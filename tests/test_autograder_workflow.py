@@ -12,14 +12,11 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from grading_cli import FAST, FIXTURES, ROOT, SOURCE, llmf
+from grading_cli import FAST, FIXTURES, SOURCE, grading_in_background, llmf, released_course
 
 from autograder import synthetic
 from autograder.cli import main
@@ -35,9 +32,7 @@ def read_csv(path: Path) -> dict[str, dict]:
 def course(tmp_path_factory) -> Path:
     """A released, collected and graded copy of the fixture course."""
     root = tmp_path_factory.mktemp("course")
-    shutil.copytree(FIXTURES / "source", root / "source")
-    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
-    assert llmf(root, "release", "--notebooks", root / "notebooks") == 0
+    released_course(root)
 
     per_student = tmp_path_factory.mktemp("lms_folders")
     for student, answers in [("ada", synthetic.correct_answers(SOURCE)), ("bob", {})]:
@@ -137,13 +132,7 @@ def test_killed_grader_keeps_what_it_recorded(tmp_path):
         nbformat.write(synthetic.student_notebook(SOURCE, synthetic.correct_answers(SOURCE)),
                        str(folder / f"s{index}_fx_basics.ipynb"))
     llmf(root, "collect", "fx_basics", folder)
-    command = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade",
-               "-j", "1", *FAST]
-    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not list(root.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    grader = grading_in_background(root, "-j", "1", *FAST)
     os.killpg(grader.pid, signal.SIGKILL)  # the grader and its workers, as a crash would
     grader.wait()
     recorded = list(root.glob("autograded/*/*/*.result.json"))

@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_cli import FAST, FIXTURES, ROOT, SOURCE, llmf
+from grading_cli import FAST, SOURCE, grading_in_background, llmf, released_course
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,9 +59,7 @@ def submissions() -> dict[str, object]:
 
 def make_course(root: Path, students: dict[str, object]) -> Path:
     """A released copy of the fixture course with `students`' submissions collected."""
-    shutil.copytree(FIXTURES / "source", root / "source")
-    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
-    assert llmf(root, "release", "--notebooks", root / "notebooks") == 0
+    released_course(root)
     for student, notebook in students.items():
         path = Course(root).submission(student, "fx_basics", "fx_basics")
         path.parent.mkdir(parents=True)
@@ -248,23 +245,17 @@ def test_interrupted_client_then_rerun_completes_the_class(tmp_path):
     correct = synthetic.correct_answers(SOURCE)
     students = {f"s{i}": synthetic.student_notebook(SOURCE, correct) for i in range(6)}
     root = make_course(tmp_path / "course", students)
-    command = [sys.executable, "-m", "autograder.cli", "--course", str(root), "grade",
-               "--scheduler", "local:2", *FAST]
-    client = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
-    deadline = time.monotonic() + 240
-    while not list(root.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    client = grading_in_background(root, "--scheduler", "local:2", *FAST, capture=True)
     os.killpg(client.pid, signal.SIGINT)  # Ctrl-C in the instructor's terminal
     try:
         _, stderr = client.communicate(timeout=120)
     except subprocess.TimeoutExpired as hung:
         os.killpg(client.pid, signal.SIGKILL)
-        printed = (hung.stderr or b"")[-3000:]
+        printed = (hung.stderr or "")[-3000:]
         pytest.fail(f"still running 120 s after Ctrl-C; it printed: {printed!r}")
     interrupted = results(root)
-    assert 1 <= len(interrupted) < 6, stderr.decode()[-2000:]
-    assert b"interrupted" in stderr
+    assert 1 <= len(interrupted) < 6, stderr[-2000:]
+    assert "interrupted" in stderr
     for result in interrupted.values():  # whole, current results only
         assert result["scores"]["linear_test"][0] == 2.0
     assert_complete_and_current(root, interrupted)

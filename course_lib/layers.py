@@ -269,9 +269,11 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
     scale = 1.0 / math.sqrt(d)
     att = np.empty((B, H, Tq, Tk), dtype=q.dtype)                # (B, H, Tq, Tk)
     y = np.empty(q.shape, dtype=q.dtype) if out is None else out  # (B, H, Tq, d)
+    k_t = np.empty((B, H, d, Tk), dtype=q.dtype)                 # (B, H, d, Tk) keys^T
 
-    def rows(q, k, v, att, y):  # a few sequences of the batch
-        np.matmul(q, k.swapaxes(-1, -2), out=att)                # scores
+    def rows(q, k, v, att, y, k_t):  # a few sequences of the batch
+        np.copyto(k_t, k.swapaxes(-1, -2))  # BLAS reads a contiguous k^T, a transposed view slowly
+        np.matmul(q, k_t, out=att)                               # scores
         att += mask
         att -= row_max(att)
         att *= scale                                             # max(scale * s) = scale * max(s)
@@ -279,7 +281,7 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
         att *= 1.0 / np.einsum("bhqk->bhq", att)[..., None]      # probabilities
         np.matmul(att, v, out=y)
 
-    for_row_blocks(rows, q, k, v, att, y)
+    for_row_blocks(rows, q, k, v, att, y, k_t)
     return y, (q, k, v, att, y, scale)
 
 
@@ -294,7 +296,7 @@ def attention_backward(dy: np.ndarray, cache, out=None):
     def rows(dy, q, k, v, att, y, dq, dk, dv):  # a few sequences of the batch
         np.matmul(att.swapaxes(-1, -2), dy, out=dv)
         dy = dy * scale                                          # (b, H, Tq, d)
-        datt = dy @ v.swapaxes(-1, -2)                           # (b, H, Tq, Tk)
+        datt = dy @ np.ascontiguousarray(v.swapaxes(-1, -2))     # (b, H, Tq, Tk), as k^T above
         # softmax backward: ds_ij = p_ij (dp_ij - sum_j' p_ij' dp_ij'); that sum is dy_i . y_i
         datt -= np.einsum("bhtd,bhtd->bht", dy, y)[..., None]
         datt *= att                                              # d(scores)

@@ -317,12 +317,17 @@ def attention_backward(dy: np.ndarray, cache, out=None):
     dq, dk, dv = out if out is not None else (np.empty_like(q), np.empty_like(k), np.empty_like(v))
 
     def rows(dy, q, k, v, att, y, dq, dk, dv):  # a few sequences of the batch
+        (b, H, Tq, d), Tk = dy.shape, v.shape[2]
         np.matmul(att.swapaxes(-1, -2), dy, out=dv)
-        v_t = np.multiply(v.swapaxes(-1, -2), scale, out=np.empty_like(v.swapaxes(-1, -2),
-                                                                       order="C"))  # fmt: skip
-        datt = dy @ v_t                                          # (b, H, Tq, Tk), as k^T above
-        # softmax backward: ds_ij = p_ij (dp_ij - sum_j' p_ij' dp_ij'); that sum is dy_i . y_i
-        datt -= np.einsum("bhtd,bhtd->bht", dy, y)[..., None] * scale
+        # softmax backward: ds_ij = p_ij (dp_ij - r_i) with r_i = sum_j' p_ij' dp_ij' = dy_i . y_i;
+        # as in the forward pass, the product subtracts r: [dy, -r] @ [scale v^T; 1]
+        dy_r = np.empty((b, H, Tq, d + 1), dtype=dy.dtype)                  # (b, H, Tq, d+1)
+        dy_r[..., :d] = dy
+        np.multiply(np.einsum("bhtd,bhtd->bht", dy, y), -scale, out=dy_r[..., d])
+        v_t = np.empty((b, H, d + 1, Tk), dtype=dy.dtype)                   # (b, H, d+1, Tk)
+        np.multiply(v.swapaxes(-1, -2), scale, out=v_t[..., :d, :])
+        v_t[..., d, :] = 1
+        datt = dy_r @ v_t                                        # (b, H, Tq, Tk) scale (dp - r)
         datt *= att                                              # scale * d(scaled scores)
         np.matmul(datt, k, out=dq)
         np.matmul(datt.swapaxes(-1, -2), q, out=dk)

@@ -93,40 +93,34 @@ def column_sums(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- layer norm
 
 
-def layernorm_forward(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5):
-    """Normalise each row of x (N, C) to mean 0 and variance 1, then scale by g and shift by b.
+def normalize_forward(x: np.ndarray, eps: float = 1e-5):
+    """Normalise each row of x (N, C) to mean 0 and variance 1: x -> xhat (N, C).
 
-    >>> y, _ = layernorm_forward(np.array([[1.0, 3.0]]), np.ones(2), np.zeros(2))
-    >>> np.round(y, 3).tolist()
+    >>> xhat, _ = normalize_forward(np.array([[1.0, 3.0]]))
+    >>> np.round(xhat, 3).tolist()
     [[-1.0, 1.0]]
     """
     N, C = x.shape
-    xhat, y = np.empty_like(x), np.empty_like(x)                   # (N, C) each
+    xhat = np.empty_like(x)                                        # (N, C)
     rstd = np.empty((N, 1), dtype=x.dtype)                         # (N, 1)
 
-    def rows(x, xhat, y, rstd):
+    def rows(x, xhat, rstd):
         np.subtract(x, np.einsum("nc->n", x)[:, None] / C, out=xhat)  # centred
         var = np.einsum("nc,nc->n", xhat, xhat)[:, None] / C       # (n, 1)
         np.divide(1.0, np.sqrt(var + eps), out=rstd)
         xhat *= rstd                                               # normalised
-        np.multiply(xhat, g, out=y)
-        y += b
 
-    for_row_blocks(rows, x, xhat, y, rstd)
-    return y, (xhat, rstd, g)
+    for_row_blocks(rows, x, xhat, rstd)
+    return xhat, (xhat, rstd)
 
 
-def layernorm_backward(dy: np.ndarray, cache):
-    """dy (N, C) -> (dx (N, C), dg (C,), db (C,)).
-
-    dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), with dxhat = dy * g.
-    """
-    xhat, rstd, g = cache
+def normalize_backward(dxhat: np.ndarray, cache) -> np.ndarray:
+    """dxhat (N, C) -> dx (N, C): rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))."""
+    xhat, rstd = cache
     C = xhat.shape[-1]
-    dx = np.empty_like(dy)                                         # (N, C)
+    dx = np.empty_like(dxhat)                                      # (N, C)
 
-    def rows(dy, xhat, rstd, dx):
-        dxhat = dy * g                                             # (n, C)
+    def rows(dxhat, xhat, rstd, dx):
         row_mean = np.einsum("nc->n", dxhat)[:, None] / C          # (n, 1)
         row_dot = np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C  # (n, 1)
         np.multiply(xhat, row_dot, out=dx)
@@ -134,8 +128,47 @@ def layernorm_backward(dy: np.ndarray, cache):
         dx -= row_mean
         dx *= rstd
 
-    for_row_blocks(rows, dy, xhat, rstd, dx)
-    return dx, np.einsum("nc,nc->c", dy, xhat), column_sums(dy)   # (N, C), (C,), (C,)
+    for_row_blocks(rows, dxhat, xhat, rstd, dx)
+    return dx
+
+
+def layernorm_forward(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5):
+    """Layer norm: normalise each row of x (N, C), then scale by g (C,) and shift by b (C,).
+
+    >>> y, _ = layernorm_forward(np.array([[1.0, 3.0]]), np.ones(2), 10 * np.ones(2))
+    >>> np.round(y, 3).tolist()
+    [[9.0, 11.0]]
+    """
+    xhat, cache = normalize_forward(x, eps)                        # (N, C)
+    y = xhat * g                                                   # (N, C)
+    y += b
+    return y, (cache, g)
+
+
+def layernorm_backward(dy: np.ndarray, cache):
+    """dy (N, C) -> (dx (N, C), dg (C,), db (C,))."""
+    norm_cache, g = cache
+    dx = normalize_backward(dy * g, norm_cache)                    # (N, C)
+    return dx, np.einsum("nc,nc->c", dy, norm_cache[0]), column_sums(dy)  # (N, C), (C,), (C,)
+
+
+def fold_affine(g: np.ndarray, b: np.ndarray, w: np.ndarray, c: np.ndarray):
+    """A layer norm's scale g and shift b (C,) moved into the linear layer w (C, C_out), c that
+    reads it: (xhat * g + b) @ w + c = xhat @ w' + c' with w' = g w (row i times g_i) and
+    c' = b @ w + c. Two small products on the weights replace two passes over the (N, C) rows.
+
+    >>> w2, c2 = fold_affine(np.array([2.0]), np.array([1.0]), np.array([[3.0]]), np.array([0.5]))
+    >>> (np.array([[4.0]]) @ w2 + c2).item(), ((4.0 * 2.0 + 1.0) * 3.0 + 0.5)
+    (27.5, 27.5)
+    """
+    return g[:, None] * w, b @ w + c                               # (C, C_out), (C_out,)
+
+
+def fold_affine_backward(dw_folded, dc_folded, g, b, w):
+    """Gradients of w' and c' (fold_affine) -> (dg (C,), db (C,), dw (C, C_out), dc (C_out,))."""
+    dw = g[:, None] * dw_folded                                    # (C, C_out)
+    dw += np.outer(b, dc_folded)
+    return np.einsum("ij,ij->i", dw_folded, w), w @ dc_folded, dw, dc_folded
 
 
 # ----------------------------------------------------------------------------- GELU

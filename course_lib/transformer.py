@@ -31,10 +31,14 @@ from .layers import (
     causal_mask,
     embedding_backward,
     embedding_forward,
+    fold_affine,
+    fold_affine_backward,
     layernorm_backward,
     layernorm_forward,
     mlp_backward,
     mlp_forward,
+    normalize_backward,
+    normalize_forward,
     self_attention_backward,
     self_attention_forward,
 )
@@ -46,27 +50,33 @@ def block_forward(x, p: dict, n_head: int, batch_size: int, mask, kv=None):
 
     p: the block's parameters by their short names (see block_shapes); mask (T, Tk) additive;
     kv: this layer's (keys, values, start) cache when decoding (see self_attention_forward).
+    Each layer norm's scale and shift are folded into the linear layer that reads it.
     """
-    h, ln1 = layernorm_forward(x, p["ln1.g"], p["ln1.b"])                           # (N, C)
-    x2, attn = self_attention_forward(h, p["attn.w_qkv"], p["attn.b_qkv"], p["attn.w_proj"],
-                                      p["attn.b_proj"], n_head, batch_size, mask, kv)  # (N, C)
+    h, ln1 = normalize_forward(x)                                                    # (N, C)
+    w, b = fold_affine(p["ln1.g"], p["ln1.b"], p["attn.w_qkv"], p["attn.b_qkv"])   # (C, 3C)
+    x2, attn = self_attention_forward(h, w, b, p["attn.w_proj"], p["attn.b_proj"], n_head,
+                                      batch_size, mask, kv)                          # (N, C)
     x2 += x                                                              # (N, C) residual
-    h, ln2 = layernorm_forward(x2, p["ln2.g"], p["ln2.b"])                          # (N, C)
-    out, mlp = mlp_forward(h, p["mlp.w_fc"], p["mlp.b_fc"], p["mlp.w_proj"], p["mlp.b_proj"])
+    h, ln2 = normalize_forward(x2)                                                   # (N, C)
+    w, b = fold_affine(p["ln2.g"], p["ln2.b"], p["mlp.w_fc"], p["mlp.b_fc"])       # (C, 4C)
+    out, mlp = mlp_forward(h, w, b, p["mlp.w_proj"], p["mlp.b_proj"])                # (N, C)
     out += x2                                                            # (N, C) residual
     return out, (ln1, attn, ln2, mlp)
 
 
-def block_backward(dout, cache) -> tuple[np.ndarray, dict]:
+def block_backward(dout, cache, p: dict) -> tuple[np.ndarray, dict]:
     """dout (N, C) -> (dx (N, C), the block's gradients by their short names)."""
     ln1, attn, ln2, mlp = cache
     g = {}
-    dh, g["mlp.w_fc"], g["mlp.b_fc"], g["mlp.w_proj"], g["mlp.b_proj"] = mlp_backward(dout, mlp)
-    dx2, g["ln2.g"], g["ln2.b"] = layernorm_backward(dh, ln2)                       # (N, C)
+    dh, dw, db, g["mlp.w_proj"], g["mlp.b_proj"] = mlp_backward(dout, mlp)          # (N, C)
+    g["ln2.g"], g["ln2.b"], g["mlp.w_fc"], g["mlp.b_fc"] = fold_affine_backward(
+        dw, db, p["ln2.g"], p["ln2.b"], p["mlp.w_fc"])
+    dx2 = normalize_backward(dh, ln2)                                                # (N, C)
     dx2 += dout                                                          # (N, C) residual
-    dh, g["attn.w_qkv"], g["attn.b_qkv"], g["attn.w_proj"], g["attn.b_proj"] = (
-        self_attention_backward(dx2, attn))                                          # (N, C)
-    dx, g["ln1.g"], g["ln1.b"] = layernorm_backward(dh, ln1)                        # (N, C)
+    dh, dw, db, g["attn.w_proj"], g["attn.b_proj"] = self_attention_backward(dx2, attn)
+    g["ln1.g"], g["ln1.b"], g["attn.w_qkv"], g["attn.b_qkv"] = fold_affine_backward(
+        dw, db, p["ln1.g"], p["ln1.b"], p["attn.w_qkv"])
+    dx = normalize_backward(dh, ln1)                                                 # (N, C)
     dx += dx2                                                            # (N, C) residual
     return dx, g
 
@@ -193,8 +203,8 @@ class Transformer:
         dhead = dlogits.T @ cache["h"]                                       # (V, C)
         dx, dln_g, dln_b = layernorm_backward(dlogits @ self._head(), cache["ln_f"])  # (N, C)
         grads = {"ln_f.g": dln_g, "ln_f.b": dln_b}
-        for i in reversed(range(self.config.n_layer)):
-            dx, block_grads = block_backward(dx, cache["blocks"][i])         # (N, C)
+        for i, p in reversed(list(enumerate(self._blocks()))):
+            dx, block_grads = block_backward(dx, cache["blocks"][i], p)      # (N, C)
             grads.update({f"h.{i}.{name}": g for name, g in block_grads.items()})
         dwte, grads["wpe"] = embedding_backward(dx.reshape(B, T, -1), cache["emb"])  # (V, C)
         if self.config.tie_weights:

@@ -61,6 +61,7 @@ def test_layer_gradients_match_finite_differences():
         grads = grads if isinstance(grads, tuple) else (grads,)
         check_function_grads(lambda: (forward(*inputs)[0] * R).sum(), inputs, grads, rng)
 
+    check(layers.normalize_forward, layers.normalize_backward, [x])
     check(layers.layernorm_forward, layers.layernorm_backward, [x, g, b])
     check(layers.gelu_forward, layers.gelu_backward, [3 * x])
     check(layers.linear_forward, layers.linear_backward, [x, w, bias])

@@ -116,7 +116,7 @@ class AdamW:
         if decay:
             for param in self.params.values():
                 if param.ndim >= 2:
-                    param -= decay * param
+                    param *= 1 - decay  # one pass, no temporary array
 
         # lr * m_hat / (sqrt(v_hat) + eps), with the corrections moved into two numbers
         root2 = math.sqrt(correction2)

@@ -11,9 +11,10 @@ pool; jobs that kill a pool twice are recorded "crashed".
 Ctrl-C (caught as a flag, autograder.interrupts) stops a run within a few seconds: queued jobs
 are dropped, each worker (which ignores SIGINT, so a terminal's Ctrl-C reaches it once, from
 here) gets one SIGTERM, which interrupts its grading so it stops its kernel, cgroup and runtime
-folder on the way out; a worker still there after STOP_GRACE seconds is killed, whatever was
-left behind is removed by the run's tag (grader.cgroups.start_run), and the KeyboardInterrupt
-goes on to the caller. Every result already passed to `on_result` stays recorded.
+folder on the way out; a worker still there after STOP_GRACE seconds is killed, and the
+KeyboardInterrupt goes on to the caller. Every result already passed to `on_result` stays
+recorded. However a pool ends, what its run left (control groups and the processes in them,
+kernel folders, course_lib views) is removed by the run's tag (grader.runs.grading_run).
 
 Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
 
@@ -36,8 +37,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from autograder import interrupts
-from autograder.grader.cgroups import remove_run_groups, start_run
-from autograder.grader.kernel import remove_run_folders
+from autograder.grader.cgroups import remove_run_groups
 from autograder.grader.pipeline import (
     Graded,
     References,
@@ -47,6 +47,7 @@ from autograder.grader.pipeline import (
     zero_result,
 )
 from autograder.grader.plan import Plan
+from autograder.grader.runs import grading_run
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
 from autograder.grader.submission import Submission, read_submitted
 from autograder.records import Status, grader_error
@@ -72,21 +73,22 @@ def default_workers() -> int:
 @contextlib.contextmanager
 def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of `workers` processes that a KeyboardInterrupt stops at once (see module doc)."""
-    tag = start_run()  # set before the workers start, so they inherit it
-    with interrupts.caught():
+    with grading_run() as tag, interrupts.caught():  # the tag is set before the workers start
         pool = ProcessPoolExecutor(max_workers=workers,
                                    mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_worker_signals)
         try:
             yield pool
         except KeyboardInterrupt:
-            _stop(pool, tag)
+            _stop(pool)
             raise
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         else:
             pool.shutdown(wait=True)
+        finally:
+            remove_run_groups(tag)
 
 
 def _wait_any(futures) -> set:
@@ -109,8 +111,8 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def _stop(pool: ProcessPoolExecutor, tag: str) -> None:
-    """Drop queued jobs, interrupt then kill the workers, remove what their kernels left."""
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Drop queued jobs, interrupt then kill the workers."""
     processes = list((pool._processes or {}).values())  # the executor has no public list
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
@@ -122,8 +124,6 @@ def _stop(pool: ProcessPoolExecutor, tag: str) -> None:
         if process.is_alive():
             process.kill()
             process.join(1.0)
-    remove_run_groups(tag)
-    remove_run_folders(tag)
 
 
 def reference_task(plan: Plan, limits: Limits) -> References:

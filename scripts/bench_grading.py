@@ -1,6 +1,7 @@
 """Benchmark: grade a synthetic class and print wall time and submissions per minute.
 
     python scripts/bench_grading.py [--students 30] [--jobs N] [--scheduler local:N|ADDRESS]
+    python scripts/bench_grading.py --compare-with REV [--students 10] [--rounds 2]
 
 The class is every assignment under course/source whose solutions pass their own
 tests (or, if there are none yet, the test fixture copied as four assignments), with students
@@ -10,13 +11,22 @@ real path: sandboxed kernels in parallel, records, gradebook. Target: 120 submis
 5 minutes on 2 cores. With --scheduler the class is graded on that Dask cluster instead (target:
 `local:2` within 1.15x of the local pool's wall time); either way the script projects, from the
 measured cost per notebook, the wall time of 1,000 students x 4 chapters on 64 worker cores.
+
+With --compare-with REV the same class is graded by this checkout's `llmf-grade grade` and by
+the grader as it was at git revision REV (extracted with git archive), each in a process of its
+own on a fresh copy of the collected course, alternating over --rounds; it prints both wall
+times and their ratio. The class is then the test fixture as four assignments, the one
+workload both revisions grade alike (the chapters differ between revisions).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections import Counter
@@ -96,6 +106,72 @@ def submit_class(course: Course, students: int) -> int:
     return count
 
 
+def extract_revision(revision: str, folder: Path) -> Path:
+    """The project's files as they were at git `revision`, in `folder` (via git archive)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def environment_for(tree: Path, folder: Path) -> Path:
+    """A Python environment like this one in which `tree`'s packages are the installed ones:
+    this virtual environment hard-linked into `folder`, its editable install pointed at `tree`
+    (the sandbox shows a kernel the packages of the environment that runs the grader). Its
+    Python executable."""
+    subprocess.run(["cp", "-al", sys.prefix, str(folder)], check=True)
+    site = folder / Path(*Path(sysconfig.get_paths()["purelib"]).relative_to(sys.prefix).parts)
+    for installed in site.glob("__editable__*llm_foundations*"):
+        installed.unlink()  # a new file below, never a write into a hard-linked one
+    (site / "llm_foundations_under_test.pth").write_text(f"{tree}\n")
+    return folder / "bin" / "python"
+
+
+def timed_grading(python: Path, course: Path, jobs: int) -> tuple[float, Counter]:
+    """Wall time of `llmf-grade grade` run by the Python `python` on `course`, and the statuses
+    it recorded."""
+    command = [str(python), "-m", "autograder.cli", "--course", str(course), "grade",
+               "-j", str(jobs)]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=course, check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    results = [json.loads(path.read_text()) for path in course.glob("autograded/*/*/*.result.json")]
+    return seconds, Counter(result["status"] for result in results)
+
+
+def compare(revision: str, students: int, jobs: int, rounds: int) -> None:
+    """Grade one class with this checkout and with `revision`, alternating; print the ratio."""
+    with tempfile.TemporaryDirectory(prefix="llmf-bench-") as folder:
+        folder = Path(folder)
+        (folder / "class").mkdir()
+        course = build_course(folder / "class", [])
+        for assignment in course.assignments():
+            release_assignment(course, assignment)
+        total = submit_class(course, students)
+        tree = extract_revision(revision, Path(tempfile.mkdtemp(dir=folder)))
+        codes = {"this checkout": Path(sys.executable),
+                 revision: environment_for(tree, folder / "environment")}
+        configs = {"this checkout": ROOT / "course" / "nbgrader_config.py",
+                   revision: next(tree.glob("**/course/nbgrader_config.py"))}
+        print(f"{students} students x {len(course.assignments())} fixture assignments = {total} "
+              f"submissions; local process pool, {jobs} parallel graders")
+        times: dict[str, list[float]] = {name: [] for name in codes}
+        for round_ in range(rounds):
+            order = list(codes) if round_ % 2 == 0 else list(codes)[::-1]
+            for name in order:
+                copy = folder / f"round{round_}-{len(times[name])}-{name.replace(' ', '_')}"
+                shutil.copytree(course.root, copy)
+                shutil.copy(configs[name], copy)  # each revision's own course settings
+                seconds, statuses = timed_grading(codes[name], copy, jobs)
+                times[name].append(seconds)
+                print(f"  round {round_ + 1}: {name:>14}  {seconds:6.1f} s   "
+                      + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
+        new, old = min(times["this checkout"]), min(times[revision])
+        print(f"best of {rounds}: this checkout {new:.1f} s, {revision} {old:.1f} s: "
+              f"this checkout takes x{new / old:.2f} the time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
@@ -103,7 +179,13 @@ def main() -> None:
     parser.add_argument("--scheduler", help="grade on this Dask cluster (local:N or an address)")
     parser.add_argument("--fixture", action="store_true",
                         help="grade the test fixture as four assignments, not the course")
+    parser.add_argument("--compare-with", metavar="REV",
+                        help="also grade the fixture class with the grader at git revision REV")
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare-with: rounds")
     args = parser.parse_args()
+    if args.compare_with:
+        compare(args.compare_with, args.students, args.jobs, args.rounds)
+        return
     limits = Limits()
     with tempfile.TemporaryDirectory(prefix="llmf-bench-") as folder:
         sources = [] if args.fixture else usable_sources(limits, args.jobs)

@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,15 +35,18 @@ def released_course(root: Path) -> Path:
     return root
 
 
-def grading_in_background(course: Path, *args, capture: bool = False) -> subprocess.Popen:
+def grading_in_background(course: Path, *args, capture: bool = False,
+                          tmp: Path | None = None) -> subprocess.Popen:
     """`llmf-grade --course COURSE grade ARGS...` started in a session of its own (a signal to
     its process group reaches its workers, as a terminal's would), returned once it has recorded
-    its first result (or after 240 s); with `capture`, its stdout and stderr are text pipes."""
+    its first result (or after 240 s); with `capture`, its stdout and stderr are text pipes;
+    with `tmp`, that is its temporary folder (TMPDIR)."""
     command = [sys.executable, "-m", "autograder.cli", "--course", str(course), "grade",
                *map(str, args)]
     output = subprocess.PIPE if capture else subprocess.DEVNULL
+    environment = {**os.environ, "TMPDIR": str(tmp)} if tmp else None
     grader = subprocess.Popen(command, stdout=output, stderr=output, text=True,
-                              start_new_session=True)
+                              start_new_session=True, env=environment)
     deadline = time.monotonic() + 240
     while not list(course.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -53,7 +53,8 @@ def execute(path: Path, *, allow_errors: bool) -> tuple[nbformat.NotebookNode, f
     notebook = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="llmf-kernel-") as ipc_dir:
         kernel = AsyncKernelManager(
-            kernel_name="python3", transport="ipc", ip=str(Path(ipc_dir) / "kernel")
+            kernel_name="python3", transport="ipc", ip=str(Path(ipc_dir) / "kernel"),
+            connection_file=str(Path(ipc_dir) / "kernel.json"),  # removed with the folder
         )
         client = NotebookClient(
             notebook,

@@ -14,9 +14,10 @@ What is used depends on the machine, detected when a group is made:
   for non-root users), bubblewrap's `--size` on the tmpfs, and the sandbox's PID namespace,
   whose processes all die when its first process (bubblewrap's init) is killed.
 
-Each group is named `llmf-<run>-<random>`, where <run> identifies the grading run (`run_tag`),
-so a run that is interrupted removes every group it made (`remove_run_groups`), and groups left
-by a killed run are removed an hour later by the next one.
+Each group is named `llmf-<run>-<random>`, where <run> is the grading run's tag
+(grader.runs.run_tag), so a run removes every group it made when it ends, interrupted or not
+(`remove_run_groups`), and the groups of a run whose owner was killed, with any process still in
+them, are removed by the next sandbox made on the machine (`remove_orphan_groups`).
 """
 
 from __future__ import annotations
@@ -28,24 +29,13 @@ import time
 import uuid
 from pathlib import Path
 
+from autograder.grader.runs import owner_is_gone, run_tag
+
 ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("cpu", "memory", "pids")
-RUN_ENV = "LLMF_GRADER_RUN"
-STALE_SECONDS = 3600
 CPU_PERIOD_US = 100_000
 CPU_SHARES_V1 = 1024  # the default share: every sandbox gets the same
 CPU_WEIGHT_V2 = 100
-
-
-def run_tag() -> str:
-    """This grading run's tag (inherited by its worker processes through the environment)."""
-    return os.environ.setdefault(RUN_ENV, str(os.getpid()))
-
-
-def start_run() -> str:
-    """Make this process the owner of a new grading run (not one it inherited); its tag."""
-    os.environ[RUN_ENV] = str(os.getpid())
-    return os.environ[RUN_ENV]
 
 
 def _writable(folder: Path) -> bool:
@@ -137,14 +127,11 @@ def remove_run_groups(tag: str, root: Path = ROOT) -> list[Path]:
             if not remove_folder(group)]
 
 
-def remove_stale_groups(parent: Path) -> None:
-    """Delete empty groups left by a grader that was killed (an hour old or more)."""
-    for group in parent.glob("llmf-*"):
-        try:
-            if time.time() - group.stat().st_mtime > STALE_SECONDS:
-                group.rmdir()  # fails, harmlessly, if the group still has processes
-        except OSError:
-            pass
+def remove_orphan_groups(parent: Path) -> None:
+    """Remove the groups of runs whose owner is gone (killed), and what still runs in them."""
+    for group in parent.glob("llmf-*-*"):
+        if owner_is_gone(group.name.split("-")[1]):
+            remove_folder(group)
 
 
 class SandboxGroup:
@@ -165,7 +152,7 @@ class SandboxGroup:
             next(iter(found.values())) / "cgroup.controllers").exists() else 1
         name = f"llmf-{run_tag()}-{uuid.uuid4().hex[:8]}"
         for parent in _parents(found):
-            remove_stale_groups(parent)
+            remove_orphan_groups(parent)
         if version == 2:
             self._enable_v2_controllers(next(iter(found.values())))
         try:

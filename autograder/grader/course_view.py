@@ -17,18 +17,16 @@ it does inside the kernel, because the code it would delegate to is not there to
 from __future__ import annotations
 
 import ast
-import atexit
 import compileall
-import functools
-import shutil
-import tempfile
 from pathlib import Path
 
 from autograder.grader.plan import PlanError
+from autograder.grader.runs import run_tag, scratch_folder
 from autograder.grader.sandbox import data_entries, package_dir
 
 PACKAGE = "course_lib"
 IMPORT = "from autograder.in_kernel import ForbiddenCall as _ForbiddenCall"
+_views: dict[tuple[frozenset[str], str], Path] = {}  # (forbidden names, run tag) -> view
 
 
 def _module_and_qualname(dotted: str, root: Path) -> tuple[Path, list[str]]:
@@ -84,20 +82,27 @@ def _after_docstring_and_future(tree: ast.Module) -> int:
     return index + 1
 
 
-@functools.cache
 def course_view(forbidden: frozenset[str]) -> Path | None:
     """A folder holding course_lib's modules with the `forbidden` functions removed (built once
-    per set of names and process; None when nothing is forbidden). Its data (weights) is not
-    copied: the view holds an empty placeholder where the sandbox shows the real data."""
+    per set of names and grading run, in the run's folder: grader.runs; None when nothing is
+    forbidden)."""
     if not forbidden:
         return None
+    key = (forbidden, run_tag())
+    if key not in _views:
+        _views[key] = _build_view(forbidden)
+    return _views[key]
+
+
+def _build_view(forbidden: frozenset[str]) -> Path:
+    """Write a course_lib view. Its data (weights) is not copied: the view holds an empty
+    placeholder where the sandbox shows the real data."""
     root = package_dir(PACKAGE)
     by_module: dict[Path, dict[str, list[str]]] = {}
     for dotted in sorted(forbidden):
         path, qualname = _module_and_qualname(dotted, root)
         by_module.setdefault(path, {})[dotted] = qualname
-    view = Path(tempfile.mkdtemp(prefix="llmf-course-view-")) / PACKAGE
-    atexit.register(shutil.rmtree, view.parent, True)
+    view = scratch_folder("course-view-") / PACKAGE
     for path in sorted(root.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue

@@ -26,7 +26,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,15 +34,16 @@ import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from autograder.grader.cgroups import SandboxGroup, run_tag
+from autograder.grader.cgroups import SandboxGroup
+from autograder.grader.runs import scratch_folder
 from autograder.grader.sandbox import Limits, sandboxed_command
 from autograder.protocol import HIDDEN_MIME
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPT_GRACE = 3.0
 STARTUP_TIMEOUT = 60.0
+MAX_SOCKET_PATH = 107  # bytes in a Unix socket's name (sockaddr_un.sun_path, less its NUL)
 RECEIVE_QUEUE = 64  # messages ZeroMQ holds for the grader before it drops more (ZMQ_RCVHWM)
-RUNTIME_PREFIX = "llmf-kernel-"
 HIDDEN_DROPPED = "\n[hidden-case data over the grader's limit was dropped]\n"
 
 
@@ -96,17 +96,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def runtime_prefix() -> str:
-    """Prefix of this grading run's kernel runtime folders (see cgroups.run_tag)."""
-    return f"{RUNTIME_PREFIX}{run_tag()}-"
-
-
-def remove_run_folders(tag: str) -> None:
-    """Delete the kernel runtime folders of grading run `tag` (after an interrupted run)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{RUNTIME_PREFIX}{tag}-*"):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 class HiddenBudget:
     """Bytes of hidden-case data the grader still keeps for one notebook."""
 
@@ -145,7 +134,14 @@ class SandboxedKernel:
 
     def start(self) -> None:
         """Launch the kernel and wait until it answers."""
-        self.runtime = Path(tempfile.mkdtemp(prefix=runtime_prefix()))
+        self.runtime = scratch_folder("kernel-")
+        longest_socket = self.runtime / "socket-5"  # ZeroMQ names one socket per channel
+        if len(bytes(longest_socket)) > MAX_SOCKET_PATH:
+            self.stop()
+            raise KernelStartError(
+                f"the temporary folder's path is too long for the kernel's sockets "
+                f"({longest_socket}: over {MAX_SOCKET_PATH} bytes, the limit of a Unix socket's "
+                f"name); set TMPDIR to a shorter folder, for example /tmp")
         connection_file = self.runtime / "kernel.json"
         write_connection_file(
             str(connection_file),

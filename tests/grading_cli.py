@@ -7,14 +7,20 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
+
 from autograder.cli import main
+from autograder.grader import cgroups, runs
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "course"
@@ -51,3 +57,54 @@ def grading_in_background(course: Path, *args, capture: bool = False,
     while not list(course.glob("autograded/*/*/*.result.json")) and time.monotonic() < deadline:
         time.sleep(0.1)
     return grader
+
+
+def grading(course: Path, *args, tmp: Path) -> tuple[subprocess.Popen, str]:
+    """`llmf-grade --course COURSE grade ARGS...` run to its end with `tmp` as its TMPDIR: the
+    finished process (its pid names its runs) and what it wrote to stderr."""
+    command = [sys.executable, "-m", "autograder.cli", "--course", str(course), "grade",
+               *map(str, args)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "TMPDIR": str(tmp)})
+    _, err = process.communicate(timeout=600)
+    return process, err
+
+
+@contextlib.contextmanager
+def private_tmp() -> Iterator[Path]:
+    """A temporary folder for grading runs, on a short path (kernel sockets live there, and a
+    Unix socket's name has at most 107 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="llmf-test-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def processes_with(marker: str) -> list[int]:
+    """Ids of the processes whose command line contains `marker`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker in Path(f"/proc/{pid}/cmdline").read_text():
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def assert_nothing_left(owner: int, tmp: Path) -> None:
+    """No file, control group or process of the grading runs of process `owner` is left, and
+    its temporary folder `tmp` is empty."""
+    assert list(tmp.iterdir()) == []
+    for parent in set((cgroups.hierarchies() or {}).values()):
+        assert list(parent.glob(f"llmf-{owner}.*")) == []
+    assert processes_with(str(tmp)) == []  # a kernel's command line names its folder
+    workers = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(runs.RUN_ENV, "").startswith(f"{owner}."):
+                workers.append(process.pid)
+        except psutil.Error:
+            pass
+    assert workers == []

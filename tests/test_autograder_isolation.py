@@ -8,36 +8,31 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 import time
-from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
-from grading_cli import FAST, FIXTURES, SOURCE, grading_in_background, llmf, released_course
+from grading_cli import (
+    FAST,
+    FIXTURES,
+    SOURCE,
+    assert_nothing_left,
+    grading_in_background,
+    private_tmp,
+    processes_with,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import synthetic
 from autograder.cli import main
-from autograder.grader import cgroups, runs
+from autograder.grader import cgroups
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
 from autograder.grader.sandbox import Limits, bwrap_works
 from autograder.protocol import HIDDEN_MIME
 
 LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if marker in Path(f"/proc/{pid}/cmdline").read_text():
-                found.append(int(pid))
-        except OSError:
-            pass
-    return found
 
 
 def test_stop_kills_setsid_processes_that_ignore_signals():
@@ -154,16 +149,7 @@ def test_hidden_message_flood_is_bounded_while_reading():
         assert again.hidden == [] and HIDDEN_DROPPED in again.output
 
 
-@pytest.fixture
-def tmp():
-    """A private temporary folder for a grading run, on a short path (kernel sockets live
-    there, and a Unix socket's name has at most 107 bytes)."""
-    folder = Path(tempfile.mkdtemp(prefix="llmf-test-", dir="/tmp"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def test_ctrl_c_stops_grading_within_seconds_keeps_grades_and_leaves_nothing(tmp_path, tmp):
+def test_ctrl_c_stops_grading_within_seconds_keeps_grades_and_leaves_nothing(tmp_path):
     root = tmp_path / "course"
     shutil.copytree(FIXTURES / "source", root / "source")
     assert main(["--course", str(root), "release", "--notebooks", str(tmp_path / "nb")]) == 0
@@ -175,11 +161,13 @@ def test_ctrl_c_stops_grading_within_seconds_keeps_grades_and_leaves_nothing(tmp
         nbformat.write(synthetic.student_notebook(SOURCE, answers),
                        str(folder / f"s{index:02d}_fx_basics.ipynb"))
     assert main(["--course", str(root), "collect", "fx_basics", str(folder)]) == 0
-    grader = grading_in_background(root, "-j", "2", *FAST, capture=True, tmp=tmp)
-    time.sleep(1.0)  # kernels are mid-cell now
-    interrupted = time.monotonic()
-    os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    out, err = grader.communicate(timeout=60)
+    with private_tmp() as tmp:
+        grader = grading_in_background(root, "-j", "2", *FAST, capture=True, tmp=tmp)
+        time.sleep(1.0)  # kernels are mid-cell now
+        interrupted = time.monotonic()
+        os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        out, err = grader.communicate(timeout=60)
+        assert_nothing_left(grader.pid, tmp)
     took = time.monotonic() - interrupted
     print(f"Ctrl-C stopped the grading run in {took:.2f} s")
     assert grader.returncode == 130, err
@@ -189,57 +177,6 @@ def test_ctrl_c_stops_grading_within_seconds_keeps_grades_and_leaves_nothing(tmp
     assert 1 <= len(recorded) < 12
     for path in recorded:
         assert json.loads(path.read_text())["status"] in ("needs_manual_grading", "timed_out")
-    assert_nothing_left(grader.pid, tmp)
-
-
-def assert_nothing_left(owner: int, tmp: Path) -> None:
-    """No file, control group or process of the grading runs of process `owner` is left: its
-    temporary folder `tmp` is empty."""
-    assert list(tmp.iterdir()) == []
-    for parent in set((cgroups.hierarchies() or {}).values()):
-        assert list(parent.glob(f"llmf-{owner}.*")) == []
-    assert processes_with(str(tmp)) == []  # a kernel's command line names its folder
-    workers = [p.pid for p in psutil.process_iter()
-               if environment(p).get(runs.RUN_ENV, "").startswith(f"{owner}.")]
-    assert workers == []
-
-
-def test_a_killed_grading_run_leaves_nothing_after_the_next_run(tmp_path, tmp):
-    """A grader killed with SIGKILL cannot clean up; the next run removes what it left (its
-    folder and control groups), and a run that finishes leaves nothing of its own."""
-    root = released_course(tmp_path / "course")
-    folder = tmp_path / "subs"
-    folder.mkdir()
-    slow = synthetic.attacked_answers(SOURCE, "ignores_interrupts")
-    for index in range(4):
-        nbformat.write(synthetic.student_notebook(SOURCE, slow),
-                       str(folder / f"s{index}_fx_basics.ipynb"))
-    assert llmf(root, "collect", "fx_basics", folder) == 0
-    killed = grading_in_background(root, "-j", "2", *FAST, tmp=tmp)
-    wait_for(lambda: len(processes_with(str(tmp))) >= 2)  # both workers' kernels are running
-    os.killpg(killed.pid, signal.SIGKILL)  # the grader and its workers, as a crash would
-    killed.wait()
-    left = [p.name for p in tmp.iterdir()]
-    assert left and all(name.startswith(f"{runs.PREFIX}{killed.pid}.") for name in left)
-    again = grading_in_background(root, "-j", "1", *FAST, tmp=tmp)
-    again.wait(timeout=300)
-    assert again.returncode == 0
-    assert_nothing_left(killed.pid, tmp)
-    assert_nothing_left(again.pid, tmp)
-
-
-def wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
-def environment(process: psutil.Process) -> dict:
-    try:
-        return process.environ()
-    except psutil.Error:
-        return {}
 
 
 MESSAGE = st.one_of(

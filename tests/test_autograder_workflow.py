@@ -16,11 +16,22 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_cli import FAST, FIXTURES, SOURCE, grading_in_background, llmf, released_course
+from grading_cli import (
+    FAST,
+    FIXTURES,
+    SOURCE,
+    assert_nothing_left,
+    grading,
+    grading_in_background,
+    llmf,
+    private_tmp,
+    released_course,
+)
 
 from autograder import synthetic
 from autograder.cli import main
 from autograder.course import Course
+from autograder.grader import runs
 
 
 def read_csv(path: Path) -> dict[str, dict]:
@@ -132,14 +143,20 @@ def test_killed_grader_keeps_what_it_recorded(tmp_path):
         nbformat.write(synthetic.student_notebook(SOURCE, synthetic.correct_answers(SOURCE)),
                        str(folder / f"s{index}_fx_basics.ipynb"))
     llmf(root, "collect", "fx_basics", folder)
-    grader = grading_in_background(root, "-j", "1", *FAST)
-    os.killpg(grader.pid, signal.SIGKILL)  # the grader and its workers, as a crash would
-    grader.wait()
-    recorded = list(root.glob("autograded/*/*/*.result.json"))
-    assert 1 <= len(recorded) < 8
-    for path in recorded:
-        assert json.loads(path.read_text())["status"] == "needs_manual_grading"
-    assert llmf(root, "grade", *FAST) == 0
+    with private_tmp() as tmp:
+        killed = grading_in_background(root, "-j", "1", *FAST, tmp=tmp)
+        os.killpg(killed.pid, signal.SIGKILL)  # the grader and its workers, as a crash would
+        killed.wait()
+        left = [path.name for path in tmp.iterdir()]  # it could not clean up
+        assert left and all(name.startswith(f"{runs.PREFIX}{killed.pid}.") for name in left)
+        recorded = list(root.glob("autograded/*/*/*.result.json"))
+        assert 1 <= len(recorded) < 8
+        for path in recorded:
+            assert json.loads(path.read_text())["status"] == "needs_manual_grading"
+        again, err = grading(root, *FAST, tmp=tmp)
+        assert again.returncode == 0, err[-2000:]
+        assert_nothing_left(killed.pid, tmp)  # the next run removed what the killed one left
+        assert_nothing_left(again.pid, tmp)  # and left nothing of its own
     results = [json.loads(p.read_text()) for p in root.glob("autograded/*/*/*.result.json")]
     assert len(results) == 8 and all(r["scores"]["linear_test"][0] == 2.0 for r in results)
 

@@ -152,23 +152,36 @@ def layernorm_backward(dy: np.ndarray, cache):
     return dx, np.einsum("nc,nc->c", dy, norm_cache[0]), column_sums(dy)  # (N, C), (C,), (C,)
 
 
-def fold_affine(g: np.ndarray, b: np.ndarray, w: np.ndarray, c: np.ndarray):
-    """A layer norm's scale g and shift b (C,) moved into the linear layer w (C, C_out), c that
-    reads it: (xhat * g + b) @ w + c = xhat @ w' + c' with w' = g w (row i times g_i) and
-    c' = b @ w + c. Two small products on the weights replace two passes over the (N, C) rows.
+def affine_forward(xhat, g, b, w, c):
+    """A layer norm's scale g and shift b (C,), for the linear layer w (C, C_out), c that reads
+    its output: -> (h, w', c') with h @ w' + c' = (xhat * g + b) @ w + c, and a cache.
 
-    >>> w2, c2 = fold_affine(np.array([2.0]), np.array([1.0]), np.array([[3.0]]), np.array([0.5]))
-    >>> (np.array([[4.0]]) @ w2 + c2).item(), ((4.0 * 2.0 + 1.0) * 3.0 + 0.5)
-    (27.5, 27.5)
+    With more rows N than C_out, g and b are folded into the weights, h = xhat, w' = g w (row i
+    times g_i), c' = b @ w + c: a pass over the small (C, C_out) weights replaces two over the
+    (N, C) rows. With few rows (decoding one token) h = xhat * g + b and w, c stay as they are.
+
+    >>> h, w2, c2, _ = affine_forward(np.ones((2, 1)), np.array([2.0]), np.array([1.0]),
+    ...                               np.array([[3.0]]), np.array([0.5]))
+    >>> (h @ w2 + c2).tolist()             # (1 * 2 + 1) * 3 + 0.5
+    [[9.5], [9.5]]
     """
-    return g[:, None] * w, b @ w + c                               # (C, C_out), (C_out,)
+    fold = xhat.shape[0] > w.shape[1]
+    if fold:
+        return xhat, g[:, None] * w, b @ w + c, (fold, xhat, g, b, w)  # (C, C_out), (C_out,)
+    h = xhat * g                                                   # (N, C)
+    h += b
+    return h, w, c, (fold, xhat, g, b, w)
 
 
-def fold_affine_backward(dw_folded, dc_folded, g, b, w):
-    """Gradients of w' and c' (fold_affine) -> (dg (C,), db (C,), dw (C, C_out), dc (C_out,))."""
-    dw = g[:, None] * dw_folded                                    # (C, C_out)
-    dw += np.outer(b, dc_folded)
-    return np.einsum("ij,ij->i", dw_folded, w), w @ dc_folded, dw, dc_folded
+def affine_backward(dh, dw, dc, cache):
+    """Gradients of h, w' and c' (affine_forward) -> (dxhat (N, C), dg, db, dw, dc)."""
+    fold, xhat, g, b, w = cache
+    if not fold:
+        return dh * g, np.einsum("nc,nc->c", dh, xhat), column_sums(dh), dw, dc
+    dg = np.einsum("ij,ij->i", dw, w)                              # (C,)
+    dw_unfolded = g[:, None] * dw                                  # (C, C_out)
+    dw_unfolded += np.outer(b, dc)
+    return dh, dg, w @ dc, dw_unfolded, dc
 
 
 # ----------------------------------------------------------------------------- GELU

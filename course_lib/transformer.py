@@ -28,11 +28,11 @@ from .checks import check_sequence, check_token_ids
 from .config import TransformerConfig, block_shapes
 from .kvcache import KVCache
 from .layers import (
+    affine_backward,
+    affine_forward,
     causal_mask,
     embedding_backward,
     embedding_forward,
-    fold_affine,
-    fold_affine_backward,
     layernorm_backward,
     layernorm_forward,
     mlp_backward,
@@ -50,32 +50,31 @@ def block_forward(x, p: dict, n_head: int, batch_size: int, mask, kv=None):
 
     p: the block's parameters by their short names (see block_shapes); mask (T, Tk) additive;
     kv: this layer's (keys, values, start) cache when decoding (see self_attention_forward).
-    Each layer norm's scale and shift are folded into the linear layer that reads it.
+    A layer norm's scale and shift may be folded into the linear layer after it (affine_forward).
     """
     h, ln1 = normalize_forward(x)                                                    # (N, C)
-    w, b = fold_affine(p["ln1.g"], p["ln1.b"], p["attn.w_qkv"], p["attn.b_qkv"])   # (C, 3C)
+    h, w, b, aff1 = affine_forward(h, p["ln1.g"], p["ln1.b"], p["attn.w_qkv"], p["attn.b_qkv"])
     x2, attn = self_attention_forward(h, w, b, p["attn.w_proj"], p["attn.b_proj"], n_head,
                                       batch_size, mask, kv)                          # (N, C)
     x2 += x                                                              # (N, C) residual
     h, ln2 = normalize_forward(x2)                                                   # (N, C)
-    w, b = fold_affine(p["ln2.g"], p["ln2.b"], p["mlp.w_fc"], p["mlp.b_fc"])       # (C, 4C)
+    h, w, b, aff2 = affine_forward(h, p["ln2.g"], p["ln2.b"], p["mlp.w_fc"], p["mlp.b_fc"])
     out, mlp = mlp_forward(h, w, b, p["mlp.w_proj"], p["mlp.b_proj"])                # (N, C)
     out += x2                                                            # (N, C) residual
-    return out, (ln1, attn, ln2, mlp)
+    return out, (ln1, aff1, attn, ln2, aff2, mlp)
 
 
-def block_backward(dout, cache, p: dict) -> tuple[np.ndarray, dict]:
+def block_backward(dout, cache) -> tuple[np.ndarray, dict]:
     """dout (N, C) -> (dx (N, C), the block's gradients by their short names)."""
-    ln1, attn, ln2, mlp = cache
+    ln1, aff1, attn, ln2, aff2, mlp = cache
     g = {}
     dh, dw, db, g["mlp.w_proj"], g["mlp.b_proj"] = mlp_backward(dout, mlp)          # (N, C)
-    g["ln2.g"], g["ln2.b"], g["mlp.w_fc"], g["mlp.b_fc"] = fold_affine_backward(
-        dw, db, p["ln2.g"], p["ln2.b"], p["mlp.w_fc"])
+    dh, g["ln2.g"], g["ln2.b"], g["mlp.w_fc"], g["mlp.b_fc"] = affine_backward(dh, dw, db, aff2)
     dx2 = normalize_backward(dh, ln2)                                                # (N, C)
     dx2 += dout                                                          # (N, C) residual
     dh, dw, db, g["attn.w_proj"], g["attn.b_proj"] = self_attention_backward(dx2, attn)
-    g["ln1.g"], g["ln1.b"], g["attn.w_qkv"], g["attn.b_qkv"] = fold_affine_backward(
-        dw, db, p["ln1.g"], p["ln1.b"], p["attn.w_qkv"])
+    dh, g["ln1.g"], g["ln1.b"], g["attn.w_qkv"], g["attn.b_qkv"] = affine_backward(dh, dw, db,
+                                                                                   aff1)
     dx = normalize_backward(dh, ln1)                                                 # (N, C)
     dx += dx2                                                            # (N, C) residual
     return dx, g
@@ -203,8 +202,8 @@ class Transformer:
         dhead = dlogits.T @ cache["h"]                                       # (V, C)
         dx, dln_g, dln_b = layernorm_backward(dlogits @ self._head(), cache["ln_f"])  # (N, C)
         grads = {"ln_f.g": dln_g, "ln_f.b": dln_b}
-        for i, p in reversed(list(enumerate(self._blocks()))):
-            dx, block_grads = block_backward(dx, cache["blocks"][i], p)      # (N, C)
+        for i in reversed(range(self.config.n_layer)):
+            dx, block_grads = block_backward(dx, cache["blocks"][i])         # (N, C)
             grads.update({f"h.{i}.{name}": g for name, g in block_grads.items()})
         dwte, grads["wpe"] = embedding_backward(dx.reshape(B, T, -1), cache["emb"])  # (V, C)
         if self.config.tie_weights:
@@ -225,7 +224,7 @@ class Transformer:
         """
         ids = check_sequence(ids, self.vocab_size, "ids")
         _, cache = self.forward(ids)
-        return np.stack([attn[1][3][0] for _, attn, _, _ in cache["blocks"]])
+        return np.stack([block[2][1][3][0] for block in cache["blocks"]])
 
     def new_kv_cache(self, batch_size: int = 1) -> KVCache:
         """An empty key/value cache for decoding `batch_size` sequences with `forward_cached`."""

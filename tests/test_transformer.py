@@ -65,6 +65,19 @@ def test_layer_gradients_match_finite_differences():
     check(layers.layernorm_forward, layers.layernorm_backward, [x, g, b])
     check(layers.gelu_forward, layers.gelu_backward, [3 * x])
     check(layers.linear_forward, layers.linear_backward, [x, w, bias])
+
+    def affine_then_linear(xhat, g, b, w, c):
+        h, w2, c2, affine = layers.affine_forward(xhat, g, b, w, c)
+        y, linear = layers.linear_forward(h, w2, c2)
+        return y, (affine, linear)
+
+    def affine_then_linear_backward(dy, cache):
+        return layers.affine_backward(*layers.linear_backward(dy, cache[1]), cache[0])
+
+    for rows in (2, 8):  # fewer rows than w has columns (3): applied to the rows; more: folded
+        xhat = rng.standard_normal((rows, C))
+        assert layers.affine_forward(xhat, g, b, w, bias)[3][0] == (rows > 3)
+        check(affine_then_linear, affine_then_linear_backward, [xhat, g, b, w, bias])
     mlp = [x, rng.standard_normal((C, 4 * C)), rng.standard_normal(4 * C),
            rng.standard_normal((4 * C, C)), rng.standard_normal(C)]  # fmt: skip
     check(layers.mlp_forward, layers.mlp_backward, mlp)

@@ -14,6 +14,8 @@ Prints, in one run:
 
 Timings on a shared machine are noisy: every figure is the best of --repeats rounds, and the
 implementations alternate within each round, so their ratio is measured under the same load.
+A ratio of two bests rests on each one's single luckiest round, so the median of the rounds'
+own ratios (each from neighbouring processes) is printed beside it.
 Each implementation runs in a process of its own (a fresh interpreter per round), so one's
 settings (threads, memory) cannot change another's.
 
@@ -163,15 +165,16 @@ def worker(kind: str, shape: dict, root: str | None, steps: int) -> None:
 
 
 def time_in_processes(implementations: dict, shape: dict, repeats: int, steps: int) -> dict:
-    """Best seconds per step of each implementation (name -> worker arguments), in turn."""
-    best = dict.fromkeys(implementations, float("inf"))
+    """Seconds per step of each implementation (name -> worker arguments) in each round: name ->
+    list of `repeats` times, the implementations taking turns within a round."""
+    times = {name: [] for name in implementations}
     for _ in range(repeats):
         for name, (kind, root) in implementations.items():
             command = [sys.executable, __file__, "--worker", kind, "--shape", json.dumps(shape),
                        "--steps", str(steps)] + (["--root", str(root)] if root else [])
             result = subprocess.run(command, check=True, capture_output=True, text=True)
-            best[name] = min(best[name], json.loads(result.stdout.splitlines()[-1]))
-    return best
+            times[name].append(json.loads(result.stdout.splitlines()[-1]))
+    return times
 
 
 def training_figures(title: str, shape: dict, old_root: Path | None, args) -> None:
@@ -180,14 +183,17 @@ def training_figures(title: str, shape: dict, old_root: Path | None, args) -> No
         implementations[f"course_lib at {args.compare_with}"] = ("numpy", old_root)
     if importlib.util.find_spec("torch") is not None:
         implementations["PyTorch eager (CPU)"] = ("torch", None)
-    best = time_in_processes(implementations, shape, args.repeats, args.steps)
+    times = time_in_processes(implementations, shape, args.repeats, args.steps)
+    best = {name: min(seconds) for name, seconds in times.items()}
     flops = step_flops(shape)
     print(f"\n{title}: {shape['n_layer']} layers, {shape['n_head']} heads, {shape['n_embd']} "
           f"features, block {shape['block_size']}, batch {shape['batch']}, vocabulary "
           f"{shape['vocab_size']}; {flops / 1e9:.2f} GFLOP per step")  # fmt: skip
     ours = best["course_lib (this checkout)"]
     for name, seconds in best.items():
-        ratio = "" if seconds == ours else f"   this checkout is x{seconds / ours:.2f} as fast"
+        paired = np.median(np.divide(times[name], times["course_lib (this checkout)"]))
+        ratio = "" if seconds == ours else (f"   this checkout is x{seconds / ours:.2f} as fast"
+                                            f" (median of the rounds: x{paired:.2f})")
         print(f"  {name:28s} {seconds * 1e3:7.1f} ms/step  {flops / seconds / 1e9:6.1f} GFLOP/s"
               f"{ratio}")  # fmt: skip
 

@@ -303,15 +303,8 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
     """Scaled dot-product attention for all heads at once.
 
     q (B, H, Tq, d), k and v (B, H, Tk, d), mask (Tq, Tk) additive (0 or -inf) -> y (B, H, Tq, d).
-    Each query must be allowed to see at least one key. `out`, if given, is a (B, H, Tq, d) array
-    (or view) to write y into.
-
-    The softmax shifts each query's scores by a number m_i at least as large as all of them
-    (so exp never overflows) and known before the scores: by Cauchy-Schwarz, |q_i| times the
-    longest key up to query i's position Tk - Tq + i (the causal mask's last visible key). So
-    the matrix product subtracts it (q gets a column -m, k^T a row of ones). A row for which
-    that m is far too large (its exponentials underflow) or too small (the mask is not causal),
-    is redone with m = the row's maximum. Each row depends on its own query and visible keys.
+    Each query must be allowed to see at least one key. The softmax subtracts the row maximum,
+    so it never overflows. `out`, if given, is a (B, H, Tq, d) array (or view) to write y into.
 
     >>> q = k = v = np.ones((1, 1, 2, 4))
     >>> y, _ = attention_forward(q, k, v, causal_mask(2, np.float64))
@@ -322,35 +315,20 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
     scale = 1.0 / math.sqrt(d)
     att = np.empty((B, H, Tq, Tk), dtype=q.dtype)                # (B, H, Tq, Tk)
     y = np.empty(q.shape, dtype=q.dtype) if out is None else out  # (B, H, Tq, d)
-    q_m = np.empty((B, H, Tq, d + 1), dtype=q.dtype)             # (B, H, Tq, d+1) [q, -m]
-    k_t = np.empty((B, H, d + 1, Tk), dtype=q.dtype)             # (B, H, d+1, Tk) [scale k^T; 1]
-    smallest_sum = np.sqrt(np.finfo(q.dtype).tiny)  # above it, a row's largest term is normal
+    k_t = np.empty((B, H, d, Tk), dtype=q.dtype)                 # (B, H, d, Tk) scale * k^T
 
-    def rows(q, k, v, att, y, q_m, k_t):  # a few sequences of the batch
-        # a contiguous k^T: BLAS reads a transposed view several times slower; the copy also
-        # applies the scale, once per key instead of once per score
-        keys = np.multiply(k.swapaxes(-1, -2), scale, out=k_t[..., :d, :])  # (b, H, d, Tk)
-        k_t[..., d, :] = 1
-        key_norms = np.sqrt(np.einsum("bhdk,bhdk->bhk", keys, keys))         # (b, H, Tk)
-        longest_key = np.maximum.accumulate(key_norms, axis=-1)[..., Tk - Tq :]  # (b, H, Tq)
-        q_m[..., :d] = q
-        np.multiply(np.sqrt(np.einsum("bhqd,bhqd->bhq", q, q)), -longest_key,
-                    out=q_m[..., d])                                          # (b, H, Tq) -m
-        np.matmul(q_m, k_t, out=att)                             # scaled scores - m
+    def rows(q, k, v, att, y, k_t):  # a few sequences of the batch
+        # BLAS reads a contiguous k^T several times faster than a transposed view; the copy
+        # also applies the scale, once per key instead of once per score
+        np.multiply(k.swapaxes(-1, -2), scale, out=k_t)
+        np.matmul(q, k_t, out=att)                               # scaled scores
         att += mask
-        with np.errstate(over="ignore"):  # an overflowing row is redone below
-            np.exp(att, out=att)
-        sums = np.einsum("bhqk->bhq", att)                       # (b, H, Tq)
-        redo = np.nonzero(~((sums >= smallest_sum) & (sums < np.inf)))       # rows to redo
-        if len(redo[0]):
-            b, h, i = redo
-            scores = (q[b, h, i, None, :] @ keys[b, h])[:, 0] + mask[i]       # (n, Tk)
-            att[b, h, i] = np.exp(scores - row_max(scores))
-            sums[b, h, i] = np.einsum("nk->n", att[b, h, i])
-        att /= sums[..., None]                                   # probabilities
+        att -= row_max(att)
+        np.exp(att, out=att)
+        att *= 1.0 / np.einsum("bhqk->bhq", att)[..., None]      # probabilities
         np.matmul(att, v, out=y)
 
-    for_row_blocks(rows, q, k, v, att, y, q_m, k_t)
+    for_row_blocks(rows, q, k, v, att, y, k_t)
     return y, (q, k, v, att, y, scale)
 
 

@@ -386,6 +386,12 @@ def self_attention_forward(x, w_qkv, b_qkv, w_proj, b_proj, n_head: int, batch_s
     return out, (qkv_cache, att_cache, proj_cache, n_head, batch_size)
 
 
+def attention_probabilities(cache) -> np.ndarray:
+    """The attention probabilities (B, H, Tq, Tk) kept in a self_attention_forward cache."""
+    _qkv_cache, (_q, _k, _v, att, _y, _scale), *_ = cache
+    return att
+
+
 def self_attention_backward(dout, cache):
     """dout (B*T, C) -> (dx, dw_qkv, db_qkv, dw_proj, db_proj)."""
     qkv_cache, att_cache, proj_cache, n_head, batch_size = cache

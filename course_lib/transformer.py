@@ -30,6 +30,7 @@ from .kvcache import KVCache
 from .layers import (
     affine_backward,
     affine_forward,
+    attention_probabilities,
     causal_mask,
     embedding_backward,
     embedding_forward,
@@ -224,7 +225,8 @@ class Transformer:
         """
         ids = check_sequence(ids, self.vocab_size, "ids")
         _, cache = self.forward(ids)
-        return np.stack([block[2][1][3][0] for block in cache["blocks"]])
+        return np.stack([attention_probabilities(attn)[0]                  # (H, T, T) each
+                         for _ln1, _aff1, attn, *_ in cache["blocks"]])
 
     def new_kv_cache(self, batch_size: int = 1) -> KVCache:
         """An empty key/value cache for decoding `batch_size` sequences with `forward_cached`."""

@@ -72,6 +72,23 @@ def test_a_worker_removes_its_folders_when_it_exits(tmp):
         assert not os.path.exists(made)  # gone with the worker, the run still going on
 
 
+def make_and_remove_scratch(queue) -> None:
+    folder = runs.scratch_folder("kernel-")
+    runs.remove_scratch(folder)
+    queue.put((folder.exists(), len(runs._removals)))
+
+
+def test_a_removed_folder_is_not_kept_for_the_exit(tmp):
+    """A worker that grades many notebooks keeps no removal per finished kernel."""
+    with runs.grading_run():
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        worker = context.Process(target=make_and_remove_scratch, args=(queue,))
+        worker.start()
+        assert queue.get(timeout=60) == (False, 0)
+        worker.join(60)
+
+
 def test_a_process_outside_any_run_removes_its_own_run_folder_at_exit(tmp):
     code = ("from autograder.grader import runs; "
             "print(runs.scratch_folder('kernel-'), runs.scratch_folder('course-view-'))")

@@ -23,7 +23,6 @@ import os
 import queue
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -35,7 +34,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder.grader.cgroups import SandboxGroup
-from autograder.grader.runs import scratch_folder
+from autograder.grader.runs import remove_scratch, scratch_folder
 from autograder.grader.sandbox import Limits, sandboxed_command
 from autograder.protocol import HIDDEN_MIME
 
@@ -300,5 +299,5 @@ class SandboxedKernel:
             self.group.remove()  # every process of the sandbox, setsid ones included
             self.group = None
         if self.runtime is not None:
-            shutil.rmtree(self.runtime, ignore_errors=True)
+            remove_scratch(self.runtime)
             self.runtime = None

@@ -35,6 +35,7 @@ from pathlib import Path
 RUN_ENV = "LLMF_GRADER_RUN"
 PREFIX = "llmf-run-"
 _runs = itertools.count(1)
+_removals: dict[Path, util.Finalize] = {}  # folder -> its removal at exit, until it is removed
 
 
 def run_tag() -> str:
@@ -59,8 +60,18 @@ def scratch_folder(prefix: str) -> Path:
     parent.mkdir(mode=0o700, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     if tag != str(os.getpid()):
-        util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=0)
+        _removals[folder] = util.Finalize(None, shutil.rmtree, args=(folder, True),
+                                          exitpriority=0)
     return folder
+
+
+def remove_scratch(folder: Path) -> None:
+    """Delete a folder `scratch_folder` made, now rather than at exit."""
+    removal = _removals.pop(folder, None)
+    if removal is not None:
+        removal()  # runs once, and is no longer kept for the exit
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_run_folder(tag: str) -> None:

@@ -24,6 +24,7 @@ from .rows import for_row_blocks
 
 GELU_COEF = 0.044715
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+LARGEST_SHIFTED_SUM = 2.0**64  # attention_forward: a softmax row sum beyond it is redone
 
 
 # ----------------------------------------------------------------------------- embedding
@@ -281,30 +282,20 @@ def split_heads(x: np.ndarray, batch_size: int, n_head: int) -> np.ndarray:
     return x.reshape(batch_size, N // batch_size, n_head, C // n_head).transpose(0, 2, 1, 3)
 
 
-def row_max(a: np.ndarray) -> np.ndarray:
-    """The maximum of a (..., n) along its last axis, as (..., 1).
-
-    numpy's a.max(axis=-1) visits a short last axis element by element; halving the rows with
-    element-wise np.maximum (n/2 columns, then n/4, ...) runs vectorised, a few times faster.
-
-    >>> row_max(np.array([[3.0, 1.0, 4.0, 1.0, 5.0], [9.0, 2.0, 6.0, 5.0, 3.0]])).tolist()
-    [[5.0], [9.0]]
-    """
-    while a.shape[-1] > 1:
-        half = a.shape[-1] // 2
-        top = np.maximum(a[..., :half], a[..., half : 2 * half])   # (..., half)
-        if a.shape[-1] % 2:                                         # an odd column left over
-            np.maximum(top[..., :1], a[..., -1:], out=top[..., :1])
-        a = top
-    return a
-
-
 def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray, out=None):
-    """Scaled dot-product attention for all heads at once.
+    """Scaled dot-product attention for all heads at once, under a causal mask.
 
-    q (B, H, Tq, d), k and v (B, H, Tk, d), mask (Tq, Tk) additive (0 or -inf) -> y (B, H, Tq, d).
-    Each query must be allowed to see at least one key. The softmax subtracts the row maximum,
-    so it never overflows. `out`, if given, is a (B, H, Tq, d) array (or view) to write y into.
+    q (B, H, Tq, d), k and v (B, H, Tk, d) with Tk >= Tq, mask (Tq, Tk) additive (0 or -inf)
+    -> y (B, H, Tq, d). The queries are the last Tq of the Tk positions (Tk > Tq when decoding
+    with a cache), and the mask lets each one see at least its own key, at Tk - Tq + i.
+    `out`, if given, is a (B, H, Tq, d) array (or view) to write y into.
+
+    The softmax shifts each row by the query's score with its own key (always visible), not by
+    the row maximum, which costs a slow pass over the scores: each row's sum is then at least
+    exp(0) = 1. Where another key outscores the own one so far that a row's sum passes 2^64
+    (the products with v could overflow), the rows are done again with the row maximum.
+    The cache keeps the unnormalised exponentials and the rows' 1 / sum: the output y is
+    scaled, not the larger (Tq, Tk) probabilities.
 
     >>> q = k = v = np.ones((1, 1, 2, 4))
     >>> y, _ = attention_forward(q, k, v, causal_mask(2, np.float64))
@@ -314,22 +305,32 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
     (B, H, Tq, d), Tk = q.shape, k.shape[2]
     scale = 1.0 / math.sqrt(d)
     att = np.empty((B, H, Tq, Tk), dtype=q.dtype)                # (B, H, Tq, Tk)
+    inv_sum = np.empty((B, H, Tq, 1), dtype=q.dtype)             # (B, H, Tq, 1)
     y = np.empty(q.shape, dtype=q.dtype) if out is None else out  # (B, H, Tq, d)
     k_t = np.empty((B, H, d, Tk), dtype=q.dtype)                 # (B, H, d, Tk) scale * k^T
 
-    def rows(q, k, v, att, y, k_t):  # a few sequences of the batch
+    def rows(q, k, v, att, inv_sum, y, k_t):  # a few sequences of the batch
         # BLAS reads a contiguous k^T several times faster than a transposed view; the copy
         # also applies the scale, once per key instead of once per score
         np.multiply(k.swapaxes(-1, -2), scale, out=k_t)
-        np.matmul(q, k_t, out=att)                               # scaled scores
-        att += mask
-        att -= row_max(att)
-        np.exp(att, out=att)
-        att *= 1.0 / np.einsum("bhqk->bhq", att)[..., None]      # probabilities
-        np.matmul(att, v, out=y)
 
-    for_row_blocks(rows, q, k, v, att, y, k_t)
-    return y, (q, k, v, att, y, scale)
+        def exp_scores(shift):  # att = exp(scores - shift(scores)) -> its row sums (b, H, Tq, 1)
+            np.matmul(q, k_t, out=att)                           # scaled scores
+            np.add(att, mask, out=att)
+            np.subtract(att, shift(att), out=att)
+            with np.errstate(over="ignore"):  # an overflow fails the check below
+                np.exp(att, out=att)
+            return np.einsum("bhqk->bhq", att)[..., None]
+
+        total = exp_scores(lambda s: s.diagonal(Tk - Tq, -2, -1)[..., None].copy())  # own key's
+        if not (total < LARGEST_SHIFTED_SUM).all():  # rare: a key far outscores the own key
+            total = exp_scores(lambda s: s.max(axis=-1, keepdims=True))
+        np.divide(1.0, total, out=inv_sum)
+        np.matmul(att, v, out=y)
+        y *= inv_sum                                             # (b, H, Tq, d) = softmax @ v
+
+    for_row_blocks(rows, q, k, v, att, inv_sum, y, k_t)
+    return y, (q, k, v, att, inv_sum, y, scale)
 
 
 def attention_backward(dy: np.ndarray, cache, out=None):
@@ -337,26 +338,30 @@ def attention_backward(dy: np.ndarray, cache, out=None):
 
     `out`, if given, is a triple of arrays (or views) to write dq, dk and dv into.
     """
-    q, k, v, att, y, scale = cache
+    q, k, v, att, inv_sum, y, scale = cache
     dq, dk, dv = out if out is not None else (np.empty_like(q), np.empty_like(k), np.empty_like(v))
 
-    def rows(dy, q, k, v, att, y, dq, dk, dv):  # a few sequences of the batch
+    def rows(dy, q, k, v, att, inv_sum, y, dq, dk, dv):  # a few sequences of the batch
         (b, H, Tq, d), Tk = dy.shape, v.shape[2]
-        np.matmul(att.swapaxes(-1, -2), dy, out=dv)
-        # softmax backward: ds_ij = p_ij (dp_ij - r_i) with r_i = sum_j' p_ij' dp_ij' = dy_i . y_i;
-        # as in the forward pass, the product subtracts r: [dy, -r] @ [scale v^T; 1]
+        # with p = att * inv_sum (the probabilities), dv = p^T dy = att^T (inv_sum dy), and the
+        # softmax backward ds_ij = p_ij (dp_ij - r_i) with r_i = dy_i . y_i and dp = dy v^T is
+        # att_ij (inv_sum_i dy_i . v_j - inv_sum_i r_i): one product [inv_sum dy, -inv_sum r]
+        # @ [scale v^T; 1] (the scale as in the forward pass)
         dy_r = np.empty((b, H, Tq, d + 1), dtype=dy.dtype)                  # (b, H, Tq, d+1)
-        dy_r[..., :d] = dy
-        np.multiply(np.einsum("bhtd,bhtd->bht", dy, y), -scale, out=dy_r[..., d])
+        np.multiply(dy, inv_sum, out=dy_r[..., :d])
+        r = np.einsum("bhtd,bhtd->bht", dy, y)[..., None]                   # (b, H, Tq, 1)
+        np.multiply(r, inv_sum, out=dy_r[..., d:])
+        dy_r[..., d:] *= -scale
+        np.matmul(att.swapaxes(-1, -2), dy_r[..., :d], out=dv)
         v_t = np.empty((b, H, d + 1, Tk), dtype=dy.dtype)                   # (b, H, d+1, Tk)
         np.multiply(v.swapaxes(-1, -2), scale, out=v_t[..., :d, :])
         v_t[..., d, :] = 1
-        datt = dy_r @ v_t                                        # (b, H, Tq, Tk) scale (dp - r)
+        datt = dy_r @ v_t                                # (b, H, Tq, Tk) scale (dp - r) / sum
         datt *= att                                              # scale * d(scaled scores)
         np.matmul(datt, k, out=dq)
         np.matmul(datt.swapaxes(-1, -2), q, out=dk)
 
-    for_row_blocks(rows, dy, q, k, v, att, y, dq, dk, dv)
+    for_row_blocks(rows, dy, q, k, v, att, inv_sum, y, dq, dk, dv)
     return dq, dk, dv
 
 
@@ -388,8 +393,8 @@ def self_attention_forward(x, w_qkv, b_qkv, w_proj, b_proj, n_head: int, batch_s
 
 def attention_probabilities(cache) -> np.ndarray:
     """The attention probabilities (B, H, Tq, Tk) kept in a self_attention_forward cache."""
-    _qkv_cache, (_q, _k, _v, att, _y, _scale), *_ = cache
-    return att
+    _qkv_cache, (_q, _k, _v, att, inv_sum, _y, _scale), *_ = cache
+    return att * inv_sum
 
 
 def self_attention_backward(dout, cache):

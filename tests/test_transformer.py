@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_lib import layers
 from course_lib.transformer import Transformer, TransformerConfig
@@ -94,6 +96,43 @@ def test_gelu_matches_the_tanh_formula_and_softmax_is_stable():
     q = np.full((1, 1, 3, 2), 1e4, dtype=np.float32)  # huge scores must not overflow
     y, _ = layers.attention_forward(q, q, q, layers.causal_mask(3))
     assert np.all(np.isfinite(y))
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([0.1, 1.0, 4.0, 30.0]),
+       start=st.integers(0, 3), dtype=st.sampled_from([np.float32, np.float64]))
+def test_attention_is_the_softmax_of_the_scores_whatever_their_size(seed, scale, start, dtype):
+    """However the softmax is shifted (by the own key's score, or by the row maximum when
+    another key outscores it far), attention is the float64 softmax of the masked scores times
+    v, also for queries that continue a cache (Tk = start + Tq keys, the mask sliced as the
+    model slices it)."""
+    rng = np.random.default_rng(seed)
+    Tq, d = 4, 8
+    Tk = start + Tq
+    q, k = (scale * rng.standard_normal((2, 3, T, d)) for T in (Tq, Tk))
+    v = rng.standard_normal((2, 3, Tk, d))
+    q, k, v = (a.astype(dtype) for a in (q, k, v))
+    y, cache = layers.attention_forward(q, k, v, layers.causal_mask(Tk, dtype)[start:])
+    scores = (q.astype(np.float64) @ k.astype(np.float64).swapaxes(-1, -2) / np.sqrt(d)
+              + layers.causal_mask(Tk, np.float64)[start:])  # fmt: skip
+    p = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    atol = 64 * np.finfo(dtype).eps * max(1.0, np.abs(scores[np.isfinite(scores)]).max())
+    np.testing.assert_allclose(layers.attention_probabilities((None, cache)), p, atol=atol)
+    np.testing.assert_allclose(y, p @ v, atol=atol * np.abs(v).max())
+
+
+def test_attention_to_a_key_that_far_outscores_the_own_key():
+    """Every query reads key 0, whose score beats the query's own by about 350: the shift by the
+    own key's score would overflow exp, so those rows are redone with the row maximum."""
+    u = np.ones(4, dtype=np.float32)
+    k = np.stack([30 * u, u, u])[None, None]                  # (1, 1, 3, 4)
+    v = np.eye(3, 4, dtype=np.float32)[None, None]             # key j's value is e_j
+    y, cache = layers.attention_forward(6 * u * np.ones((1, 1, 3, 1), np.float32), k, v,
+                                        layers.causal_mask(3))  # fmt: skip
+    np.testing.assert_allclose(y[0, 0], v[0, 0, [0, 0, 0]], atol=1e-6)
+    dq, dk, dv = layers.attention_backward(np.ones_like(y), cache)
+    assert all(np.all(np.isfinite(g)) for g in (dq, dk, dv))
 
 
 # ----------------------------------------------------------------------------- model gradients

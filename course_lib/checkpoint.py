@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_shape
+
 CHECKPOINT_FORMAT = "llm-foundations/transformer"
 
 
@@ -88,9 +90,5 @@ def load_checkpoint(path, make_config, param_shapes) -> tuple[object, dict, dict
     if len(dtypes) != 1 or not np.issubdtype(next(iter(dtypes)), np.floating):
         raise ValueError(f"{npz_path}: weights must share one float dtype, got {dtypes}")
     for name, shape in expected.items():
-        if params[name].shape != shape:
-            raise ValueError(
-                f"{npz_path}: weight {name!r} has shape {params[name].shape}, "
-                f"but the config expects {shape}"
-            )
+        check_shape(params[name], shape, f"{npz_path}: weight {name!r}", "what the config expects")
     return config, {name: params[name] for name in expected}, metadata

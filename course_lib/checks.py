@@ -32,6 +32,20 @@ def check_int(value, name: str, minimum: int | None = 1) -> int:
     return int(value)
 
 
+def check_type(value, kind: type, name: str, how: str = ""):
+    """`value` itself if it is a `kind`, else a TypeError naming what it is instead (`how`:
+    where a right one comes from).
+
+    >>> check_type(b"hi", str, "text")
+    Traceback (most recent call last):
+    ...
+    TypeError: text must be a str, got bytes
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__}{how}, got {type(value).__name__}")
+    return value
+
+
 def check_token_ids(ids, vocab_size: int | None, name: str = "token ids",
                     ndim: tuple | None = (1, 2), allow_empty: bool = False) -> np.ndarray:
     """Token ids as an integer array: the one check of token ids, wherever they arrive.
@@ -72,6 +86,21 @@ def check_token_ids(ids, vocab_size: int | None, name: str = "token ids",
 
 
 _SHAPES = {1: "1-D, one sequence (T,)", 2: "2-D, a batch (B, T)"}
+
+
+def check_shape(array, expected: tuple, name: str, why: str = ""):
+    """`array` itself if its shape is `expected`, else a ValueError naming both shapes (and
+    `why` that shape is expected).
+
+    >>> check_shape(np.zeros((2, 3)), (2, 4), "dlogits", "the logits' shape")
+    Traceback (most recent call last):
+    ...
+    ValueError: dlogits has shape (2, 3), expected (2, 4) (the logits' shape)
+    """
+    if np.shape(array) != tuple(expected):
+        raise ValueError(f"{name} has shape {np.shape(array)}, expected {tuple(expected)}"
+                         + (f" ({why})" if why else ""))  # fmt: skip
+    return array
 
 
 def check_sequence(ids, vocab_size: int | None, name: str = "context",

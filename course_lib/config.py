@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .checks import check_int
+from .checks import check_int, check_type
 
 
 @dataclass
@@ -62,8 +62,7 @@ class TransformerConfig:
     @classmethod
     def from_dict(cls, data: dict) -> TransformerConfig:
         """Rebuild a config from `to_dict()` output; unknown or missing fields raise ValueError."""
-        if not isinstance(data, dict):
-            raise TypeError(f"a transformer config must be a dict, got {type(data).__name__}")
+        check_type(data, dict, "a transformer config")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import random
 
-from .checks import check_int
+from .checks import check_int, check_type
 from .facts import (  # noqa: F401  (FACT_FAMILIES, FACTS and qa_pairs are read from here too)
     ANIMALS,
     COLOURS,
@@ -362,8 +362,7 @@ def train_val_split(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     >>> train_val_split("one.\\n\\ntwo.\\n\\nthree.", val_fraction=0.3)
     ('one.\\n\\ntwo.\\n\\n', 'three.')
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    check_type(text, str, "text")
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     target = round(len(text) * (1 - val_fraction))

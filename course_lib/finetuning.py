@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_type
 from .data import sft_batch
 from .sampling import generate_text
 
@@ -32,8 +33,7 @@ def prompt_text(question: str) -> str:
     >>> prompt_text("Hi?")
     '<|instruction|>Hi?<|response|>'
     """
-    if not isinstance(question, str):
-        raise TypeError(f"the question must be a string, got {type(question).__name__}")
+    check_type(question, str, "the question")
     return f"<|instruction|>{question}<|response|>"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_token_ids
+from .checks import check_shape, check_token_ids
 
 REDUCTIONS = ("none", "sum", "mean")
 
@@ -214,20 +214,16 @@ def _checked_max(logits: np.ndarray, axis: int) -> np.ndarray:
 
 def _check_targets(targets, vocab_size: int, expected_shape=None) -> np.ndarray:
     targets = check_token_ids(targets, vocab_size, "target ids", ndim=None, allow_empty=True)
-    if expected_shape is not None and targets.shape != tuple(expected_shape):
-        raise ValueError(
-            f"targets have shape {targets.shape}; expected {tuple(expected_shape)} "
-            "(the logits' shape without the last axis)"
-        )
+    if expected_shape is not None:
+        why = "the logits' shape without the last axis"
+        check_shape(targets, expected_shape, "the target array", why)
     return targets
 
 
 def _check_mask(mask, shape):
     if mask is None:
         return None
-    mask = np.asarray(mask)
-    if mask.shape != tuple(shape):
-        raise ValueError(f"mask has shape {mask.shape}; expected the targets' shape {tuple(shape)}")
+    mask = check_shape(np.asarray(mask), shape, "mask", "the targets' shape")
     if not np.all((mask == 0) | (mask == 1)):
         raise ValueError("mask values must be 0/1 (or bool): 1 = predicted, 0 = left out")
     return mask.astype(np.float64)

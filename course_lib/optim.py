@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .checks import check_shape
 from .rows import for_row_blocks
 
 
@@ -103,10 +104,7 @@ class AdamW:
                 f"gradients must match the parameters: missing {missing}, extra {extra}"
             )
         for name, param in self.params.items():  # check all before updating any
-            if np.shape(grads[name]) != param.shape:
-                raise ValueError(
-                    f"gradient {name} has shape {np.shape(grads[name])}, expected {param.shape}"
-                )
+            check_shape(grads[name], param.shape, f"gradient {name}")
         lr = self.lr if lr is None else lr
         beta1, beta2 = self.betas
         self.step_count += 1

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import check_int, check_sequence
+from .checks import check_int, check_sequence, check_type
 
 SPECIAL_TOKENS = ("<|pad|>", "<|bos|>", "<|eos|>", "<|instruction|>", "<|response|>")
 _SPECIAL_PATTERN = re.compile("(" + "|".join(re.escape(s) for s in SPECIAL_TOKENS) + ")")
@@ -78,8 +78,7 @@ class Tokenizer:
         >>> tok.encode("cab<|eos|>")
         [7, 5, 6, 2]
         """
-        if not isinstance(text, str):
-            raise TypeError(f"encode expects a str, got {type(text).__name__}")
+        check_type(text, str, "the text to encode")
         ids: list[int] = []
         # With a capturing group, re.split alternates: ordinary text, special, ordinary text, ...
         for k, part in enumerate(_SPECIAL_PATTERN.split(text)):
@@ -175,8 +174,7 @@ class CharTokenizer(Tokenizer):
     @classmethod
     def train(cls, text: str) -> CharTokenizer:
         """A tokenizer whose vocabulary is the distinct characters of `text`."""
-        if not isinstance(text, str):
-            raise TypeError(f"train expects a str, got {type(text).__name__}")
+        check_type(text, str, "the training text")
         ordinary = _SPECIAL_PATTERN.sub("", text)
         _utf8(ordinary)
         return cls(sorted(set(ordinary)))
@@ -232,8 +230,7 @@ class BPETokenizer(Tokenizer):
         Merges are counted over the distinct chunks of the text (a chunk's count is how often it
         occurs), which is what makes training on a million characters take seconds.
         """
-        if not isinstance(text, str):
-            raise TypeError(f"train expects a str, got {type(text).__name__}")
+        check_type(text, str, "the training text")
         min_size = _N_SPECIAL + 256
         vocab_size = check_int(vocab_size, "vocab_size", minimum=None)
         if vocab_size < min_size:

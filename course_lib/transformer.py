@@ -5,16 +5,9 @@
                -> final layer norm -> output head (tied to the token embedding by default)
                -> logits (B, T, V)
 
-The block is written once (`block_forward` / `block_backward`), and one forward pass serves
-training (`forward`, keeping what `backward` needs) and decoding with a key/value cache
-(`forward_cached`: new tokens attend to the stored keys and values). Inside the model the B
-sequences of T tokens are N = B*T rows of C features (a view, no copy). The layers live in
-`course_lib.layers`, the config in `course_lib.config`, the cache in `course_lib.kvcache`.
-
->>> model = Transformer(TransformerConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2,
-...                                       n_embd=8))
->>> model.logits(np.array([[1, 2, 3]])).shape
-(1, 3, 10)
+The block is written once (`block_forward` / `block_backward`); one forward pass serves training
+(`forward`, keeping what `backward` needs) and decoding with a key/value cache (`forward_cached`).
+Inside the model the B sequences of T tokens are N = B*T rows of C features (a view, no copy).
 """
 
 from __future__ import annotations
@@ -24,7 +17,7 @@ import math
 import numpy as np
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .checks import check_sequence, check_token_ids
+from .checks import check_sequence, check_shape, check_token_ids, check_type
 from .config import TransformerConfig, block_shapes
 from .kvcache import KVCache
 from .layers import (
@@ -43,6 +36,7 @@ from .layers import (
     self_attention_backward,
     self_attention_forward,
 )
+from .losses import softmax
 from .optim import flat_copy
 
 
@@ -86,17 +80,18 @@ class Transformer:
 
     params: dict name -> array, e.g. "wte" (V, C), "wpe" (block_size, C), "h.0.ln1.g" (C,),
     "h.0.attn.w_qkv" (C, 3C), "h.0.mlp.w_fc" (C, 4C), ..., "ln_f.b" (C,), and "lm_head" (V, C)
-    when the weights are not tied. Weights are initialised GPT-2 style from `seed`:
+    when the weights are not tied; vocab_size (V) and block_size (the longest context) are
+    the config's. Weights are initialised GPT-2 style from `seed`:
     normal(0, 0.02), the residual output projections scaled by 1/sqrt(2 n_layer), biases 0.
 
-    >>> cfg = TransformerConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=4)
-    >>> Transformer(cfg).params["h.0.attn.w_qkv"].shape
-    (4, 12)
+    >>> model = Transformer(TransformerConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1,
+    ...                                       n_embd=4))
+    >>> model.params["h.0.attn.w_qkv"].shape, model.logits(np.array([[1, 2, 3]])).shape
+    ((4, 12), (1, 3, 10))
     """
 
     def __init__(self, config: TransformerConfig, seed: int = 0, dtype=np.float32):
-        if not isinstance(config, TransformerConfig):
-            raise TypeError(f"config must be a TransformerConfig, got {type(config).__name__}")
+        check_type(config, TransformerConfig, "config")
         dtype = np.dtype(dtype)
         if not np.issubdtype(dtype, np.floating):
             raise TypeError(f"dtype must be a float type such as np.float32, got {dtype}")
@@ -114,6 +109,7 @@ class Transformer:
 
     def _setup(self, config: TransformerConfig, params: dict, metadata: dict) -> None:
         self.config, self.metadata, self.dtype = config, metadata, params["wte"].dtype
+        self.vocab_size, self.block_size = config.vocab_size, config.block_size
         self.params = flat_copy(params)  # one buffer: AdamW updates it in a few long passes
         self.mask = causal_mask(config.block_size, self.dtype)       # (block_size, block_size)
 
@@ -122,16 +118,6 @@ class Transformer:
         model = cls.__new__(cls)
         model._setup(config, params, metadata)
         return model
-
-    @property
-    def vocab_size(self) -> int:
-        """Number of token ids V."""
-        return self.config.vocab_size
-
-    @property
-    def block_size(self) -> int:
-        """Longest context (in tokens) the model can read."""
-        return self.config.block_size
 
     def num_params(self) -> int:
         """Total number of parameters (a tied head is counted once)."""
@@ -180,25 +166,19 @@ class Transformer:
         """
         ids, single = self._as_batch(ids)
         if ids.shape[1] > self.block_size:
-            raise ValueError(f"sequence length {ids.shape[1]} exceeds block_size "
-                             f"{self.block_size}; crop the context to its last {self.block_size} "
-                             "tokens")  # fmt: skip
+            raise ValueError(f"sequence length {ids.shape[1]} exceeds block_size {self.block_size}"
+                             f"; crop the context to its last {self.block_size} tokens")
         logits, cache = self._run(ids)
         cache["single"] = single
         return (logits[0] if single else logits), cache
 
     def backward(self, dlogits, cache) -> dict:
-        """Gradients of the loss w.r.t. every parameter, given dloss/dlogits from `forward`.
-
-        dlogits has the shape of the logits `forward` returned, (B, T, V) or (T, V).
-        Returns a dict with the same keys and shapes as `params`.
-        """
+        """Gradients of the loss w.r.t. every parameter (a dict shaped like `params`), given
+        dloss/dlogits, shaped like the logits `forward` returned: (B, T, V) or (T, V)."""
         (B, T), V = cache["emb"][0].shape, self.vocab_size
-        expected = (T, V) if cache["single"] else (B, T, V)
-        dlogits = np.asarray(dlogits, dtype=self.dtype)
-        if dlogits.shape != expected:
-            raise ValueError(f"dlogits has shape {dlogits.shape}, expected {expected} "
-                             "(the logits' shape)")  # fmt: skip
+        dlogits = check_shape(np.asarray(dlogits, dtype=self.dtype),
+                              (T, V) if cache["single"] else (B, T, V), "dlogits",
+                              "the logits' shape")  # fmt: skip
         dlogits = dlogits.reshape(B * T, V)                                  # (N, V)
         dhead = dlogits.T @ cache["h"]                                       # (V, C)
         dx, dln_g, dln_b = layernorm_backward(dlogits @ self._head(), cache["ln_f"])  # (N, C)
@@ -207,11 +187,8 @@ class Transformer:
             dx, block_grads = block_backward(dx, cache["blocks"][i])         # (N, C)
             grads.update({f"h.{i}.{name}": g for name, g in block_grads.items()})
         dwte, grads["wpe"] = embedding_backward(dx.reshape(B, T, -1), cache["emb"])  # (V, C)
-        if self.config.tie_weights:
-            dwte += dhead
-        else:
-            grads["lm_head"] = dhead
-        grads["wte"] = dwte
+        grads["wte"] = dwte + dhead if self.config.tie_weights else dwte    # (V, C)
+        grads["lm_head"] = dhead              # (V, C), left out below when the head is wte
         return flat_copy({name: grads[name] for name in self.params})  # laid out like params
 
     def logits(self, ids) -> np.ndarray:
@@ -223,10 +200,8 @@ class Transformer:
 
         [layer, head, i, j] is how much query position i reads key position j (0 for j > i).
         """
-        ids = check_sequence(ids, self.vocab_size, "ids")
-        _, cache = self.forward(ids)
-        return np.stack([attention_probabilities(attn)[0]                  # (H, T, T) each
-                         for _ln1, _aff1, attn, *_ in cache["blocks"]])
+        _, cache = self.forward(check_sequence(ids, self.vocab_size, "ids"))
+        return np.stack([attention_probabilities(attn)[0] for _, _, attn, *_ in cache["blocks"]])
 
     def new_kv_cache(self, batch_size: int = 1) -> KVCache:
         """An empty key/value cache for decoding `batch_size` sequences with `forward_cached`."""
@@ -244,8 +219,7 @@ class Transformer:
         >>> model.forward_cached(np.array([[1, 2]]), kv).shape, kv.length
         ((1, 2, 10), 2)
         """
-        if not isinstance(kv, KVCache):
-            raise TypeError(f"kv must be a KVCache from new_kv_cache(), got {type(kv).__name__}")
+        check_type(kv, KVCache, "kv", " from new_kv_cache()")
         ids, single = self._as_batch(ids_new)
         kv.check_room(self.config, ids)
         logits, _ = self._run(ids, kv)                                       # (B, t, V)
@@ -258,27 +232,19 @@ class Transformer:
         Only the last block_size tokens are read.
         """
         ids = check_sequence(context, self.vocab_size)
-        logits = self.logits(ids[-self.block_size :])[-1].astype(np.float64)  # (V,)
-        probs = np.exp(logits - logits.max())                                 # (V,)
-        return probs / probs.sum()
+        return softmax(self.logits(ids[-self.block_size :])[-1].astype(np.float64))  # (V,)
 
     def save(self, path, metadata: dict | None = None) -> None:
-        """Write the weights to `path.npz` and the config (+ `metadata`) to `path.json`.
-
-        metadata: any JSON-ready dict (e.g. training record); it defaults to `self.metadata`
-        and is available as `model.metadata` after `Transformer.load(path)`.
-        """
+        """Write the weights to `path.npz` and the config and `metadata` (a JSON-ready dict,
+        by default `self.metadata`; `model.metadata` after `load`) to `path.json`."""
         metadata = dict(self.metadata if metadata is None else metadata)
         save_checkpoint(path, self.config.to_dict(), self.params, metadata)
         self.metadata = metadata
 
     @classmethod
     def load(cls, path) -> Transformer:
-        """Load a model written by `save`; `path` may end in .npz, .json or neither.
-
-        Raises FileNotFoundError for a missing file and ValueError for a corrupt checkpoint or
-        one whose weights do not match its config.
-        """
+        """Load a model written by `save` (`path` may end in .npz, .json or neither).
+        FileNotFoundError for a missing file, ValueError for a corrupt checkpoint."""
         config, params, metadata = load_checkpoint(path, TransformerConfig.from_dict,
                                                    TransformerConfig.param_shapes)  # fmt: skip
         return cls._from_params(config, params, metadata)

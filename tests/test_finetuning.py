@@ -22,7 +22,7 @@ def test_prompt_text_is_the_template_and_prompt_ids_its_tokens():
 
 
 def test_prompt_text_rejects_a_non_string():
-    with pytest.raises(TypeError, match="must be a string"):
+    with pytest.raises(TypeError, match="the question must be a str"):
         prompt_text(["hi"])
 
 

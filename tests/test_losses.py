@@ -227,9 +227,9 @@ def test_out_of_range_targets_raise(bad):
 
 def test_shape_mismatches_raise():
     logits, targets, mask = random_problem(seed=6)  # logits (2, 3, 5)
-    with pytest.raises(ValueError, match="targets have shape"):
+    with pytest.raises(ValueError, match="target array has shape"):
         cross_entropy(logits, targets[:, :2])
-    with pytest.raises(ValueError, match="targets have shape"):
+    with pytest.raises(ValueError, match="target array has shape"):
         cross_entropy_grad(logits, targets.T)
     with pytest.raises(ValueError, match="mask has shape"):
         cross_entropy(logits, targets, mask[:1])

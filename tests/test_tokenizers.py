@@ -199,7 +199,7 @@ def test_missing_file(tmp_path):
 
 @pytest.mark.parametrize("bad", [b"bytes", None, 42, ["a", "list"]])
 def test_encode_rejects_non_strings(tokenizer, bad):
-    with pytest.raises(TypeError, match="encode expects a str"):
+    with pytest.raises(TypeError, match="the text to encode must be a str"):
         tokenizer.encode(bad)
 
 
@@ -233,9 +233,9 @@ def test_train_errors():
         BPETokenizer.train("some text", vocab_size=100)
     with pytest.raises(TypeError, match="vocab_size must be an int"):
         BPETokenizer.train("some text", vocab_size=300.0)
-    with pytest.raises(TypeError, match="train expects a str"):
+    with pytest.raises(TypeError, match="the training text must be a str"):
         BPETokenizer.train(["some text"], vocab_size=300)
-    with pytest.raises(TypeError, match="train expects a str"):
+    with pytest.raises(TypeError, match="the training text must be a str"):
         CharTokenizer.train(None)
 
 

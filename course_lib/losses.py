@@ -50,9 +50,8 @@ def softmax_backward(probs: np.ndarray, dprobs: np.ndarray) -> np.ndarray:
     >>> softmax_backward(np.array([0.5, 0.5]), np.array([1.0, 0.0]))   # L = p_0
     array([ 0.25, -0.25])
     """
-    probs, dprobs = np.asarray(probs), np.asarray(dprobs)
-    if probs.shape != dprobs.shape:
-        raise ValueError(f"probs {probs.shape} and dprobs {dprobs.shape} must have the same shape")
+    probs = np.asarray(probs)
+    dprobs = check_shape(np.asarray(dprobs), probs.shape, "dprobs", "the shape of probs")
     return probs * (dprobs - np.sum(probs * dprobs, axis=-1, keepdims=True))
 
 

@@ -191,49 +191,41 @@ def affine_backward(dh, dw, dc, cache):
 def gelu_forward(x: np.ndarray):
     """GELU activation, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
-    Written as y = x * s with s = 0.5 (1 + tanh(...)); the cache keeps x, s and y, from which the
-    backward pass needs no tanh.
+    Written as y = x * s with s = 0.5 (1 + tanh(...)). While x^2, s and y are at hand, block by
+    block, the forward pass also computes the derivative dy/dx: that is the cache, and the
+    backward pass is one multiply.
 
     >>> y, _ = gelu_forward(np.array([-3.0, 0.0, 3.0]))
     >>> np.round(y, 3).tolist()
     [-0.004, 0.0, 2.996]
     """
-    s, y = np.empty_like(x), np.empty_like(x)      # (N, 4C) each: the largest activations
+    y, dydx = np.empty_like(x), np.empty_like(x)   # (N, 4C) each: the largest activations
 
-    def rows(x, s, y):
-        np.multiply(x, x, out=s)
-        s *= GELU_COEF * SQRT_2_OVER_PI
+    def rows(x, y, dydx):  # a block of rows; x2 and s are block-sized temporaries
+        x2 = x * x
+        s = x2 * (GELU_COEF * SQRT_2_OVER_PI)
         s += SQRT_2_OVER_PI
-        s *= x                                     # sqrt(2/pi) (x + 0.044715 x^3)
+        s *= x                                     # z = sqrt(2/pi) (x + 0.044715 x^3)
         np.tanh(s, out=s)
         s *= 0.5
-        s += 0.5                                   # s = 0.5 (1 + tanh(...))
+        s += 0.5                                   # s = 0.5 (1 + tanh(z))
         np.multiply(x, s, out=y)
+        # dy/dx = s + x ds/dz dz/dx, and ds/dz = 2 s (1 - s) with x (1 - s) = x - y, so
+        # dy/dx = s (1 + (x - y) (2 sqrt(2/pi) + 6 * 0.044715 sqrt(2/pi) x^2))
+        x2 *= 6.0 * GELU_COEF * SQRT_2_OVER_PI
+        x2 += 2.0 * SQRT_2_OVER_PI
+        np.subtract(x, y, out=dydx)
+        dydx *= x2
+        dydx += 1.0
+        dydx *= s
 
-    for_row_blocks(rows, x, s, y)
-    return y, (x, s, y)
+    for_row_blocks(rows, x, y, dydx)
+    return y, dydx
 
 
 def gelu_backward(dy: np.ndarray, cache) -> np.ndarray:
-    """dy (same shape as x) -> dx.
-
-    With z = sqrt(2/pi) (x + 0.044715 x^3): ds/dz = 2 s (1 - s) and x (1 - s) = x - y, so
-    dy/dx = s + x ds/dz dz/dx = s (1 + 2 sqrt(2/pi) (x - y) (1 + 3 * 0.044715 x^2)).
-    """
-    x, s, y = cache
-    dx = np.empty_like(dy)                         # (N, 4C)
-
-    def rows(dy, x, s, y, dx):
-        np.multiply(x, x, out=dx)
-        dx *= 6.0 * GELU_COEF * SQRT_2_OVER_PI
-        dx += 2.0 * SQRT_2_OVER_PI
-        dx *= x - y
-        dx += 1.0
-        dx *= s
-        dx *= dy
-
-    for_row_blocks(rows, dy, x, s, y, dx)
-    return dx
+    """dy (same shape as x) -> dx = dy * dy/dx, the derivative `gelu_forward` kept."""
+    return dy * cache
 
 
 # ----------------------------------------------------------------------------- MLP

@@ -83,7 +83,8 @@ class AdamW:
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.step_count = 0
         shapes, dtype = {name: p.shape for name, p in params.items()}, _common_dtype(params)
-        self.m, self.v = flat_views(shapes, dtype), flat_views(shapes, dtype)  # moment estimates
+        # the moment estimates, kept as m / (1 - b1) and v / (1 - b2) (see step)
+        self.m, self.v = flat_views(shapes, dtype), flat_views(shapes, dtype)
         self._flat_m, self._flat_v = flat_buffer(self.m), flat_buffer(self.v)
         self._flat_m.fill(0)
         self._flat_v.fill(0)
@@ -116,18 +117,18 @@ class AdamW:
                 if param.ndim >= 2:
                     param *= 1 - decay  # one pass, no temporary array
 
-        # lr * m_hat / (sqrt(v_hat) + eps), with the corrections moved into two numbers
-        root2 = math.sqrt(correction2)
-        step_size, eps = lr * root2 / correction1, self.eps * root2
+        # m and v are kept as m / (1 - b1) and v / (1 - b2), whose updates take one multiply
+        # fewer each; lr * m_hat / (sqrt(v_hat) + eps) is then, with all the constants moved
+        # into two numbers, step_size * m / (sqrt(v) + eps)
+        root2 = math.sqrt(correction2 / (1 - beta2))
+        step_size, eps = lr * root2 * (1 - beta1) / correction1, self.eps * root2
 
         def update(param, grad, m, v):  # element-wise, on a block of the arrays
-            work = grad * (1 - beta1)
             m *= beta1
-            m += work                                # m = b1 m + (1 - b1) g
-            np.multiply(grad, grad, out=work)
-            work *= 1 - beta2
+            m += grad                                # m = b1 m + g
+            work = grad * grad
             v *= beta2
-            v += work                                # v = b2 v + (1 - b2) g^2
+            v += work                                # v = b2 v + g^2
             np.sqrt(v, out=work)
             work += eps
             np.divide(m, work, out=work)

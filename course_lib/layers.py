@@ -91,6 +91,15 @@ def column_sums(a: np.ndarray) -> np.ndarray:
     return np.ones(a.shape[0], dtype=a.dtype) @ a
 
 
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """a (N, C) -> (N, 1), each row's sum, as the matrix-vector product a @ ones (C,).
+
+    >>> row_sums(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[3.0], [7.0]]
+    """
+    return (a @ np.ones(a.shape[1], dtype=a.dtype))[:, None]
+
+
 # ----------------------------------------------------------------------------- layer norm
 
 
@@ -106,7 +115,7 @@ def normalize_forward(x: np.ndarray, eps: float = 1e-5):
     rstd = np.empty((N, 1), dtype=x.dtype)                         # (N, 1)
 
     def rows(x, xhat, rstd):
-        np.subtract(x, np.einsum("nc->n", x)[:, None] / C, out=xhat)  # centred
+        np.subtract(x, row_sums(x) / C, out=xhat)                  # centred
         var = np.einsum("nc,nc->n", xhat, xhat)[:, None] / C       # (n, 1)
         np.divide(1.0, np.sqrt(var + eps), out=rstd)
         xhat *= rstd                                               # normalised
@@ -122,7 +131,7 @@ def normalize_backward(dxhat: np.ndarray, cache) -> np.ndarray:
     dx = np.empty_like(dxhat)                                      # (N, C)
 
     def rows(dxhat, xhat, rstd, dx):
-        row_mean = np.einsum("nc->n", dxhat)[:, None] / C          # (n, 1)
+        row_mean = row_sums(dxhat) / C                             # (n, 1)
         row_dot = np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C  # (n, 1)
         np.multiply(xhat, row_dot, out=dx)
         np.subtract(dxhat, dx, out=dx)

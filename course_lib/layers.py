@@ -25,6 +25,7 @@ from .rows import for_row_blocks
 GELU_COEF = 0.044715
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 LARGEST_SHIFTED_SUM = 2.0**64  # attention_forward: a softmax row sum beyond it is redone
+FEW_QUERIES = 8  # attention_forward: up to this many queries read the keys without a copy
 
 
 # ----------------------------------------------------------------------------- embedding
@@ -308,15 +309,18 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
     att = np.empty((B, H, Tq, Tk), dtype=q.dtype)                # (B, H, Tq, Tk)
     inv_sum = np.empty((B, H, Tq, 1), dtype=q.dtype)             # (B, H, Tq, 1)
     y = np.empty(q.shape, dtype=q.dtype) if out is None else out  # (B, H, Tq, d)
-    k_t = np.empty((B, H, d, Tk), dtype=q.dtype)                 # (B, H, d, Tk) scale * k^T
 
-    def rows(q, k, v, att, inv_sum, y, k_t):  # a few sequences of the batch
-        # BLAS reads a contiguous k^T several times faster than a transposed view; the copy
-        # also applies the scale, once per key instead of once per score
-        np.multiply(k.swapaxes(-1, -2), scale, out=k_t)
+    def rows(q, k, v, att, inv_sum, y):  # a few sequences of the batch
+        # BLAS reads a contiguous k^T several times faster than a transposed view, and the
+        # copy applies the scale once per key instead of once per score; a few new queries
+        # (decoding) read each key once, so they take the scale and the view instead
+        if Tq > FEW_QUERIES:
+            q_scaled, k_t = q, np.multiply(k.swapaxes(-1, -2), scale)   # (b, H, d, Tk) copy
+        else:
+            q_scaled, k_t = q * scale, k.swapaxes(-1, -2)               # (b, H, d, Tk) view
 
         def exp_scores(shift):  # att = exp(scores - shift(scores)) -> its row sums (b, H, Tq, 1)
-            np.matmul(q, k_t, out=att)                           # scaled scores
+            np.matmul(q_scaled, k_t, out=att)                    # scaled scores
             np.add(att, mask, out=att)
             np.subtract(att, shift(att), out=att)
             with np.errstate(over="ignore"):  # an overflow fails the check below
@@ -330,7 +334,7 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndar
         np.matmul(att, v, out=y)
         y *= inv_sum                                             # (b, H, Tq, d) = softmax @ v
 
-    for_row_blocks(rows, q, k, v, att, inv_sum, y, k_t)
+    for_row_blocks(rows, q, k, v, att, inv_sum, y)
     return y, (q, k, v, att, inv_sum, y, scale)
 
 

@@ -100,14 +100,16 @@ def test_gelu_matches_the_tanh_formula_and_softmax_is_stable():
 
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([0.1, 1.0, 4.0, 30.0]),
-       start=st.integers(0, 3), dtype=st.sampled_from([np.float32, np.float64]))
-def test_attention_is_the_softmax_of_the_scores_whatever_their_size(seed, scale, start, dtype):
+       start=st.integers(0, 3), dtype=st.sampled_from([np.float32, np.float64]),
+       Tq=st.integers(1, 2 * layers.FEW_QUERIES + 2))
+def test_attention_is_the_softmax_of_the_scores_whatever_their_size(seed, scale, start, dtype,
+                                                                    Tq):
     """However the softmax is shifted (by the own key's score, or by the row maximum when
-    another key outscores it far), attention is the float64 softmax of the masked scores times
-    v, also for queries that continue a cache (Tk = start + Tq keys, the mask sliced as the
-    model slices it)."""
+    another key outscores it far) and the keys read (copied, or a view for a few queries),
+    attention is the float64 softmax of the masked scores times v, also for queries that
+    continue a cache (Tk = start + Tq keys, the mask sliced as the model slices it)."""
     rng = np.random.default_rng(seed)
-    Tq, d = 4, 8
+    d = 8
     Tk = start + Tq
     q, k = (scale * rng.standard_normal((2, 3, T, d)) for T in (Tq, Tk))
     v = rng.standard_normal((2, 3, Tk, d))

@@ -40,7 +40,7 @@ CHAPTERS = ROOT / "course" / "source"
 CHAPTER_SOURCES = [
     CHAPTERS / name / f"{name}.ipynb"
     for name in ("ch1_base_models", "ch2_autoregression", "ch3_pretraining_objective",
-                 "ch4_mle_finetuning")
+                 "ch4_mle_finetuning", "ch5_inside_the_transformer")
 ]
 ASSIGNMENTS = [FIXTURE, CAREFUL, *CHAPTER_SOURCES]
 ON_EVERY_CHAPTER = {"correct", "unsolved_release_copy", "empty_file", "corrupt_json"}

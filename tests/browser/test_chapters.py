@@ -261,14 +261,17 @@ def test_attention_heat_map_redraws_for_another_head_and_sentence(chapter):
     cell = notebook.code_cell_containing("attention_explorer")
     menus = cell.locator(".widget-dropdown select")
     expect(menus).to_have_count(3)  # layer, head, sentence
-    expect(cell.locator(".jp-OutputArea-output img")).to_have_count(1)
-    chapter.screenshot("attention-heat-map", cell)
+    outputs = cell.locator(".jp-Cell-outputArea")
+    expect(outputs.locator("img")).to_have_count(1)
+    outputs.scroll_into_view_if_needed()
+    chapter.screenshot("attention-heat-map", outputs)
     for menu, index in ((menus.nth(1), 2), (menus.nth(2), 1)):  # head 2, the second sentence
         before = notebook.output_signature(cell)
         menu.select_option(index=index)
         notebook.wait_for_redraw(cell, before)
-    expect(cell.locator(".jp-OutputArea-output")).to_contain_text("the last token")
-    chapter.screenshot("attention-widget-head-2-second-sentence", cell)
+    expect(outputs).to_contain_text("the last token")
+    outputs.scroll_into_view_if_needed()
+    chapter.screenshot("attention-widget-head-2-second-sentence", outputs)
     failed = notebook.report()[notebook.cell_index(cell)]["errors"]
     assert not failed, f"{chapter.name}: the heat map's redraw raised {failed}"
 

@@ -261,6 +261,64 @@ class TestGrading(harness.ChapterGradingTests):
         check_named_message(graded, self.wrong, case, MESSAGES[case])
 
 
+# Answers that hand each exercise to course_lib (plain functions, their fast twins, the model).
+DELEGATING = {
+    "ex5_1_attention": """
+from course_lib.transformer import attention_forward
+
+def attention(q, k, v):
+    return attention_forward(q, k, v)[0]
+""",
+    "ex5_2_heads": """
+from course_lib import transformer
+
+def split_heads(x, n_head):
+    return transformer.split_heads(x, n_head)
+
+def merge_heads(y):
+    return transformer.merge_heads(y)
+""",
+    "ex5_3_block": """
+from course_lib import fast, transformer
+
+def layer_norm(x, g, b, eps=1e-5):
+    return transformer.layernorm_forward(x, g, b, eps)[0]
+
+def gelu(x):
+    return fast.gelu_forward(x)[0]
+
+def transformer_block(x, p, n_head):
+    return fast.block_forward(x, p, n_head)[0]
+""",
+    "ex5_4_forward": """
+def forward(ids, weights, n_head):
+    return model.logits(ids)
+""",
+}
+
+
+def test_delegating_to_course_lib_earns_nothing(tmp_path):
+    """Each exercise answered by calling course_lib scores 0 (the grader takes those functions
+    away); the quizzes beside them keep their points."""
+    import nbformat
+
+    from autograder.grader.pipeline import grade_notebook
+    from autograder.synthetic import student_notebook
+
+    path = harness.source_path(CHAPTER)
+    source = nbformat.read(path, as_version=4)
+    answers = harness.answer_keys(source) | DELEGATING
+    submitted = tmp_path / "delegating.ipynb"
+    nbformat.write(student_notebook(source, answers, written="An answer."), submitted)
+    result = grade_notebook(submitted, path)
+    for solution_id in DELEGATING:
+        test_id = harness.grade_cell_of(solution_id)
+        assert result.scores[test_id][0] == 0, (solution_id, result.messages.get(test_id))
+        assert "which this exercise asks you to write" in result.messages[test_id]
+    quizzes = [gid for gid in result.scores if gid.startswith("test_q")]
+    assert quizzes and all(result.scores[gid][0] == result.scores[gid][1] for gid in quizzes)
+
+
 def test_every_wrong_answer_has_its_message():
     assert set(MESSAGES) == set(harness.wrong_cases(WRONG))
     assert all(len(wrongs) >= 6 for wrongs in WRONG.values())

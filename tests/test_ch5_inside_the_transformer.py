@@ -18,8 +18,14 @@ from wrong_messages import check_named_message
 
 CHAPTER = "ch5_inside_the_transformer"  # read by the fixtures in conftest.py
 
-# The reference block and forward call these; a wrong answer that redefines one of them is
-# written out in full, as a learner who rewrote it would.
+
+def changed(reference: str, old: str, new: str) -> str:
+    """A reference answer (below) with one learner's change: `old` replaced by `new`."""
+    assert old in reference, old
+    return reference.replace(old, new)
+
+
+# Reference answers, as a learner might write them; each wrong answer below changes one of them.
 BLOCK = '''
 def layer_norm(x, g, b, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
@@ -40,13 +46,6 @@ def transformer_block(x, p, n_head):
     return x + gelu(h @ p["mlp.w_fc"] + p["mlp.b_fc"]) @ p["mlp.w_proj"] + p["mlp.b_proj"]
 '''
 
-
-def block_with(old: str, new: str) -> str:
-    """The reference block with one learner's change."""
-    assert old in BLOCK, old
-    return BLOCK.replace(old, new)
-
-
 FORWARD = '''
 def forward(ids, weights, n_head):
     ids = np.asarray(ids)
@@ -57,12 +56,6 @@ def forward(ids, weights, n_head):
         x = transformer_block(x, p, n_head)
     return layer_norm(x, weights["ln_f.g"], weights["ln_f.b"]) @ weights["wte"].T
 '''
-
-
-def forward_with(old: str, new: str) -> str:
-    assert old in FORWARD, old
-    return FORWARD.replace(old, new)
-
 
 ATTENTION = '''
 def attention(q, k, v):
@@ -75,12 +68,6 @@ def attention(q, k, v):
     return weights @ v
 '''
 
-
-def attention_with(old: str, new: str) -> str:
-    assert old in ATTENTION, old
-    return ATTENTION.replace(old, new)
-
-
 HEADS = '''
 def split_heads(x, n_head):
     B, T, C = x.shape
@@ -92,67 +79,62 @@ def merge_heads(y):
     return y.transpose(0, 2, 1, 3).reshape(B, T, H * d)
 '''
 
-
-def heads_with(old: str, new: str) -> str:
-    assert old in HEADS, old
-    return HEADS.replace(old, new)
-
-
 # Typical wrong answers, written as learners write them: {solution grade_id: {name: code}}.
 WRONG = {
     "ex5_1_attention": {
-        "no causal mask": attention_with("    scores = np.where(allowed, scores, -np.inf)\n", ""),
-        "mask the wrong way round": attention_with(
+        "no causal mask": changed(
+            ATTENTION, "    scores = np.where(allowed, scores, -np.inf)\n", ""),
+        "mask the wrong way round": changed(ATTENTION,
             "np.arange(Tk) <= np.arange(Tq)[:, None] + (Tk - Tq)",
             "np.arange(Tk) >= np.arange(Tq)[:, None] + (Tk - Tq)"),
-        "mask applied after the softmax": attention_with(
+        "mask applied after the softmax": changed(ATTENTION,
             "    scores = np.where(allowed, scores, -np.inf)\n"
             "    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
             "    weights = weights / weights.sum(axis=-1, keepdims=True)\n",
             "    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
             "    weights = weights / weights.sum(axis=-1, keepdims=True)\n"
             "    weights = weights * allowed\n"),
-        "no 1/sqrt(d)": attention_with(" / np.sqrt(d)", ""),
-        "softmax over the queries": attention_with(
+        "no 1/sqrt(d)": changed(ATTENTION, " / np.sqrt(d)", ""),
+        "softmax over the queries": changed(ATTENTION,
             "    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
             "    weights = weights / weights.sum(axis=-1, keepdims=True)\n",
             "    weights = np.exp(scores - scores.max(axis=-2, keepdims=True))\n"
             "    weights = weights / weights.sum(axis=-2, keepdims=True)\n"),
-        "mask lined up with the first keys": attention_with(
+        "mask lined up with the first keys": changed(ATTENTION,
             "np.arange(Tk) <= np.arange(Tq)[:, None] + (Tk - Tq)",
             "np.tril(np.ones((Tq, Tk))) == 1"),
-        "k.T on a batch of heads": attention_with("k.swapaxes(-1, -2)", "k.T"),
-        "returns the weights": attention_with("    return weights @ v", "    return weights"),
+        "k.T on a batch of heads": changed(ATTENTION, "k.swapaxes(-1, -2)", "k.T"),
+        "returns the weights": changed(ATTENTION, "    return weights @ v", "    return weights"),
     },
     "ex5_2_heads": {
-        "split by reshape alone": heads_with(
+        "split by reshape alone": changed(HEADS,
             "x.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)",
             "x.reshape(B, n_head, T, C // n_head)"),
-        "heads take interleaved columns": heads_with(
+        "heads take interleaved columns": changed(HEADS,
             "x.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)",
             "x.reshape(B, T, C // n_head, n_head).transpose(0, 3, 1, 2)"),
-        "split leaves the head axis after the tokens": heads_with(
+        "split leaves the head axis after the tokens": changed(HEADS,
             "x.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)",
             "x.reshape(B, T, n_head, C // n_head)"),
-        "merge by reshape alone": heads_with(
+        "merge by reshape alone": changed(HEADS,
             "y.transpose(0, 2, 1, 3).reshape(B, T, H * d)", "y.reshape(B, T, H * d)"),
-        "merge interleaves the heads": heads_with(
+        "merge interleaves the heads": changed(HEADS,
             "y.transpose(0, 2, 1, 3).reshape(B, T, H * d)",
             "y.transpose(0, 2, 3, 1).reshape(B, T, H * d)"),
-        "merge keeps the heads apart": heads_with(
+        "merge keeps the heads apart": changed(HEADS,
             "y.transpose(0, 2, 1, 3).reshape(B, T, H * d)", "y.transpose(0, 2, 1, 3)"),
-        "only one sequence (B = 1)": heads_with(
+        "only one sequence (B = 1)": changed(HEADS,
             "    B, T, C = x.shape\n"
             "    return x.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)",
             "    T, C = x.shape[-2:]\n"
             "    return x.reshape(T, n_head, C // n_head).transpose(1, 0, 2)[None]"),
     },
     "ex5_3_block": {
-        "no residual around attention": block_with(
+        "no residual around attention": changed(BLOCK,
             "    x = x + merge_heads(", "    x = merge_heads("),
-        "no residual around the MLP": block_with(
+        "no residual around the MLP": changed(BLOCK,
             "    return x + gelu(", "    return gelu("),
-        "layer norm after the sub-layer (post-norm)": block_with(
+        "layer norm after the sub-layer (post-norm)": changed(BLOCK,
             '''    h = layer_norm(x, p["ln1.g"], p["ln1.b"])
     qkv = h @ p["attn.w_qkv"] + p["attn.b_qkv"]
     q, k, v = (split_heads(qkv[..., i * C:(i + 1) * C], n_head) for i in range(3))
@@ -165,43 +147,43 @@ WRONG = {
                    p["ln1.g"], p["ln1.b"])
     mlp = gelu(x @ p["mlp.w_fc"] + p["mlp.b_fc"]) @ p["mlp.w_proj"] + p["mlp.b_proj"]
     return layer_norm(x + mlp, p["ln2.g"], p["ln2.b"])'''),
-        "the residual adds the normalised input": block_with(
+        "the residual adds the normalised input": changed(BLOCK,
             '''    x = x + merge_heads(attention(q, k, v)) @ p["attn.w_proj"] + p["attn.b_proj"]
     h = layer_norm(x, p["ln2.g"], p["ln2.b"])
     return x + gelu(''',
             '''    x = h + merge_heads(attention(q, k, v)) @ p["attn.w_proj"] + p["attn.b_proj"]
     h = layer_norm(x, p["ln2.g"], p["ln2.b"])
     return h + gelu('''),
-        "layer norm over the tokens": block_with(
+        "layer norm over the tokens": changed(BLOCK,
             "    mean = x.mean(axis=-1, keepdims=True)\n"
             "    return (x - mean) / np.sqrt(x.var(axis=-1, keepdims=True) + eps) * g + b",
             "    mean = x.mean(axis=-2, keepdims=True)\n"
             "    return (x - mean) / np.sqrt(x.var(axis=-2, keepdims=True) + eps) * g + b"),
-        "layer norm with the unbiased variance": block_with(
+        "layer norm with the unbiased variance": changed(BLOCK,
             "x.var(axis=-1, keepdims=True)", "x.var(axis=-1, ddof=1, keepdims=True)"),
-        "ReLU instead of GELU": block_with(
+        "ReLU instead of GELU": changed(BLOCK,
             "    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))",
             "    return np.maximum(x, 0)"),
-        "no output projection after attention": block_with(
+        "no output projection after attention": changed(BLOCK,
             ' @ p["attn.w_proj"] + p["attn.b_proj"]', ""),
     },
     "ex5_4_forward": {
-        "no position embeddings": forward_with(' + weights["wpe"][:ids.shape[1]]', ""),
-        "positions looked up by token id": forward_with(
+        "no position embeddings": changed(FORWARD, ' + weights["wpe"][:ids.shape[1]]', ""),
+        "positions looked up by token id": changed(FORWARD,
             'weights["wpe"][:ids.shape[1]]', 'weights["wpe"][ids]'),
-        "no final layer norm": forward_with(
+        "no final layer norm": changed(FORWARD,
             'layer_norm(x, weights["ln_f.g"], weights["ln_f.b"]) @', "x @"),
-        "the last block skipped": forward_with(
+        "the last block skipped": changed(FORWARD,
             "for i in range(n_layer):", "for i in range(n_layer - 1):"),
-        "blocks in reverse order": forward_with(
+        "blocks in reverse order": changed(FORWARD,
             "for i in range(n_layer):", "for i in reversed(range(n_layer)):"),
-        "returns probabilities": forward_with(
+        "returns probabilities": changed(FORWARD,
             '    return layer_norm(x, weights["ln_f.g"], weights["ln_f.b"]) @ weights["wte"].T',
             '    logits = layer_norm(x, weights["ln_f.g"], weights["ln_f.b"]) @ weights["wte"].T\n'
             '    e = np.exp(logits - logits.max(axis=-1, keepdims=True))\n'
             '    return e / e.sum(axis=-1, keepdims=True)'),
-        "output head not transposed": forward_with('weights["wte"].T', 'weights["wte"]'),
-        "every block with block 0's weights": forward_with(
+        "output head not transposed": changed(FORWARD, 'weights["wte"].T', 'weights["wte"]'),
+        "every block with block 0's weights": changed(FORWARD,
             'name.startswith(f"h.{i}.")}', 'name.startswith("h.0.")}').replace(
             'name[len(f"h.{i}."):]', 'name[len("h.0."):]'),
     },

@@ -261,9 +261,7 @@ def main() -> None:
                   f"{pool.get('architecture')}, {pool['num_threads']} threads")  # fmt: skip
     except ImportError:
         print("BLAS: (install threadpoolctl to see the library and its kernel)")
-    from course_lib.rows import thread_count
-
-    print(f"numpy {np.__version__}; element-wise threads: {thread_count()}")
+    print(f"numpy {np.__version__}")
     print(f"numpy float32 GEMM peak (2048^3): {gemm_gflops():.1f} GFLOP/s")
 
     from course_lib.pretrained import MODEL_PATH

@@ -47,7 +47,7 @@ def transformer_block(x, p, n_head):
 '''
 
 FORWARD = '''
-def forward(ids, weights, n_head):
+def forward_pass(ids, weights, n_head):
     ids = np.asarray(ids)
     x = weights["wte"][ids] + weights["wpe"][:ids.shape[1]]
     n_layer = len({name.split(".")[1] for name in weights if name.startswith("h.")})
@@ -273,7 +273,7 @@ def transformer_block(x, p, n_head):
     return fast.block_forward(x, p, n_head)[0]
 """,
     "ex5_4_forward": """
-def forward(ids, weights, n_head):
+def forward_pass(ids, weights, n_head):
     return model.logits(ids)
 """,
 }
@@ -370,19 +370,20 @@ PROMPTS = ["The capital of France is", "A dog has", "Two plus three is"]
 
 
 def test_learners_forward_reproduces_the_shipped_model(reference, shipped):
-    """The solution's forward, all its pieces the learner's own: logits within the notebook's
+    """The solution's forward_pass, all its pieces the learner's own: logits within the notebook's
     tolerance (1e-3; measured about 1e-5 in float32), and greedy completions equal course_lib's."""
     from course_lib.sampling import generate_text
 
     model, tokenizer = shipped
-    forward = reference["forward"]
+    forward_pass = reference["forward_pass"]
     ids = np.array([tokenizer.encode("The capital of France is Paris. A dog has four legs.")])
-    gap = np.abs(forward(ids, model.params, 4).astype(np.float64) - model.logits(ids)).max()
+    gap = np.abs(forward_pass(ids, model.params, 4).astype(np.float64) - model.logits(ids)).max()
     assert gap < 1e-4, gap
     for prompt in PROMPTS:
         context = tokenizer.encode(prompt)
         for _ in range(6):
-            context.append(int(np.argmax(forward(np.array([context]), model.params, 4)[0, -1])))
+            logits = forward_pass(np.array([context]), model.params, 4)
+            context.append(int(np.argmax(logits[0, -1])))
         completion = tokenizer.decode(context[len(tokenizer.encode(prompt)):])
         assert completion == generate_text(model, tokenizer, prompt, max_new_tokens=6,
                                            temperature=0)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import synthetic
 from grading_cli import (
     FAST,
     FIXTURES,
@@ -28,9 +29,8 @@ from grading_cli import (
     released_course,
 )
 
-from autograder import synthetic
 from autograder.cli import main
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.grader import runs
 
 

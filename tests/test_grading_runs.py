@@ -1,4 +1,4 @@
-"""A grading run's temporary folders cannot outlive it (autograder.grader.runs): the owner removes
+"""A grading run's temporary folders cannot outlive it (grader.scratch): the owner removes
 them however the run ends, a worker removes its own when it exits, and the folders of a run whose
 owner is gone are removed by the next run.
 """

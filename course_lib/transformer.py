@@ -169,7 +169,7 @@ def gelu_forward(x):
     >>> np.round(gelu_forward(np.array([-3.0, 0.0, 3.0]))[0], 3).tolist()
     [-0.004, 0.0, 2.996]
     """
-    t = np.tanh(SQRT_2_OVER_PI * (x + GELU_COEF * x**3))          # same shape as x
+    t = np.tanh(SQRT_2_OVER_PI * (x + GELU_COEF * x * x * x))      # same shape as x
     return 0.5 * x * (1 + t), (x, t)
 
 

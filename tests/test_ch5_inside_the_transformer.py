@@ -283,9 +283,9 @@ def test_delegating_to_course_lib_earns_nothing(tmp_path):
     """Each exercise answered by calling course_lib scores 0 (the grader takes those functions
     away); the quizzes beside them keep their points."""
     import nbformat
+    from synthetic import student_notebook
 
     from autograder.grader.pipeline import grade_notebook
-    from autograder.synthetic import student_notebook
 
     path = harness.source_path(CHAPTER)
     source = nbformat.read(path, as_version=4)

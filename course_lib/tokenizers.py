@@ -273,9 +273,7 @@ class BPETokenizer(Tokenizer):
                 f"vocab_size={vocab_size} is too small: a byte-level BPE tokenizer needs at least "
                 f"{min_size} ids ({_N_SPECIAL} special tokens + 256 bytes) before any merge"
             )
-        chunk_counts = Counter()
-        for part in _SPECIAL_PATTERN.split(text)[::2]:
-            chunk_counts.update(_CHUNK_PATTERN.findall(part))
+        chunk_counts = Counter(text_chunks(text))
         words = [[_N_SPECIAL + b for b in _utf8(chunk)] for chunk in chunk_counts]
         counts = list(chunk_counts.values())
 
@@ -330,6 +328,19 @@ class BPETokenizer(Tokenizer):
 
     def _to_json(self) -> dict:
         return {"merges": [list(pair) for pair in self.merges]}
+
+
+def text_chunks(text: str) -> list[str]:
+    """The word-like chunks BPE training counts pairs in, in order (special-token strings are
+    left out: training never learns them). A chunk is letters with their leading space, digits,
+    punctuation, or whitespace; no merge crosses a chunk boundary.
+
+    >>> text_chunks("low lower, lowest!")
+    ['low', ' lower', ',', ' lowest', '!']
+    """
+    check_type(text, str, "the text")
+    parts = _SPECIAL_PATTERN.split(text)[::2]  # the text between special-token strings
+    return [chunk for part in parts for chunk in _CHUNK_PATTERN.findall(part)]
 
 
 def _pairs(ids: list[int]) -> zip:

@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wrong_messages import check_every_wrong_answer_is_named, check_named_message
+from wrong_messages import (
+    check_every_wrong_answer_is_named,
+    check_hidden_cases_reject,
+    check_named_message,
+    setup_namespace,
+)
 
 from autograder.grader.plan import role
 
@@ -657,6 +662,29 @@ class TestGrading(harness.ChapterGradingTests):
 
     def test_every_exercise_names_ten_or_more_typical_mistakes(self):
         check_every_wrong_answer_is_named(self.wrong, MESSAGES, minimum=10)
+
+
+
+@pytest.fixture(scope="module")
+def setup(source):
+    """The names the exercises' checks use: the first code cell, the cells defining test models."""
+    return setup_namespace(source, ())
+
+
+def test_the_hidden_check_fails_an_answer_every_hidden_case_accepts(source, answer_keys, setup):
+    test_code = next(cell.source for cell in source.cells
+                     if role(cell).get("grade_id") == "test_ex1_3_bpe_merges")
+    with pytest.raises(AssertionError, match="every hidden case accepts this wrong answer"):
+        solution = answer_keys["ex1_3_bpe_merges"]
+        check_hidden_cases_reject(setup, solution, solution, test_code)
+
+
+@pytest.mark.parametrize("case", MESSAGES, ids=str)
+def test_wrong_answer_loses_its_points_in_the_hidden_tests(source, answer_keys, setup, case):
+    solution_id, name = case
+    test_code = next(cell.source for cell in source.cells
+                     if role(cell).get("grade_id") == "test_" + solution_id)
+    check_hidden_cases_reject(setup, answer_keys[solution_id], WRONG[solution_id][name], test_code)
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

@@ -30,7 +30,7 @@ def source_path(chapter: str) -> Path:
 
 
 def grade_cell_of(solution_id: str) -> str:
-    """The grade_id of an exercise's test cell."""
+    """The grade_id of an exercise's (or a question's) test cell."""
     return "test_" + solution_id
 
 
@@ -157,6 +157,25 @@ def check_quiz_widgets_and_answer_cells_agree(quiz: dict, expected: list[str]) -
         assert widget.hint, f"{grade_id} has no hint"
 
 
+def check_every_option_shown_is_a_valid_answer(source, quiz: dict) -> None:
+    """Each question's answer cell check accepts every option its widget shows (as the string a
+    learner types) and refuses one it does not show."""
+    for grade_id, (widget, _) in quiz.items():
+        check = next(cell.source for cell in source.cells
+                     if role(cell).get("grade_id") == grade_cell_of(grade_id))
+        for choice in [*widget.options, "not an option"]:
+            namespace = {f"answer_{grade_id}": choice, "hidden_cases": lambda *args, **kwargs: None}
+            try:
+                exec(check, namespace)  # noqa: S102 - the instructor's answer check
+                accepted = True
+            except AssertionError:
+                accepted = False
+            verdict = "accepts" if accepted else "refuses"
+            assert accepted == (choice in widget.options), (
+                f"{grade_id}: the answer cell {verdict} {choice!r}; the widget shows "
+                f"{list(widget.options)}")
+
+
 class ChapterGradingTests:
     """The tests every chapter shares; a chapter's test module subclasses this as TestGrading.
 
@@ -203,6 +222,9 @@ class ChapterGradingTests:
     def test_written_questions_have_a_model_answer_and_a_rubric(self, chapter_source):
         for grade_id, points in self.written.items():
             written_question(chapter_source, grade_id, points)
+
+    def test_every_option_shown_is_a_valid_answer(self, chapter_source):
+        check_every_option_shown_is_a_valid_answer(chapter_source, quiz_questions(chapter_source))
 
     def test_quiz_widgets_and_answer_cells_agree(self, chapter_source):
         number = self.chapter[2]  # "ch1_base_models" -> "1"

@@ -4,27 +4,35 @@ Each public function here is the twin of a plain one (`TWINS`), with the same ar
 same results (tests/test_fast.py compares every twin with its plain function, in float64 to
 ~1e-10 and through whole training steps in float32); training (`course_lib.training`) uses
 them. Read `transformer.py` to learn the model; read this file to see what numpy needs to run it
-at the machine's speed. What each technique saves, measured on the shipped shape's training step
-(4 layers, 128 features, batch 32 x 128 tokens; `scripts/bench_model.py`):
+at the machine's speed. Each technique, with what it saved when it was measured side by side
+(`scripts/bench_model.py`, 2 cores, the shipped shape: 4 layers, 128 features, batch 32 x 128):
 
-1. Element-wise steps (GELU, layer norm, softmax, AdamW) run on blocks of rows that fit the CPU's
-   cache (`_row_blocks`): every pass over a block hits the cache instead of main memory.
-2. The GELU forward pass also computes dy/dx while x^2 and tanh are at hand: backward is one
-   multiply, and the cache holds one array instead of two.
-3. A block's layer norms hand their scale and shift to the linear layer that reads them:
+1. GELU's and attention's element-wise steps run on blocks of rows that fit the CPU's cache
+   (`_row_blocks`): all their passes over a block hit the cache (GELU x2.9 as fast, attention
+   forward + backward x1.4; layer norm gained nothing, x0.8, and runs in one pass).
+2. GELU's forward pass also computes dy/dx while x^2 and tanh are at hand: backward is one
+   multiply, the cache one array instead of three (forward + backward x1.1-1.4 as fast).
+3. Row sums and bias gradients are matrix-vector products (ones @ a), which BLAS runs several
+   times faster than numpy's reductions (layer norm forward + backward x1.4 as fast).
+4. A block's layer norms hand their scale and shift to the linear layer that reads them:
    (xhat g + b) @ w + c = xhat @ (g w) + (b @ w + c), a pass over the small weights instead of
-   two over the rows (only when the rows outnumber the weights' columns, `_affine_forward`).
-4. Attention shifts each softmax row by the query's score with its own key (always visible)
-   instead of the row maximum (a slow reduction), redone with the maximum in the rare rows whose
-   sum passes 2^64; it keeps the unnormalised exponentials and scales the (Tq, d) output by
-   1 / sum instead of the (Tq, Tk) probabilities; it multiplies by a contiguous, pre-scaled k^T
-   (BLAS reads a transposed view several times slower); heads are strided views of the (N, 3C)
-   rows, never copies; its backward pass folds the softmax's row term into one product.
-5. Bias gradients and row sums are matrix-vector products (BLAS) instead of `sum(axis=0)`;
-   the embedding gradient sums each token's rows after one sort instead of `np.add.at`.
-6. The loss and its gradient come from one softmax (`cross_entropy_and_grad`).
-7. `keep_freed_memory()` (called by `training.train`) asks glibc's malloc to keep the tens of
-   megabytes a step frees, instead of returning them and faulting them in again next step.
+   two over the rows; only when the rows outnumber the weights' columns, so that decoding one
+   token does not fold the weights every time (0.82 -> 0.56 ms per decoded token).
+5. Attention multiplies by a contiguous, pre-scaled copy of k^T: BLAS reads a transposed view
+   several times slower (the shipped shape's step 312 -> 292 ms); up to FEW_QUERIES queries
+   (decoding) take the scale themselves and read the view, since each key is read once (a
+   cached token at context 256: x1.1 the time at 16, was x1.25). Heads are strided views of the
+   (N, 3C) rows, never copies.
+6. Attention's softmax shifts each row by the query's score with its own key (always visible)
+   instead of the row maximum, a slow reduction over a short axis; the rare rows whose sum
+   passes 2^64 are redone with the maximum. It keeps the unnormalised exponentials and scales
+   the (Tq, d) output by 1 / sum instead of the (Tq, Tk) probabilities; the backward pass folds
+   the softmax's row term into one matrix product ([dy, -r] @ [v^T; 1]).
+7. The embedding gradient sums each token's rows after one sort (np.add.reduceat) instead of
+   np.add.at, row by row (about 1 ms of a baby-GPT step).
+8. The loss and its gradient come from one softmax (`cross_entropy_and_grad`).
+9. `keep_freed_memory()` (called by `training.train`) asks glibc's malloc to keep the tens of
+   megabytes a step frees: 25,000 page faults per step fewer, about a fifth of a step.
 """
 
 from __future__ import annotations
@@ -131,34 +139,27 @@ def linear_backward(dy, cache):
 
 def _normalize_forward(x, eps):
     """x (N, C) -> xhat (N, C) of mean 0 and variance 1 per row, and its cache (xhat, rstd)."""
-    N, C = x.shape
-    xhat, rstd = np.empty_like(x), np.empty((N, 1), dtype=x.dtype)
-
-    def kernel(x, xhat, rstd):
-        np.subtract(x, (x @ np.ones(C, dtype=x.dtype))[:, None] / C, out=xhat)  # centred
-        var = np.einsum("nc,nc->n", xhat, xhat)[:, None] / C                    # (n, 1)
-        np.divide(1.0, np.sqrt(var + eps), out=rstd)
-        xhat *= rstd
-
-    _row_blocks(kernel, x, xhat, rstd)
+    C = x.shape[1]
+    xhat = x - (x @ np.ones(C, dtype=x.dtype))[:, None] / C                    # (N, C) centred
+    rstd = np.einsum("nc,nc->n", xhat, xhat)[:, None]                          # (N, 1)
+    rstd /= C
+    rstd += eps
+    np.sqrt(rstd, out=rstd)
+    np.divide(1.0, rstd, out=rstd)
+    xhat *= rstd
     return xhat, (xhat, rstd)
 
 
 def _normalize_backward(dxhat, cache):
     """dxhat (N, C) -> dx (N, C) = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))."""
     xhat, rstd = cache
-    C = xhat.shape[-1]
-    dx = np.empty_like(dxhat)
-
-    def kernel(dxhat, xhat, rstd, dx):
-        row_mean = (dxhat @ np.ones(C, dtype=dxhat.dtype))[:, None] / C           # (n, 1)
-        row_dot = np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C               # (n, 1)
-        np.multiply(xhat, row_dot, out=dx)
-        np.subtract(dxhat, dx, out=dx)
-        dx -= row_mean
-        dx *= rstd
-
-    _row_blocks(kernel, dxhat, xhat, rstd, dx)
+    C = xhat.shape[1]
+    row_mean = (dxhat @ np.ones(C, dtype=dxhat.dtype))[:, None] / C             # (N, 1)
+    row_dot = np.einsum("nc,nc->n", dxhat, xhat)[:, None] / C                 # (N, 1)
+    dx = xhat * row_dot                                                        # (N, C)
+    np.subtract(dxhat, dx, out=dx)
+    dx -= row_mean
+    dx *= rstd
     return dx
 
 

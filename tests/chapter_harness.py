@@ -117,7 +117,7 @@ def check_wrong_answers_fail_a_visible_check(graded: dict) -> None:
         for solution_id, name in mutated.items():
             failure = result.failed_checks.get(grade_cell_of(solution_id), "")
             if "AssertionError" not in failure:
-                unexplained.append((solution_id, name, failure[:120]))
+                unexplained.append((solution_id, name, failure[:120], result.status, result.reason))
     assert not unexplained, unexplained
 
 

@@ -34,7 +34,8 @@ def check_named_message(graded: dict, wrong: dict, case: tuple[str, str], phrase
     assert mutated[solution_id] == name
     failure = result.failed_checks.get("test_" + solution_id, "")
     assert "AssertionError" in failure and phrase in failure, (
-        f"{name!r} should fail with a message containing {phrase!r}; the learner saw: {failure!r}"
+        f"{name!r} should fail with a message containing {phrase!r}; the learner saw: {failure!r} "
+        f"(the notebook's status: {result.status}, {result.reason!r})"
     )
 
 

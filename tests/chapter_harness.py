@@ -11,7 +11,8 @@ The tests every chapter shares are the methods of ChapterGradingTests.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -70,11 +71,13 @@ def grade_variants(path: Path, wrong: dict, written_answer: str, folder: Path) -
         submitted = folder / f"variant_{index}.ipynb"
         nbformat.write(student_notebook(source, answers, written=written_answer), submitted)
         jobs[index] = (submitted, mutated)
-    # the first grading computes (and caches) the reference values the others share
-    results = {None: grade_notebook(jobs[None][0], path)}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {i: pool.submit(grade_notebook, jobs[i][0], path) for i in variants[1:]}
-        results |= {i: future.result() for i, future in futures.items()}
+    # Two worker processes, as `llmf-grade grade` uses (not threads: CPython 3.11.7 raises
+    # "SystemError: AST constructor recursion depth mismatch" when two threads build ASTs at once,
+    # as the grader's judge does); each computes the reference values once and caches them.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], path) for i in variants}
+        results = {i: future.result() for i, future in futures.items()}
     return {index: (results[index], jobs[index][1]) for index in variants}
 
 

@@ -379,7 +379,11 @@ def collect(course: Course, assignment: str, folder: str | Path,
     "none" reads names as they are; by default the naming is detected (module docstring)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no folder {folder}")
+        name = printable(str(folder))
+        raise FileNotFoundError(
+            f"{name} is a file, not a folder: unzip it and give the folder it makes"
+            if folder.is_file() else
+            f"no folder {name}: give the folder holding the downloaded submissions")
     notebooks = course.notebooks(assignment)
     survey = _Survey(folder)
     for name in sorted(os.listdir(folder)):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -262,6 +263,24 @@ def test_a_renamed_file_counts_only_when_nothing_was_handed_in_by_name(course, t
 def test_unknown_lms_is_a_clear_error(course, tmp_path):
     with pytest.raises(ValueError, match="unknown --lms 'sakai'"):
         collect(course, "fx_basics", tmp_path, lms="sakai")
+
+
+@pytest.mark.parametrize("arguments, says", [
+    (["missing"], "no folder .*missing: give the folder holding the downloaded submissions"),
+    (["download.zip"], "download.zip is a file, not a folder: unzip it and give the folder"),
+    (["download", "--id-pattern", "_(\\d+)_"], "needs a \\(\\?P<student>...\\) group"),
+    (["download", "--id-pattern", "(?P<student>"], "--id-pattern is not a regular expression"),
+    (["download", "--lms", "canvas", "--id-pattern", "(?P<student>x)"], "not both"),
+])
+def test_every_refusal_is_one_line_with_what_to_do(course, tmp_path, arguments, says, capsys,
+                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "download" / "ada_fx_basics.ipynb", "ada")
+    (tmp_path / "download.zip").write_bytes(b"PK")
+    assert main(["--course", str(course.root), "collect", "fx_basics", *arguments]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(says, err), err
+    assert submitted(course) == {}
 
 
 # Random download folders. Students: ids, each with 1-3 attempts spread over a folder of their

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from autograder import synthetic
 from autograder.cli import main
-from autograder.grader import cgroups, mounts
+from autograder.grader import cgroups, mounts, sandbox
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
 from autograder.grader.sandbox import HOME, SOCKETS_BYTES, SOCKETS_FILES, Limits, bwrap_works
 from autograder.protocol import HIDDEN_MIME
@@ -258,6 +258,26 @@ def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(tmp_pa
     kernel.stop()
     assert not [point for point in mounts.mount_points() if str(point).startswith(str(runtime))]
     assert not runtime.exists()
+
+
+def test_without_the_right_to_mount_bubblewrap_bounds_bytes_and_the_grader_says_so(
+        tmp_path, capsys, monkeypatch):
+    """The fallback, where the grader may not mount: bubblewrap's tmpfs of tmpfs_mb for each
+    writable place, /dev still read-only, and one warning naming what is not bounded."""
+    monkeypatch.setattr(sandbox, "can_mount", lambda: False)
+    sandbox.warn_files_unbounded.cache_clear()
+    runtime = tmp_path / "kernel"
+    runtime.mkdir()
+    sandbox.prepare_writable(runtime, BOUNDED)
+    assert list(runtime.iterdir()) == []  # nothing mounted
+    for _ in range(2):
+        command = sandbox.bwrap_command(runtime, [], ["true"], tmpfs_mb=8)
+    for place in ("/tmp", HOME, "/dev/shm"):
+        at = command.index(place)
+        assert command[at - 3:at] == ["--size", str(8 * 2**20), "--tmpfs"]
+    assert command[command.index("/dev/shm") + 1:command.index("/dev/shm") + 3] == [
+        "--remount-ro", "/dev"]
+    assert capsys.readouterr().err.count("bounded in bytes but not in files") == 1
 
 
 def test_hidden_message_flood_is_bounded_while_reading():

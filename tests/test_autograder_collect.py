@@ -260,6 +260,37 @@ def test_a_renamed_file_counts_only_when_nothing_was_handed_in_by_name(course, t
     assert "matches none of the assignment's notebooks" in outcomes(report)["bob/scratch.ipynb"][1]
 
 
+def test_an_assignment_of_two_notebooks_takes_each_by_its_name(tmp_path):
+    course = new_course(tmp_path / "course")
+    (course.root / "source" / "two").mkdir()
+    for name in ("part_a", "part_b"):
+        shutil.copy(SOURCE, course.root / "source" / "two" / f"{name}.ipynb")
+    download = tmp_path / "download"
+    write(download / "ada" / "Part_A.ipynb", "a")
+    write(download / "ada" / "part_b-1.ipynb", "b")
+    write(download / "ada" / "notes.ipynb", "notes")
+    report = collect(course, "two", download)
+    assert sorted(f"{item.student}/{item.notebook}" for item in report.taken) == [
+        "ada/part_a", "ada/part_b"]
+    assert "matches none of the assignment's notebooks (part_a.ipynb, part_b.ipynb)" in \
+        outcomes(report)["ada/notes.ipynb"][1]
+
+
+def test_names_that_are_not_text_or_hold_control_characters_are_printed_escaped(course,
+                                                                              tmp_path, capsys):
+    download = tmp_path / "download"
+    download.mkdir()
+    (Path(os.fsdecode(bytes(download) + b"/\xff\xfe_fx_basics.ipynb"))).write_text("odd")
+    write(download / "eve\nmallory_fx_basics.ipynb", "newline")
+    write(download / "bob_fx_basics.ipynb", "bob")
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download)]) == 0
+    printed = capsys.readouterr().out
+    assert "\\xff\\xfe_fx_basics.ipynb: '\\\\xff\\\\xfe' is not usable" in printed
+    assert "eve\\nmallory_fx_basics.ipynb" in printed
+    assert len(printed.splitlines()) == 4  # three entries and the summary: one line each
+    assert submitted(course) == {"bob": "bob"}
+
+
 def test_unknown_lms_is_a_clear_error(course, tmp_path):
     with pytest.raises(ValueError, match="unknown --lms 'sakai'"):
         collect(course, "fx_basics", tmp_path, lms="sakai")

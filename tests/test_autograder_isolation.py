@@ -18,6 +18,7 @@ from grading_cli import (
     FIXTURES,
     SOURCE,
     assert_nothing_left,
+    grading,
     grading_in_background,
     private_tmp,
     processes_with,
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 
 from autograder import synthetic
 from autograder.cli import main
+from autograder.course import Course
 from autograder.grader import cgroups, mounts, sandbox
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
 from autograder.grader.sandbox import HOME, SOCKETS_BYTES, SOCKETS_FILES, Limits, bwrap_works
@@ -258,6 +260,46 @@ def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(tmp_pa
     kernel.stop()
     assert not [point for point in mounts.mount_points() if str(point).startswith(str(runtime))]
     assert not runtime.exists()
+
+
+FILL_EVERY_PLACE = r"""
+import os as _os
+for _line in open('/proc/self/mountinfo'):
+    _point = _line.split()[4]
+    if ' - tmpfs ' in _line and _os.access(_point, _os.W_OK):
+        try:
+            for _i in range(20_000):  # twice the files a place may hold
+                with open(f'{_point}/junk{_i}', 'wb') as _f:
+                    _f.write(b'x' * 100)
+        except OSError:
+            pass
+"""
+
+
+@needs_mounts
+def test_a_class_with_a_notebook_filling_every_writable_place_is_graded_and_leaves_nothing(
+        tmp_path):
+    """One student's answer first writes up to 20,000 files into every place it can write to:
+    every student is graded as their answers deserve, and no mount or file is left."""
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    assert main(["--course", str(root), "release", "--notebooks", str(tmp_path / "nb")]) == 0
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    correct = synthetic.correct_answers(SOURCE)
+    filler = dict(correct, linear_answer=FILL_EVERY_PLACE + correct["linear_answer"])
+    for student, answers in (("ada", correct), ("eve", filler)):
+        nbformat.write(synthetic.student_notebook(SOURCE, answers),
+                       str(folder / f"{student}_fx_basics.ipynb"))
+    assert main(["--course", str(root), "collect", "fx_basics", str(folder)]) == 0
+    with private_tmp() as tmp:
+        grader, err = grading(root, "-j", "1", *FAST, tmp=tmp)
+        assert grader.returncode == 0, err[-2000:]
+        assert_nothing_left(grader.pid, tmp)
+    assert not [point for point in mounts.mount_points() if str(point).startswith(str(tmp))]
+    for student in ("ada", "eve"):
+        result = json.loads(Course(root).result(student, "fx_basics", "fx_basics").read_text())
+        assert result["scores"]["linear_test"][0] == 2.0, (student, result)
 
 
 def test_without_the_right_to_mount_bubblewrap_bounds_bytes_and_the_grader_says_so(

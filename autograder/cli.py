@@ -159,10 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "repository's course: notebooks/)")
     release.set_defaults(run=cmd_release)
 
-    collect = commands.add_parser("collect", help="take in submissions from a folder")
+    collect = commands.add_parser("collect", help="take in submissions from a folder, "
+                                                  "reporting every entry")
     collect.add_argument("assignment_name", help="assignment the submissions belong to")
     collect.add_argument("folder", type=Path,
-                         help="one folder per student, or a flat folder of <student>_<nb>.ipynb")
+                         help="one folder per student, a flat folder of <student>_<nb>.ipynb "
+                              "(or zips), or an LMS's unzipped download")
     collect.add_argument("--id-pattern",
                          help="regex with a (?P<student>...) group (and optionally (?P<file>...)) "
                               "for folder and file names")

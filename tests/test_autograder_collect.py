@@ -316,7 +316,8 @@ def test_every_refusal_is_one_line_with_what_to_do(course, tmp_path, arguments, 
 
 # Random download folders. Students: ids, each with 1-3 attempts spread over a folder of their
 # own, flat files, zips (at the top or in their folder), names in any case with attempt
-# suffixes; the whole folder either plainly named or in Canvas's naming (given or detected).
+# suffixes, sometimes an older copy of the same bytes; the whole folder either plainly named or
+# in Canvas's, Moodle's or Blackboard's naming (given or detected).
 # Noise: __MACOSX, hidden files, text files, empty folders, FIFOs and links named like
 # notebooks, folders named like notebooks, broken zips, ids that are not usable.
 IDS = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True).filter(
@@ -334,39 +335,50 @@ def _notebook_name(draw, k: int, prefix: str) -> str:
     return prefix + draw(CASES)(f"fx_basics{suffix}") + draw(st.sampled_from([".ipynb", ".IPYNB"]))
 
 
+def _attempt_path(draw, naming: str, student: str, sid: str, k: int) -> tuple[str, str]:
+    """(kind, path) of a student's attempt `k` in a download named as `naming` says."""
+    notebook = _notebook_name(draw, k, "")
+    if naming == "canvas":
+        return "file", f"{student}_{sid}_{700 + k}_{notebook}"
+    if naming == "blackboard":
+        return "file", f"fx_basics_{student}_attempt_2026-11-{10 + k:02d}-10-00-00_{notebook}"
+    if naming == "moodle":
+        return "file", f"{student.title()} Doe_{sid}_assignsubmission_file_/{notebook}"
+    place = draw(PLACES)
+    if place in ("folder", "nested"):
+        return "file", f"{student}/{'sub/deeper/' if place == 'nested' else ''}{k}/{notebook}"
+    if place == "flat":
+        return "file", _notebook_name(draw, k, f"{student}_")
+    return "zip", f"{student}-{k}.zip" if place == "zip" else f"{student}/{k}.zip"
+
+
 @st.composite
 def downloads(draw):
     """(files to make [(relative path, kind, content, age)], the expected {student: content},
     the expected {shown entry: outcome}, the --lms to give)."""
-    canvas = draw(st.booleans())
+    naming = draw(st.sampled_from(["plain", "canvas", "moodle", "blackboard"]))
     made, expected, shown = [], {}, {}
     for number, student in enumerate(draw(IDS)):
-        sid = str(10_000 + number) if canvas else student
+        sid = str(10_000 + number) if naming in ("canvas", "moodle") else student
         attempts = draw(st.integers(1, 3))
         for k in range(attempts):
             content = json.dumps({"student": sid, "attempt": k})
-            age = attempts - k  # later attempts are younger
+            # later attempts are younger; an LMS's download gives every file one time, and
+            # the attempt time or number in the name tells
+            age = attempts - k if naming == "plain" else 0
             outcome = COLLECTED if k == attempts - 1 else OLDER
-            place = "flat" if canvas else draw(PLACES)
-            if canvas:
-                name = f"{student}_{sid}_{700 + k}_{_notebook_name(draw, k, '')}"
-                made.append((name, "file", content, age))
-                shown[name] = outcome
-            elif place in ("folder", "nested"):
-                inner = "sub/deeper/" if place == "nested" else ""
-                name = f"{student}/{inner}{k}/{_notebook_name(draw, k, '')}"
-                made.append((name, "file", content, age))
-                shown[name] = outcome
-            elif place == "flat":
-                name = _notebook_name(draw, k, f"{student}_")
-                made.append((name, "file", content, age))
-                shown[name] = outcome
-            else:
-                archive = f"{student}-{k}.zip" if place == "zip" else f"{student}/{k}.zip"
+            kind, name = _attempt_path(draw, naming, student, sid, k)
+            if kind == "zip":
                 member = f"work/{_notebook_name(draw, k, '')}"
-                made.append((archive, "zip", (member, content), age))
-                shown[f"{archive}:{member}"] = outcome
-        expected[sid] = json.dumps({"student": sid, "attempt": attempts - 1})
+                made.append((name, "zip", (member, content), age))
+                shown[f"{name}:{member}"] = outcome
+            else:
+                made.append((name, "file", content, age))
+                shown[name] = outcome
+        if naming == "plain" and draw(st.booleans()):  # the same bytes again, older
+            made.append((f"{student}/copy/fx_basics.ipynb", "file", content, attempts + 1))
+            shown[f"{student}/copy/fx_basics.ipynb"] = OLDER
+        expected[sid] = content
     for index, kind in enumerate(draw(st.lists(NOISE, max_size=6))):
         name = {"macosx": "__MACOSX", "hidden": f".hidden{index}.ipynb",
                 "text": f"zz{index}_notes.txt", "empty": f"zzempty{index}",
@@ -374,13 +386,12 @@ def downloads(draw):
                 "notebook_dir": f"zzdir{index}_fx_basics.ipynb",
                 "broken_zip": f"zzbroken{index}.zip",
                 "bad_id": f"Zz Space{index}_fx_basics.ipynb"}[kind]
-        if kind == "bad_id" and canvas:
-            continue  # a plainly named notebook in a Canvas download: collect asks for --lms
+        if kind == "bad_id" and naming != "plain":
+            continue  # a plainly named notebook in an LMS's download: collect asks for --lms
         if name not in shown:
             made.append((name, kind, "", 0))
             shown[name] = NOT_COLLECTED
-    lms = draw(st.sampled_from(["canvas", None])) if canvas else draw(st.sampled_from(["none",
-                                                                                        None]))
+    lms = draw(st.sampled_from(["none" if naming == "plain" else naming, None]))
     return made, expected, shown, lms
 
 

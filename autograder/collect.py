@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.course import Course, check_student_id
+from autograder.course_folder import Course, check_student_id
 from autograder.files import atomic_write, printable
 from autograder.grader.submission import MAX_BYTES
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.files import atomic_write, printable
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.plan import grade_id_of, normalise

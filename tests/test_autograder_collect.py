@@ -33,7 +33,7 @@ from autograder.collect import (
     OLDER,
     collect,
 )
-from autograder.course import Course
+from autograder.course_folder import Course
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

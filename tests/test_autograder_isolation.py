@@ -13,6 +13,7 @@ import time
 import nbformat
 import psutil
 import pytest
+import synthetic
 from grading_cli import (
     FAST,
     FIXTURES,
@@ -26,9 +27,8 @@ from grading_cli import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import synthetic
 from autograder.cli import main
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.grader import cgroups, mounts, sandbox
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
 from autograder.grader.sandbox import HOME, SOCKETS_BYTES, SOCKETS_FILES, Limits, bwrap_works

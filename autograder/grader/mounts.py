@@ -6,7 +6,7 @@ sockets need a folder both the grader and the sandbox see. Where the grader may 
 CAP_SYS_ADMIN), every folder the sandbox can write to is therefore one of these mounts, made
 under the kernel's scratch folder before the sandbox starts (grader.sandbox). A scratch folder
 is removed only after what is mounted under it is unmounted (`unmount_under`), so a run that is
-interrupted, or killed and cleaned up by the next run (grader.runs), leaves no mount behind.
+interrupted, or killed and cleaned up by the next run (grader.scratch), leaves no mount behind.
 
     >>> if can_mount():                                         # doctest: +SKIP
     ...     mount_bounded(folder, size_bytes=256 << 20, files=10_000)

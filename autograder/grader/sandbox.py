@@ -184,7 +184,7 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
                   course_lib: Path | None = None, tmpfs_mb: int = Limits.tmpfs_mb) -> list[str]:
     """Wrap `inner` in bubblewrap: read-only system and packages, bounded writable folders, no
     network; `course_lib`, if given, is shown in place of the real course_lib (see
-    autograder.grader.course_view)."""
+    autograder.grader.course_lib_view)."""
     places = writable_places(runtime_dir, tmpfs_mb)
     command = [shutil.which("bwrap") or "bwrap", *places[HOME], *places["/tmp"], "--chdir", HOME]
     for folder in SYSTEM_DIRS:

@@ -1,4 +1,7 @@
-"""A named mistake gets its named message: the visible check it fails says what went wrong.
+"""A named mistake gets its named message, and loses its points in the hidden tests too.
+
+The visible check a typical wrong answer fails says what went wrong (check_named_message), and
+the hidden cases reject it as well (check_hidden_cases_reject, run in this process).
 
 A chapter's test module lists MESSAGES = {(solution grade_id, wrong answer's name): phrase}, the
 wrong answers being those of its WRONG table, and its TestGrading gains one test per entry:
@@ -10,6 +13,12 @@ wrong answers being those of its WRONG table, and its TestGrading gains one test
 
 from __future__ import annotations
 
+import numpy as np
+
+from autograder.grader.compare import compare
+from autograder.grader.plan import role, split_hidden
+from autograder.protocol import decode, encode
+
 
 def check_named_message(graded: dict, wrong: dict, case: tuple[str, str], phrase: str) -> None:
     """The graded submission carrying wrong answer `case` failed its exercise's visible check with
@@ -20,4 +29,74 @@ def check_named_message(graded: dict, wrong: dict, case: tuple[str, str], phrase
     failure = result.failed_checks.get("test_" + solution_id, "")
     assert "AssertionError" in failure and phrase in failure, (
         f"{name!r} should fail with a message containing {phrase!r}; the learner saw: {failure!r}"
+    )
+
+
+class HiddenCases:
+    """A chapter's hidden cases, run in this process on any answer: what the grader compares.
+
+    The kernel the grader starts runs the source's setup cells, then an answer cell, then the
+    hidden block of its exercise's test cell; here the same code runs in a namespace of its own
+    (the setup cells once, IPython's `%` lines left out), and every value goes through the
+    protocol's plain-data round trip, as the kernel's report does. A case that raises records
+    the exception instead of a value.
+    """
+
+    def __init__(self, source):
+        self.setup: dict = {}
+        self.hidden: dict[str, str] = {}
+        for cell in source.cells:
+            if cell.cell_type != "code":
+                continue
+            if "setup" in cell.metadata.get("tags", []):
+                code = "\n".join(line for line in cell.source.splitlines()
+                                 if not line.lstrip().startswith("%"))
+                exec(code, self.setup)  # noqa: S102 - the instructor's setup cell
+            elif role(cell).get("grade"):
+                self.hidden[role(cell)["grade_id"]] = split_hidden(cell.source)[1]
+
+    def values(self, solution_id: str, code: str) -> list[tuple[object, dict]]:
+        """[(plain value or the exception raised, the call's tolerances)] of every hidden case of
+        the exercise `solution_id` when its answer cell holds `code`."""
+        namespace, recorded = dict(self.setup), []
+
+        def hidden_cases(name, expressions, *, forbid=(), rtol=1e-6, atol=1e-8):
+            for expression in expressions:
+                try:
+                    with np.errstate(all="ignore"):  # an overflow is a wrong answer's value
+                        value = decode(encode(eval(expression, namespace)))  # noqa: S307
+                except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything
+                    value = error
+                recorded.append((value, {"rtol": rtol, "atol": atol}))
+
+        exec(code, namespace)  # noqa: S102 - a reference answer or a table's wrong answer
+        namespace["hidden_cases"] = hidden_cases
+        exec(self.hidden["test_" + solution_id], namespace)  # noqa: S102 - the hidden block
+        return recorded
+
+
+def check_hidden_cases_reject(cases: HiddenCases, reference_code: str, wrong: dict,
+                              case: tuple[str, str]) -> None:
+    """The wrong answer `case` of the table `wrong` loses its points in the hidden tests as well:
+    at least one hidden case raises or differs from the reference answer's value."""
+    solution_id, name = case
+    expected = cases.values(solution_id, reference_code)
+    assert expected and not any(isinstance(value, Exception) for value, _ in expected)
+    got = cases.values(solution_id, wrong[solution_id][name])
+    assert len(got) == len(expected)
+    rejected = [isinstance(value, Exception) or not compare(value, reference, **tolerance)[0]
+                for (value, _), (reference, tolerance) in zip(got, expected, strict=True)]
+    assert any(rejected), f"{name!r} passes every hidden case of {solution_id}"
+
+
+def check_table_is_complete(wrong: dict, messages: dict, minimum: int = 10) -> None:
+    """Every exercise lists at least `minimum` typical wrong answers, and every one of them has the
+    phrase its visible check must name."""
+    short = {solution_id: len(wrongs) for solution_id, wrongs in wrong.items()
+             if len(wrongs) < minimum}
+    assert not short, f"exercises with fewer than {minimum} typical wrong answers: {short}"
+    cases = {(solution_id, name) for solution_id, wrongs in wrong.items() for name in wrongs}
+    assert set(messages) == cases, (
+        f"wrong answers without a message: {sorted(cases - set(messages))}; "
+        f"messages without a wrong answer: {sorted(set(messages) - cases)}"
     )

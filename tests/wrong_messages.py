@@ -13,6 +13,8 @@ wrong answers being those of its WRONG table, and its TestGrading gains one test
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from autograder.grader.compare import compare
@@ -63,7 +65,8 @@ class HiddenCases:
         def hidden_cases(name, expressions, *, forbid=(), rtol=1e-6, atol=1e-8):
             for expression in expressions:
                 try:
-                    with np.errstate(all="ignore"):  # an overflow is a wrong answer's value
+                    with np.errstate(all="ignore"), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # an overflow is a wrong answer's value
                         value = decode(encode(eval(expression, namespace)))  # noqa: S307
                 except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything
                     value = error

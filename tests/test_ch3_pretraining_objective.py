@@ -13,11 +13,16 @@ import re
 import chapter_harness as harness
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wrong_messages import (
     HiddenCases,
+    VisibleChecks,
+    altered,
     check_hidden_cases_reject,
     check_named_message,
     check_table_is_complete,
+    defined_functions,
 )
 
 # Exercise 3.1 is one cell with three functions; each wrong answer swaps one of them.
@@ -445,3 +450,21 @@ def test_perplexity_reference_agrees_with_course_lib(answer_keys):
 def test_q3_9_one_set_of_parameters_minimises_the_total(quiz):
     widget, key = quiz["q3_9"]
     assert key == "A" and f"{8.4 + 2.1 + 5.5:.1f}" in widget.options[key]
+
+
+@pytest.fixture(scope="module")
+def visible(source, hidden):
+    return VisibleChecks(source, hidden)
+
+
+@settings(max_examples=25, deadline=None)
+@given(solution_id=st.sampled_from(sorted(WRONG)), which=st.integers(0, 5),
+       factor=st.floats(0.2, 5.0).filter(lambda f: abs(f - 1) > 1e-3), position=st.integers(0, 2))
+def test_no_altered_answer_passes_the_visible_checks(visible, answer_keys, solution_id, which,
+                                                     factor, position):
+    """Any wrong value, not only the table's, fails a visible check with an AssertionError."""
+    code = answer_keys[solution_id]
+    names = defined_functions(code)
+    alteration = (names[which % len(names)], lambda value: altered(value, factor, position))
+    assert visible.outcome(solution_id, code) == "passed"
+    assert visible.outcome(solution_id, code, alteration) == "AssertionError"

@@ -12,11 +12,16 @@ import math
 import chapter_harness as harness
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wrong_messages import (
     HiddenCases,
+    VisibleChecks,
+    altered,
     check_hidden_cases_reject,
     check_named_message,
     check_table_is_complete,
+    defined_functions,
 )
 
 CHAPTER = "ch4_mle_finetuning"  # read by the fixtures in conftest.py
@@ -557,3 +562,21 @@ def test_q4_6_data_made_only_of_answers_teaches_the_model_to_answer(quiz):
     assert "Narnia" not in default_corpus()  # the model cannot know Narnia's capital (option B)
     widget, key = quiz["q4_6"]
     assert key == "A" and "imitate" in widget.options[key]
+
+
+@pytest.fixture(scope="module")
+def visible(source, hidden):
+    return VisibleChecks(source, hidden)
+
+
+@settings(max_examples=25, deadline=None)
+@given(solution_id=st.sampled_from(sorted(WRONG)), which=st.integers(0, 5),
+       factor=st.floats(0.2, 5.0).filter(lambda f: abs(f - 1) > 1e-3), position=st.integers(0, 2))
+def test_no_altered_answer_passes_the_visible_checks(visible, answer_keys, solution_id, which,
+                                                     factor, position):
+    """Any wrong value, not only the table's, fails a visible check with an AssertionError."""
+    code = answer_keys[solution_id]
+    names = defined_functions(code)
+    alteration = (names[which % len(names)], lambda value: altered(value, factor, position))
+    assert visible.outcome(solution_id, code) == "passed"
+    assert visible.outcome(solution_id, code, alteration) == "AssertionError"

@@ -1,7 +1,10 @@
 """A named mistake gets its named message, and loses its points in the hidden tests too.
 
 The visible check a typical wrong answer fails says what went wrong (check_named_message), and
-the hidden cases reject it as well (check_hidden_cases_reject, run in this process).
+the hidden cases reject it as well (check_hidden_cases_reject, run in this process). Beyond the
+named table, VisibleChecks runs an exercise's visible checks on the reference answer with its
+return values altered (altered: floats scaled, integer arrays rolled), for property tests that no
+wrong value passes and that every rejection is an AssertionError with a message.
 
 A chapter's test module lists MESSAGES = {(solution grade_id, wrong answer's name): phrase}, the
 wrong answers being those of its WRONG table, and its TestGrading gains one test per entry:
@@ -13,6 +16,7 @@ wrong answers being those of its WRONG table, and its TestGrading gains one test
 
 from __future__ import annotations
 
+import ast
 import warnings
 
 import numpy as np
@@ -103,3 +107,53 @@ def check_table_is_complete(wrong: dict, messages: dict, minimum: int = 10) -> N
         f"wrong answers without a message: {sorted(cases - set(messages))}; "
         f"messages without a wrong answer: {sorted(set(messages) - cases)}"
     )
+
+
+def defined_functions(code: str) -> list[str]:
+    """The names of the functions an answer cell defines, in order."""
+    return [node.name for node in ast.parse(code).body if isinstance(node, ast.FunctionDef)]
+
+
+def altered(value, factor: float, position: int):
+    """A wrong version of an answer's return value: every float scaled by `factor` (a float array
+    or a Python float), an integer array rolled by one place; in a tuple, only item `position`
+    (modulo its length) is altered. Types and shapes stay as they were."""
+    if isinstance(value, tuple):
+        index = position % len(value)
+        return (*value[:index], altered(value[index], factor, position), *value[index + 1:])
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+        varied = value.size > 1 and len(np.unique(value)) > 1
+        return np.roll(value, 1) if varied else value + 1
+    if isinstance(value, np.ndarray):
+        return value * factor + (0.5 if not np.any(value) else 0.0)
+    if isinstance(value, float):
+        return value * factor + (0.5 if value == 0 else 0.0)
+    raise TypeError(f"no alteration for {type(value).__name__}")
+
+
+class VisibleChecks:
+    """An exercise's visible checks, run in this process (after the setup cells of HiddenCases)."""
+
+    def __init__(self, source, cases: HiddenCases):
+        self.cases = cases
+        self.visible = {role(cell)["grade_id"]: split_hidden(cell.source)[0]
+                        for cell in source.cells if role(cell).get("grade")
+                        and cell.cell_type == "code"}
+
+    def outcome(self, solution_id: str, code: str, alteration=None) -> str:
+        """"passed", or the name of the exception the visible checks raised, when the answer cell
+        holds `code` and, if given, `alteration = (function name, alter(value) -> value)` wraps
+        one of its functions."""
+        namespace = dict(self.cases.setup)
+        exec(code, namespace)  # noqa: S102 - a reference answer or a wrong one
+        if alteration is not None:
+            name, alter = alteration
+            original = namespace[name]
+            namespace[name] = lambda *args, **kwargs: alter(original(*args, **kwargs))
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(self.visible["test_" + solution_id], namespace)  # noqa: S102
+        except Exception as error:  # noqa: BLE001 - which exception is the finding
+            return type(error).__name__
+        return "passed"

@@ -5,6 +5,7 @@ check).
     llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
     llmf-grade grade                            # every submission of every assignment
     llmf-grade export grades.csv
+    llmf-grade export grades.csv --lms canvas   # or moodle, blackboard, gradescope
     llmf-grade similarity ch1_base_models       # similarity/ch1_base_models.html and .csv
     llmf-grade feedback
     llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
@@ -113,6 +114,13 @@ def cmd_export(args) -> None:
 
     course = _course(args)
     sync_gradebook(course)
+    if args.lms:
+        from autograder.reports.lms import write_lms_files
+
+        written = write_lms_files(course, args.lms, args.output, _assignments(course, args))
+        print(f"wrote {len(written)} {args.lms} file(s): {', '.join(map(str, written[:4]))}"
+              f"{' ...' if len(written) > 4 else ''}")
+        return
     rows = export_rows(course, _assignments(course, args))
     path = write_csv(list(tqdm(rows, desc="export", unit="row")), args.output)
     print(f"wrote {len(rows)} row(s) to {path}")
@@ -206,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write grades.csv (one row per student/assignment)")
     export.add_argument("output", nargs="?", default="grades.csv", type=Path)
     export.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    export.add_argument("--lms", choices=("canvas", "moodle", "blackboard", "gradescope"),
+                        help="write this LMS's grade import file per assignment "
+                             "(<output stem>-<assignment>.csv), or for gradescope a "
+                             "results.json per submission under the folder OUTPUT")
     export.set_defaults(run=cmd_export)
 
     similarity = commands.add_parser("similarity", help="report students whose answers are "

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from autograder.cli import main  # noqa: E402
 from autograder.collect import collect  # noqa: E402
 from autograder.course_folder import Course  # noqa: E402
 from autograder.files import sha256_file  # noqa: E402
@@ -148,3 +149,16 @@ def test_every_format_reads_back_the_grades_it_was_given(rows, reason):
         for student, grade in got.items():
             assert grade == "" if expected[student] == "" else \
                 float(grade) == pytest.approx(expected[student], abs=1e-4)
+
+
+def test_the_command_line_writes_the_files_or_names_the_students_it_cannot_match(tmp_path,
+                                                                                capsys):
+    course = _course(tmp_path, "canvas")
+    assert main(["--course", str(course.root), "release"]) == 0
+    output = tmp_path / "grades.csv"
+    assert main(["--course", str(course.root), "export", str(output), "--lms", "canvas"]) == 0
+    assert _read(tmp_path / f"grades-{ASSIGNMENT}.csv")[2][1] == "12345"
+    (course.root / "submitted" / "12345").rename(course.root / "submitted" / "ada lovelace")
+    assert main(["--course", str(course.root), "export", str(output), "--lms", "moodle"]) == 1
+    error = capsys.readouterr().err
+    assert "'ada lovelace'" in error and "Moodle participant id" in error

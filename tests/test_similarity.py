@@ -27,8 +27,10 @@ from autograder.grader.pipeline import References, Task, grade  # noqa: E402
 from autograder.grader.plan import read_plan  # noqa: E402
 from autograder.grader.sandbox import Limits  # noqa: E402
 from autograder.grader.submission import read_submission  # noqa: E402
+from autograder.records import save_result  # noqa: E402
 from autograder.reports import similarity  # noqa: E402
 from autograder.reports.export import export_rows  # noqa: E402
+from autograder.reports.feedback import FeedbackPages  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 CHAPTER = "ch3_pretraining_objective"
@@ -138,11 +140,22 @@ def test_the_page_escapes_student_text_and_bounds_it(tmp_path):
     assert max(len(doc.lines) for doc in report.documents["code"].values()) < 11_000
 
 
-def test_the_source_notebook_earns_zero_with_its_reason():
+def test_the_source_notebook_earns_zero_with_its_reason_in_export_and_feedback(tmp_path):
     plan = read_plan(FIXTURE)
     graded = grade(Task(plan, FIXTURE.read_bytes(), References({}), Limits()))
     assert graded.result.status == "tampered" and graded.result.score == 0
     assert "instructor's hidden tests" in graded.result.reason
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE.parent, root / "source" / "fx_basics")
+    course = Course(root)
+    submitted = course.submission("eve", "fx_basics", "fx_basics")
+    submitted.parent.mkdir(parents=True)
+    shutil.copy(FIXTURE, submitted)
+    save_result(graded.result, course.result("eve", "fx_basics", "fx_basics"))
+    [row] = export_rows(course, ["fx_basics"])
+    assert (row["status"], row["score"]) == ("tampered", 0) and "earns 0" in row["reason"]
+    page = FeedbackPages(course).write("eve", "fx_basics", "fx_basics").read_text()
+    assert "earns 0" in page and "hidden_cases" not in page
 
 
 def test_solution_or_hidden_cells_pasted_in_are_caught_but_a_lookalike_is_not():

@@ -255,20 +255,21 @@ def similarity_report(course: Course, assignment: str, threshold: float | None =
     candidates += [(a, PUBLISHED) for a in names]
     pairs, highest = [], {s: (0.0, "") for s in names}
     for a, b in candidates:
-        scores, matched = {}, {}
+        shared, scores = {}, {}
         for kind in KINDS:
-            first, second = documents[kind][a], documents[kind][b]
-            kept_a, kept_b = first.kept(ignored[kind]), second.kept(ignored[kind])
-            shared = kept_a & kept_b
-            scores[kind] = round(2 * len(shared) / (len(kept_a) + len(kept_b)), 3) if shared \
-                else 0.0
-            matched[kind] = _matched_lines(first, second, shared)
-        pair = Pair((a, b), scores, matched)
+            kept_a = documents[kind][a].kept(ignored[kind])
+            kept_b = documents[kind][b].kept(ignored[kind])
+            shared[kind] = kept_a & kept_b
+            scores[kind] = round(2 * len(shared[kind]) / (len(kept_a) + len(kept_b)), 3) \
+                if shared[kind] else 0.0
+        score = max(scores.values())
         for student, other in ((a, b), (b, a)):
-            if student in highest and pair.score > highest[student][0]:
-                highest[student] = (pair.score, other)
-        if pair.score >= threshold:
-            pairs.append(pair)
+            if student in highest and score > highest[student][0]:
+                highest[student] = (score, other)
+        if score >= threshold:
+            matched = {kind: _matched_lines(documents[kind][a], documents[kind][b], shared[kind])
+                       for kind in KINDS}
+            pairs.append(Pair((a, b), scores, matched))
     pairs.sort(key=lambda pair: (-pair.score, pair.students))
     return Report(assignment, threshold, pairs, highest, documents)
 

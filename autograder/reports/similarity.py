@@ -54,6 +54,7 @@ THRESHOLD = 0.85  # the default score from which a pair is reported (scripts/ben
 MAX_CELL_CHARS = 20_000
 MAX_DOCUMENT_CHARS = 100_000
 SHOWN_LINES = 60  # lines of each side shown on the page per pair and kind
+SHOWN_CHARS = 300  # characters shown of each line
 PUBLISHED = "(published solutions)"
 KINDS = ("code", "text")
 KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins))
@@ -277,8 +278,9 @@ def similarity_report(course: Course, assignment: str, threshold: float | None =
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; line-height: 1.4; }
 table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: .3rem .6rem;
-text-align: left; vertical-align: top; } .side { display: grid; grid-template-columns: 1fr 1fr;
-gap: 1rem; } pre { background: #f6f6f6; padding: .5rem; overflow-x: auto; margin: 0; }
+text-align: left; vertical-align: top; } .side { display: grid; gap: 1rem;
+grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); } pre { background: #f6f6f6; margin: 0;
+padding: .5rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 mark { background: #ffe08a; } h3 { margin-top: 2rem; }
 """
 
@@ -292,7 +294,8 @@ def _side(doc: Document, lines: set[int]) -> str:
     for number in shown:
         if previous is not None and number > previous + 1:
             out.append("…")
-        text = escape(doc.lines[number][:200]) if number < len(doc.lines) else ""
+        line = doc.lines[number] if number < len(doc.lines) else ""
+        text = escape(line[:SHOWN_CHARS]) + ("…" if len(line) > SHOWN_CHARS else "")
         out.append(f"<mark>{text}</mark>")
         previous = number
     return "<pre>" + "\n".join(out) + "</pre>"

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+import nbformat
+
 from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
@@ -68,6 +70,7 @@ class Document:
     fingerprints: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
     def kept(self, ignored: set[int]) -> set[int]:
+        """Its fingerprints less the `ignored` ones (starter text, what the class shares)."""
         return set(self.fingerprints) - ignored
 
 
@@ -187,8 +190,6 @@ class _SourceTexts:
 
     @classmethod
     def read(cls, source: Path) -> _SourceTexts:
-        import nbformat
-
         plan = read_plan(source)
         quiz = _quiz_answer_ids(plan)
         answers = [s for s in plan.steps if s.kind == "answer" and s.grade_id not in quiz]

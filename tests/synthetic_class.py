@@ -81,6 +81,60 @@ def _bigram_probs(rng):
             "    return table / row_totals.reshape(-1, 1)\n")
 
 
+def _bpe_merges(rng):
+    if rng.random() < 0.5:
+        return ("from collections import Counter\n\n\n"
+                "def learn_merges(chunks, n_merges, first_id):\n"
+                "    seqs = [list(c) for c in chunks]\n"
+                "    learnt = []\n"
+                "    for step in range(n_merges):\n"
+                "        pairs = Counter()\n"
+                "        for s in seqs:\n"
+                "            pairs.update(zip(s, s[1:]))\n"
+                "        ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))\n"
+                "        if not ranked or ranked[0][1] < 2:\n"
+                "            break\n"
+                "        a, b = ranked[0][0]\n"
+                "        learnt.append((a, b))\n"
+                f"        new_id = {_pick(rng, 'first_id + step', 'first_id + len(learnt) - 1')}\n"
+                "        for n, s in enumerate(seqs):\n"
+                "            out = []\n"
+                "            for t in s:\n"
+                "                if out and out[-1] == a and t == b:\n"
+                "                    out[-1] = new_id\n"
+                "                else:\n"
+                "                    out.append(t)\n"
+                "            seqs[n] = out\n"
+                "    return learnt\n")
+    return ("def merge_pair(seq, pair, new_id):\n"
+            "    result, i = [], 0\n"
+            "    while i < len(seq):\n"
+            "        if tuple(seq[i:i + 2]) == pair:\n"
+            "            result.append(new_id)\n"
+            "            i += 2\n"
+            "        else:\n"
+            "            result.append(seq[i])\n"
+            "            i += 1\n"
+            "    return result\n\n\n"
+            "def learn_merges(chunks, n_merges, first_id):\n"
+            "    data = [list(c) for c in chunks]\n"
+            "    merges = []\n"
+            "    while len(merges) < n_merges:\n"
+            "        freq = {}\n"
+            "        for seq in data:\n"
+            "            for j in range(len(seq) - 1):\n"
+            "                freq[(seq[j], seq[j + 1])] = freq.get((seq[j], seq[j + 1]), 0) + 1\n"
+            "        if not freq:\n"
+            "            break\n"
+            "        top = max(freq.values())\n"
+            "        if top < 2:\n"
+            "            break\n"
+            "        best = min(p for p in freq if freq[p] == top)\n"
+            "        data = [merge_pair(seq, best, first_id + len(merges)) for seq in data]\n"
+            "        merges.append(best)\n"
+            "    return merges\n")
+
+
 def _sequence_log_prob(rng):
     if rng.random() < 0.5:
         return ("def sequence_log_prob(step_probs, tokens):\n"
@@ -270,6 +324,7 @@ def _sgd_step(rng):
 
 
 HONEST = {"ex1_1_make_pairs": _make_pairs, "ex1_2_bigram_probs": _bigram_probs,
+          "ex1_3_bpe_merges": _bpe_merges,
           "ex2_1_sequence_log_prob": _sequence_log_prob, "ex2_2_generate_greedy": _generate_greedy,
           "ex2_3_temperature_top_k": _temperature_top_k, "ex2_4_top_p": _top_p,
           "ex3_1_losses": _losses, "ex3_2_cross_entropy_grad": _ce_grad,

@@ -2,17 +2,19 @@
 solutions in their own style, classmates who copy and disguise them, students who copy the
 published solutions.
 
-Each honest student's answer to an exercise is one of a few ways of solving it (a loop, a
-vectorised expression, a different library route), with small personal choices drawn inside it
-(np.array or np.asarray, an intermediate variable or not, the order of independent lines), their
-own names and comments, and their own habits (`personal_style`: `np.array` for `np.asarray`,
-`range(0, n)`, a debugging print left behind, ...); their written answers are sentences drawn
-from many phrasings. A copy
-(`disguise`) renames every local name, reorders the top-level functions, rewrites the comments
-and re-indents nothing else: what a student who copies does to hide it.
+Each honest student's answer to an exercise is one of two ways of solving it (a loop, a
+vectorised expression, a different library route), with small choices drawn inside it
+(np.array or np.asarray, keepdims or an index, ...), their own names, and their own habits
+(`personal_style`: `np.array` for `np.asarray`, `range(0, n)`, `x = x + y` for `x += y`, a
+debugging print left behind, ...); their written answers are sentences drawn slot by slot from
+many phrasings. A copy (`disguise`) renames every local name, reorders the top-level
+functions and rewrites the comments (and a copied written answer has a few words changed and a
+sentence added): what a student who copies does to hide it. The multiple-choice answers are
+the right ones for everybody. Nothing here is graded: the solutions are meant to be plausible,
+not checked.
 
     cls = synthetic_class(source_paths, honest=45, copied_pairs=10, published_copies=5, seed=0)
-    cls.answers["s03"]["ch1_base_models"]  # {grade_id: code}, cls.written[...], cls.planted
+    cls.answers["h03"]["ch1_base_models"]  # {grade_id: code}, cls.written[...], cls.planted
 """
 
 from __future__ import annotations

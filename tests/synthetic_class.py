@@ -325,13 +325,47 @@ def _sgd_step(rng):
             "    return updated, probs_of(updated)\n")
 
 
+def _training_step(rng):
+    if rng.random() < 0.5:
+        return ("def training_step(W, x, y, mask, lr):\n"
+                f"    W = {_asarray(rng, 'W', 'float')}\n"
+                "    grad = np.zeros_like(W)\n"
+                "    total, count = 0.0, 0.0\n"
+                "    for b in range(len(x)):\n"
+                "        for t in range(len(x[b])):\n"
+                "            if mask[b][t] == 0:\n"
+                "                continue\n"
+                "            p = softmax(W[x[b][t]])\n"
+                "            total -= np.log(p[y[b][t]])\n"
+                "            count += 1\n"
+                "            p[y[b][t]] -= 1\n"
+                "            grad[x[b][t]] += p\n"
+                "    return W - lr * grad / count, float(total / count)\n")
+    return ("def training_step(W, x, y, mask, lr):\n"
+            "    W = np.array(W, dtype=float)\n"
+            "    x, y, m = np.asarray(x), np.asarray(y), np.asarray(mask, dtype=float)\n"
+            "    logits = W[x]\n"
+            "    p = np.exp(logits - logits.max(axis=-1, keepdims=True))\n"
+            "    p = p / p.sum(axis=-1, keepdims=True)\n"
+            "    n = m.sum()\n"
+            "    picked = p[np.arange(x.shape[0])[:, None], np.arange(x.shape[1])[None, :], y]\n"
+            "    loss = -(np.log(picked) * m).sum() / n\n"
+            "    target = np.eye(W.shape[1])[y]\n"
+            "    d = (p - target) * m[:, :, None] / n\n"
+            "    g = np.zeros(W.shape)\n"
+            "    for row, tok in zip(d.reshape(-1, W.shape[1]), x.reshape(-1)):\n"
+            "        g[tok] += row\n"
+            "    return W - lr * g, float(loss)\n")
+
+
 HONEST = {"ex1_1_make_pairs": _make_pairs, "ex1_2_bigram_probs": _bigram_probs,
           "ex1_3_bpe_merges": _bpe_merges,
           "ex2_1_sequence_log_prob": _sequence_log_prob, "ex2_2_generate_greedy": _generate_greedy,
           "ex2_3_temperature_top_k": _temperature_top_k, "ex2_4_top_p": _top_p,
           "ex3_1_losses": _losses, "ex3_2_cross_entropy_grad": _ce_grad,
           "ex3_3_perplexity": _perplexity, "ex4_1_sft_example": _sft_example,
-          "ex4_2_masked_nll": _masked_nll, "ex4_3_one_sgd_step": _sgd_step}
+          "ex4_2_masked_nll": _masked_nll, "ex4_3_one_sgd_step": _sgd_step,
+          "ex4_4_training_step": _training_step}
 
 # A student's habits: equivalent ways of writing the same thing, each student with their own set
 REWRITES = [

@@ -52,7 +52,7 @@ from autograder.grader.pipeline import (
 )
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
-from autograder.grader.submission import Submission, read_submitted
+from autograder.grader.submission import Submission, Submitted, read_submitted
 from autograder.records import Status, grader_error
 
 INSTALL_HINT = "pip install 'llm-foundations[cluster]'"
@@ -142,7 +142,7 @@ def references_on_worker(plan: Plan, files: dict[str, bytes], limits: Limits,
         return reference_values(local_plan, limits)
 
 
-def grade_on_worker(shipment: Shipment, submitted: bytes | None) -> Graded:
+def grade_on_worker(shipment: Shipment, submitted: Submitted | None) -> Graded:
     """Grade one submitted file on a worker (a task); raises only SandboxUnavailable."""
     check_sandbox(shipment.allow_unsandboxed)
     with attached(shipment.plan, shipment.files) as plan:

@@ -207,12 +207,17 @@ class SandboxedKernel:
             except OSError:
                 pass  # already gone
 
-    def execute(self, code: str, timeout: float) -> Outcome:
-        """Run one chunk; on timeout interrupt it, and kill the kernel if it will not stop."""
+    def execute(self, code: str, timeout: float, after: str = "") -> Outcome:
+        """Run one chunk; on timeout interrupt it, and kill the kernel if it will not stop.
+
+        after: an expression the kernel evaluates once the chunk has run without error (as an
+        execute request's user expression: no input transformer touches it); its value is not
+        read."""
         if not self.alive():
             return Outcome("died", error="the kernel is not running")
         started = time.monotonic()
-        msg_id = self.client.execute(code, store_history=False, allow_stdin=False)
+        msg_id = self.client.execute(code, store_history=False, allow_stdin=False,
+                                     user_expressions={"after": after} if after else None)
         outcome = self._collect(msg_id, started + timeout)
         if outcome.status == "timeout":
             self.interrupt()

@@ -2,7 +2,8 @@
 
 Both values are plain data rebuilt by autograder.protocol. Numbers use a relative and absolute
 tolerance (like np.allclose) unless both are integers; strings and booleans must be equal (a
-boolean mask matches 0/1 values); lists and arrays must have the same shape. The reason for a
+boolean mask matches 0/1 values); lists and arrays must have the same shape; an array of
+float32 gets the tolerance float32 allows (precision_tolerances). The reason for a
 mismatch is built from the reference's facts only (its shape, its length, its kind, where the
 first difference is): nothing about the student's value (its shape, length or type), which the
 student's code chooses and could make spell out the hidden inputs.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 NUMBER = (int, float)
+FLOAT_ULPS = 64  # units of rounding a float32 (or float16) answer may be off by
 
 
 def _is_number(value) -> bool:
@@ -96,6 +98,21 @@ def _compare_arrays(value, reference, rtol, atol) -> tuple[bool, str]:
     if reference.dtype.kind == "b" or value.dtype.kind == "b":
         ok = value.dtype.kind == reference.dtype.kind and bool(np.array_equal(value, reference))
         return ok, "" if ok else "wrong values"
+    rtol, atol = precision_tolerances(value, reference, rtol, atol)
     ok = bool(np.allclose(value, reference, rtol=rtol, atol=atol, equal_nan=True))
     return ok, "" if ok else "wrong values"
+
+
+def precision_tolerances(value: np.ndarray, reference: np.ndarray, rtol: float,
+                         atol: float) -> tuple[float, float]:
+    """(rtol, atol) widened to what the student's float type can hold: an array of float32 (or
+    float16) is right when it is within FLOAT_ULPS units of that type's rounding (float32:
+    7.6e-6 relative, and that fraction of the reference's largest finite magnitude absolute),
+    so an answer as accurate as float32 allows passes a tolerance set for float64."""
+    if value.dtype.kind != "f" or value.dtype.itemsize >= 8:
+        return rtol, atol
+    step = FLOAT_ULPS * float(np.finfo(value.dtype).eps)
+    finite = np.abs(reference[np.isfinite(reference)]) if reference.dtype.kind == "f" else (
+        np.abs(reference))
+    return max(rtol, step), max(atol, step * float(np.max(finite, initial=0.0)))
 

@@ -70,5 +70,7 @@ def report(result: GradeResult, source: SourceFacts, answers: dict[str, str]) ->
             lines.append(f"{'':>13}{result.messages[grade_id]}")
     status = str(result.status).replace("_", " ")
     reason = f" ({result.reason})" if result.reason else ""
-    lines.append(f"total: {result.score:g} / {result.max_score:g}; status: {status}{reason}")
+    python = f"; run on Python {result.python}" if result.python else ""
+    lines.append(f"total: {result.score:g} / {result.max_score:g}; status: {status}{reason}"
+                 f"{python}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import platform
 
 from autograder.grader.compare import compare
 from autograder.grader.plan import HiddenCall, Plan, PlanError, Step
@@ -254,4 +255,4 @@ def judge(plan: Plan, submission: Submission, run: KernelRun, references: dict,
     else:
         status = Status.NEEDS_MANUAL_GRADING if waiting else Status.GRADED
     return GradeResult(plan.name, status, "; ".join(findings), scores, messages, failed_checks,
-                       submission.sha256, plan.digest, review)
+                       submission.sha256, plan.digest, review, platform.python_version())

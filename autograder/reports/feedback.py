@@ -130,7 +130,10 @@ def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], stude
         lines.append(f" ({escape(reason)})")
     total = sum(s or 0 for s, _ in row["scores"].values())
     maximum = sum(p for _, p in row["scores"].values())
-    lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b></p>")
+    lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b>")
+    if result and result.python:
+        lines.append(f"<br>Your code ran on Python {escape(result.python)}")
+    lines.append("</p>")
     lines.append("<table><tr><th>Item</th><th>Score</th><th>Comment</th></tr>")
     for grade_id, (score, points) in row["scores"].items():
         css = "ok" if score == points else "bad"

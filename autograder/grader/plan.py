@@ -26,6 +26,9 @@ import nbformat
 QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
+# a student's cell longer than this is never parsed by the grader (parsing costs memory many
+# times the text's size): it is run as one chunk and taken as code, not prose
+MAX_PARSED_CHARS = 100_000
 
 
 class PlanError(ValueError):

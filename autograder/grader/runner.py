@@ -23,7 +23,7 @@ from pathlib import Path
 
 from autograder.grader.course_view import course_view
 from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
-from autograder.grader.plan import Plan, Step, bound_names
+from autograder.grader.plan import MAX_PARSED_CHARS, Plan, Step, bound_names
 from autograder.grader.sandbox import Limits
 
 FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the kernel names it
@@ -56,11 +56,14 @@ def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
 
 def statements(code: str) -> list[str]:
     """A student's cell cut into its top-level statements, each with the comments and decorators
-    above it (the whole cell if it does not parse as Python: it then fails as a whole).
+    above it (the whole cell if it does not parse as Python, it then fails as a whole, or if it
+    is longer than MAX_PARSED_CHARS).
 
     >>> statements("import numpy as np\n\n@f\ndef g():\n    pass\nraise ValueError")
     ['import numpy as np\n', '@f\ndef g():\n    pass', 'raise ValueError']
     """
+    if len(code) > MAX_PARSED_CHARS:
+        return [code]
     try:
         body = ast.parse(code).body
     except (SyntaxError, ValueError, MemoryError, RecursionError):

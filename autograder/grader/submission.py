@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grader.plan import Plan, grade_id_of, normalise, role
+from autograder.grader.plan import MAX_PARSED_CHARS, Plan, grade_id_of, normalise, role
 from autograder.records import Status
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -128,7 +128,10 @@ def parse_notebook(raw: bytes | None):
 
 
 def is_python(code: str) -> bool:
-    """True if `code` compiles as Python (IPython's magic and shell lines left out)."""
+    """True if `code` compiles as Python (IPython's magic and shell lines left out); a cell
+    longer than MAX_PARSED_CHARS is taken as code without compiling it (it is not prose)."""
+    if len(code) > MAX_PARSED_CHARS:
+        return True
     lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         compile("\n".join(lines), "<cell>", "exec")

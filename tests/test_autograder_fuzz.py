@@ -1,16 +1,19 @@
-"""Fuzz: no malformed notebook or hidden-cases payload stops a batch or changes another's result.
+"""Fuzz: no malformed or hostile notebook stops a batch, costs the grader unbounded work, or
+changes another's result.
 
 Malformed notebooks are built from an honest submission of the fixture by random mutations
 (random JSON types in metadata and cells, bad encodings, huge numbers, deep nesting, missing and
 duplicated keys); malformed payloads are random JSON where the grader expects a hidden-cases
-message. The fast properties run the grader's stages in this process (reading the submission,
-judging, recording) on many examples; the batch property grades a class through the real
-command line, with the sandbox, on fewer.
+message; hostile notebooks carry what once hurt the grader itself (see the issue 21 part). The
+fast properties run the grader's stages in this process (reading the submission, judging,
+recording, the feedback page, the check report) on many examples; the batch property grades,
+exports and gives feedback to a class through the real command line, with the sandbox, on fewer.
 """
 
 from __future__ import annotations
 
 import copy
+import csv
 import json
 import os
 import re
@@ -33,6 +36,7 @@ from autograder.classroom import Recorder
 from autograder.cli import main
 from autograder.course import Course
 from autograder.files import atomic_write, sha256_file
+from autograder.grader.compare import compare
 from autograder.grader.judge import MAX_MESSAGE_CHARS, fills_template, judge, visible_error
 from autograder.grader.kernel import Outcome
 from autograder.grader.pipeline import Graded, reference_values
@@ -181,29 +185,6 @@ def graded_class(tmp_path_factory):
     assert main(["--course", str(root), "grade", "--cell-timeout", "5",
                  "--notebook-timeout", "60"]) == 0
     return root
-
-
-BATCH_EXAMPLES = 6
-
-
-@settings(max_examples=BATCH_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(files=st.lists(malformed_file(), min_size=2, max_size=2))
-def test_a_batch_always_completes_and_other_results_stay(graded_class, files):
-    course = Course(graded_class)
-    ada_before = course.result("ada", "fx_basics", "fx_basics").read_bytes()
-    for index, raw in enumerate(files):
-        path = course.submission(f"m{index}", "fx_basics", "fx_basics")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(raw)
-    code = main(["--course", str(graded_class), "grade", "--cell-timeout", "5",
-                 "--notebook-timeout", "60", "--student", "ada", "--student", "m0",
-                 "--student", "m1"])
-    assert code in (0, 2)  # 2: some notebook met a grader error (it is recorded "crashed")
-    assert course.result("ada", "fx_basics", "fx_basics").read_bytes() == ada_before
-    for index in range(len(files)):
-        result = load_result(course.result(f"m{index}", "fx_basics", "fx_basics"))
-        assert result.status in Status and result.max_score == sum(PLAN.max_points().values())
 
 
 # ---- issue 21: the trust boundary, whole -------------------------------------------------------
@@ -512,3 +493,81 @@ def test_generated_text_cannot_break_the_reporting_between_xdist_workers(tmp_pat
     assert done.returncode == 1, plain(done.stdout[-2000:] + done.stderr[-2000:])
     assert "INTERNALERROR" not in done.stdout + done.stderr
     assert "1 failed, 1 passed" in done.stdout and "\\ud800" in done.stdout
+
+
+# The class-wide property: hostile notebooks, through the real command line and sandbox.
+
+KERNEL_ATTACKS = st.sampled_from([
+    "raise ValueError('linear should return shape ' * 20_000)",  # shaped for a template
+    "raise AssertionError('did you forget to add the bias?' + '\\ud800' * 1000)",
+    "raise type('ForbiddenCall', (Exception,), {})('not available while grading')",
+    "print('\\udcff' * 100)\nimport sys\nsys.stderr.write('\\ud800')",
+    "raise ValueError('x' * 50_000_000)",  # a message over ZeroMQ's limit
+])
+
+
+@st.composite
+def hostile_submission(draw) -> bytes:
+    """A hostile file, or the honest notebook with an attack on the kernel's reports."""
+    if draw(st.booleans()):
+        return draw(hostile_file() | malformed_file())
+    notebook = copy.deepcopy(HONEST)
+    cell = draw(st.sampled_from([c for c in notebook["cells"]
+                                 if c["metadata"].get("nbgrader", {}).get("solution")
+                                 and c["cell_type"] == "code"]))
+    cell["source"] = "".join(cell["source"]) + "\n" + draw(KERNEL_ATTACKS)
+    return json.dumps(notebook).encode()
+
+
+BATCH_EXAMPLES = 6
+PER_NOTEBOOK = 90  # seconds: the notebook timeout (60) and a kernel's start under load
+
+
+@settings(max_examples=BATCH_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(files=st.lists(hostile_submission(), min_size=2, max_size=2))
+def test_a_class_with_hostile_notebooks_is_graded_exported_and_given_feedback(graded_class,
+                                                                              files):
+    """The run ends; every student is graded, exported and given feedback, in a time
+    proportional to the class; the honest student's result does not change."""
+    course = Course(graded_class)
+    ada_before = course.result("ada", "fx_basics", "fx_basics").read_bytes()
+    students = ["ada"] + [f"m{index}" for index in range(len(files))]
+    for student, raw in zip(students[1:], files, strict=True):
+        path = course.submission(student, "fx_basics", "fx_basics")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+    started = time.monotonic()
+    code = main(["--course", str(graded_class), "grade", "--cell-timeout", "5",
+                 "--notebook-timeout", "60", *(f"--student={s}" for s in students)])
+    assert code in (0, 2)  # 2: some notebook met a grader error (it is recorded "crashed")
+    exported = graded_class / "grades.csv"
+    assert main(["--course", str(graded_class), "export", str(exported)]) == 0
+    assert main(["--course", str(graded_class), "feedback"]) == 0
+    assert time.monotonic() - started < PER_NOTEBOOK * len(students)
+    assert course.result("ada", "fx_basics", "fx_basics").read_bytes() == ada_before
+    rows = {row["student"]: row for row in csv.DictReader(exported.open(encoding="utf-8"))}
+    for student in students:
+        result = load_result(course.result(student, "fx_basics", "fx_basics"))
+        assert result.status in Status and result.max_score == sum(PLAN.max_points().values())
+        assert rows[student]["status"] == result.status  # current: not "ungraded"
+        course.feedback(student, "fx_basics", "fx_basics").read_text(encoding="utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 2_000), scale=st.floats(1e-3, 1e3))
+def test_a_float32_answer_is_judged_at_float32_precision(seed, n, scale):
+    """Class 6: a log-sum-exp computed in float32 passes a float64 tolerance (rtol 1e-9) as far
+    as float32 allows, and a value 1e-4 off still fails."""
+    logits = np.random.default_rng(seed).normal(size=(3, n)) * scale
+    shift = logits.max(axis=-1, keepdims=True)
+    reference = (np.log(np.exp(logits - shift).sum(-1)) + shift[:, 0]).astype(np.float64)
+    low = logits.astype(np.float32)
+    low_shift = low.max(axis=-1, keepdims=True)
+    value = np.log(np.exp(low - low_shift).sum(-1)) + low_shift[:, 0]
+    assert value.dtype == np.float32
+    assert compare(value, reference, rtol=1e-9, atol=0.0) == (True, ""), plain(
+        (value - reference) / reference)
+    wrong = value * np.float32(1 + 1e-4) + np.float32(1e-4)
+    assert compare(wrong, reference, rtol=1e-9, atol=0.0)[0] is False

@@ -355,15 +355,14 @@ def test_every_stage_is_total_and_bounded_on_hostile_notebooks(references, figur
 SECRET = st.text("qxzjkvw", min_size=10, max_size=16)  # letters no page of the fixture spells
 
 
-@st.composite
-def value_carrying(draw, secret: str, number: int):
-    """A plain value (as the grader rebuilds it) that carries `secret` or `number` in its
+def value_carrying(secret: str, number: int):
+    """Plain values (as the grader rebuilds them) that carry `secret` or `number` in their
     text, length, shape, keys or kind."""
-    return draw(st.sampled_from([
+    return st.sampled_from([
         secret, [secret], {secret: 1.0}, {"a": secret}, list(range(number)),
         np.zeros((number, 2)), np.zeros(tuple(int(d) + 2 for d in str(number))),
         [[1.0] * (number % 7 + 2)] * 3, True, None, 10**400, [secret] * 3,
-    ]))
+    ])
 
 
 @settings(max_examples=300, deadline=None)

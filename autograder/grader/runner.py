@@ -1,9 +1,10 @@
 """Run a grading plan in a sandboxed kernel and note what every step did.
 
-Steps run in notebook order, as Run All runs them. Before every chunk the grader puts back
-what its own cells rely on (autograder.in_kernel.names): the objects the setup cells bound
-to names no answer binds, and IPython's transformers as the kernel started with them, so a
-student's rebinding of `np` or a failing input transformer costs nothing but itself. A chunk
+Steps run in notebook order, as Run All runs them. The grader puts back what its own cells
+rely on (autograder.in_kernel.names): before each setup and test cell the objects the setup
+cells bound to names no answer binds, and before every chunk IPython's transformers as the
+kernel started with them, so a student's rebinding of `np` or a failing input transformer
+costs nothing but itself. A student's cells run statement by statement. A chunk
 that times out is interrupted; a kernel that dies or ignores the interrupt is replaced by a
 fresh one, into which the setup and answer cells that had run are replayed, so a crash in one
 exercise costs only that exercise. The whole notebook has a wall-clock budget; steps left
@@ -31,7 +32,8 @@ FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the k
 MAX_RESTARTS = 3
 NAMES = "__import__('autograder.in_kernel.names', fromlist=['names'])"  # in_kernel/names.py
 SNAPSHOT = f"{NAMES}.snapshot()"
-RESTORE = f"{NAMES}.restore(globals())"
+RESTORE = f"{NAMES}.restore(globals())"  # before the grader's own cells
+RESET_HOOKS = f"{NAMES}.reset_hooks()"  # before a student's
 
 
 @dataclass
@@ -91,7 +93,7 @@ class _Session:
                  course_lib: Path | None):
         self.limits, self.files, self.run_log = limits, files, run
         self.course_lib = course_lib
-        self.program: list[tuple[str, str]] = []  # (code, expression run after it)
+        self.program: list[tuple[str, str, str]] = []  # (before, code, after) expressions
         self.restarts = 0
         self.budget = HiddenBudget(limits.max_hidden_kb * 1024)  # for the whole notebook
         self.kernel = self._start()
@@ -102,36 +104,37 @@ class _Session:
         kernel.execute("", self.limits.cell_timeout, after=SNAPSHOT)  # before any student code
         return kernel
 
-    def _execute(self, code: str, budget: float, after: str = "") -> Outcome:
-        """Put back what the grader relies on, then run `code` (in `budget` seconds in all)."""
+    def _execute(self, before: str, code: str, after: str, budget: float) -> Outcome:
+        """Evaluate `before`, run `code`, evaluate `after` (in `budget` seconds in all)."""
         started = time.monotonic()
-        self.kernel.execute("", budget, after=RESTORE)
+        self.kernel.execute("", budget, after=before)
         budget -= time.monotonic() - started
         if budget <= 0:
             return Outcome("timeout", error="putting back the grader's names timed out")
         return self.kernel.execute(code, timeout=budget, after=after)
 
-    def run(self, label: str, code: str, deadline: float, keep: bool, after: str = "",
-            split: bool = False) -> Outcome:
-        """Run one cell (`split`: statement by statement, so that what a statement that runs
-        away or kills the kernel leaves undone costs only that statement: the definitions
-        before it are replayed into the next kernel); stop at its first error, as Run All."""
+    def run(self, label: str, code: str, deadline: float, keep: bool, *, before: str,
+            after: str = "", split: bool = False) -> Outcome:
+        """Run one cell, after the expression `before` (RESTORE or RESET_HOOKS) and before
+        `after`; `split`: statement by statement, so that what a statement that runs away or
+        kills the kernel leaves undone costs only that statement (the definitions before it
+        are replayed into the next kernel). Stop at the first error, as Run All."""
         outcome = Outcome("ok")
         for chunk in statements(code) if split else [code]:
-            outcome = self._run_chunk(label, chunk, deadline, keep, after)
+            outcome = self._run_chunk(label, (before, chunk, after), deadline, keep)
             if outcome.status != "ok":
                 break
         return outcome
 
-    def _run_chunk(self, label: str, code: str, deadline: float, keep: bool,
-                   after: str) -> Outcome:
+    def _run_chunk(self, label: str, chunk: tuple[str, str, str], deadline: float,
+                   keep: bool) -> Outcome:
         if not self.kernel.alive() and not self._restart(deadline):
             return Outcome("skipped", error="the kernel could not be restarted")
         budget = min(self.limits.cell_timeout, deadline - time.monotonic())
         if budget <= 0:
             self.run_log.timed_out = True
             return Outcome("skipped", error="the notebook ran out of time")
-        outcome = self._execute(code, budget, after)
+        outcome = self._execute(*chunk, budget)
         if outcome.status == "timeout":
             self.run_log.timed_out = True
             self.run_log.incidents.append(f"{label} timed out after {budget:.0f} s")
@@ -139,7 +142,7 @@ class _Session:
             self.run_log.crashed = True
             self.run_log.incidents.append(f"the kernel died while running {label}")
         elif keep:
-            self.program.append((code, after))
+            self.program.append(chunk)
         return outcome
 
     def _restart(self, deadline: float) -> bool:
@@ -148,12 +151,12 @@ class _Session:
             return False
         self.restarts += 1
         self.kernel = self._start()
-        for code, after in self.program:
+        for chunk in self.program:
             budget = min(self.limits.cell_timeout, deadline - time.monotonic())
             if budget <= 0:
                 return False
             # a replayed cell that now times out has stopped the kernel too: give up
-            if self._execute(code, budget, after).status not in ("ok", "error"):
+            if self._execute(*chunk, budget).status not in ("ok", "error"):
                 return False
         return True
 
@@ -199,27 +202,29 @@ def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, t
             if step.kind != "setup":
                 for number, code in enumerate(after.pop("", []), start=1):
                     session.run(f"the cell you added before any exercise ({number})", code,
-                                deadline, True, split=True)
+                                deadline, True, before=RESET_HOOKS, split=True)
             if step.kind == "test" and step.grade_id in wanted:
                 if step.choice_variables:
-                    session.run("reading quiz answers", choice_code(step), deadline, True)
-                visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False)
+                    session.run("reading quiz answers", choice_code(step), deadline, True,
+                                before=RESTORE)
+                visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False,
+                                      before=RESTORE)
                 run.outcomes[step.grade_id] = visible
                 if step.hidden_code and visible.status in ("ok", "error"):  # judge decides
                     label = f"the hidden tests of {step.grade_id}"
-                    run.hidden[step.grade_id] = session.run(
-                        label, step.hidden_code, deadline, False
-                    )
-            elif step.kind != "test":
-                code = step.code if step.kind == "setup" else code_for[step.grade_id]
-                label = f"{step.kind} cell {step.grade_id}"
-                keeping = kept_names(plan, step) if step.kind == "setup" else ""
-                outcome = session.run(label, code, deadline, True, keeping,
-                                      split=step.kind == "answer")
+                    run.hidden[step.grade_id] = session.run(  # the same cell: no names put back
+                        label, step.hidden_code, deadline, False, before=RESET_HOOKS)
+            elif step.kind == "setup":
+                outcome = session.run(f"setup cell {step.grade_id}", step.code, deadline, True,
+                                      before=RESTORE, after=kept_names(plan, step))
+                run.outcomes.setdefault(step.grade_id, outcome)
+            elif step.kind == "answer":
+                outcome = session.run(f"answer cell {step.grade_id}", code_for[step.grade_id],
+                                      deadline, True, before=RESET_HOOKS, split=True)
                 run.outcomes.setdefault(step.grade_id, outcome)
             for number, code in enumerate(after.pop(step.grade_id, []), start=1):
                 session.run(f"the cell you added after {step.grade_id} ({number})", code,
-                            deadline, True, split=True)
+                            deadline, True, before=RESET_HOOKS, split=True)
     finally:
         session.close()
 

@@ -103,10 +103,10 @@ def judge_test(step: Step, run: KernelRun, references: dict, excused: frozenset[
                        + uses_forbidden)
     hidden = run.hidden.get(step.grade_id)
     if step.hidden_calls and (hidden is None or hidden.status != "ok"):
-        why = {"timeout": "they timed out", "died": "the kernel died",
-               "error": "an exception stopped them"}.get(hidden.status if hidden else "",
-                                                         "they did not run")
-        return False, f"the hidden tests could not run ({why})" + uses_forbidden
+        why = {"timeout": "the hidden tests timed out", "died": "the kernel died in the hidden "
+               "tests", "error": "an exception stopped the hidden tests"}
+        return False, why.get(hidden.status if hidden else "",
+                              "the hidden tests did not run") + uses_forbidden
     reports = reports_by_name(hidden)
     for call in step.hidden_calls:
         report = reports.get(call.name)

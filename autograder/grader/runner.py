@@ -31,7 +31,8 @@ FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the k
 
 MAX_RESTARTS = 3
 NAMES = "__import__('autograder.in_kernel.names', fromlist=['names'])"  # in_kernel/names.py
-SNAPSHOT = f"{NAMES}.snapshot()"
+ERRORS = "__import__('autograder.in_kernel.errors', fromlist=['errors'])"  # in_kernel/errors.py
+SNAPSHOT = f"{NAMES}.snapshot() and {ERRORS}.install()"  # at a kernel's start
 RESTORE = f"{NAMES}.restore(globals())"  # before the grader's own cells
 RESET_HOOKS = f"{NAMES}.reset_hooks()"  # before a student's
 

@@ -268,7 +268,7 @@ def fixture_cases(course: Path) -> list[Case]:
         with_linear(correct["linear_answer"] + "import os, time\nos.fork()\ntime.sleep(10**6)\n",
                     "fork_that_never_returns", {"timed_out"}, all_tests(FIXTURE)),
         with_linear(correct["linear_answer"] + "raise ValueError('x' * 100_000_000)\n",
-                    "right_function_then_a_100_mb_message", ANY_RUN_STATUS, all_tests(FIXTURE)),
+                    "right_function_then_a_100_mb_message", {honest}, all_tests(FIXTURE)),
         # issue 21, class 1: no file costs the grader unbounded work; class 5: its record
         Case("60000_invalid_outputs", FIXTURE, _with_invalid_outputs(
             synthetic.student_notebook(FIXTURE, correct), 60_000), {honest}, all_tests(FIXTURE)),

@@ -265,9 +265,9 @@ def fixture_cases(course: Path) -> list[Case]:
             "def _fails(lines):\n    raise ValueError('no')\n"
             "get_ipython().input_transformers_post.append(_fails)\n"
             "get_ipython().ast_transformers.append(None)\n"), {honest}, all_tests(FIXTURE)),
-        with_linear(correct["linear_answer"] + "import os, time\nos.fork()\ntime.sleep(10**6)\n",
+        with_linear(correct["linear_answer"] + "\nimport os, time\nos.fork()\ntime.sleep(10**6)\n",
                     "fork_that_never_returns", {"timed_out"}, all_tests(FIXTURE)),
-        with_linear(correct["linear_answer"] + "raise ValueError('x' * 100_000_000)\n",
+        with_linear(correct["linear_answer"] + "\nraise ValueError('x' * 100_000_000)\n",
                     "right_function_then_a_100_mb_message", {honest}, all_tests(FIXTURE)),
         # issue 21, class 1: no file costs the grader unbounded work; class 5: its record
         Case("60000_invalid_outputs", FIXTURE, _with_invalid_outputs(

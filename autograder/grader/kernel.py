@@ -70,6 +70,14 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _command_name(pid: int) -> str:
+    """The name of a process's command ("" if it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def strip_ansi(text: str) -> str:
     """Remove terminal colour codes from a traceback line."""
     return ANSI.sub("", text)
@@ -196,14 +204,17 @@ class SandboxedKernel:
         return self.process is not None and self.process.poll() is None
 
     def interrupt(self) -> None:
-        """Send SIGINT to the kernel and its children (not to the sandbox wrapper)."""
+        """Kill every process the kernel started (a fork of it, a subprocess: whatever made the
+        chunk run away, and no fork can go on as a second kernel), then send SIGINT to the
+        kernel itself (not to the sandbox wrapper)."""
         if not self.alive():
             return
-        for pid in descendants(self.process.pid):
+        kernel, *started = [pid for pid in [self.process.pid, *descendants(self.process.pid)]
+                            if _command_name(pid) not in ("bwrap", "sh")] or [None]
+        for pid, sent in [*((pid, signal.SIGKILL) for pid in started), (kernel, signal.SIGINT)]:
             try:
-                name = Path(f"/proc/{pid}/comm").read_text().strip()
-                if name not in ("bwrap", "sh"):
-                    os.kill(pid, signal.SIGINT)
+                if pid is not None:
+                    os.kill(pid, sent)
             except OSError:
                 pass  # already gone
 

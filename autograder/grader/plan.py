@@ -118,7 +118,7 @@ def normalise(text: str) -> str:
 
 
 def bound_names(code: str) -> list[str]:
-    """The names a cell's top-level statements bind (imports, assignments, definitions); IPython's
+    r"""The names a cell's top-level statements bind (imports, assignments, definitions); IPython's
     magic and shell lines are left out, and code that does not parse binds none.
 
     >>> bound_names("import numpy as np\nfrom a import b\nx, y = 1, 2\ndef f(): pass\n%time f()")

@@ -58,7 +58,7 @@ def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
 
 
 def statements(code: str) -> list[str]:
-    """A student's cell cut into its top-level statements, each with the comments and decorators
+    r"""A student's cell cut into its top-level statements, each with the comments and decorators
     above it (the whole cell if it does not parse as Python, it then fails as a whole, or if it
     is longer than MAX_PARSED_CHARS).
 

@@ -26,22 +26,22 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+import synthetic
 from grading_cli import SOURCE, released_course
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plain_reports import plain
 
-from autograder import synthetic
-from autograder.classroom import Recorder
 from autograder.cli import main
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.files import atomic_write, sha256_file
+from autograder.grade_class import Recorder
 from autograder.grader.compare import compare
+from autograder.grader.execute import KernelRun
 from autograder.grader.judge import MAX_MESSAGE_CHARS, fills_template, judge, visible_error
 from autograder.grader.kernel import Outcome
 from autograder.grader.pipeline import Graded, reference_values
 from autograder.grader.plan import Step, read_plan
-from autograder.grader.runner import KernelRun
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import MAX_BYTES, read_submission, read_submitted
 from autograder.protocol import hidden_report, to_jsonable

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import Course, default_course_root
+from autograder.course_folder import Course, default_course_root
 from autograder.lab import REPOSITORY, lab_command
 
 TOKEN = "llmf-test-token"

@@ -38,7 +38,13 @@ from autograder.files import atomic_write, sha256_file
 from autograder.grade_class import Recorder
 from autograder.grader.compare import compare
 from autograder.grader.execute import KernelRun
-from autograder.grader.judge import MAX_MESSAGE_CHARS, fills_template, judge, visible_error
+from autograder.grader.judge import (
+    BUILTIN_EXCEPTIONS,
+    MAX_MESSAGE_CHARS,
+    fills_template,
+    judge,
+    visible_error,
+)
 from autograder.grader.kernel import Outcome
 from autograder.grader.pipeline import Graded, reference_values
 from autograder.grader.plan import Step, read_plan
@@ -400,14 +406,16 @@ def test_no_page_or_check_report_shows_what_a_value_carries(references, data, se
        | st.text(max_size=20), where=st.sampled_from(PLAN.tests))
 def test_no_exception_name_excuses_a_failed_visible_check(references, name, where):
     """The sample: a student's own exception class named ForbiddenCall hid a failing visible
-    check (3/3 instead of 0). Only the instructor's solution's own run excuses a check."""
+    check (3/3 instead of 0). Only the instructor's solution's own run excuses a check, and in
+    such a cell a built-in exception still fails it (a name can cost points, never earn them)."""
     run = correct_run(references)
     run.outcomes[where.grade_id] = Outcome("error", error=f"{name}: a course_lib function")
     submission = read_submission(json.dumps(HONEST).encode(), PLAN)
     result = judge(PLAN, submission, run, references)
     assert result.scores[where.grade_id] == (0.0, where.points), plain(name)
     excused = judge(PLAN, submission, run, references, excused=frozenset({where.grade_id}))
-    assert excused.scores[where.grade_id] == (where.points, where.points), plain(name)
+    kept = 0.0 if name in BUILTIN_EXCEPTIONS else where.points
+    assert excused.scores[where.grade_id] == (kept, where.points), plain(name)
 
 
 # Class 5: a record matches the file it judged, refused files included.

@@ -98,7 +98,7 @@ def judge_test(step: Step, run: KernelRun, references: dict, excused: frozenset[
     if visible.status in ("timeout", "died"):
         verb = "timed out" if visible.status == "timeout" else "crashed the kernel"
         return False, f"the visible checks {verb}"
-    if visible.status == "error" and step.grade_id not in excused:
+    if visible_failed(step, visible, excused):
         return False, (f"a visible check failed: {visible_error(step, visible.error)}"
                        + uses_forbidden)
     hidden = run.hidden.get(step.grade_id)
@@ -116,6 +116,16 @@ def judge_test(step: Step, run: KernelRun, references: dict, excused: frozenset[
         if not ok:
             return False, why + uses_forbidden
     return True, ""
+
+
+def visible_failed(step: Step, visible, excused: frozenset[str]) -> bool:
+    """True if a test cell's visible checks failed: any error, except in an `excused` cell
+    (whose checks stop on a function taken away even on the instructor's solution) an error of
+    no built-in exception's name, which the hidden values judge instead. A built-in name is
+    believed only this way round: it can cost the student the cell, never excuse it."""
+    if visible is None or visible.status != "error":
+        return False
+    return step.grade_id not in excused or visible.error.partition(":")[0] in BUILTIN_EXCEPTIONS
 
 
 def judge_cases(call: HiddenCall, report: Report, expected: list) -> tuple[bool, str]:
@@ -239,7 +249,7 @@ def judge(plan: Plan, submission: Submission, run: KernelRun, references: dict,
         if message:
             messages[step.grade_id] = message
         visible = run.outcomes.get(step.grade_id)
-        if visible is not None and visible.status == "error" and step.grade_id not in excused:
+        if visible_failed(step, visible, excused):
             failed_checks[step.grade_id] = visible_error(step, visible.error)
     waiting = written_scores(plan, submission, scores, messages)
     review = [f"the written answer {grade_id} was typed into a code cell"

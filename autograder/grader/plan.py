@@ -29,6 +29,7 @@ END_HIDDEN = "### END HIDDEN TESTS"
 # a student's cell longer than this is never parsed by the grader (parsing costs memory many
 # times the text's size): it is run as one chunk and taken as code, not prose
 MAX_PARSED_CHARS = 100_000
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 class PlanError(ValueError):
@@ -139,6 +140,11 @@ def bound_names(code: str) -> list[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     return [name for name in dict.fromkeys(names) if name != "*"]
+
+
+def without_solution_markers(code: str) -> str:
+    """A solution cell's code as a student would type it: the solution marker lines dropped."""
+    return "\n".join(line for line in code.splitlines() if line.strip() not in SOLUTION_MARKERS)
 
 
 def split_hidden(source: str) -> tuple[str, str]:

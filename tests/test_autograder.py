@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import doctest
+import importlib
 import subprocess
 import sys
 import types
@@ -205,3 +207,11 @@ def test_a_failed_check_shows_only_the_instructors_words():
     templated = Step("test", "t", 'assert ok, f"expected {expected}, got {got}"')
     assert visible_error(templated, f"AssertionError: expected 1, got {secret}") == (
         "AssertionError: expected …, got …")
+
+
+@pytest.mark.parametrize("name", ["grader.judge", "grader.execute", "grader.plan", "grader.compare",
+                                  "protocol", "in_kernel.answers"])
+def test_the_graders_docstring_examples(name):
+    module = importlib.import_module(f"autograder.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0, (name, result)

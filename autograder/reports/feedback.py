@@ -29,6 +29,7 @@ from autograder.quiz_keys import QuizKey, chosen, read_quiz_keys
 from autograder.reports.export import RecordedGrades
 from course_lib.quiz import quote_reminder
 
+MAX_CHOICE_CELL = 2_000  # characters of a quiz answer cell read for its choice (one line is asked)
 # shown instead of the grader's own error, whose text may quote the submission
 GRADER_FAILED = "the grader failed on this notebook; your instructor has the details"
 
@@ -63,13 +64,22 @@ def _score_text(score, points) -> str:
 
 
 def quiz_choice_text(key: QuizKey, code: str) -> str:
-    """What a student's answer cell chose, in words ("C. text", or why there is no choice)."""
-    choice = chosen(code, key.answer_id)
+    """What a student's answer cell chose, in words ("C. text", or why there is no choice).
+
+    Total and of bounded cost: a cell longer than MAX_CHOICE_CELL is not parsed, and code the
+    parser cannot take (too deeply nested, say) is no choice. The student's text is not echoed
+    back: only an option's own text, or the quote reminder for an unquoted option."""
+    if len(code) > MAX_CHOICE_CELL:
+        return "no choice (the answer cell is too long to be read as one)"
+    try:
+        choice, reminder = chosen(code, key.answer_id), quote_reminder(code)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return "no choice"
     if choice in key.options:
         return f"{choice}. {key.options[choice]}"
     if choice is not None:
-        return f"{choice} (not one of {', '.join(key.options)})"
-    return quote_reminder(code) or "no choice"
+        return f"a choice that is not one of {', '.join(key.options)}"
+    return reminder or "no choice"
 
 
 def _quiz_section(name: str, key: QuizKey, code: str, score_ok: bool) -> list[str]:
@@ -120,7 +130,10 @@ def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], stude
         lines.append(f" ({escape(reason)})")
     total = sum(s or 0 for s, _ in row["scores"].values())
     maximum = sum(p for _, p in row["scores"].values())
-    lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b></p>")
+    lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b>")
+    if result and result.python:
+        lines.append(f"<br>Your code ran on Python {escape(result.python)}")
+    lines.append("</p>")
     lines.append("<table><tr><th>Item</th><th>Score</th><th>Comment</th></tr>")
     for grade_id, (score, points) in row["scores"].items():
         css = "ok" if score == points else "bad"

@@ -17,11 +17,11 @@ when it runs out are marked "skipped".
 
 from __future__ import annotations
 
-import ast
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.grader import syntax
 from autograder.grader.course_lib_view import course_lib_view
 from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
 from autograder.grader.plan import MAX_PARSED_CHARS, Plan, Step, bound_names
@@ -68,7 +68,7 @@ def statements(code: str) -> list[str]:
     if len(code) > MAX_PARSED_CHARS:
         return [code]
     try:
-        body = ast.parse(code).body
+        body = syntax.parse(code).body
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return [code]
     starts = sorted({min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])

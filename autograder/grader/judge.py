@@ -22,6 +22,7 @@ import ast
 import builtins
 import platform
 
+from autograder.grader import syntax
 from autograder.grader.compare import compare
 from autograder.grader.execute import FORBIDDEN_CALL, KernelRun, stopped_by_forbidden
 from autograder.grader.plan import HiddenCall, Plan, PlanError, Step
@@ -157,7 +158,7 @@ def message_templates(code: str) -> list[tuple[str, ...]]:
     """The texts the instructor's visible checks can raise with: every string literal of the
     code, each an f-string's literal parts (a tuple of n + 1 parts around n fields)."""
     templates = []
-    for node in ast.walk(ast.parse(code)):
+    for node in ast.walk(syntax.parse(code)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             templates.append((node.value,))
         elif isinstance(node, ast.JoinedStr):

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.grader import syntax
+
 QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
@@ -127,7 +129,7 @@ def bound_names(code: str) -> list[str]:
     """
     lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
-        tree = ast.parse("\n".join(lines))
+        tree = syntax.parse("\n".join(lines))
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return []
     names = []
@@ -169,7 +171,7 @@ def split_hidden(source: str) -> tuple[str, str]:
 def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
     """The `hidden_cases` calls in a hidden block; their arguments must be literals."""
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError as error:
         raise PlanError(f"{where}: hidden block is not valid Python: {error}") from None
     calls = []

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.grader import syntax
 from autograder.grader.plan import (
     BEGIN_HIDDEN,
     MAX_PARSED_CHARS,
@@ -142,7 +143,7 @@ def is_python(code: str) -> bool:
         return True
     lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
-        compile("\n".join(lines), "<cell>", "exec")
+        syntax.check_syntax("\n".join(lines), "<cell>")
     except (SyntaxError, ValueError, MemoryError, RecursionError):  # too nested counts as prose
         return False
     return True

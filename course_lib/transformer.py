@@ -230,7 +230,8 @@ def attention_forward(q, k, v):
     """
     scores = q @ k.swapaxes(-1, -2) / math.sqrt(q.shape[-1])          # (B, H, Tq, Tk)
     scores = np.where(causal_mask(q.shape[2], k.shape[2]), scores, -np.inf)
-    probs = softmax(scores)                                            # (B, H, Tq, Tk)
+    probs = np.exp(scores - scores.max(axis=-1, keepdims=True))        # stable: exp(<= 0)
+    probs /= probs.sum(axis=-1, keepdims=True)                         # (B, H, Tq, Tk)
     return probs @ v, (q, k, v, probs)                                 # (B, H, Tq, d)
 
 

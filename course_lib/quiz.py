@@ -2,9 +2,12 @@
 
 A question is plain data plus a widget. In JupyterLab the learner picks an option and clicks
 "Check". In the self-paced edition (the question knows its answer) the widget says whether the
-choice is right and explains every option. In the classroom edition the release removes the
-answer and the explanations (see autograder.editions), so the widget only records the choice
-and says that the explanations come with the graded feedback.
+choice is right and why; a first wrong choice gets only its own explanation and a second try,
+and the explanation of every option (the right one marked) comes with the right choice or the
+second wrong one. The buttons are answered by the kernel, so while cells are still running
+(Run All) a click is answered once they finish, as the prompt says. In the classroom edition
+the release removes the answer and the explanations (see autograder.editions), so the widget
+only records the choice and says that the explanations come with the graded feedback.
 
 The notebook's Markdown states the question; the widget shows the options once (as radio
 buttons), a Check and a Hint button, and its feedback as wrapped text. Without a widget manager
@@ -28,7 +31,9 @@ from __future__ import annotations
 import ast
 import html
 
-PROMPT = "Pick an option, then click Check (or Hint for a nudge)."
+PROMPT = ("Pick an option, then click Check (or Hint for a nudge). While the notebook's cells are "
+          "still running, Check answers as soon as they finish.")
+TRY_AGAIN = "Try another option (or ask for a Hint); the explanations of all options come after."
 FEEDBACK_STYLE = (
     "font-family: var(--jp-content-font-family, system-ui, sans-serif); line-height: 1.45;"
     " white-space: normal; overflow-wrap: normal; word-break: normal; max-width: 48rem"
@@ -90,11 +95,15 @@ class MultipleChoice:
             for key in self.options if key != skip
         )
 
-    def feedback_html(self, choice: str | None) -> str:
+    def feedback_html(self, choice: str | None, wrong_before: int = 1) -> str:
         """The widget's feedback area for `choice` (None: nothing picked yet), as wrapped HTML:
-        the verdict with the choice's explanation, then the other options' explanations."""
+        the verdict with the choice's explanation, then the other options' explanations; but a
+        wrong choice with no wrong check before it (`wrong_before` 0) gets a second try instead
+        of the other explanations, so the right answer is not given away at once."""
         if choice is None:
             return _paragraphs(["Pick an option first."])
+        if self.has_key and choice != self.answer and wrong_before < 1:
+            return _paragraphs([self.check(choice), TRY_AGAIN])
         return _paragraphs([self.check(choice), *self.explain_all(skip=choice).splitlines()])
 
     def hint_html(self) -> str:
@@ -123,9 +132,12 @@ class MultipleChoice:
         check_button = widgets.Button(description="Check", button_style="primary")
         hint_button = widgets.Button(description="Hint")
         feedback = widgets.HTML(_paragraphs([PROMPT]), layout=widgets.Layout(width="100%"))
+        wrong_checks = []  # the wrong choices checked so far
 
         def on_check(_):
-            feedback.value = self.feedback_html(choice.value)
+            feedback.value = self.feedback_html(choice.value, len(wrong_checks))
+            if self.has_key and choice.value not in (None, self.answer):
+                wrong_checks.append(choice.value)
 
         def on_hint(_):
             feedback.value = self.hint_html()

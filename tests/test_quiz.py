@@ -63,12 +63,44 @@ def test_widget_shows_each_option_once_and_never_the_question(choice):
     widget = question.widget()
     widget.children[0].value = choice
     widget.children[1].children[0].click()  # Check
+    if choice != question.answer:
+        widget.children[1].children[0].click()  # the second try reveals every explanation
     text = "\n".join(widget_texts(widget))
     assert question.question not in text
     for option in question.options.values():
         assert text.count(option) == 1
     for explanation in question.explanations.values():
         assert text.count(explanation) == 1
+
+
+def test_a_first_wrong_choice_gets_a_second_try_before_the_answer_is_revealed():
+    question = make_question()
+    widget = question.widget()
+    radio, buttons, feedback = widget.children
+    check = buttons.children[0]
+    radio.value = "B"
+    check.click()
+    assert "Not quite. Supervised." in feedback.value and "Try another option" in feedback.value
+    assert question.explanations["A"] not in feedback.value and "✔" not in feedback.value
+    radio.value = "C"
+    check.click()  # the second wrong try: every option explained, the right one marked
+    assert "Not quite. Mapping." in feedback.value and "✔ A. The text is its own label." in (
+        feedback.value)
+    radio.value = "A"
+    check.click()
+    assert "Correct!" in feedback.value and "✘ B. Supervised." in feedback.value
+
+
+def test_a_right_first_choice_explains_every_option():
+    question = make_question()
+    widget = question.widget()
+    widget.children[0].value = "A"
+    widget.children[1].children[0].click()
+    assert all(text in widget.children[2].value for text in question.explanations.values())
+
+
+def test_the_prompt_says_check_answers_once_running_cells_finish():
+    assert "still running" in make_question().widget().children[2].value
 
 
 def test_feedback_wraps_at_word_boundaries_in_proportional_type():

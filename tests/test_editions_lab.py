@@ -196,30 +196,33 @@ NAMES = st.sampled_from(["ch1.ipynb", "ch2.ipynb", "ch3.ipynb"])
                                 st.text(max_size=5)), max_size=12))
 def test_a_learners_file_is_never_written_over_whatever_happens(tmp_path_factory, steps):
     """Whatever sequence of course updates, learner edits, deletions and lab starts: every
-    file the learner has keeps their text, and every chapter the course changed (or the learner
-    deleted) since the last start is there in its latest edition after the next."""
+    file the learner has keeps their text, and every chapter the course changed since the last
+    start, or that the learner deleted (and did not write again), is there in its latest
+    edition after the next."""
     root = tmp_path_factory.mktemp("lab")
     notebooks = chapters(root / "notebooks", {"ch1.ipynb": "1", "ch2.ipynb": "2"})
     work = root / "work"
     prepare_working_copy(notebooks, work)
-    changed = set()
+    changed, deleted = set(), set()
     for action, name, text in steps:
         if action == "update":
             (notebooks / name).write_text(f"course {text}")
             changed.add(name)
         elif action == "edit":
             (work / name).write_text(f"learner {text}")
+            deleted.discard(name)
         elif action == "delete":
             (work / name).unlink(missing_ok=True)
-            changed.add(name)
+            deleted.add(name)
         else:
             before = {p.name: p.read_text() for p in work.iterdir() if p.name != HANDED_OUT}
             prepare_working_copy(notebooks, work)
             after = {p.name: p.read_text() for p in work.iterdir() if p.name != HANDED_OUT}
             assert {name: after[name] for name in before} == before
-            for name in changed & {p.name for p in notebooks.iterdir()}:
+            for name in (changed | deleted) & {p.name for p in notebooks.iterdir()}:
                 assert (notebooks / name).read_text() in after.values()
             changed.clear()
+            deleted.clear()
 
 
 def test_instructor_course_is_the_option_else_llmf_course_else_the_checkouts(tmp_path,

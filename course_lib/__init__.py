@@ -6,11 +6,9 @@ Each module has one job; read them in this order:
     facts        the facts the corpus teaches, and the same facts as questions
     corpus       the embedded training text, written from those facts
     ngram        a count-based base model
-    layers       the transformer's building blocks, each a forward/backward pair
-    rows         element-wise work in cache-sized row blocks, shared across threads
-    config       the transformer's hyper-parameters and the parameter shapes they imply
-    kvcache      the key/value cache of incremental decoding
-    transformer  a decoder-only transformer: the block written once, training and decoding
+    transformer  the model, read top to bottom: configuration, each layer's forward and backward,
+                 the block, the model (training passes, decoding with a key/value cache)
+    fast         the same functions computed faster, for training (tested equal to transformer)
     checkpoint   saving and loading a model's weights and config
     losses       softmax, cross-entropy, sequence and dataset losses
     sampling     greedy, temperature, top-k, top-p and the generation loop

@@ -29,7 +29,7 @@ def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     array([0.25, 0.75])
     """
     logits = _as_float(logits)
-    shifted = logits - _checked_max(logits, axis)
+    shifted = logits - checked_max(logits, axis)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
@@ -91,65 +91,49 @@ def cross_entropy(logits: np.ndarray, targets, mask=None, reduction: str = "mean
     >>> round(float(cross_entropy(logits, [1, 3], reduction="sum")), 4)  # 2 * log 4
     2.7726
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    losses = token_losses(logits, targets)
-    weights = _check_mask(mask, losses.shape)
-    if weights is not None:
-        losses = np.where(weights > 0, losses, 0.0)
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    return losses.sum() / _count(weights, losses.size)
+    logits, targets, weights = checked_loss_inputs(logits, targets, mask, reduction)
+    return reduce_token_losses(token_losses(logits, targets), weights, reduction)
 
 
 def cross_entropy_grad(logits: np.ndarray, targets, mask=None, reduction: str = "mean"):
-    """dL/dlogits for `cross_entropy` with the same arguments: (p - onehot(target)), scaled.
-
-    Masked positions get zero gradient; "mean" divides by the number of unmasked positions.
-    For reduction="none" the gradient is that of the sum (each position's own loss).
+    """dL/dlogits for `cross_entropy` with the same arguments: p - onehot(target) at each
+    position, times its weight (0 where masked; 1 / the number of unmasked positions for
+    "mean"; 1 for "sum", and for "none", where each position's gradient is its own loss's).
 
     >>> cross_entropy_grad(np.zeros((1, 4)), np.array([2]))   # p = 1/4 everywhere, gold is 2
     array([[ 0.25,  0.25, -0.75,  0.25]])
     """
-    return cross_entropy_and_grad(logits, targets, mask, reduction)[1]
+    logits, targets, weights = checked_loss_inputs(logits, targets, mask, reduction)
+    gold = one_hot(targets, logits.shape[-1]).astype(logits.dtype)          # (..., V)
+    weight = loss_weights(weights, targets.shape, reduction).astype(logits.dtype)  # (...)
+    return (softmax(logits) - gold) * weight[..., None]                     # (..., V)
 
 
-def cross_entropy_and_grad(logits: np.ndarray, targets, mask=None, reduction: str = "mean"):
-    """(cross_entropy(...), cross_entropy_grad(...)) from one softmax: what a training step needs.
-
-    One pass each computes the row maxima, the shifted logits, their exponentials, the row sums
-    and the scaled probabilities; the loss reads off the gold entries.
-
-    >>> loss, grad = cross_entropy_and_grad(np.zeros((1, 4)), np.array([2]))
-    >>> round(float(loss), 4), grad.tolist()                 # log 4
-    (1.3863, [[0.25, 0.25, -0.75, 0.25]])
-    """
+def checked_loss_inputs(logits, targets, mask, reduction: str):
+    """(logits as floats, targets as ints shaped like the logits without their last axis, the
+    mask as float 0/1 weights or None), after checking each and the reduction's name."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     logits = _as_float(logits)
     targets = _check_targets(targets, logits.shape[-1], expected_shape=logits.shape[:-1])
-    weights = _check_mask(mask, targets.shape)
-    V, rows = logits.shape[-1], np.arange(targets.size)
-    flat, gold = logits.reshape(-1, V), targets.reshape(-1)                  # (n, V), (n,)
-    grad = flat - _checked_max(flat, -1)                                     # (n, V) shifted
-    gold_shifted = grad[rows, gold]                                          # (n,)
-    np.exp(grad, out=grad)
-    total = grad.sum(axis=-1)                                                # (n,)
-    losses = np.log(total) - gold_shifted                                    # (n,) -log p(gold)
-    weight = np.ones(len(rows), grad.dtype) if weights is None else weights.reshape(-1)  # (n,)
+    return logits, targets, _check_mask(mask, targets.shape)
+
+
+def loss_weights(weights, shape: tuple, reduction: str) -> np.ndarray:
+    """Each position's weight in the reduced loss, shape `shape`: its mask value (1 without a
+    mask), divided by the number of unmasked positions for "mean"."""
+    weight = np.ones(shape) if weights is None else weights
+    return weight / _count(weights, weight.size) if reduction == "mean" else weight
+
+
+def reduce_token_losses(losses: np.ndarray, weights, reduction: str):
+    """Per-token losses (...) -> the cross-entropy: masked positions set to 0, then kept
+    ("none"), summed ("sum") or averaged over the unmasked positions ("mean")."""
     if weights is not None:
-        losses = np.where(weight > 0, losses, 0.0).astype(grad.dtype)
-    if reduction == "mean":
-        weight = weight / _count(weights, targets.size)
-    grad *= (weight / total).astype(grad.dtype)[:, None]                     # weighted softmax
-    grad[rows, gold] -= weight.astype(grad.dtype)                            # minus the one-hot
-    grad = grad.reshape(logits.shape)
+        losses = np.where(weights > 0, losses, 0.0).astype(losses.dtype)
     if reduction == "none":
-        return losses.reshape(targets.shape), grad
-    loss = losses.sum()
-    return (loss if reduction == "sum" else loss / _count(weights, targets.size)), grad
+        return losses
+    return losses.sum() / (_count(weights, losses.size) if reduction == "mean" else 1)
 
 
 def sequence_loss(model, ids) -> float:
@@ -198,7 +182,7 @@ def _as_float(logits) -> np.ndarray:
     return logits if logits.dtype.kind == "f" else logits.astype(np.float64)
 
 
-def _checked_max(logits: np.ndarray, axis: int) -> np.ndarray:
+def checked_max(logits: np.ndarray, axis: int) -> np.ndarray:
     """The maximum along `axis` (kept), after checking every slice has a distribution.
 
     A NaN or +inf anywhere in a slice makes its maximum NaN or +inf, so checking the maxima

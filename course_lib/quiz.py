@@ -152,6 +152,8 @@ class MultipleChoice:
         bundle = self.widget()._repr_mimebundle_()
         bundle["text/html"] = self._question_html()  # shown only where widgets cannot be
         display(bundle, raw=True)
+        install_quote_reminder()  # the answer cells below the quiz get the missing-quotes reminder
+
 
 def _paragraphs(lines: list[str]) -> str:
     body = "".join(f"<p style='margin: .25rem 0'>{html.escape(line)}</p>" for line in lines)
@@ -207,8 +209,8 @@ def _after_cell(result) -> None:
 def install_quote_reminder(shell=None) -> None:
     """After every cell of an IPython session, remind the learner to quote quiz answers.
 
-    Called on import inside IPython (each chapter's setup cell imports this module); calling it
-    again does nothing.
+    Called when a quiz is first shown (MultipleChoice._ipython_display_), never on import;
+    calling it again does nothing.
     """
     if shell is None:
         from IPython import get_ipython
@@ -217,8 +219,3 @@ def install_quote_reminder(shell=None) -> None:
     if shell is not None and _after_cell not in shell.events.callbacks["post_run_cell"]:
         shell.events.register("post_run_cell", _after_cell)
 
-
-try:  # pragma: no cover - depends on the session
-    install_quote_reminder()
-except ImportError:
-    pass

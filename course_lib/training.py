@@ -1,10 +1,11 @@
 """The training loop: forward, loss, backward, clip, AdamW step; and a loss history to plot.
 
-One step on a batch (x, y[, mask]):
+One step on a batch (x, y[, mask]) of a Transformer, through `course_lib.fast` (the same results
+as the model's own plain forward and backward, faster):
 
-    logits, cache = model.forward(x)                  # (B, T, V)
-    loss, dlogits = cross_entropy_and_grad(logits, y, mask)   # mean over the predicted tokens
-    grads = model.backward(dlogits, cache)
+    logits, cache = fast.forward(model, x)                     # (B, T, V)
+    loss, dlogits = fast.cross_entropy_and_grad(logits, y, mask)   # mean over predicted tokens
+    grads = fast.backward(model, dlogits, cache)
     clip_grad_norm(grads, clip); optimizer.step(grads, lr=cosine_lr(step, ...))
 
 >>> history = train(model, get_batch, steps=100)     # doctest: +SKIP
@@ -17,8 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .losses import cross_entropy, cross_entropy_and_grad
+from . import fast
+from .losses import cross_entropy
 from .optim import AdamW, clip_grad_norm, cosine_lr
+from .transformer import Transformer
 
 
 @dataclass
@@ -73,14 +76,14 @@ def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1
     True
     """
     x, y, mask = _unpack(batch)
-    logits, cache = model.forward(x)
+    logits, cache = fast.forward(model, x)                                   # (B, T, V)
     if not np.isfinite(logits.sum()):  # one pass: a sum is finite only if every logit is
         raise FloatingPointError(
             "the model's logits contain NaN or inf, so training has diverged; the parameters "
             "were not updated. Try a lower learning rate or a smaller clip value"
         )
-    loss, dlogits = cross_entropy_and_grad(logits, y, mask)
-    grads = model.backward(dlogits, cache)
+    loss, dlogits = fast.cross_entropy_and_grad(logits, y, mask)
+    grads = fast.backward(model, dlogits, cache)
     if clip:
         clip_grad_norm(grads, clip)
     optimizer.step(grads, lr=lr)
@@ -93,7 +96,7 @@ def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,
           eval_every: int | None = None, progress: bool = True) -> LossHistory:
     """Train `model` in place for `steps` steps; returns the LossHistory.
 
-    model: has .params, .forward(x) and .backward(dlogits, cache), like Transformer.
+    model: a Transformer.
     get_batch(step) -> (x, y) or (x, y, mask); eval_fn(model) -> a loss, called every eval_every
     steps (default steps // 10) and after the last one. The learning rate warms up linearly for
     warmup_steps to lr (default: the optimizer's lr, or 3e-3 for a new AdamW), then decays along
@@ -111,14 +114,13 @@ def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,
     """
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
-    if not all(hasattr(model, name) for name in ("params", "forward", "backward")):
-        raise TypeError(
-            f"train needs a model with params, forward and backward (e.g. a Transformer); "
-            f"{type(model).__name__} has no gradients to follow"
-        )
+    if not isinstance(model, Transformer):
+        raise TypeError(f"train needs a Transformer, whose gradients it follows; "
+                        f"{type(model).__name__} has none")  # fmt: skip
     if lr is None:
         lr = optimizer.lr if optimizer is not None else 3e-3
     optimizer = optimizer or AdamW(model.params, lr=lr, weight_decay=weight_decay)
+    fast.keep_freed_memory()  # a step frees and takes again tens of MB: keep them (see fast.py)
     min_lr = lr / 10 if min_lr is None else min_lr
     eval_every = eval_every or max(1, steps // 10)
     history = LossHistory(vocab_size=model.vocab_size)

@@ -7,8 +7,9 @@ Prints, in one run:
      "baby GPT" shape (4 layers, 4 heads, 128 features, block 64, batch 12, 65 characters) and
      for the shipped base model's shape (its config, batch 32 as in `make pretrain`), with the
      GFLOP/s they reach; with --compare-with REV also the code at git revision REV, and the
-     speed-up; with PyTorch installed (`pip install torch`, never a course dependency) also
-     PyTorch eager on the CPU;
+     speed-up; the same shapes through the plain model (transformer.py's own forward and
+     backward, without course_lib.fast), and the fast step's time by phase; with PyTorch
+     installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
   3. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
      shipped shape with block_size 256), and the shipped model's load + 200-token generation.
 
@@ -89,10 +90,11 @@ def extract_course_lib(revision: str, workdir: Path) -> Path:
     return workdir
 
 
-def numpy_step(root: Path, shape: dict):
-    """A train_step closure of the Transformer of the course_lib found in directory `root`."""
+def numpy_step(root: Path, shape: dict, path: str = "fast"):
+    """A training-step closure of the Transformer of the course_lib found in directory `root`:
+    `training.train_step` ("fast"), or the model's own plain forward and backward ("plain")."""
     sys.path.insert(0, str(root))
-    from course_lib import optim, training, transformer
+    from course_lib import losses, optim, training, transformer
 
     assert Path(transformer.__file__).is_relative_to(root), transformer.__file__
     config = {k: v for k, v in shape.items() if k != "batch"}
@@ -100,8 +102,40 @@ def numpy_step(root: Path, shape: dict):
     optimizer = optim.AdamW(model.params, lr=1e-4)
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, shape["vocab_size"], size=(shape["batch"], shape["block_size"] + 1))
-    batch = (tokens[:, :-1], tokens[:, 1:])
-    return lambda: training.train_step(model, batch, optimizer, lr=1e-4)
+    x, y = tokens[:, :-1], tokens[:, 1:]
+    if path == "fast":
+        return lambda: training.train_step(model, (x, y), optimizer, lr=1e-4)
+
+    def plain_step():
+        logits, cache = model.forward(x)
+        grads = model.backward(losses.cross_entropy_grad(logits, y), cache)
+        optim.clip_grad_norm(grads, 1.0)
+        optimizer.step(grads, lr=1e-4)
+
+    return plain_step
+
+
+def phase_times(shape: dict, repeats: int) -> dict:
+    """Best seconds of each phase of this checkout's fast training step: forward, loss,
+    backward, clipping, AdamW (a profile by phase)."""
+    from course_lib import fast, optim, transformer
+
+    config = {k: v for k, v in shape.items() if k != "batch"}
+    model = transformer.Transformer(transformer.TransformerConfig(**config), seed=0)
+    optimizer = optim.AdamW(model.params, lr=1e-4)
+    tokens = np.random.default_rng(0).integers(0, shape["vocab_size"],
+                                               size=(shape["batch"], shape["block_size"] + 1))
+    x, y = tokens[:, :-1], tokens[:, 1:]
+    fast.keep_freed_memory()
+    logits, cache = fast.forward(model, x)
+    _, dlogits = fast.cross_entropy_and_grad(logits, y)
+    grads = fast.backward(model, dlogits, cache)
+    return {"forward": best_of(lambda: fast.forward(model, x), repeats),
+            "loss and its gradient": best_of(lambda: fast.cross_entropy_and_grad(logits, y),
+                                             repeats),
+            "backward": best_of(lambda: fast.backward(model, dlogits, cache), repeats),
+            "clipping": best_of(lambda: optim.clip_grad_norm(grads, 1e9), repeats),
+            "AdamW": best_of(lambda: optimizer.step(grads, lr=1e-4), repeats)}  # fmt: skip
 
 
 def torch_step(shape: dict):
@@ -160,7 +194,7 @@ def torch_step(shape: dict):
 
 def worker(kind: str, shape: dict, root: str | None, steps: int) -> None:
     """Run in a fresh process: print the best seconds of `steps` timed training steps."""
-    step = torch_step(shape) if kind == "torch" else numpy_step(Path(root), shape)
+    step = torch_step(shape) if kind == "torch" else numpy_step(Path(root), shape, kind)
     print(json.dumps(best_of(step, steps)))
 
 
@@ -178,9 +212,10 @@ def time_in_processes(implementations: dict, shape: dict, repeats: int, steps: i
 
 
 def training_figures(title: str, shape: dict, old_root: Path | None, args) -> None:
-    implementations = {"course_lib (this checkout)": ("numpy", REPO)}
+    implementations = {"course_lib (this checkout)": ("fast", REPO),
+                       "its plain model (no fast.py)": ("plain", REPO)}
     if old_root is not None:
-        implementations[f"course_lib at {args.compare_with}"] = ("numpy", old_root)
+        implementations[f"course_lib at {args.compare_with}"] = ("fast", old_root)
     if importlib.util.find_spec("torch") is not None:
         implementations["PyTorch eager (CPU)"] = ("torch", None)
     times = time_in_processes(implementations, shape, args.repeats, args.steps)
@@ -196,6 +231,9 @@ def training_figures(title: str, shape: dict, old_root: Path | None, args) -> No
                                             f" (median of the rounds: x{paired:.2f})")
         print(f"  {name:28s} {seconds * 1e3:7.1f} ms/step  {flops / seconds / 1e9:6.1f} GFLOP/s"
               f"{ratio}")  # fmt: skip
+    phases = phase_times(shape, args.steps)
+    print("  this checkout's step by phase (best of each): " + ", ".join(
+        f"{name} {seconds * 1e3:.1f} ms" for name, seconds in phases.items()))  # fmt: skip
 
 
 def generation_figures(repeats: int) -> None:
@@ -246,7 +284,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (removed by default)")
-    parser.add_argument("--worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["fast", "plain", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -261,9 +299,7 @@ def main() -> None:
                   f"{pool.get('architecture')}, {pool['num_threads']} threads")  # fmt: skip
     except ImportError:
         print("BLAS: (install threadpoolctl to see the library and its kernel)")
-    from course_lib.rows import thread_count
-
-    print(f"numpy {np.__version__}; element-wise threads: {thread_count()}")
+    print(f"numpy {np.__version__}")
     print(f"numpy float32 GEMM peak (2048^3): {gemm_gflops():.1f} GFLOP/s")
 
     from course_lib.pretrained import MODEL_PATH

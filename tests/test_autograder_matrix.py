@@ -165,7 +165,7 @@ def fixture_cases(course: Path) -> list[Case]:
             "except Exception:\n    pass\n" + wrong,
             "writes_gradebook"),
         with_linear(
-            "from course_lib.layers import linear_forward\n"
+            "from course_lib.transformer import linear_forward\n"
             "def linear(x, w, b):\n    return linear_forward(np.asarray(x, float), "
             "np.asarray(w, float), np.asarray(b, float))[0]\n",
             "delegates_to_course_lib"),
@@ -190,23 +190,23 @@ def fixture_cases(course: Path) -> list[Case]:
             "malformed_payloads", full=all_tests(FIXTURE)),
         # 2. delegation earns nothing, whatever the kernel does
         with_linear(
-            "import threading\nfrom course_lib.layers import linear_forward\n"
+            "import threading\nfrom course_lib.transformer import linear_forward\n"
             "def linear(x, w, b):\n    out = []\n"
             "    t = threading.Thread(target=lambda: out.append(linear_forward(\n"
             "        np.asarray(x, float), np.asarray(w, float), np.asarray(b, float))[0]))\n"
             "    t.start(); t.join()\n    return out[0]\n",
             "delegates_in_a_thread"),
         with_linear(
-            "import inspect, sys\nimport course_lib.layers as _layers\n"
+            "import inspect, sys\nimport course_lib.transformer as _layers\n"
             "sys.setprofile(None)\nsys.setprofile = lambda *a: None\n"
             "_ns = {'np': np}\nexec(inspect.getsource(_layers.linear_forward), _ns)\n"
             "def linear(x, w, b):\n    return _ns['linear_forward'](np.asarray(x, float), "
             "np.asarray(w, float), np.asarray(b, float))[0]\n",
             "delegates_via_source"),
         with_linear(
-            "import importlib, sys\nimport course_lib.layers\n"
-            "_real = importlib.reload(course_lib.layers).linear_forward\n"
-            "course_lib.layers.linear_forward = lambda *a: None  # a decoy\n"
+            "import importlib, sys\nimport course_lib.transformer\n"
+            "_real = importlib.reload(course_lib.transformer).linear_forward\n"
+            "course_lib.transformer.linear_forward = lambda *a: None  # a decoy\n"
             "def linear(x, w, b):\n    try:\n"
             "        return _real(np.asarray(x, float), np.asarray(w, float), "
             "np.asarray(b, float))[0]\n    except Exception:\n"
@@ -214,9 +214,10 @@ def fixture_cases(course: Path) -> list[Case]:
             "delegates_after_reload_and_decoy"),
         with_linear(
             "import glob, os, sys\nimport course_lib\n"
-            "_copies = glob.glob(os.path.dirname(course_lib.__file__) + '/**/layers.py',\n"
+            "_copies = glob.glob(os.path.dirname(course_lib.__file__) + '/**/transformer.py',\n"
             "                    recursive=True)\n"
-            "_copies += glob.glob(sys.prefix + '/lib/python*/site-packages/course_lib/layers.py')\n"
+            "_copies += glob.glob(sys.prefix + '/lib/python*/site-packages/course_lib/'\n"
+            "                     'transformer.py')\n"
             "_ns = {'np': np}\nfor _p in _copies:\n"
             "    try:\n        exec(open(_p).read(), _ns)\n    except Exception:\n        pass\n"
             "def linear(x, w, b):\n    return _ns['linear_forward'](np.asarray(x, float), "

@@ -1,16 +1,17 @@
 """The `course_lib` a graded kernel sees: without the functions the exercises ask students to write.
 
 An exercise that asks for, say, `linear` names the course_lib functions that would do its work:
-`hidden_cases(..., forbid=["course_lib.layers.linear_forward"])`. When a notebook is graded, the
-sandbox shows a copy of course_lib in which each function forbidden anywhere in the notebook
+`hidden_cases(..., forbid=["course_lib.transformer.linear_forward"])`. When a notebook is graded,
+the sandbox shows a copy of course_lib in which each function forbidden anywhere in the notebook
 raises `ForbiddenCall` and its code is gone (the rest of course_lib is as written, and course_lib's
-own callers of a forbidden function get the same error). The references are computed in the same
-view, so setup cells and every other function behave the same for the instructor's solution and
-the student's; a solution that delegates gets an error where the reference has a value, whatever
-it does inside the kernel, because the code it would delegate to is not there to be found.
+own callers of a forbidden function get the same error; a function that course_lib/fast.py
+computes too takes all of fast.py with it: `with_fast_twins`). The references are computed in
+the same view, so setup cells and every other function behave the same for the instructor's
+solution and the student's; a solution that delegates gets an error where the reference has a
+value, whatever it does inside the kernel, because the code it would delegate to is not there.
 
->>> view = course_view(frozenset({"course_lib.layers.linear_forward"}))  # doctest: +SKIP
->>> (view / "layers.py").read_text()                                     # doctest: +SKIP
+>>> view = course_view(frozenset({"course_lib.transformer.linear_forward"}))  # doctest: +SKIP
+>>> (view / "transformer.py").read_text()                                     # doctest: +SKIP
 '...def linear_forward(x, w, b):\\n    raise ForbiddenCall(...)...'
 """
 
@@ -25,6 +26,7 @@ from autograder.grader.runs import run_tag, scratch_folder
 from autograder.grader.sandbox import data_entries, package_dir
 
 PACKAGE = "course_lib"
+FAST_MODULE = "fast"  # course_lib.fast: the same functions, faster (with_fast_twins)
 IMPORT = "from autograder.in_kernel import ForbiddenCall as _ForbiddenCall"
 _views: dict[tuple[frozenset[str], str], Path] = {}  # (forbidden names, run tag) -> view
 
@@ -82,12 +84,26 @@ def _after_docstring_and_future(tree: ast.Module) -> int:
     return index + 1
 
 
+def with_fast_twins(forbidden: frozenset[str], root: Path) -> frozenset[str]:
+    """`forbidden`, plus every function of course_lib/fast.py when it names a function that
+    fast.py computes too (its TWINS): fast.py is a second implementation of the model and the
+    loss, and its helpers compute parts of what an exercise asks for."""
+    tree = ast.parse((root / f"{FAST_MODULE}.py").read_text())
+    twins = next(ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TWINS")
+    if forbidden.isdisjoint(name for plain in twins.values() for name in plain):
+        return forbidden
+    return forbidden | {f"{PACKAGE}.{FAST_MODULE}.{node.name}" for node in tree.body
+                        if isinstance(node, ast.FunctionDef)}  # fmt: skip
+
+
 def course_view(forbidden: frozenset[str]) -> Path | None:
-    """A folder holding course_lib's modules with the `forbidden` functions removed (built once
-    per set of names and grading run, in the run's folder: grader.runs; None when nothing is
-    forbidden)."""
+    """A folder holding course_lib's modules with the `forbidden` functions (and their fast
+    twins: with_fast_twins) removed, built once per set of names and grading run, in the run's
+    folder (grader.runs); None when nothing is forbidden."""
     if not forbidden:
         return None
+    forbidden = with_fast_twins(forbidden, package_dir(PACKAGE))
     key = (forbidden, run_tag())
     if key not in _views:
         _views[key] = _build_view(forbidden)

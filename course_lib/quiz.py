@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import html
+import re
 
 PROMPT = ("Pick an option, then click Check (or Hint for a nudge). While the notebook's cells are "
           "still running, Check answers as soon as they finish.")
@@ -153,6 +154,7 @@ class MultipleChoice:
         bundle["text/html"] = self._question_html()  # shown only where widgets cannot be
         display(bundle, raw=True)
         install_quote_reminder()  # the answer cells below the quiz get the missing-quotes reminder
+        install_unanswered_note()  # and a one-line note, not a traceback, while unanswered
 
 
 def _paragraphs(lines: list[str]) -> str:
@@ -219,3 +221,54 @@ def install_quote_reminder(shell=None) -> None:
     if shell is not None and _after_cell not in shell.events.callbacks["post_run_cell"]:
         shell.events.register("post_run_cell", _after_cell)
 
+
+def unanswered_note(cell_source: str, error: BaseException) -> str:
+    r"""The one line shown instead of a traceback when a quiz is not answered yet ("" for any
+    other error): the answer cell still raising its stub (NotImplementedError, the cell
+    naming its answer_... variable), or the quiz's check cell run before the answer was set
+    (NameError on an answer_... variable).
+
+    >>> unanswered_note('# your answer: answer_q1_1 = "?"\nraise NotImplementedError()',
+    ...                 NotImplementedError())[:40]
+    'answer_q1_1 is not answered yet: replace'
+    >>> unanswered_note("print(x)", NameError("name 'x' is not defined"))
+    ''
+    """
+    if isinstance(error, NameError):
+        named = re.fullmatch(r"name '(answer_\w+)' is not defined", str(error))
+        return (f'{named[1]} is not answered yet: write your choice in quotes in the cell above '
+                f'(e.g. {named[1]} = "A"), run it, then run this cell again') if named else ""
+    if not isinstance(error, NotImplementedError):
+        return ""
+    try:
+        statements = ast.parse(cell_source).body
+    except SyntaxError:
+        return ""
+    variables = re.findall(r"\b(answer_\w+)\s*=", cell_source)
+    if not variables or not statements or not all(isinstance(s, ast.Raise) for s in statements):
+        return ""
+    return (f'{variables[0]} is not answered yet: replace the raise line with your choice, in '
+            f'quotes (e.g. {variables[0]} = "A")')
+
+
+def _note_or_traceback(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler for NotImplementedError and NameError: the unanswered-quiz note, or
+    the usual traceback for every other cell."""
+    history = shell.history_manager.input_hist_raw if shell.history_manager else []
+    note = unanswered_note(history[-1] if history else "", value)
+    if note:
+        print(note)
+        return None
+    return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def install_unanswered_note(shell=None) -> None:
+    """In an IPython session, show an unanswered quiz as one line (unanswered_note) instead of
+    red tracebacks: the cell still fails (Run All goes on past it only because it is tagged
+    raises-exception), but says what to do. Called when a quiz is first shown."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((NotImplementedError, NameError), _note_or_traceback)

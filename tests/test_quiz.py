@@ -126,3 +126,39 @@ def test_classroom_question_has_no_key_and_points_to_the_graded_feedback():
     assert "graded feedback" in question.check("B")
     with pytest.raises(ValueError, match="both answer and explanations"):
         MultipleChoice("Q?", options={"A": "a", "B": "b"}, hint="h", answer="A")
+
+
+@pytest.fixture
+def shell():
+    """An IPython shell of its own, with the quiz's unanswered note installed."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from course_lib.quiz import install_unanswered_note
+
+    session = InteractiveShell()
+    install_unanswered_note(session)
+    return session
+
+
+UNANSWERED_CELL = ('# Replace the `raise` line below by your answer:  answer_q1_1 = "?"  where ? '
+                   'is one of "A", "B", "C", "D"\n# YOUR CODE HERE\nraise NotImplementedError()')
+CHECK_CELL = 'assert answer_q1_1 in {"A", "B", "C", "D"}, "answer_q1_1 must be one of ..."'
+
+
+def test_an_unanswered_quiz_prints_one_line_and_no_traceback(shell, capsys):
+    for cell, error in ((UNANSWERED_CELL, NotImplementedError), (CHECK_CELL, NameError)):
+        result = shell.run_cell(cell, store_history=True)
+        printed = capsys.readouterr().out
+        assert isinstance(result.error_in_exec, error)  # the cell still fails (Run All goes on)
+        assert "Traceback" not in printed and printed.count("\n") == 1, printed
+        assert printed.startswith("answer_q1_1 is not answered yet")
+
+
+@pytest.mark.parametrize("cell", [
+    "def f():\n    raise NotImplementedError()\nf()",  # an exercise's stub, called
+    "print(undefined_name)",
+    "raise NotImplementedError()",  # not a quiz's answer cell
+])
+def test_any_other_error_keeps_its_traceback(shell, capsys, cell):
+    shell.run_cell(cell, store_history=True)
+    assert "Traceback" in capsys.readouterr().out

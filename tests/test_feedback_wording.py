@@ -1,10 +1,14 @@
 """The plain words of the feedback (autograder.reports.wording): named samples for each kind of
 item, and properties over everything the grader can say and a student can write: no grader
-jargon, and nothing of the student's own text (only the instructor's)."""
+jargon, and nothing of the student's own text (only the instructor's). A self-paced learner's
+page (`llmf-grade check`) shows each written answer's model answer and rubric; a class's does
+not."""
 
 from __future__ import annotations
 
 import string
+from html import escape
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +17,7 @@ from autograder.grader.judge import BUILTIN_EXCEPTIONS, judge_cases, visible_err
 from autograder.grader.plan import HiddenCall, Step
 from autograder.protocol import CaseError, Report
 from autograder.quiz_keys import QuizKey
+from autograder.reports.feedback import SourceFacts, feedback_page
 from autograder.reports.wording import (
     NOT_ANSWERED,
     NOT_ATTEMPTED,
@@ -25,6 +30,7 @@ from autograder.reports.wording import (
     written_story,
 )
 
+FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
 KEY = QuizKey("q2_1", "test_q2_1", "Which?", {"A": "a", "B": "b", "C": "c"}, "B",
               {"A": "No: a.", "B": "Right: the model only sees the past.", "C": "No: c."}, "h")
 JARGON = ("hidden case", "visible check", "hidden tests", "awaiting", "no choice", "Traceback")
@@ -125,3 +131,19 @@ def test_a_quiz_story_never_echoes_what_the_answer_cell_holds(value, quoted):
     code = f"answer_q2_1 = {value!r}" if quoted else f"answer_q2_1 = {value}"
     story = quiz_story(KEY, code)
     assert MARK not in story and MARK.lower() not in story.lower()
+
+
+def test_a_self_paced_page_shows_the_model_answer_and_rubric_and_a_class_page_does_not():
+    source = SourceFacts.read(FIXTURE)
+    written = next(iter(source.plan.written))
+    scores = {written: (None, source.plan.written[written][0])}
+    row = {"status": "needs_manual_grading", "reason": "", "scores": scores, "result": None,
+           "manual": {}}
+    model = source.model_answers[written]
+    assert "Softmax is shift invariant" in model
+    self_paced = feedback_page(source, row, {}, "you", self_paced=True)
+    assert escape(model) in self_paced and "awaiting" not in self_paced
+    assert "compare your answer with the model answer and the rubric" in self_paced
+    in_class = feedback_page(source, row, {}, "ada")
+    assert "Softmax is shift invariant" not in in_class
+    assert "waiting for your instructor" in in_class

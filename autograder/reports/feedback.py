@@ -126,10 +126,15 @@ def item_story(source: SourceFacts, grade_id: str, row: dict, answers: dict[str,
     return with_comments(story, facts)
 
 
+def _sentence(story: str) -> str:
+    """A story as a sentence of its own: capitalised, with a full stop."""
+    return f"{story[:1].upper()}{story[1:]}{'' if story.endswith('.') else '.'}"
+
+
 def _quiz_section(name: str, key: QuizKey, story: str, score_ok: bool) -> list[str]:
     css = "ok" if score_ok else "bad"
     lines = [f"<h2>{escape(name)}</h2>", f"<p>{escape(key.question)}</p>",
-             f"<p class='{css}'>{escape(story[:1].upper() + story[1:])}.</p>",
+             f"<p class='{css}'>{escape(_sentence(story))}</p>",
              "<ul style='list-style: none; padding-left: 0'>"]
     for option, text in key.options.items():
         mark = "✔" if option == key.answer else "✘"
@@ -148,7 +153,7 @@ def _failure_section(name: str, story: str, failed_check: str, code: str) -> lis
 
 
 def _model_answer_section(name: str, story: str, model: str) -> list[str]:
-    return [f"<h2>{escape(name)}</h2>", f"<p>{escape(story[:1].upper() + story[1:])}.</p>",
+    return [f"<h2>{escape(name)}</h2>", f"<p>{escape(_sentence(story))}</p>",
             f"<div class='model'>{escape(model)}</div>"]
 
 

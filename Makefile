@@ -3,15 +3,15 @@
 #                     learner's own copies of the notebooks (work/, made on first start)
 #   make instructor   JupyterLab in the nbgrader course folder ($LLMF_COURSE, else course/), with
 #                     Formgrader and Create Assignment
-#   make test         install the test and grading extras into .venv and run the whole test suite
+#   make test         install the test, lint and Dask extras too, and run the whole test suite
 #                     (lint and browser tests included)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Two installs: a learner's and an instructor's (the course and its grader: the learner's
-# `llmf-grade check` grades with nbgrader too), and a maintainer's (the test, lint and Dask
-# extras on top). Both are editable: course_lib and autograder run from this checkout, so a
+# Two installs: the course's, for learners and instructors alike (the course and its grader: a
+# learner's `llmf-grade check` grades with nbgrader too), and a maintainer's (the test, lint and
+# Dask extras on top). Both are editable: course_lib and autograder run from this checkout, so a
 # `git pull` updates them. setuptools announces every editable install with a notice that
 # folders named like the package in the working folder take precedence on imports; here they are
 # the package itself, so that one message (and only it) is filtered out.
@@ -35,8 +35,9 @@ $(INSTALLED): $(COURSE_INSTALLED)
 	touch $(INSTALLED)
 
 # The two JupyterLab servers, both through autograder/lab.py (tested in tests/test_editions_lab.py):
-# the learner's server has nbgrader's extensions disabled; the instructor's has .venv/bin on PATH
-# (nbgrader runs `alembic`). The browser tests (tests/browser) start them through these targets,
+# the learner's server serves the learner's own copies in work/ and has nbgrader's extensions
+# disabled; the instructor's serves $LLMF_COURSE (else course/) with .venv/bin on PATH (nbgrader
+# runs `alembic`). The browser tests (tests/browser) start them through these targets,
 # with LAB_ARGS for a port, a token and no browser window.
 course: $(COURSE_INSTALLED)
 	$(BIN)/python -m autograder.lab learner $(ROOT_FLAG) $(LAB_ARGS)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.course import COURSE_ENV, Course, default_course_root, repository_course
+from autograder.course_folder import COURSE_ENV, Course, default_course_root, repository_course
 
 GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
 
@@ -96,7 +96,7 @@ def cmd_collect(args) -> None:
 
 
 def cmd_grade(args) -> int:
-    from autograder.classroom import GRADER_FAILURES, GradingInterrupted, grade_course
+    from autograder.grade_class import GradingInterrupted, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
@@ -111,16 +111,14 @@ def cmd_grade(args) -> int:
                                 limits=limits, workers=args.jobs, force=args.force,
                                 scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
     except GradingInterrupted as interrupt:
-        interrupt.statuses.pop(GRADER_FAILURES, 0)
         _summary(f"{', '.join(assignments)} (interrupted)", interrupt.statuses)
         print("llmf-grade grade: interrupted; every grade recorded so far is kept; run "
               "`llmf-grade grade` again to grade the rest", file=sys.stderr)
         return 130
-    failures = statuses.pop(GRADER_FAILURES, 0)
     _summary(", ".join(assignments), statuses)
-    if failures:
-        print(f"warning: the grader failed on {failures} notebook(s); each is recorded "
-              "'crashed' with the grader error as its reason (see `llmf-grade export`)",
+    if statuses.grader_failures:
+        print(f"warning: the grader failed on {statuses.grader_failures} notebook(s); each is "
+              "recorded 'crashed' with the grader error as its reason (see `llmf-grade export`)",
               file=sys.stderr)
         return GRADER_FAILED
     return 0
@@ -133,7 +131,7 @@ def _grading_setting(course: Course, name: str, default):
 
 
 def cmd_export(args) -> None:
-    from autograder.classroom import sync_gradebook
+    from autograder.grade_class import sync_gradebook
     from autograder.reports.export import export_rows, write_csv
 
     course = _course(args)

@@ -1,6 +1,6 @@
 """Grade many notebooks on a Dask cluster: the distributed executor (`--scheduler ADDRESS`).
 
-The same seam as the local pool (autograder.batch): each notebook is one task, and a worker
+The same loop as the local pool (grading_loop.run_jobs): each notebook is one task, and a worker
 turns it into a Graded with the pure function `grader.pipeline.grade`. What crosses to a worker
 is what grading needs and nothing else:
 
@@ -38,22 +38,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from autograder import interrupts
-from autograder.batch import Job
-from autograder.grader.pipeline import (
-    Graded,
-    References,
-    Task,
-    grade,
-    reference_values,
-    zero_result,
-)
+from autograder.grader.pipeline import Graded, References, Task, crashed, grade, reference_values
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
-from autograder.grader.submission import Submission, read_submitted
-from autograder.records import Status, grader_error
+from autograder.grading_loop import Job, Progress, run_jobs
+from autograder.records import grader_error
 
 INSTALL_HINT = "pip install 'llm-foundations[cluster]'"
 LOCAL = "local:"
@@ -245,15 +235,39 @@ def outcome(future, job: Job) -> Graded:
     if isinstance(error, SandboxUnavailable):
         raise error
     if isinstance(error, distributed.KilledWorker):
-        reason = "the grading worker process died on every attempt to grade this notebook"
-    else:  # e.g. a result that could not be sent back
-        reason = grader_error(error, "receiving the result from its worker")
-    return failed(job, reason)
+        return crashed(job.plan, "the grading worker process died on every attempt to grade this "
+                            "notebook")  # fmt: skip
+    return crashed(job.plan, grader_error(error, "receiving the result from its worker"))
 
 
-def failed(job: Job, reason: str) -> Graded:
-    """The Graded of a job that could not be graded (it awards nothing)."""
-    return Graded(zero_result(job.plan, Status.CRASHED, reason), Submission())
+class _ClusterExecutor:
+    """grading_loop's Executor on a Dask client: `grade_on_worker` runs on a worker thread."""
+
+    def __init__(self, client, shipments: dict):
+        self.client, self.shipments = client, shipments
+        self.futures: dict[str, object] = {}  # task key -> its future
+        self.finished = import_distributed().as_completed()
+
+    def capacity(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, job: Job, submitted: bytes | None) -> str:
+        future = self.client.submit(grade_on_worker, self.shipments[job.plan.digest], submitted,
+                                    key=task_key(job), pure=False)  # fmt: skip
+        self.futures[future.key] = future
+        self.finished.add(future)
+        return future.key
+
+    def wait_any(self, handles: list) -> list:
+        while True:
+            interrupts.check()
+            ready = self.finished.next_batch(block=False)
+            if ready:
+                return [future.key for future in ready]
+            time.sleep(interrupts.POLL)
+
+    def outcome(self, key: str, job: Job) -> Graded:
+        return outcome(self.futures.pop(key), job)
 
 
 def grade_on_cluster(
@@ -268,49 +282,14 @@ def grade_on_cluster(
 ) -> dict[tuple, Graded]:
     """Grade `jobs` on the Dask cluster `scheduler` (an address or `local:N`); call
     `on_result(job, graded)` in this process as each finishes."""
-    distributed = import_distributed()
     limits = limits or Limits()
     if not jobs:
         return {}
-    done: dict[tuple, Graded] = {}
     with connect(scheduler) as client, interrupts.caught():
         client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
         print(describe(client), file=sys.stderr)
         check_workers(client, allow_unsandboxed)
         shipments = ship(client, [job.plan for job in jobs], limits, allow_unsandboxed)
-        queue, running = list(reversed(jobs)), {}
-        finished = distributed.as_completed()
-
-        def top_up() -> None:
-            capacity = max(1, sum(client.nthreads().values()))
-            while queue and len(running) < capacity:
-                job = queue.pop()
-                try:
-                    submitted = read_submitted(job.submission_path)
-                except OSError as error:
-                    finish(job, failed(job, grader_error(error, "reading the submitted file")))
-                    continue
-                future = client.submit(grade_on_worker, shipments[job.plan.digest], submitted,
-                                       key=task_key(job), pure=False)
-                running[future.key] = job
-                finished.add(future)
-
-        def finish(job: Job, graded: Graded) -> None:
-            done[job.key] = graded
-            if on_result:
-                on_result(job, graded)
-            bar.update(1)
-
-        with tqdm(total=len(jobs), desc=description, unit="nb", disable=not progress) as bar:
-            top_up()
-            while running:
-                interrupts.check()
-                ready = finished.next_batch(block=False)
-                if not ready:
-                    time.sleep(interrupts.POLL)
-                for future in ready:
-                    interrupts.check()
-                    job = running.pop(future.key)
-                    finish(job, outcome(future, job))
-                    top_up()
-    return done
+        with Progress(len(jobs), on_result, progress, description) as results:
+            run_jobs(jobs, _ClusterExecutor(client, shipments), results.finish)
+    return results.done

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.course import Course, check_student_id
+from autograder.course_folder import Course, check_student_id
 from autograder.files import atomic_write
 
 # The documented download formats. Groups: `student` (the id used as the student's folder),

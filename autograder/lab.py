@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.course import COURSE_ENV, Course, default_course_root
+from autograder.course_folder import COURSE_ENV, Course, default_course_root
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 LEARNER_CONFIG = REPOSITORY / "jupyter" / "learner"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.editions import classroom_preprocessors, self_paced_edition
 from autograder.files import atomic_write
 from autograder.grader.plan import read_plan

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.sandbox import Limits

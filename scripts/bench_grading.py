@@ -34,15 +34,19 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cluster, synthetic
-from autograder.batch import compute_references, default_workers
-from autograder.classroom import grade_course
-from autograder.course import Course
+from autograder import cluster
+from autograder.course_folder import Course
+from autograder.grade_class import grade_course
 from autograder.grader.plan import PlanError, read_plan
 from autograder.grader.sandbox import Limits
+from autograder.local_pool import compute_references, default_workers
 from autograder.release import release_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the synthetic-class tool lives with the tests
+
+import synthetic  # noqa: E402
+
 COURSE_SOURCE = ROOT / "course" / "source"
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
 ADVERSARIAL = [*synthetic.ATTACKS, "corrupt", "empty"]
@@ -199,7 +203,7 @@ def main() -> None:
         print(f"{args.students} students x {len(course.assignments())} assignments = {total} "
               f"submissions; {where}, {graders} parallel graders; limits {limits}")
         started = time.perf_counter()
-        statuses: Counter = grade_course(course, limits=limits, workers=args.jobs,
+        statuses = grade_course(course, limits=limits, workers=args.jobs,
                                          scheduler=args.scheduler)
         seconds = time.perf_counter() - started
     print("statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))

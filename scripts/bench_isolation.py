@@ -31,9 +31,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+import synthetic  # noqa: E402
 from test_autograder_matrix import FILL_TMPFS, HIDDEN_FLOOD  # noqa: E402
 
-from autograder import synthetic  # noqa: E402
 from autograder.cli import main as llmf  # noqa: E402
 
 SOURCE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"

@@ -4,7 +4,7 @@ A chapter's test file lists its typical wrong answers, WRONG = {solution grade_i
 Exercises are independent, so one submission carries one wrong variant of every exercise at once
 (variant i = the i-th wrong answer of each exercise that has one, the reference elsewhere; variant
 None = all reference). Each submission is the student version of the source notebook with its
-solution cells filled in (autograder.synthetic.student_notebook), graded by
+solution cells filled in (synthetic.student_notebook), graded by
 `autograder.grader.pipeline.grade_notebook` like a real one.
 The tests every chapter shares are the methods of ChapterGradingTests.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from synthetic import student_notebook
 
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.plan import role
-from autograder.synthetic import student_notebook
 from course_lib.quiz import MultipleChoice
 
 ROOT = Path(__file__).resolve().parents[1]

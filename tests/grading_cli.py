@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from autograder.cli import main
-from autograder.grader import cgroups, runs
+from autograder.grader import cgroups, scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "course"
@@ -103,7 +103,7 @@ def assert_nothing_left(owner: int, tmp: Path) -> None:
     workers = []
     for process in psutil.process_iter():
         try:
-            if process.environ().get(runs.RUN_ENV, "").startswith(f"{owner}."):
+            if process.environ().get(scratch.RUN_ENV, "").startswith(f"{owner}."):
                 workers.append(process.pid)
         except psutil.Error:
             pass

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from autograder.cli import main
 from autograder.collect import CollectWarning, collect, find_submissions
-from autograder.course import Course
+from autograder.course_folder import Course
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -15,19 +15,19 @@ import json
 
 import nbformat
 import pytest
+import synthetic
 from grading_cli import SOURCE, released_course
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder import synthetic
-from autograder.classroom import Recorder
 from autograder.cli import main
-from autograder.course import Course
+from autograder.course_folder import Course
+from autograder.grade_class import Recorder
+from autograder.grader.execute import KernelRun
 from autograder.grader.judge import judge
 from autograder.grader.kernel import Outcome
 from autograder.grader.pipeline import Graded, reference_values
 from autograder.grader.plan import read_plan
-from autograder.grader.runner import KernelRun
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import read_submission
 from autograder.protocol import hidden_report, to_jsonable

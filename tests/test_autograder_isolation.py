@@ -13,6 +13,7 @@ import time
 import nbformat
 import psutil
 import pytest
+import synthetic
 from grading_cli import (
     FAST,
     FIXTURES,
@@ -25,7 +26,6 @@ from grading_cli import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import synthetic
 from autograder.cli import main
 from autograder.grader import cgroups
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel

@@ -1,6 +1,6 @@
 """The adversarial matrix: real notebooks graded by the command line, as a careful human would.
 
-Every case is a student notebook built from a source notebook (autograder.synthetic), handed in
+Every case is a student notebook built from a source notebook (synthetic), handed in
 to a course folder holding every source as an assignment, and graded in one parallel batch by
 `llmf-grade grade` with the sandbox on; `llmf-grade feedback` then writes every page. Each case
 states the status it must get and which test cells must score full points (all others must
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import synthetic
 
-from autograder import synthetic
 from autograder.cli import main
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits, bwrap_works

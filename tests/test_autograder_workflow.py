@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import synthetic
 from grading_cli import (
     FAST,
     FIXTURES,
@@ -30,10 +31,9 @@ from grading_cli import (
     released_course,
 )
 
-from autograder import synthetic
 from autograder.cli import main
-from autograder.course import Course
-from autograder.grader import runs
+from autograder.course_folder import Course
+from autograder.grader import scratch
 
 
 def read_csv(path: Path) -> dict[str, dict]:
@@ -183,7 +183,7 @@ def test_killed_grader_keeps_what_it_recorded(tmp_path):
         os.killpg(killed.pid, signal.SIGKILL)  # the grader and its workers, as a crash would
         killed.wait()
         left = [path.name for path in tmp.iterdir()]  # it could not clean up
-        assert left and all(name.startswith(f"{runs.PREFIX}{killed.pid}.") for name in left)
+        assert left and all(name.startswith(f"{scratch.PREFIX}{killed.pid}.") for name in left)
         recorded = list(root.glob("autograded/*/*/*.result.json"))
         assert 1 <= len(recorded) < 8
         for path in recorded:

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import synthetic
 from grading_cli import FAST, SOURCE, grading_in_background, llmf, released_course
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import classroom, cluster, synthetic
-from autograder.course import Course
+from autograder import cluster, grade_class
+from autograder.course_folder import Course
 from autograder.grader.plan import read_plan
 from autograder.grader.sandbox import Limits
 from autograder.records import is_current, load_result
@@ -181,13 +182,13 @@ def test_killed_worker_retries_the_task_and_records_each_grade_once(tmp_path, lo
                 for i in range(4)}
     root = make_course(tmp_path / "course", students)
     recorded: Counter = Counter()
-    record = classroom.Recorder.record
+    record = grade_class.Recorder.record
 
     def counting(self, key, graded):
         recorded[key] += 1
         return record(self, key, graded)
 
-    monkeypatch.setattr(classroom.Recorder, "record", counting)
+    monkeypatch.setattr(grade_class.Recorder, "record", counting)
     killed: list[str] = []
 
     def kill_the_worker_running(student: str) -> None:
@@ -199,7 +200,7 @@ def test_killed_worker_retries_the_task_and_records_each_grade_once(tmp_path, lo
 
     killer = threading.Thread(target=kill_the_worker_running, args=("s0",))
     killer.start()
-    statuses = classroom.grade_course(Course(root), scheduler=local_cluster.scheduler_address,
+    statuses = grade_class.grade_course(Course(root), scheduler=local_cluster.scheduler_address,
                                       limits=Limits(cell_timeout=20, notebook_timeout=90),
                                       progress=False)
     killer.join()
@@ -229,7 +230,7 @@ def test_task_whose_worker_dies_twice_is_recorded_crashed(tmp_path, local_cluste
     killer = threading.Thread(target=kill_every_worker_running, args=("ada", stop))
     killer.start()
     try:
-        statuses = classroom.grade_course(Course(root), scheduler=local_cluster.scheduler_address,
+        statuses = grade_class.grade_course(Course(root), scheduler=local_cluster.scheduler_address,
                                           progress=False)
     finally:
         stop.set()

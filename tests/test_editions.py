@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.course import Course, default_course_root
+from autograder.course_folder import Course, default_course_root
 from autograder.editions import classroom_quiz_source, is_quiz_cell, strip_quiz_keys
 from autograder.item_names import item_names, label_in
 from autograder.quiz_keys import QuizError, literal_arguments, quiz_call, read_quiz_keys

@@ -11,10 +11,10 @@ import shutil
 
 import nbformat
 import pytest
+import synthetic
 
-from autograder import synthetic
 from autograder.cli import main
-from autograder.course import Course, default_course_root
+from autograder.course_folder import Course, default_course_root
 from autograder.grader.plan import read_plan, role
 from autograder.item_names import item_names
 from autograder.quiz_keys import read_quiz_keys

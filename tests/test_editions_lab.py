@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder.course import COURSE_ENV, Course, default_course_root
+from autograder.course_folder import COURSE_ENV, Course, default_course_root
 from autograder.lab import (
     HANDED_OUT,
     REPOSITORY,

@@ -15,7 +15,7 @@ What is used depends on the machine, detected when a group is made:
   whose processes all die when its first process (bubblewrap's init) is killed.
 
 Each group is named `llmf-<run>-<random>`, where <run> is the grading run's tag
-(grader.runs.run_tag), so a run removes every group it made when it ends, interrupted or not
+(grader.scratch.run_tag), so a run removes every group it made when it ends, interrupted or not
 (`remove_run_groups`), and the groups of a run whose owner was killed, with any process still in
 them, are removed by the next sandbox made on the machine (`remove_orphan_groups`).
 """
@@ -29,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from autograder.grader.runs import owner_is_gone, run_tag
+from autograder.grader.scratch import owner_is_gone, run_tag
 
 ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("cpu", "memory", "pids")
@@ -190,14 +190,6 @@ class SandboxGroup:
     def pids(self) -> list[int]:
         """Every process in the sandbox (setsid ones included)."""
         return sorted({pid for folder in self.folders.values() for pid in members(folder)})
-
-    def memory_peak(self) -> int | None:
-        """Peak memory charged to the group, in bytes (None without a memory group)."""
-        folder = self.folders.get("memory")
-        for file in ("memory.max_usage_in_bytes", "memory.peak"):
-            if folder is not None and (folder / file).exists():
-                return int((folder / file).read_text().split()[0])
-        return None
 
     def remove(self) -> None:
         """Kill every process in the group, then delete it."""

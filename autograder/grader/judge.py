@@ -3,7 +3,7 @@
 A test cell scores its points only if its visible checks finished without an error and every
 hidden case gave plain data equal (within tolerance) to the value the instructor's own solution
 gives for the same expression (a forbidden course_lib function is not there to call: see
-autograder.grader.course_view). Written answers are left for manual grading (0 if unanswered).
+autograder.grader.course_lib_view). Written answers are left for manual grading (0 if unanswered).
 
 >>> result = judge(plan, submission, run, references)  # doctest: +SKIP
 >>> result.scores["linear_test"]                       # doctest: +SKIP
@@ -17,8 +17,8 @@ import builtins
 import re
 
 from autograder.grader.compare import compare
+from autograder.grader.execute import FORBIDDEN_CALL, KernelRun, stopped_by_forbidden
 from autograder.grader.plan import HiddenCall, Plan, PlanError, Step
-from autograder.grader.runner import FORBIDDEN_CALL, KernelRun, stopped_by_forbidden
 from autograder.grader.submission import Submission, normalise
 from autograder.protocol import CaseError, Report, read_report
 from autograder.records import GradeResult, Status

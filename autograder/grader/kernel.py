@@ -34,8 +34,8 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder.grader.cgroups import SandboxGroup
-from autograder.grader.runs import remove_scratch, scratch_folder
 from autograder.grader.sandbox import Limits, sandboxed_command
+from autograder.grader.scratch import remove_scratch, scratch_folder
 from autograder.protocol import HIDDEN_MIME
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

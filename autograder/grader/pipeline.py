@@ -3,17 +3,17 @@
     1. read the plan            grader.plan.read_plan (once per source notebook per run)
     2. read the submission      grader.submission.read_submission (parsed once; finds tampering)
     3. start the sandboxed kernel and run setup, answers, tests
-                                grader.runner.run_plan (grader.kernel in grader.sandbox)
-    4. carry out the values     in the kernel, autograder.in_kernel.hidden sends them as
+                                grader.execute.run_plan (grader.kernel in grader.sandbox)
+    4. carry out the values     in the kernel, autograder.in_kernel.cases sends them as
                                 autograder.protocol messages; grader.kernel reads them
     5. judge against the references
                                 grader.judge.judge (references: `reference_values`, step 3
                                 run once on the source's own solutions)
-    6. record                   autograder.classroom.record (the caller's process)
+    6. record                   autograder.grade_class.Recorder.record (the caller's process)
 
 `grade(task)` does stages 2 to 5 for one notebook. It is a pure function of its Task (a plan,
 the submitted bytes, the references, the limits) and returns a Graded, so any executor (the
-local process pool of autograder.batch, or another) can run it. It never raises: a failure in
+local process pool of autograder.local_pool, or another) can run it. It never raises: a failure in
 any stage is that notebook's "crashed" status, with a reason naming the grader error.
 
 >>> graded = grade(Task(read_plan(source), submitted_bytes, references, Limits()))  # doctest: +SKIP
@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.grader.execute import run_plan
 from autograder.grader.judge import judge, needs_a_forbidden_function, references_from_run
 from autograder.grader.plan import Plan, read_plan
-from autograder.grader.runner import run_plan
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import Submission, read_submission, read_submitted
 from autograder.records import GradeResult, Status, grader_error
@@ -70,8 +70,13 @@ def grade(task: Task) -> Graded:
         stage = "judging the results"
         return Graded(judge(plan, submission, run, task.references.values), submission)
     except Exception as error:  # the grader failed on this notebook: never keep a partial score
-        reason = grader_error(error, stage)
-        return Graded(zero_result(plan, Status.CRASHED, reason, submission.sha256), Submission())
+        return crashed(plan, grader_error(error, stage), submission.sha256)
+
+
+def crashed(plan: Plan, reason: str, sha256: str = "") -> Graded:
+    """The Graded of a notebook the grader could not grade (inside `grade` or around it, in an
+    executor): status crashed, no points, `reason`."""
+    return Graded(zero_result(plan, Status.CRASHED, reason, sha256), Submission())
 
 
 def zero_result(plan: Plan, status: Status, reason: str, sha256: str = "") -> GradeResult:
@@ -82,7 +87,7 @@ def zero_result(plan: Plan, status: Status, reason: str, sha256: str = "") -> Gr
 @dataclass(frozen=True)
 class References:
     """What the instructor's solutions give: `values` {test grade_id: {case name: [values]}},
-    and the test cells graded `apart` (see grader.runner.run_plan)."""
+    and the test cells graded `apart` (see grader.execute.run_plan)."""
 
     values: dict
     apart: frozenset[str] = frozenset()

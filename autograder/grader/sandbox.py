@@ -141,7 +141,7 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
                   course_lib: Path | None = None, tmpfs_mb: int = Limits.tmpfs_mb) -> list[str]:
     """Wrap `inner` in bubblewrap: read-only system and packages, bounded tmpfs, no network;
     `course_lib`, if given, is shown in place of the real course_lib (see
-    autograder.grader.course_view)."""
+    autograder.grader.course_lib_view)."""
     size = ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs"]
     command = [shutil.which("bwrap") or "bwrap", *size, "/tmp", *size, HOME, "--chdir", HOME]
     for folder in SYSTEM_DIRS:

@@ -13,7 +13,7 @@ import csv
 import io
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.files import atomic_write, sha256_file
 from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
 from autograder.reports.gradebook import manual_grading

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.grader.plan import Plan, read_plan
 from autograder.grader.submission import cell_text, read_submission, read_submitted

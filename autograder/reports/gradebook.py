@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.records import GradeResult, Status
 
 

@@ -9,10 +9,9 @@ import json
 
 import nbformat
 import pytest
+import synthetic
 from grading_cli import FAST, SOURCE, llmf, released_course
 from lab_server import LabServer
-
-from autograder import synthetic
 
 try:
     from notebook_page import new_context, new_page

@@ -15,13 +15,13 @@ from collections import Counter
 
 import nbformat
 
-from autograder.batch import Job, grade_many
-from autograder.course import Course
+from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.grader.pipeline import Graded, zero_result
 from autograder.grader.plan import Plan, read_plan, role
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import Submission
+from autograder.local_pool import Job, grade_many
 from autograder.records import (
     GradeResult,
     Status,
@@ -88,10 +88,17 @@ class Recorder:
         record_in_gradebook(self.course, student, assignment, notebook, graded.result)
 
 
+class Tally(Counter):
+    """How many notebooks a run recorded with each status (a Counter), and `grader_failures`:
+    how many of the crashed ones were the grader's own failures."""
+
+    grader_failures: int = 0
+
+
 class GradingInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped `grade_course`; `statuses` counts what was recorded before it."""
 
-    def __init__(self, statuses: Counter):
+    def __init__(self, statuses: Tally):
         super().__init__(f"interrupted after recording {statuses.total()} result(s)")
         self.statuses = statuses
 
@@ -100,9 +107,6 @@ def is_recorded(course: Course, key: tuple, plan: Plan) -> bool:
     """True if the recorded result was computed from the current submission and source."""
     result = read_result(course.result(*key))
     return result is not None and is_current(result, course.submission(*key), plan.digest)
-
-
-GRADER_FAILURES = "of which grader errors"
 
 
 def grade_course(
@@ -116,9 +120,8 @@ def grade_course(
     progress: bool = True,
     scheduler: str | None = None,
     allow_unsandboxed: bool = False,
-) -> Counter:
-    """Grade every (student, assignment, notebook); return a Counter of statuses (and, under
-    GRADER_FAILURES, how many of the crashed notebooks are the grader's own failures).
+) -> Tally:
+    """Grade every (student, assignment, notebook); return the Tally of statuses.
 
     scheduler: None grades on this machine's process pool (`workers` processes); a Dask
     scheduler address or `local:N` grades on that cluster (autograder.cluster), whose workers
@@ -127,7 +130,7 @@ def grade_course(
     assignments = assignments or course.assignments()
     students = students or course.students()
     recorder = Recorder(course)
-    statuses: Counter = Counter()
+    statuses = Tally()
     jobs = []
     for assignment in assignments:
         for notebook in course.notebooks(assignment):
@@ -148,7 +151,7 @@ def grade_course(
     def on_result(job: Job, graded: Graded) -> None:
         result = recorder.record(job.key, graded)
         statuses[result.status] += 1
-        statuses[GRADER_FAILURES] += result.grader_failed
+        statuses.grader_failures += result.grader_failed
 
     try:
         if scheduler:

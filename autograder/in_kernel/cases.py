@@ -17,7 +17,7 @@ Under the grader (environment variable GRADING_ENV set to "1", inside the sandbo
 raises: it sends each value to the grader as plain data (see autograder.protocol), and the
 grader compares it with the value the instructor's solution gives, in its own process. The
 grader reads `forbid`, `rtol` and `atol` from the source notebook itself, and enforces `forbid`
-by grading against a course_lib without those functions (autograder.grader.course_view).
+by grading against a course_lib without those functions (autograder.grader.course_lib_view).
 Nothing this function reports can change a verdict, only the values themselves.
 """
 

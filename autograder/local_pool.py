@@ -14,9 +14,9 @@ here) gets one SIGTERM, which interrupts its grading so it stops its kernel, cgr
 folder on the way out; a worker still there after STOP_GRACE seconds is killed, and the
 KeyboardInterrupt goes on to the caller. Every result already passed to `on_result` stays
 recorded. However a pool ends, what its run left (control groups and the processes in them,
-kernel folders, course_lib views) is removed by the run's tag (grader.runs.grading_run).
+kernel folders, course_lib views) is removed by the run's tag (grader.scratch.grading_run).
 
-Another executor (a cluster's, for instance) needs only `reference_task` and `grade`.
+The loop that keeps the pool busy is grading_loop.run_jobs, shared with the Dask executor.
 
 >>> results = grade_many([Job(("ada", "ch1", "ch1"), plan, Path("sub.ipynb"))])  # doctest: +SKIP
 """
@@ -31,38 +31,18 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from pathlib import Path
-
-from tqdm.auto import tqdm
 
 from autograder import interrupts
 from autograder.grader.cgroups import remove_run_groups
-from autograder.grader.pipeline import (
-    Graded,
-    References,
-    Task,
-    grade,
-    reference_values,
-    zero_result,
-)
+from autograder.grader.pipeline import Graded, References, Task, crashed, grade, reference_values
 from autograder.grader.plan import Plan
-from autograder.grader.runs import grading_run
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
-from autograder.grader.submission import Submission, read_submitted
-from autograder.records import Status, grader_error
+from autograder.grader.scratch import grading_run
+from autograder.grading_loop import ExecutorBroken, Job, Progress, run_jobs
+from autograder.records import grader_error
 
 IN_FLIGHT_PER_WORKER = 2
 STOP_GRACE = 3.0  # seconds an interrupted worker has to stop its kernel before it is killed
-
-
-@dataclass(frozen=True)
-class Job:
-    """One notebook to grade; `key` identifies it to the caller, e.g. (student, assignment, nb)."""
-
-    key: tuple
-    plan: Plan
-    submission_path: Path
 
 
 def default_workers() -> int:
@@ -126,22 +106,43 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.join(1.0)
 
 
-def reference_task(plan: Plan, limits: Limits) -> References:
-    """Reference values of one plan (a task, like `grade`)."""
-    return reference_values(plan, limits)
-
-
 def compute_references(plans: list[Plan], limits: Limits, workers: int
                        ) -> dict[str, References]:
     """{plan digest: reference values} for each distinct plan, computed in parallel."""
     distinct = {plan.digest: plan for plan in plans}
     with _pool(min(workers, len(distinct)) or 1) as pool:
-        futures = {digest: pool.submit(reference_task, plan, limits)
+        futures = {digest: pool.submit(reference_values, plan, limits)
                    for digest, plan in distinct.items()}
         remaining = set(futures.values())
         while remaining:
             remaining -= _wait_any(remaining)
         return {digest: future.result() for digest, future in futures.items()}
+
+
+class _PoolExecutor:
+    """grading_loop's Executor on a process pool: `grade` runs in a worker."""
+
+    def __init__(self, pool: ProcessPoolExecutor, references: dict, limits: Limits,
+                 workers: int):
+        self.pool, self.references, self.limits, self.workers = pool, references, limits, workers
+
+    def capacity(self) -> int:
+        return self.workers * IN_FLIGHT_PER_WORKER
+
+    def submit(self, job: Job, submitted: bytes | None):
+        task = Task(job.plan, submitted, self.references[job.plan.digest], self.limits)
+        return self.pool.submit(grade, task)
+
+    def wait_any(self, handles: list) -> list:
+        return list(_wait_any(handles))
+
+    def outcome(self, future, job: Job) -> Graded:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise ExecutorBroken from None
+        except Exception as error:  # e.g. a result that could not be sent back
+            return crashed(job.plan, grader_error(error, "receiving the result from its worker"))
 
 
 def grade_many(
@@ -153,7 +154,8 @@ def grade_many(
     progress: bool = True,
     description: str = "grading",
 ) -> dict[tuple, Graded]:
-    """Grade `jobs` in parallel; call `on_result(job, graded)` in this process as each finishes."""
+    """Grade `jobs` in parallel; call `on_result(job, graded)` in this process as each finishes.
+    A pool whose workers die is replaced once; jobs it could not grade twice are "crashed"."""
     limits = limits or Limits()
     workers = workers or default_workers()
     if not bwrap_works():
@@ -161,55 +163,13 @@ def grade_many(
     if not jobs:
         return {}
     references = compute_references([job.plan for job in jobs], limits, workers)
-    done: dict[tuple, Graded] = {}
-
-    def finish(job: Job, graded: Graded) -> None:
-        done[job.key] = graded
-        if on_result:
-            on_result(job, graded)
-
-    pending = list(jobs)
-    with tqdm(total=len(jobs), desc=description, unit="nb", disable=not progress) as bar:
+    with Progress(len(jobs), on_result, progress, description) as results:
+        pending = list(jobs)
         for _attempt in range(2):
             if pending:
-                pending = _run_pool(pending, references, limits, workers, finish, bar)
-    for job in pending:  # workers died twice on these: record that, never a stale score
-        result = zero_result(job.plan, Status.CRASHED, "the grading worker process died")
-        finish(job, Graded(result, Submission()))
-    return done
-
-
-def _failed(job: Job, error: Exception, stage: str) -> Graded:
-    """The Graded of a job the grader failed on outside `grade` (it awards nothing)."""
-    return Graded(zero_result(job.plan, Status.CRASHED, grader_error(error, stage)), Submission())
-
-
-def _run_pool(pending, references, limits, workers, finish, bar) -> list[Job]:
-    """Grade `pending` in one pool; return the jobs left unfinished if the pool broke."""
-    queue, running = list(reversed(pending)), {}
-    with _pool(min(workers, len(pending))) as pool:
-        while queue or running:
-            while queue and len(running) < workers * IN_FLIGHT_PER_WORKER:
-                job = queue.pop()
-                try:
-                    task = Task(job.plan, read_submitted(job.submission_path),
-                                references[job.plan.digest], limits)
-                except OSError as error:
-                    finish(job, _failed(job, error, "reading the submitted file"))
-                    bar.update(1)
-                    continue
-                running[pool.submit(grade, task)] = job
-            if not running:
-                break
-            finished = _wait_any(running)
-            for future in finished:
-                job = running.pop(future)
-                try:
-                    graded = future.result()
-                except BrokenProcessPool:
-                    return [*running.values(), job, *reversed(queue)]
-                except Exception as error:  # e.g. a result that could not be sent back
-                    graded = _failed(job, error, "receiving the result from its worker")
-                finish(job, graded)
-                bar.update(1)
-    return []
+                with _pool(min(workers, len(pending))) as pool:
+                    executor = _PoolExecutor(pool, references, limits, workers)
+                    pending = run_jobs(pending, executor, results.finish)
+        for job in pending:  # workers died twice on these: record that, never a stale score
+            results.finish(job, crashed(job.plan, "the grading worker process died"))
+    return results.done

@@ -1,4 +1,4 @@
-"""A grading run's temporary folders cannot outlive it (autograder.grader.runs): the owner removes
+"""A grading run's temporary folders cannot outlive it (grader.scratch): the owner removes
 them however the run ends, a worker removes its own when it exits, and the folders of a run whose
 owner is gone are removed by the next run.
 """
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.grader import runs
+from autograder.grader import scratch
 from autograder.grader.kernel import KernelStartError, SandboxedKernel
 from autograder.grader.sandbox import Limits
 
@@ -26,7 +26,7 @@ def tmp(tmp_path, monkeypatch):
     """This process's temporary folder, private to the test; no run tag inherited."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # for the processes it starts
-    monkeypatch.delenv(runs.RUN_ENV, raising=False)
+    monkeypatch.delenv(scratch.RUN_ENV, raising=False)
     return tmp_path
 
 
@@ -37,50 +37,50 @@ class Stop(Exception):
 @pytest.mark.parametrize("ending", [None, Stop, KeyboardInterrupt])
 def test_the_owner_removes_the_run_folder_however_the_run_ends(tmp, ending):
     with pytest.raises(ending) if ending else contextlib.nullcontext():
-        with runs.grading_run() as tag:
-            assert os.environ[runs.RUN_ENV] == tag
-            folder = runs.scratch_folder("kernel-")
-            assert folder.parent == runs.run_folder(tag) and folder.is_dir()
+        with scratch.grading_run() as tag:
+            assert os.environ[scratch.RUN_ENV] == tag
+            folder = scratch.scratch_folder("kernel-")
+            assert folder.parent == scratch.run_folder(tag) and folder.is_dir()
             if ending:
                 raise ending
     assert list(tmp.iterdir()) == []
-    assert runs.RUN_ENV not in os.environ  # the previous tag (none) is back
+    assert scratch.RUN_ENV not in os.environ  # the previous tag (none) is back
 
 
 def test_two_runs_of_one_process_never_share_a_folder(tmp):
-    with runs.grading_run() as first:
+    with scratch.grading_run() as first:
         pass
-    with runs.grading_run() as second:
+    with scratch.grading_run() as second:
         pass
     assert first != second
     assert first.split(".")[0] == second.split(".")[0] == str(os.getpid())
 
 
 def make_scratch(queue) -> None:
-    queue.put(str(runs.scratch_folder("course-view-")))
+    queue.put(str(scratch.scratch_folder("course-view-")))
 
 
 def test_a_worker_removes_its_folders_when_it_exits(tmp):
-    with runs.grading_run() as tag:
+    with scratch.grading_run() as tag:
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         worker = context.Process(target=make_scratch, args=(queue,))
         worker.start()
         made = queue.get(timeout=60)
         worker.join(60)
-        assert made.startswith(str(runs.run_folder(tag)))
+        assert made.startswith(str(scratch.run_folder(tag)))
         assert not os.path.exists(made)  # gone with the worker, the run still going on
 
 
 def make_and_remove_scratch(queue) -> None:
-    folder = runs.scratch_folder("kernel-")
-    runs.remove_scratch(folder)
-    queue.put((folder.exists(), len(runs._removals)))
+    folder = scratch.scratch_folder("kernel-")
+    scratch.remove_scratch(folder)
+    queue.put((folder.exists(), len(scratch._removals)))
 
 
 def test_a_removed_folder_is_not_kept_for_the_exit(tmp):
     """A worker that grades many notebooks keeps no removal per finished kernel."""
-    with runs.grading_run():
+    with scratch.grading_run():
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         worker = context.Process(target=make_and_remove_scratch, args=(queue,))
@@ -90,8 +90,8 @@ def test_a_removed_folder_is_not_kept_for_the_exit(tmp):
 
 
 def test_a_process_outside_any_run_removes_its_own_run_folder_at_exit(tmp):
-    code = ("from autograder.grader import runs; "
-            "print(runs.scratch_folder('kernel-'), runs.scratch_folder('course-view-'))")
+    code = ("from autograder.grader import scratch; "
+            "print(scratch.scratch_folder('kernel-'), scratch.scratch_folder('course-view-'))")
     made = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.split()
     assert len(made) == 2 and all(path.startswith(str(tmp)) for path in made)
@@ -113,11 +113,11 @@ def test_orphans_are_exactly_the_runs_whose_owner_is_gone(owners):
             names = []
             for index, owner in enumerate(owners):
                 pid = os.getpid() if owner == "alive" else finished_process_id()
-                prefix = runs.PREFIX if owner != "not a run" else "llmf-other-"
+                prefix = scratch.PREFIX if owner != "not a run" else "llmf-other-"
                 name = f"{prefix}{pid}.{index}"
                 os.makedirs(os.path.join(folder, name, "kernel-x"))
                 names.append(name)
-            runs.remove_orphans()
+            scratch.remove_orphans()
             kept = sorted(os.listdir(folder))
         finally:
             tempfile.tempdir = saved

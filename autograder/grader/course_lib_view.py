@@ -10,7 +10,7 @@ the same view, so setup cells and every other function behave the same for the i
 solution and the student's; a solution that delegates gets an error where the reference has a
 value, whatever it does inside the kernel, because the code it would delegate to is not there.
 
->>> view = course_view(frozenset({"course_lib.transformer.linear_forward"}))  # doctest: +SKIP
+>>> view = course_lib_view(frozenset({"course_lib.transformer.linear_forward"}))  # doctest: +SKIP
 >>> (view / "transformer.py").read_text()                                     # doctest: +SKIP
 '...def linear_forward(x, w, b):\\n    raise ForbiddenCall(...)...'
 """
@@ -22,8 +22,8 @@ import compileall
 from pathlib import Path
 
 from autograder.grader.plan import PlanError
-from autograder.grader.runs import run_tag, scratch_folder
 from autograder.grader.sandbox import data_entries, package_dir
+from autograder.grader.scratch import run_tag, scratch_folder
 
 PACKAGE = "course_lib"
 FAST_MODULE = "fast"  # course_lib.fast: the same functions, faster (with_fast_twins)
@@ -97,10 +97,10 @@ def with_fast_twins(forbidden: frozenset[str], root: Path) -> frozenset[str]:
                         if isinstance(node, ast.FunctionDef)}  # fmt: skip
 
 
-def course_view(forbidden: frozenset[str]) -> Path | None:
+def course_lib_view(forbidden: frozenset[str]) -> Path | None:
     """A folder holding course_lib's modules with the `forbidden` functions (and their fast
     twins: with_fast_twins) removed, built once per set of names and grading run, in the run's
-    folder (grader.runs); None when nothing is forbidden."""
+    folder (grader.scratch); None when nothing is forbidden."""
     if not forbidden:
         return None
     forbidden = with_fast_twins(forbidden, package_dir(PACKAGE))

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grader.course_view import course_view
+from autograder.grader.course_lib_view import course_lib_view
 from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
 from autograder.grader.plan import Plan, Step
 from autograder.grader.sandbox import Limits
@@ -129,7 +129,7 @@ def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, t
         after.setdefault(anchor, []).append(code)
     wanted = {step.grade_id for step in tests}
     last = max((i for i, step in enumerate(plan.steps) if step.grade_id in wanted), default=-1)
-    session = _Session(limits, plan.files, run, course_view(forbidden))
+    session = _Session(limits, plan.files, run, course_lib_view(forbidden))
     try:
         for step in plan.steps[: last + 1]:
             if step.kind != "setup":

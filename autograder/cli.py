@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -78,21 +77,19 @@ def cmd_release(args) -> None:
 
 
 def cmd_collect(args) -> None:
-    from autograder.collect import CollectWarning, collect
+    from autograder.collect import collect
 
-    course = _course(args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CollectWarning)
-        taken = collect(course, args.assignment_name, args.folder, args.id_pattern, args.lms)
-    for warning in caught:
-        if issubclass(warning.category, CollectWarning):
-            print(f"warning: {warning.message}", file=sys.stderr)
-    for _ in tqdm(taken, desc="collect", unit="nb"):
-        pass
-    changed = sum(item.changed for item in taken)
-    students = len({item.student for item in taken})
-    print(f"collected {len(taken)} notebook(s) from {students} student(s); "
-          f"{changed} new or changed, {len(taken) - changed} unchanged")
+    report = collect(_course(args), args.assignment_name, args.folder, args.id_pattern, args.lms)
+    if report.naming:
+        print(report.naming)
+    for entry in report.entries:
+        print(entry.line())
+    changed = sum(item.changed for item in report.taken)
+    students = len({item.student for item in report.taken})
+    left = sum(entry.outcome == "not collected" for entry in report.entries)
+    print(f"collected {len(report.taken)} notebook(s) from {students} student(s); "
+          f"{changed} new or changed, {len(report.taken) - changed} unchanged; "
+          f"{left} entr{'y' if left == 1 else 'ies'} not collected (each says why above)")
 
 
 def cmd_grade(args) -> int:
@@ -195,15 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     release.set_defaults(run=cmd_release)
 
     collect = commands.add_parser("collect", parents=[with_course],
-                                  help="take in submissions from a folder")
+                                  help="take in submissions from a folder, reporting every entry")
     collect.add_argument("assignment_name", help="assignment the submissions belong to")
     collect.add_argument("folder", type=Path,
-                         help="one folder per student, or a flat folder of <student>_<nb>.ipynb")
+                         help="one folder per student, a flat folder of <student>_<nb>.ipynb "
+                              "(or zips), or an LMS's unzipped download")
     collect.add_argument("--id-pattern",
                          help="regex with a (?P<student>...) group (and optionally (?P<file>...)) "
                               "for folder and file names")
-    collect.add_argument("--lms", choices=("canvas", "moodle", "blackboard"),
-                         help="read this learning-management system's export layout")
+    collect.add_argument("--lms", choices=("canvas", "moodle", "blackboard", "none"),
+                         help="read this learning-management system's download naming, or "
+                              "'none' to take names as they are (default: detected from the "
+                              "names, and said)")
     collect.set_defaults(run=cmd_collect)
 
     grade = commands.add_parser("grade", parents=[with_course],

@@ -1,25 +1,37 @@
-"""Take in submissions from a folder into the course's submitted/ folder (nbgrader's layout).
+"""Take in a class's submissions from a download folder into submitted/ (nbgrader's layout), each
+entry of the folder on its own.
 
-Layouts understood:
-- one folder per student: <from>/<student>/.../<notebook>.ipynb
-- a flat folder of files named by student id: <from>/<student>_<notebook>.ipynb, or
-  <from>/<student>.ipynb when the assignment has a single notebook;
-- a learning-management system's export, by name (`lms`, see LMS_PATTERNS): Canvas, Moodle,
-  Blackboard;
-- any other naming scheme through `id_pattern`, a regex with a `student` group (and optionally a
-  `file` group: the name the student gave the file), matched against folder names and file
-  names alike.
+Every entry is reported (`Entry`): collected (as which student and notebook, and out of how many
+attempts), an older attempt (a later one was collected), or not collected and why. Nothing in the
+folder stops the others from being collected, and nothing is opened unless it is a regular file:
+a link, a FIFO, a socket or a device is reported, never followed or read. What is read is
+bounded: a notebook at most MAX_BYTES (the grader's own limit), a zip at most MAX_ZIP_BYTES with
+at most MAX_ZIP_MEMBERS members, and a member only as far as MAX_BYTES once unzipped, whatever
+its header claims (a zip bomb stops there).
 
-Rules a careful instructor would apply:
-- links are never followed: a symbolic link (to a file or a folder) is refused with a warning;
-- a folder named like a notebook is skipped with a warning;
-- a file whose name does not match any notebook of the assignment is accepted when the
-  assignment has one notebook and the student handed in one file (students rename files);
-- a student who handed in several notebooks for one of the assignment's notebooks gets the one
-  named exactly as the assignment's (a warning names the others); if none or several are named
-  so, none is taken, and a warning lists them and says how to choose.
-A changed file replaces the old copy and invalidates its grade record. Warnings are issued as
-`CollectWarning` (the command line prints them).
+What counts as a submission:
+- a file whose name ends in `.ipynb` in any case (`Ada.IPYNB`), anywhere in the folder, or a
+  notebook inside a `.zip`; never in `__MACOSX` (macOS's archive metadata), `.ipynb_checkpoints`
+  (JupyterLab's autosaves) or a hidden file or folder;
+- whose student is named by the entry at the top of the folder that holds it: a folder per
+  student (`ada/...`), a file named `<student>_<notebook>.ipynb` (or `<student>.ipynb` when the
+  assignment has one notebook), a zip named the same way; or, with a naming pattern, the
+  pattern's `student` group: an LMS's download naming (LMS_PATTERNS, `--lms`) or `--id-pattern`;
+- and whose notebook is the assignment notebook its name ends with (case aside, and an LMS's or
+  a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
+  one notebook, a file named otherwise counts too, unless the student also handed one in by name.
+
+When a student handed in several attempts at one notebook, the latest is collected and the report
+says so: the latest by the attempt the name carries (Blackboard's attempt time, a numbered
+resubmission `-2`), else by modification time. An attempt that cannot be read is reported and the
+next latest is taken.
+
+Without `--lms` or `--id-pattern`, the names are checked against each LMS's download naming: when
+every entry holding a submission is named as one LMS names them, that naming is used and the
+report says so; when only some are, collect refuses, naming the `--lms` to give (`--lms none`
+reads the names as they are).
+
+A changed file replaces the old copy and invalidates its grade record.
 """
 
 from __future__ import annotations
@@ -27,17 +39,22 @@ from __future__ import annotations
 import os
 import re
 import stat
-import warnings
+import zipfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.course_folder import Course, check_student_id
-from autograder.files import atomic_write
+from autograder.files import atomic_write, printable
+from autograder.grader.submission import MAX_BYTES
+
+MAX_ZIP_BYTES = 4 * MAX_BYTES  # a zip's own size
+MAX_ZIP_MEMBERS = 1000
+MAX_DEPTH = 16  # folders below the download folder
 
 # The documented download formats. Groups: `student` (the id used as the student's folder),
-# `file` (the name the student uploaded).
+# `file` (the name the student uploaded), `attempt` (a sortable attempt time, where named).
 LMS_PATTERNS = {
     # Canvas, "Download Submissions": <lastfirst>[_LATE]_<user id>_<submission id>_<file name>
     "canvas": r"^[^_]+(?:_late)?_(?P<student>\d+)_\d+_(?P<file>.+)$",
@@ -46,158 +63,373 @@ LMS_PATTERNS = {
     "moodle": r"^.+_(?P<student>\d+)_assignsubmission_file_?$",
     # Blackboard, "Download Assignment":
     # <assignment>_<username>_attempt_<yyyy-mm-dd-hh-mm-ss>_<file name>
-    "blackboard": r"^.+?_(?P<student>[^_]+)_attempt_\d{4}(?:-\d\d){5}_(?P<file>.+)$",
+    "blackboard": r"^.+?_(?P<student>[^_]+)_attempt_(?P<attempt>\d{4}(?:-\d\d){5})_(?P<file>.+)$",
 }
+LMS_NAMES = {"canvas": "Canvas", "moodle": "Moodle", "blackboard": "Blackboard"}
+NO_LMS = "none"
+# what browsers, LMSs and JupyterLab append to a file's name: "-2", " (2)", "-Copy1", " copy"
+SUFFIX = re.compile(r"(?:-(?P<number>\d+)|\s*\((?P<paren>\d+)\)|[-_ ]copy\d*)$", re.IGNORECASE)
+
+COLLECTED, OLDER, NOT_COLLECTED = "collected", "older attempt", "not collected"
 
 
-class CollectWarning(UserWarning):
-    """A file or folder that collect refused or skipped, and why."""
+@dataclass
+class Entry:
+    """One entry of the download folder and what became of it."""
+
+    shown: str  # its path relative to the download folder, printable ("a.zip:b.ipynb" in a zip)
+    outcome: str = NOT_COLLECTED
+    reason: str = ""
+
+    def line(self) -> str:
+        return f"{self.outcome:<14} {self.shown}: {self.reason}"
 
 
 @dataclass(frozen=True)
 class Collected:
     student: str
     notebook: str
-    source_file: Path
+    shown: str  # the entry it came from
     changed: bool
+    attempts: int
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, CollectWarning, stacklevel=3)
+@dataclass
+class CollectReport:
+    """What `collect` did: every entry, what was taken, and the naming it read."""
+
+    entries: list[Entry] = field(default_factory=list)
+    taken: list[Collected] = field(default_factory=list)
+    naming: str = ""  # how names were read, when not plainly: "names read as Canvas's ..."
 
 
-def _notebook_for(stem: str, notebooks: list[str], only_file: bool) -> str | None:
-    matches = [name for name in notebooks if stem == name or stem.endswith(name)]
-    if matches:
-        return max(matches, key=len)
-    return notebooks[0] if only_file and len(notebooks) == 1 else None
+@dataclass
+class _Candidate:
+    """A plausible submission: a notebook file, or a notebook member of a zip."""
+
+    entry: Entry
+    path: Path
+    member: zipfile.ZipInfo | None
+    top: str  # the name of the top-level entry holding it
+    mtime: float
+    student: str = ""
+    given: str = ""  # the name the student gave the file
+
+    def key(self, attempt: str) -> tuple:
+        """Sorts attempts: the LMS's attempt time, the attempt number in the name, the time."""
+        suffix = SUFFIX.search(Path(self.given).stem)
+        number = int((suffix["number"] or suffix["paren"] or 0) if suffix else 0)
+        return attempt, number, self.mtime, self.entry.shown
 
 
-def _usable(path: Path) -> bool:
-    """False (with a warning) for a link, or a folder named like a notebook."""
-    if path.is_symlink():
-        _warn(f"refused {path}: it is a symbolic link (collect never follows links; "
-              "copy the real file there instead)")
-        return False
-    if path.suffix == ".ipynb" and path.is_dir():
-        _warn(f"skipped {path}: a folder named like a notebook")
-        return False
-    return True
+def _open_regular(path: Path):
+    """A binary file object for `path`, refusing a link or anything but a regular file without
+    blocking (a FIFO put there since it was listed is never waited on)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, flags)
+    handle = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        handle.close()
+        raise ValueError("not a regular file")
+    return handle
 
 
-def _notebook_files(folder: Path) -> list[Path]:
-    """Notebook files under `folder`, walked without following links."""
-    found = []
-    for parent, folders, files in os.walk(folder):
-        base = Path(parent)
-        folders[:] = sorted(name for name in folders
-                            if name != ".ipynb_checkpoints" and _usable(base / name))
-        found += [base / name for name in sorted(files)
-                  if name.endswith(".ipynb") and _usable(base / name)]
-    return found
+def read_regular_file(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file `path` (ValueError if it holds more than `limit`)."""
+    with _open_regular(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit >> 20} MB")
+    return data
 
 
-def _named(name: str, pattern: re.Pattern | None) -> tuple[str, str] | None:
-    """(student, the file name the student gave) read from `name` by the pattern."""
-    match = pattern.search(name) if pattern else None
-    if match is None:
-        return None
-    groups = match.groupdict()
-    return groups["student"], groups.get("file") or name
+def _read(candidate: _Candidate) -> bytes:
+    if candidate.member is None:
+        return read_regular_file(candidate.path)
+    with _open_regular(candidate.path) as handle, zipfile.ZipFile(handle) as archive, \
+            archive.open(candidate.member) as member:
+        data = member.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"larger than {MAX_BYTES >> 20} MB once unzipped")
+    return data
 
 
-def _choose(student: str, notebook: str, files: list[tuple[Path, str]]) -> Path | None:
-    """The one file to take for (student, notebook) among `files` [(path, given name)]."""
-    if len(files) == 1:
-        return files[0][0]
-    exact = [path for path, given in files if Path(given).stem == notebook]
-    names = ", ".join(str(path) for path, _ in files)
-    if len(exact) == 1:
-        others = ", ".join(str(path) for path, _ in files if path != exact[0])
-        _warn(f"student {student} handed in several notebooks for {notebook}: took "
-              f"{exact[0]} (named as the assignment's), ignored {others}")
-        return exact[0]
-    _warn(f"student {student} handed in several notebooks for {notebook} ({names}) and "
-          f"not exactly one is named {notebook}.ipynb: none was taken; keep the one to grade "
-          "(or name it so) and collect again")
+def _skipped_name(name: str) -> str | None:
+    """Why a file or folder of this name is no submission, or None."""
+    if name == "__MACOSX":
+        return "macOS's archive metadata, not a submission"
+    if name == ".ipynb_checkpoints":
+        return "JupyterLab's autosaved copies, not a submission"
+    if name.startswith("."):
+        return "a hidden file or folder, not a submission"
     return None
 
 
-def find_submissions(
-    folder: Path, notebooks: list[str], id_pattern: str | None = None
-) -> list[tuple[str, str, Path]]:
-    """(student, notebook, file) for every submission found in `folder`."""
-    pattern = re.compile(id_pattern, re.IGNORECASE) if id_pattern else None
-    handed_in: dict[str, list[tuple[Path, str]]] = defaultdict(list)
-    for entry in sorted(Path(folder).iterdir()):
-        if entry.name.startswith(".") or not _usable(entry):
+class _Survey:
+    """The walk of a download folder: every entry, and the plausible submissions among them."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.entries: list[Entry] = []
+        self.candidates: list[_Candidate] = []
+
+    def entry(self, path: Path, member: str = "") -> Entry:
+        shown = printable(path.relative_to(self.folder).as_posix())
+        entry = Entry(f"{shown}:{printable(member)}" if member else shown)
+        self.entries.append(entry)
+        return entry
+
+    def walk(self, path: Path, top: str, depth: int = 0) -> None:
+        """Survey `path` (under the top-level entry named `top`); a failure is its reason."""
+        try:
+            self._walk(path, top, depth)
+        except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason
+            self.entry(path).reason = f"could not be read ({printable(str(error)) or 'error'})"
+
+    def _walk(self, path: Path, top: str, depth: int) -> None:
+        info = os.lstat(path)
+        why = _skipped_name(path.name)
+        if stat.S_ISLNK(info.st_mode):
+            why = "a symbolic link: collect never follows links (copy the real file there)"
+        elif why is None and stat.S_ISDIR(info.st_mode):
+            children = sorted(os.listdir(path))
+            if path.name.lower().endswith(".ipynb"):
+                why = "a folder named like a notebook"
+            elif depth >= MAX_DEPTH:
+                why = f"nested more than {MAX_DEPTH} folders deep"
+            elif not children:
+                why = "an empty folder"
+            else:
+                for child in children:
+                    self.walk(path / child, top, depth + 1)
+                return
+        elif why is None and not stat.S_ISREG(info.st_mode):
+            why = "not a regular file (a FIFO, socket or device): never opened"
+        elif why is None and path.name.lower().endswith(".zip"):
+            return self._zip(path, top, info.st_size)
+        elif why is None and not path.name.lower().endswith(".ipynb"):
+            why = "not a notebook (.ipynb) or a zip"
+        elif why is None and info.st_size > MAX_BYTES:
+            why = f"larger than {MAX_BYTES >> 20} MB, the grader's limit: ask for a smaller copy"
+        elif why is None:
+            self.candidates.append(_Candidate(self.entry(path), path, None, top, info.st_mtime))
+            return
+        self.entry(path).reason = why
+
+    def _zip(self, path: Path, top: str, size: int) -> None:
+        if size > MAX_ZIP_BYTES:
+            self.entry(path).reason = f"a zip larger than {MAX_ZIP_BYTES >> 20} MB"
+            return
+        with _open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+            members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            self.entry(path).reason = f"a zip of more than {MAX_ZIP_MEMBERS} files"
+            return
+        notebooks = [member for member in members if not member.is_dir()
+                     and member.filename.lower().endswith(".ipynb")
+                     and not any(_skipped_name(part) for part in member.filename.split("/"))]
+        if not notebooks:
+            self.entry(path).reason = f"a zip without a notebook ({len(members)} other files)"
+        for member in notebooks:
+            entry = self.entry(path, member.filename)
+            if member.file_size > MAX_BYTES:
+                entry.reason = f"larger than {MAX_BYTES >> 20} MB once unzipped"
+                continue
+            try:
+                mtime = datetime(*member.date_time).timestamp()
+            except ValueError:
+                mtime = 0.0
+            self.candidates.append(_Candidate(entry, path, member, top, mtime))
+
+
+def base_name(name: str) -> str:
+    """A file's name without its extension and attempt suffixes ("ch1-Copy1 (2).ipynb": "ch1")."""
+    stem, shorter = Path(name).stem, SUFFIX.sub("", Path(name).stem)
+    while shorter != stem:
+        stem, shorter = shorter, SUFFIX.sub("", shorter)
+    return stem
+
+
+def notebook_named(given: str, notebooks: list[str]) -> str | None:
+    """The assignment notebook a file's name ends with (case and attempt suffixes aside)."""
+    base = base_name(given).lower()
+    matches = [name for name in notebooks if base.endswith(name.lower())]
+    return max(matches, key=len) if matches else None
+
+
+def detect_lms(tops: list[str]) -> str | None:
+    """The LMS whose download naming every name in `tops` follows, or None if none does;
+    ValueError if some do and some do not, or several LMSs fit."""
+    if not tops:
+        return None
+    fits = {lms: [top for top in tops if re.search(pattern, top, re.IGNORECASE)]
+            for lms, pattern in LMS_PATTERNS.items()}
+    every = [lms for lms, named in fits.items() if len(named) == len(tops)]
+    if len(every) == 1:
+        return every[0]
+    some = [lms for lms, named in fits.items() if named]
+    if not some:
+        return None
+    lms = every[0] if every else max(some, key=lambda name: len(fits[name]))
+    raise ValueError(
+        f"{len(fits[lms])} of the {len(tops)} entries holding a notebook are named as "
+        f"{LMS_NAMES[lms]} names its downloads (e.g. {printable(fits[lms][0])!r}): give "
+        f"--lms {lms} to read them so, another --lms, or --lms {NO_LMS} to take the names as "
+        "they are")
+
+
+class _Naming:
+    """Reads a student (and the uploaded file's name) from a top-level entry's name."""
+
+    def __init__(self, notebooks: list[str], pattern: str | None, described: str):
+        self.notebooks = notebooks
+        self.pattern = re.compile(pattern, re.IGNORECASE) if pattern else None
+        self.described = described
+
+    def attempt(self, top: str) -> str:
+        """The attempt time the naming reads from `top` ("" if none)."""
+        match = self.pattern.search(top) if self.pattern else None
+        return (match.groupdict().get("attempt") or "") if match else ""
+
+    def name(self, candidate: _Candidate) -> str | None:
+        """Set the candidate's student and given name; return why it cannot be, or None."""
+        at_top = candidate.member is None and candidate.path.name == candidate.top
+        own = Path(candidate.member.filename).name if candidate.member else candidate.path.name
+        if self.pattern is not None:
+            match = self.pattern.search(candidate.top)
+            if match is None:
+                return f"its name does not follow {self.described}"
+            student = match["student"]
+            candidate.given = (match.groupdict().get("file") or own) if at_top else own
+        else:
+            candidate.given = own
+            student = candidate.top
+            if at_top or candidate.top.lower().endswith(".zip"):
+                base = base_name(candidate.top)
+                notebook = notebook_named(candidate.top, self.notebooks)
+                student = (base[: len(base) - len(notebook)] if notebook else base).rstrip("_- .")
+                if not student:
+                    return ("named as the assignment's notebook, with no student in its name: "
+                            "put it in a folder named by the student, or name it "
+                            f"<student>_{notebook}.ipynb")
+        try:
+            candidate.student = check_student_id(student)
+        except ValueError:
+            return (f"{printable(student)!r} is not usable as a student id (letters, digits, "
+                    "'.', '_', '@', '-'): rename it, or give --id-pattern or --lms")
+        return None
+
+
+def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple, list]:
+    """{(student, notebook): its attempts}; a candidate that is none is given its reason."""
+    attempts: dict[tuple, list] = defaultdict(list)
+    unnamed: dict[str, list] = defaultdict(list)
+    for candidate in candidates:
+        notebook = notebook_named(candidate.given, notebooks)
+        if notebook:
+            attempts[candidate.student, notebook].append(candidate)
+        else:
+            unnamed[candidate.student].append(candidate)
+    for student, files in unnamed.items():
+        if len(notebooks) == 1 and (student, notebooks[0]) not in attempts:
+            attempts[student, notebooks[0]] = files  # a renamed file: students rename files
             continue
-        if entry.is_dir():
-            files = _notebook_files(entry)
-            if files:  # an LMS's folders for other kinds of submission hold no notebook
-                named = _named(entry.name, pattern)
-                student = check_student_id(named[0] if named else entry.name)
-                handed_in[student] += [(file, file.name) for file in files]
-        elif entry.suffix == ".ipynb" and entry.is_file():
-            named = _named(entry.name, pattern)
-            if pattern and named is None:
-                raise ValueError(f"{entry.name} does not match --id-pattern {id_pattern!r}")
-            if named is None:
-                notebook = _notebook_for(entry.stem, notebooks, True)
-                named = (entry.stem.removesuffix(notebook or "").rstrip("_- .") or entry.stem,
-                         entry.name)
-            handed_in[check_student_id(named[0])].append((entry, named[1]))
-    found = []
-    for student, files in handed_in.items():
-        by_notebook = defaultdict(list)
-        for path, given in files:
-            notebook = _notebook_for(Path(given).stem, notebooks, len(files) == 1)
-            if notebook:
-                by_notebook[notebook].append((path, given))
-        for notebook, candidates in sorted(by_notebook.items()):
-            chosen = _choose(student, notebook, candidates)
-            if chosen is not None:
-                found.append((student, notebook, chosen))
-    return sorted(found)
+        expected = ", ".join(f"{name}.ipynb" for name in notebooks)
+        for candidate in files:
+            candidate.entry.reason = (f"its name matches none of the assignment's notebooks "
+                                      f"({expected})" + (", and the student handed that in by "
+                                                         "name" if len(notebooks) == 1 else ""))
+    return attempts
 
 
-def read_regular_file(path: Path) -> bytes:
-    """The bytes of `path`, refusing a link even if one was put there since it was listed."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ValueError(f"{path} is not a regular file")
-        return handle.read()
+def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
+            lms: str | None) -> tuple[_Naming, str]:
+    """How to read names, and how the report describes it ("" when the names are read plainly)."""
+    if lms is not None and lms != NO_LMS and lms not in LMS_PATTERNS:
+        raise ValueError(f"unknown --lms {lms!r}; expected one of "
+                         f"{sorted([*LMS_PATTERNS, NO_LMS])}")
+    if lms is not None and id_pattern:
+        raise ValueError("give --lms or --id-pattern, not both")
+    if id_pattern:
+        try:
+            groups = re.compile(id_pattern).groupindex
+        except re.error as error:
+            raise ValueError(f"--id-pattern is not a regular expression: {error}") from None
+        if "student" not in groups:
+            raise ValueError("--id-pattern needs a (?P<student>...) group naming the student")
+        return _Naming(notebooks, id_pattern, f"--id-pattern {id_pattern!r}"), ""
+    if lms == NO_LMS:
+        return _Naming(notebooks, None, ""), ""
+    detected = lms is None
+    if detected:
+        lms = detect_lms(sorted({candidate.top for candidate in survey.candidates}))
+        if lms is None:
+            return _Naming(notebooks, None, ""), ""
+    described = f"{LMS_NAMES[lms]}'s download naming"
+    note = (f"names read as {described} (detected; give --lms {NO_LMS} to take them as they "
+            "are)" if detected else f"names read as {described} (--lms {lms})")
+    return _Naming(notebooks, LMS_PATTERNS[lms], described), note
 
 
 def collect(course: Course, assignment: str, folder: str | Path,
-            id_pattern: str | None = None, lms: str | None = None) -> list[Collected]:
-    """Copy submissions of `assignment` from `folder` into submitted/; return what was taken.
+            id_pattern: str | None = None, lms: str | None = None) -> CollectReport:
+    """Copy the submissions of `assignment` in `folder` into submitted/; report every entry.
 
-    lms: "canvas", "moodle" or "blackboard" reads that system's export (LMS_PATTERNS)."""
+    lms: "canvas", "moodle" or "blackboard" reads that system's download naming (LMS_PATTERNS),
+    "none" reads names as they are; by default the naming is detected (module docstring)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no folder {folder}")
-    if lms is not None:
-        if lms not in LMS_PATTERNS:
-            raise ValueError(f"unknown --lms {lms!r}; expected one of {sorted(LMS_PATTERNS)}")
-        if id_pattern:
-            raise ValueError("give --lms or --id-pattern, not both")
-        id_pattern = LMS_PATTERNS[lms]
-    taken = []
-    for student, notebook, file in find_submissions(folder, course.notebooks(assignment),
-                                                    id_pattern):
+        name = printable(str(folder))
+        raise FileNotFoundError(
+            f"{name} is a file, not a folder: unzip it and give the folder it makes"
+            if folder.is_file() else
+            f"no folder {name}: give the folder holding the downloaded submissions")
+    notebooks = course.notebooks(assignment)
+    survey = _Survey(folder)
+    for name in sorted(os.listdir(folder)):
+        survey.walk(folder / name, name)
+    naming, note = _naming(survey, notebooks, id_pattern, lms)
+    named = []
+    for candidate in survey.candidates:
+        why = naming.name(candidate)
+        if why:
+            candidate.entry.reason = why
+        else:
+            named.append(candidate)
+    report = CollectReport(survey.entries, naming=note)
+    for (student, notebook), files in sorted(_attempts(named, notebooks).items()):
+        files.sort(key=lambda c: c.key(naming.attempt(c.top)), reverse=True)
+        taken = _take(course, assignment, student, notebook, files)
+        if taken is not None:
+            report.taken.append(taken)
+    return report
+
+
+def _take(course: Course, assignment: str, student: str, notebook: str,
+          files: list[_Candidate]) -> Collected | None:
+    """Collect the latest readable attempt of `files` (latest first); report each of them."""
+    where = f"{student}/{notebook}"
+    for index, candidate in enumerate(files):
         try:
-            data = read_regular_file(file)
-        except (OSError, ValueError) as error:
-            _warn(f"refused {file}: {error}")
+            data = _read(candidate)
+            target = course.submission(student, assignment, notebook)
+            changed = not target.is_file() or target.stat().st_size != len(data) \
+                or target.read_bytes() != data
+            if changed:
+                atomic_write(target, data)
+                course.result(student, assignment, notebook).unlink(missing_ok=True)
+                stamp = datetime.fromtimestamp(candidate.mtime, timezone.utc)
+                atomic_write(target.parent / "timestamp.txt",
+                             stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+        except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason
+            candidate.entry.reason = (f"an attempt at {where} that could not be read "
+                                      f"({printable(str(error)) or type(error).__name__})")
             continue
-        target = course.submission(student, assignment, notebook)
-        changed = not target.exists() or target.read_bytes() != data
-        if changed:
-            atomic_write(target, data)
-            course.result(student, assignment, notebook).unlink(missing_ok=True)
-            stamp = datetime.fromtimestamp(file.lstat().st_mtime, timezone.utc)
-            (target.parent / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-        taken.append(Collected(student, notebook, file, changed))
-    return taken
+        candidate.entry.outcome = COLLECTED
+        of = f", the latest of {len(files)} attempts" if len(files) > 1 else ""
+        candidate.entry.reason = f"as {where}{of}" + ("" if changed else " (unchanged)")
+        for older in files[index + 1:]:
+            older.entry.outcome = OLDER
+            older.entry.reason = f"at {where}; {candidate.entry.shown} is later"
+        return Collected(student, notebook, candidate.entry.shown, changed, len(files))
+    return None

@@ -1,4 +1,5 @@
-"""Writing and fingerprinting files: the one atomic write every part of the autograder uses."""
+"""Writing, fingerprinting and naming files: the one atomic write every part of the autograder
+uses, and file names made safe to print."""
 
 from __future__ import annotations
 
@@ -33,3 +34,14 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def printable(text: str) -> str:
+    """`text` (a file name, say) with undecodable bytes and control characters escaped: one line,
+    safe to print whatever bytes the name holds.
+
+    >>> printable("ada\\nbob\\udcff")
+    'ada\\\\nbob\\\\xff'
+    """
+    text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

@@ -1,37 +1,91 @@
 """`llmf-grade check`: a self-paced learner grades their own notebook.
 
-The notebook is matched to its source by name (notebooks/ch3_pretraining_objective.ipynb is
-graded against source/ch3_pretraining_objective/ch3_pretraining_objective.ipynb) and graded by
-the same grader a class gets, hidden tests included, in the same sandbox. The report lists each
-item's score under the chapter's name for it and, for an item that lost points, what happened
-in the same plain words as the page (autograder.reports.wording); the HTML feedback page a class
-gets, with the model answers and rubrics of the written answers added, is written next to the
-notebook, as <notebook>.feedback.html.
+The notebook is matched to its chapter by its content, not its file name (a JupyterLab copy
+`ch2_autoregression-Copy1.ipynb` or a renamed file is still chapter 2): the chapter whose source
+shares most of its cells, by grade_id or by text, at least MIN_SHARED_CELLS of them. It is then
+graded by the same grader a class gets, hidden tests included, in the same sandbox. A file that
+is not a notebook, or no chapter's, is refused with a one-line error saying what to give instead.
+The report lists each item's score under the chapter's name for it and, for an item that lost
+points, what happened in the same plain words as the page (autograder.reports.wording); the HTML
+feedback page a class gets, with the model answers and rubrics of the written answers added, is
+written next to the notebook, as <notebook>.feedback.html.
 
 >>> result, page = check_notebook("notebooks/ch2_autoregression.ipynb", Course())  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from autograder.course_folder import Course
-from autograder.files import atomic_write
+from autograder.files import atomic_write, printable
 from autograder.grader.pipeline import grade_notebook
+from autograder.grader.plan import grade_id_of, normalise
 from autograder.grader.sandbox import Limits
-from autograder.grader.submission import read_submission, read_submitted
+from autograder.grader.submission import (
+    MAX_BYTES,
+    cell_text,
+    read_submission,
+    read_submitted,
+)
 from autograder.records import GradeResult
 from autograder.reports.feedback import SourceFacts, feedback_page, text_report
 
+MIN_SHARED_CELLS = 3
+
+
+def read_cells(notebook: Path) -> list:
+    """The cells of a notebook file (at most MAX_BYTES of it read); ValueError, in one line
+    saying what to give instead, for a file that is not a notebook."""
+    raw = read_submitted(notebook)
+    if raw is None:
+        raise FileNotFoundError(f"no notebook {printable(str(notebook))}")
+    name = printable(notebook.name)
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"{name} is larger than {MAX_BYTES >> 20} MB: clear its outputs in "
+                         "JupyterLab (Edit > Clear Outputs of All Cells), save it and check again")
+    try:
+        content = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ValueError(f"{name} is not a notebook (its text is not a notebook's JSON): give the "
+                         ".ipynb file of a chapter you saved in JupyterLab, e.g. "
+                         "notebooks/ch1_base_models.ipynb") from None
+    cells = content.get("cells") if isinstance(content, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError(f"{name} is not a notebook (it has no list of cells): give the .ipynb "
+                         "file of a chapter you saved in JupyterLab")
+    return cells
+
+
+def cell_marks(cells: list) -> set[str]:
+    """What identifies a chapter's cells: their grade_ids and their (non-empty) texts."""
+    marks = set()
+    for cell in cells:
+        if not isinstance(cell, dict):
+            continue
+        grade_id = grade_id_of(cell)
+        if grade_id:
+            marks.add(f"grade_id:{grade_id}")
+        text = normalise(cell_text(cell.get("source")))
+        if text:
+            marks.add(f"text:{text}")
+    return marks
+
 
 def source_for(course: Course, notebook: Path) -> Path:
-    """The source notebook a learner's notebook comes from (matched by file name)."""
-    for assignment in course.assignments():
-        if notebook.stem in course.notebooks(assignment):
-            return course.source(assignment, notebook.stem)
-    known = [name for a in course.assignments() for name in course.notebooks(a)]
-    raise ValueError(f"{notebook.name} is not a chapter notebook of {course.root}; expected "
-                     f"one of {[name + '.ipynb' for name in known]}")
+    """The source notebook a learner's notebook comes from, recognised by its cells."""
+    marks = cell_marks(read_cells(notebook))
+    sources = [course.source(a, name) for a in course.assignments() for name in course.notebooks(a)]
+    shared = {source: len(marks & cell_marks(json.loads(source.read_text())["cells"]))
+              for source in sources}
+    best = max(sources, key=lambda source: (shared[source], source.stem == notebook.stem))
+    if shared[best] < MIN_SHARED_CELLS:
+        raise ValueError(f"{printable(notebook.name)} is not a chapter notebook of this course "
+                         f"(it shares too few cells with any of "
+                         f"{', '.join(s.stem for s in sources)}): give your copy of a chapter "
+                         "from notebooks/")
+    return best
 
 
 def feedback_path(notebook: Path) -> Path:

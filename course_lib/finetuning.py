@@ -38,14 +38,18 @@ def prompt_text(question: str) -> str:
 
 
 def prompt_ids(tokenizer, question: str) -> list[int]:
-    """Token ids of prompt_text(question): the markers are one special token each."""
+    """Token ids of prompt_text(question): the markers are one special token each, and the
+    question is ordinary text (a special-token string in it stays characters)."""
     return [tokenizer.instruction_id, *tokenizer.encode(question), tokenizer.response_id]
 
 
 def ask(model, tokenizer, question: str, max_new_tokens: int = 20) -> str:
-    """The model's greedy answer to `question` in the template, without the final <|eos|>."""
-    return generate_text(model, tokenizer, prompt_text(question), max_new_tokens=max_new_tokens,
-                         temperature=0)  # fmt: skip
+    """The model's greedy answer to `question` in the template, without the final <|eos|>.
+
+    The markers are special tokens and the question is ordinary text, whatever it holds.
+    """
+    return generate_text(model, tokenizer, prompt_ids(tokenizer, question),
+                         max_new_tokens=max_new_tokens, temperature=0)  # fmt: skip
 
 
 def epoch_batches(examples, batch_size: int, pad_id: int, seed: int):

@@ -137,16 +137,19 @@ def _generate(next_logits, context: list, max_new_tokens: int, rng, settings: di
             return
 
 
-def generate_text(model, tokenizer, prompt: str, max_new_tokens: int = 100, *,
+def generate_text(model, tokenizer, prompt: str | list[int], max_new_tokens: int = 100, *,
                   stop_at_eos: bool = True, stop_ids=(), **sampling) -> str:
     """The text the model writes after `prompt` (the prompt itself is not repeated).
 
-    Stops at <|eos|> (left out of the text) unless stop_at_eos=False; stop_ids adds more stops.
-    sampling: rng, temperature, top_k, top_p, use_cache, as for generate().
+    prompt: text, encoded as ordinary text (a special-token string such as "<|eos|>" in it is just
+    characters), or the prompt's token ids, for a prompt that holds special tokens
+    (finetuning.prompt_ids). Stops at <|eos|> (left out of the text) unless stop_at_eos=False;
+    stop_ids adds more stops. sampling: rng, temperature, top_k, top_p, use_cache, as for
+    generate().
     """
     stop_ids = {*stop_ids, tokenizer.eos_id} if stop_at_eos else set(stop_ids)
-    new_ids = list(generate(model, tokenizer.encode(prompt), max_new_tokens, stop_ids=stop_ids,
-                            **sampling))  # fmt: skip
+    prompt_ids = tokenizer.encode(prompt) if isinstance(prompt, str) else prompt
+    new_ids = list(generate(model, prompt_ids, max_new_tokens, stop_ids=stop_ids, **sampling))
     if new_ids and stop_at_eos and new_ids[-1] == tokenizer.eos_id:
         new_ids.pop()
     return tokenizer.decode(new_ids)

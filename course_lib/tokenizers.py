@@ -14,8 +14,11 @@ differ only in how they choose the pieces and how they cut a text into them:
 * `BPETokenizer`: byte-level byte-pair encoding. It starts from the 256 bytes and repeatedly merges
   the most frequent adjacent pair into a new token, so common words become single tokens.
 
-Both reserve the ids 0..4 for the special tokens in `SPECIAL_TOKENS`, and both recognise those
-strings when they occur in the text given to `encode`.
+Both reserve the ids 0..4 for the special tokens in `SPECIAL_TOKENS`. Ordinary text can never
+produce them: `encode` reads a string such as "<|eos|>" in its text as ordinary characters, unless
+the caller names it in `allowed_special` (the convention of OpenAI's tiktoken). Code that builds a
+template, such as a fine-tuning example, says so: `encode(template, allowed_special="all")`, or puts
+the ids in itself (`tokenizer.eos_id`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +54,28 @@ def _utf8(text: str) -> bytes:
         ) from None
 
 
+def _special_pattern(allowed_special: Collection[str] | str) -> re.Pattern | None:
+    """A regular expression that splits out the allowed special tokens (None if none is allowed)."""
+    if allowed_special == "all":
+        allowed = SPECIAL_TOKENS
+    else:
+        if isinstance(allowed_special, str) or not isinstance(allowed_special, Collection):
+            raise TypeError(
+                f'allowed_special must be "all" or a collection of special tokens, such as '
+                f'{{"<|eos|>"}}; got {allowed_special!r}'
+            )
+        unknown = [s for s in allowed_special if s not in _SPECIAL_IDS]
+        if unknown:
+            raise ValueError(
+                f"allowed_special names {unknown!r}, which are not special tokens; "
+                f"the special tokens are {list(SPECIAL_TOKENS)}"
+            )
+        allowed = [s for s in SPECIAL_TOKENS if s in allowed_special]
+    if not allowed:
+        return None
+    return re.compile("(" + "|".join(re.escape(s) for s in allowed) + ")")
+
+
 class Tokenizer:
     """Shared base: a vocabulary of byte pieces, the special tokens, decode, display, save/load.
 
@@ -71,17 +96,27 @@ class Tokenizer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids of `text`; special-token strings such as "<|eos|>" become their ids (0..4).
+    def encode(self, text: str, allowed_special: Collection[str] | str = ()) -> list[int]:
+        """Token ids of `text`.
+
+        A special-token string in `text` ("<|eos|>") is ordinary text, encoded like any other
+        characters, unless it is in `allowed_special` (a collection of strings of SPECIAL_TOKENS,
+        or "all"): then it becomes its id (0..4). So text that a user typed can never end a
+        sequence or pose as a template marker.
 
         >>> tok = CharTokenizer.train("abc")
-        >>> tok.encode("cab<|eos|>")
+        >>> tok.encode("cab<|eos|>", allowed_special="all")
         [7, 5, 6, 2]
+        >>> tok.decode(tok.encode("cab<|eos|>")) == "cab<|eos|>" and 2 not in tok.encode("<|eos|>")
+        True
         """
         check_type(text, str, "the text to encode")
+        pattern = _special_pattern(allowed_special)
+        if pattern is None:
+            return self._encode_ordinary(text)
         ids: list[int] = []
         # With a capturing group, re.split alternates: ordinary text, special, ordinary text, ...
-        for k, part in enumerate(_SPECIAL_PATTERN.split(text)):
+        for k, part in enumerate(pattern.split(text)):
             if k % 2 == 1:
                 ids.append(_SPECIAL_IDS[part])
             elif part:
@@ -238,9 +273,7 @@ class BPETokenizer(Tokenizer):
                 f"vocab_size={vocab_size} is too small: a byte-level BPE tokenizer needs at least "
                 f"{min_size} ids ({_N_SPECIAL} special tokens + 256 bytes) before any merge"
             )
-        chunk_counts = Counter()
-        for part in _SPECIAL_PATTERN.split(text)[::2]:
-            chunk_counts.update(_CHUNK_PATTERN.findall(part))
+        chunk_counts = Counter(text_chunks(text))
         words = [[_N_SPECIAL + b for b in _utf8(chunk)] for chunk in chunk_counts]
         counts = list(chunk_counts.values())
 
@@ -295,6 +328,19 @@ class BPETokenizer(Tokenizer):
 
     def _to_json(self) -> dict:
         return {"merges": [list(pair) for pair in self.merges]}
+
+
+def text_chunks(text: str) -> list[str]:
+    """The word-like chunks BPE training counts pairs in, in order (special-token strings are
+    left out: training never learns them). A chunk is letters with their leading space, digits,
+    punctuation, or whitespace; no merge crosses a chunk boundary.
+
+    >>> text_chunks("low lower, lowest!")
+    ['low', ' lower', ',', ' lowest', '!']
+    """
+    check_type(text, str, "the text")
+    parts = _SPECIAL_PATTERN.split(text)[::2]  # the text between special-token strings
+    return [chunk for part in parts for chunk in _CHUNK_PATTERN.findall(part)]
 
 
 def _pairs(ids: list[int]) -> zip:

@@ -11,7 +11,8 @@ The tests every chapter shares are the methods of ChapterGradingTests.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -30,7 +31,7 @@ def source_path(chapter: str) -> Path:
 
 
 def grade_cell_of(solution_id: str) -> str:
-    """The grade_id of an exercise's test cell."""
+    """The grade_id of an exercise's (or a question's) test cell."""
     return "test_" + solution_id
 
 
@@ -70,11 +71,13 @@ def grade_variants(path: Path, wrong: dict, written_answer: str, folder: Path) -
         submitted = folder / f"variant_{index}.ipynb"
         nbformat.write(student_notebook(source, answers, written=written_answer), submitted)
         jobs[index] = (submitted, mutated)
-    # the first grading computes (and caches) the reference values the others share
-    results = {None: grade_notebook(jobs[None][0], path)}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {i: pool.submit(grade_notebook, jobs[i][0], path) for i in variants[1:]}
-        results |= {i: future.result() for i, future in futures.items()}
+    # Two worker processes, as `llmf-grade grade` uses (not threads: CPython 3.11.7 raises
+    # "SystemError: AST constructor recursion depth mismatch" when two threads build ASTs at once,
+    # as the grader's judge does); each computes the reference values once and caches them.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], path) for i in variants}
+        results = {i: future.result() for i, future in futures.items()}
     return {index: (results[index], jobs[index][1]) for index in variants}
 
 
@@ -117,7 +120,7 @@ def check_wrong_answers_fail_a_visible_check(graded: dict) -> None:
         for solution_id, name in mutated.items():
             failure = result.failed_checks.get(grade_cell_of(solution_id), "")
             if "AssertionError" not in failure:
-                unexplained.append((solution_id, name, failure[:120]))
+                unexplained.append((solution_id, name, failure[:120], result.status, result.reason))
     assert not unexplained, unexplained
 
 
@@ -155,6 +158,25 @@ def check_quiz_widgets_and_answer_cells_agree(quiz: dict, expected: list[str]) -
         assert widget.answer == key, f"{grade_id}: widget says {widget.answer}, cell says {key}"
         assert 3 <= len(widget.options) <= 5 or set(widget.options) == {"True", "False"}
         assert widget.hint, f"{grade_id} has no hint"
+
+
+def check_every_option_shown_is_a_valid_answer(source, quiz: dict) -> None:
+    """Each question's answer cell check accepts every option its widget shows (as the string a
+    learner types) and refuses one it does not show."""
+    for grade_id, (widget, _) in quiz.items():
+        check = next(cell.source for cell in source.cells
+                     if role(cell).get("grade_id") == grade_cell_of(grade_id))
+        for choice in [*widget.options, "not an option"]:
+            namespace = {f"answer_{grade_id}": choice, "hidden_cases": lambda *args, **kwargs: None}
+            try:
+                exec(check, namespace)  # noqa: S102 - the instructor's answer check
+                accepted = True
+            except AssertionError:
+                accepted = False
+            verdict = "accepts" if accepted else "refuses"
+            assert accepted == (choice in widget.options), (
+                f"{grade_id}: the answer cell {verdict} {choice!r}; the widget shows "
+                f"{list(widget.options)}")
 
 
 class ChapterGradingTests:
@@ -203,6 +225,9 @@ class ChapterGradingTests:
     def test_written_questions_have_a_model_answer_and_a_rubric(self, chapter_source):
         for grade_id, points in self.written.items():
             written_question(chapter_source, grade_id, points)
+
+    def test_every_option_shown_is_a_valid_answer(self, chapter_source):
+        check_every_option_shown_is_a_valid_answer(chapter_source, quiz_questions(chapter_source))
 
     def test_quiz_widgets_and_answer_cells_agree(self, chapter_source):
         number = self.chapter[2]  # "ch1_base_models" -> "1"

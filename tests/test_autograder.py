@@ -14,7 +14,6 @@ import pytest
 import synthetic
 
 import course_lib
-from autograder.collect import find_submissions
 from autograder.grader.compare import compare
 from autograder.grader.course_lib_view import course_lib_view
 from autograder.grader.judge import visible_error
@@ -105,20 +104,6 @@ def test_submission_reading_finds_tampering_and_bad_files(tmp_path):
     (tmp_path / "bad.ipynb").write_text("[1, 2")
     assert read_submission(read_submitted(tmp_path / "bad.ipynb"), plan).problem[0] == "crashed"
     assert read_submission(read_submitted(tmp_path / "none.ipynb"), plan).problem[0] == "missing"
-
-
-def test_collect_understands_both_layouts(tmp_path):
-    (tmp_path / "ada").mkdir()
-    (tmp_path / "ada" / "renamed.ipynb").write_text("{}")
-    (tmp_path / "s42_ch1.ipynb").write_text("{}")
-    (tmp_path / "Smith, J_991_ch1.ipynb").write_text("{}")
-    (tmp_path / "Smith, J_991_ch1.ipynb").rename(tmp_path / "elsewhere")
-    assert {(s, n) for s, n, _ in find_submissions(tmp_path, ["ch1"])} == {
-        ("ada", "ch1"), ("s42", "ch1")}
-    (tmp_path / "elsewhere").rename(tmp_path / "Smith, J_991_ch1.ipynb")
-    (tmp_path / "s42_ch1.ipynb").unlink()
-    found = find_submissions(tmp_path, ["ch1"], id_pattern=r"_(?P<student>\d+)_ch1")
-    assert {s for s, _, _ in found} == {"ada", "991"}
 
 
 def test_a_stopped_kernel_reports_died_rather_than_breaking_the_grader():

@@ -1,4 +1,6 @@
-"""`llmf-grade collect` as a careful instructor would: LMS layouts, links, odd folders, drafts.
+"""`llmf-grade collect` as a careful instructor would: each entry on its own and reported, the
+latest attempt of each student, LMS namings given or detected, nothing followed, blocked on or
+read unbounded.
 
 The LMS fixtures (tests/fixtures/lms/) follow each system's documented download naming:
 Canvas `<lastfirst>[_late]_<user id>_<submission id>_<file>`, Moodle folders
@@ -8,9 +10,15 @@ Canvas `<lastfirst>[_late]_<user id>_<submission id>_<file>`, Moodle folders
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import shutil
-import warnings
+import signal
+import time
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,19 +26,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autograder.cli import main
-from autograder.collect import CollectWarning, collect, find_submissions
+from autograder.collect import (
+    COLLECTED,
+    MAX_BYTES,
+    NOT_COLLECTED,
+    OLDER,
+    collect,
+)
 from autograder.course_folder import Course
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 SOURCE = FIXTURES / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
+DAY = 86_400
+
+
+def new_course(root: Path) -> Course:
+    shutil.copytree(FIXTURES / "course" / "source", root / "source")
+    return Course(root)
 
 
 @pytest.fixture
 def course(tmp_path) -> Course:
-    root = tmp_path / "course"
-    shutil.copytree(FIXTURES / "course" / "source", root / "source")
-    return Course(root)
+    return new_course(tmp_path / "course")
 
 
 def submitted(course: Course) -> dict[str, str]:
@@ -39,41 +57,175 @@ def submitted(course: Course) -> dict[str, str]:
             for path in course.root.glob("submitted/*/fx_basics/fx_basics.ipynb")}
 
 
+def outcomes(report) -> dict[str, tuple[str, str]]:
+    """{entry as shown: (outcome, reason)}."""
+    return {entry.shown: (entry.outcome, entry.reason) for entry in report.entries}
+
+
+def write(path: Path, text: str, age_days: float = 0) -> Path:
+    """Write `text` to `path`, modified `age_days` ago."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    stamp = 1_700_000_000 - age_days * DAY
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+@contextmanager
+def finishes_within(seconds: int):
+    """Fail (rather than hang the suite) if the block takes longer than `seconds`."""
+    def stop(*_):
+        raise TimeoutError(f"took more than {seconds} s")
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("given_lms", [True, False])
 @pytest.mark.parametrize("lms, expected", [
     ("canvas", {"12345": "canvas: Ada", "23456": "canvas: Grace, late"}),
-    ("moodle", {"12345": "moodle: Ada", "23456": '"moodle: Grace"'}),  # not the draft
+    ("moodle", {"12345": "moodle: Ada", "23456": '"moodle: Grace"'}),
     ("blackboard", {"alovelace": "blackboard: Ada", "ghopper": "blackboard: Grace, renamed"}),
 ])
-def test_each_lms_export_is_collected_by_name(course, lms, expected, capsys):
-    assert main(["--course", str(course.root), "collect", "fx_basics",
-                 str(FIXTURES / "lms" / lms), "--lms", lms]) == 0
+def test_each_lms_download_is_collected_by_name_given_or_detected(course, tmp_path, lms,
+                                                                    expected, given_lms, capsys):
+    download = tmp_path / lms
+    shutil.copytree(FIXTURES / "lms" / lms, download)
+    for draft in download.rglob("wip_*"):  # Moodle's draft is the older attempt
+        os.utime(draft, (0, 0))
+    option = ["--lms", lms] if given_lms else []
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download),
+                 *option]) == 0
     found = submitted(course)
     assert set(found) == set(expected)
     for student, text in expected.items():
         assert text in found[student]
+    printed = capsys.readouterr().out
+    assert ("(detected; give --lms none" in printed) != given_lms
+    assert "1 entry not collected" in printed  # the .txt / .html beside the notebooks
 
 
-def test_moodle_draft_beside_the_assignments_notebook_is_named_not_graded(course):
-    with pytest.warns(CollectWarning, match="took .*/fx_basics.ipynb .*ignored .*wip_fx_basics"):
-        collect(course, "fx_basics", FIXTURES / "lms" / "moodle", lms="moodle")
-    assert "draft" not in submitted(course)["23456"]
+def test_the_latest_attempt_is_collected_and_the_report_says_so(course, tmp_path):
+    download = tmp_path / "download"
+    write(download / "ada" / "fx_basics.ipynb", "old", age_days=2)
+    write(download / "ada" / "wip_fx_basics.ipynb", "new", age_days=1)
+    write(download / "bob_fx_basics.ipynb", "first", age_days=1)
+    write(download / "bob_FX_BASICS-2.IPYNB", "second", age_days=3)  # numbered: later
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": "new", "bob": "second"}
+    seen = outcomes(report)
+    assert seen["ada/wip_fx_basics.ipynb"] == (
+        COLLECTED, "as ada/fx_basics, the latest of 2 attempts")
+    assert seen["ada/fx_basics.ipynb"] == (
+        OLDER, "at ada/fx_basics; ada/wip_fx_basics.ipynb is later")
+    assert seen["bob_FX_BASICS-2.IPYNB"][0] == COLLECTED
+    assert seen["bob_fx_basics.ipynb"][0] == OLDER
 
 
-def test_two_drafts_and_no_assignment_notebook_take_neither_with_a_clear_choice(course, tmp_path):
-    (tmp_path / "subs" / "ada").mkdir(parents=True)
-    for name in ("wip_fx_basics.ipynb", "old_fx_basics.ipynb"):
-        shutil.copy(SOURCE, tmp_path / "subs" / "ada" / name)
-    with pytest.warns(CollectWarning, match="not exactly one is named fx_basics.ipynb"):
-        assert collect(course, "fx_basics", tmp_path / "subs") == []
+def test_the_samples_macosx_zip_upper_case_and_suffixes_are_all_collected(course, tmp_path,
+                                                                          capsys):
+    """A Moodle-style download with macOS metadata, a zip holding the notebook, an upper-case
+    extension, LMS and JupyterLab suffixes: every student collected, every other entry said."""
+    download = tmp_path / "download"
+    write(download / "__MACOSX" / "ada" / "._fx_basics.ipynb", "resource fork")
+    write(download / "ada" / "fx_basics.IPYNB", "ada")
+    with zipfile.ZipFile(download / "bob.zip", "w") as archive:
+        archive.writestr("work/fx_basics.ipynb", "bob")
+        archive.writestr("__MACOSX/work/._fx_basics.ipynb", "fork")
+    write(download / "cyd_fx_basics-Copy1.ipynb", "cyd")
+    write(download / "dee" / "fx_basics (1).ipynb", "dee")
+    write(download / ".DS_Store", "finder")
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download)]) == 0
+    assert submitted(course) == {"ada": "ada", "bob": "bob", "cyd": "cyd", "dee": "dee"}
+    printed = capsys.readouterr().out
+    assert "not collected  __MACOSX: macOS's archive metadata, not a submission" in printed
+    assert "collected      bob.zip:work/fx_basics.ipynb: as bob/fx_basics" in printed
+    assert "not collected  .DS_Store: a hidden file or folder" in printed
+    assert "collected 4 notebook(s) from 4 student(s)" in printed
 
 
-def test_id_pattern_reads_folder_names_too(course, tmp_path):
-    folder = tmp_path / "subs" / "Ada Lovelace_12345_assignsubmission_file_"
-    folder.mkdir(parents=True)
-    shutil.copy(SOURCE, folder / "mine.ipynb")
-    taken = collect(course, "fx_basics", tmp_path / "subs",
-                    id_pattern=r"_(?P<student>\d+)_assignsubmission")
-    assert [item.student for item in taken] == ["12345"]
+def test_a_fifo_named_like_a_notebook_is_reported_never_opened(course, tmp_path):
+    download = tmp_path / "download"
+    write(download / "ada_fx_basics.ipynb", "ada")
+    os.mkfifo(download / "bob_fx_basics.ipynb")
+    (download / "cyd").mkdir()
+    os.mkfifo(download / "cyd" / "fx_basics.ipynb")
+    with finishes_within(20):
+        report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": "ada"}
+    for shown in ("bob_fx_basics.ipynb", "cyd/fx_basics.ipynb"):
+        assert outcomes(report)[shown] == (
+            NOT_COLLECTED, "not a regular file (a FIFO, socket or device): never opened")
+
+
+def test_a_zip_bomb_is_read_only_up_to_the_size_limit(course, tmp_path):
+    """A member whose header claims 1 KB but unzips past MAX_BYTES, and one that says it is too
+    big: neither is read further than the limit; the student's other attempt is collected."""
+    download = tmp_path / "download"
+    write(download / "ada" / "fx_basics.ipynb", "honest", age_days=5)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("fx_basics.ipynb", b"0" * (MAX_BYTES + 2**20))
+    raw = bytearray(bomb.getvalue())
+    size_field = raw.index(b"fx_basics.ipynb") - 30 + 22  # the local header's uncompressed size
+    raw[size_field:size_field + 4] = (1024).to_bytes(4, "little")
+    central = raw.rindex(b"PK\x01\x02")  # and the central directory's
+    raw[central + 24:central + 28] = (1024).to_bytes(4, "little")
+    (download / "ada" / "late.zip").write_bytes(bytes(raw))
+    with finishes_within(60):
+        report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": "honest"}
+    outcome, reason = outcomes(report)["ada/late.zip:fx_basics.ipynb"]
+    assert outcome == NOT_COLLECTED and "could not be read" in reason
+
+
+def test_canvas_names_without_lms_are_read_as_canvas_and_mixed_names_are_refused(course,
+                                                                                tmp_path, capsys):
+    download = tmp_path / "download"
+    write(download / "doedave_12345_678901_fx_basics.ipynb", "dave")
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download)]) == 0
+    assert set(submitted(course)) == {"12345"}  # not a student called doedave_12345_678901
+    assert "names read as Canvas's download naming (detected" in capsys.readouterr().out
+    write(download / "ada_fx_basics.ipynb", "ada")
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "1 of the 2 entries holding a notebook are named as Canvas" in err
+    assert "give --lms canvas" in err and "--lms none" in err
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download),
+                 "--lms", "none"]) == 0
+    assert set(submitted(course)) == {"12345", "ada", "doedave_12345_678901"}
+
+
+def test_an_entry_that_names_no_usable_student_is_reported_and_the_rest_collected(course,
+                                                                                 tmp_path):
+    download = tmp_path / "download"
+    write(download / "Ada Lovelace" / "fx_basics.ipynb", "ada")
+    write(download / "fx_basics.ipynb", "whose?")
+    write(download / "bob" / "fx_basics.ipynb", "bob")
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"bob": "bob"}
+    seen = outcomes(report)
+    assert "'Ada Lovelace' is not usable as a student id" in seen["Ada Lovelace/fx_basics.ipynb"][1]
+    assert "with no student in its name" in seen["fx_basics.ipynb"][1]
+
+
+def test_id_pattern_reads_folder_and_file_names_and_reports_what_does_not_match(course,
+                                                                               tmp_path):
+    download = tmp_path / "download"
+    write(download / "Ada Lovelace_12345_assignsubmission_file_" / "mine.ipynb", "ada")
+    write(download / "Smith, J_991_fx_basics.ipynb", "smith")
+    write(download / "stray.ipynb", "stray")
+    report = collect(course, "fx_basics", download, id_pattern=r"_(?P<student>\d+)_")
+    assert submitted(course) == {"12345": "ada", "991": "smith"}
+    assert outcomes(report)["stray.ipynb"] == (
+        NOT_COLLECTED, "its name does not follow --id-pattern '_(?P<student>\\\\d+)_'")
+    with pytest.raises(ValueError, match="needs a \\(\\?P<student>"):
+        collect(course, "fx_basics", download, id_pattern=r"_(\d+)_")
 
 
 def test_links_are_refused_never_followed(course, tmp_path):
@@ -82,61 +234,210 @@ def test_links_are_refused_never_followed(course, tmp_path):
     (subs / "eve" / "fx_basics.ipynb").symlink_to(SOURCE)  # the instructor's solutions
     (subs / "mal").symlink_to(SOURCE.parent, target_is_directory=True)
     (subs / "zed_fx_basics.ipynb").symlink_to(SOURCE)
-    with pytest.warns(CollectWarning, match="symbolic link") as caught:
-        assert collect(course, "fx_basics", subs) == []
-    assert len(caught) == 3
-    assert submitted(course) == {}
+    report = collect(course, "fx_basics", subs)
+    assert report.taken == [] and submitted(course) == {}
+    assert [entry.outcome for entry in report.entries] == [NOT_COLLECTED] * 3
+    assert all("symbolic link" in entry.reason for entry in report.entries)
 
 
-def test_a_folder_named_like_a_notebook_is_skipped_with_a_warning(course, tmp_path, capsys):
+def test_a_folder_named_like_a_notebook_is_reported(course, tmp_path, capsys):
     subs = tmp_path / "subs"
     (subs / "ada" / "fx_basics.ipynb").mkdir(parents=True)
     (subs / "bob_fx_basics.ipynb").mkdir()
     shutil.copy(SOURCE, subs / "cyd_fx_basics.ipynb")
     assert main(["--course", str(course.root), "collect", "fx_basics", str(subs)]) == 0
-    err = capsys.readouterr().err
-    assert err.count("a folder named like a notebook") == 2
+    assert capsys.readouterr().out.count("a folder named like a notebook") == 2
     assert set(submitted(course)) == {"cyd"}
 
 
-def test_unknown_lms_is_a_clear_error(course, tmp_path, capsys):
+def test_a_renamed_file_counts_only_when_nothing_was_handed_in_by_name(course, tmp_path):
+    download = tmp_path / "download"
+    write(download / "ada" / "my copy.ipynb", "ada")
+    write(download / "bob" / "scratch.ipynb", "scratch", age_days=0)
+    write(download / "bob" / "fx_basics.ipynb", "bob", age_days=1)
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": "ada", "bob": "bob"}
+    assert "matches none of the assignment's notebooks" in outcomes(report)["bob/scratch.ipynb"][1]
+
+
+def test_an_assignment_of_two_notebooks_takes_each_by_its_name(tmp_path):
+    course = new_course(tmp_path / "course")
+    (course.root / "source" / "two").mkdir()
+    for name in ("part_a", "part_b"):
+        shutil.copy(SOURCE, course.root / "source" / "two" / f"{name}.ipynb")
+    download = tmp_path / "download"
+    write(download / "ada" / "Part_A.ipynb", "a")
+    write(download / "ada" / "part_b-1.ipynb", "b")
+    write(download / "ada" / "notes.ipynb", "notes")
+    report = collect(course, "two", download)
+    assert sorted(f"{item.student}/{item.notebook}" for item in report.taken) == [
+        "ada/part_a", "ada/part_b"]
+    assert "matches none of the assignment's notebooks (part_a.ipynb, part_b.ipynb)" in \
+        outcomes(report)["ada/notes.ipynb"][1]
+
+
+def test_names_that_are_not_text_or_hold_control_characters_are_printed_escaped(course,
+                                                                              tmp_path, capsys):
+    download = tmp_path / "download"
+    download.mkdir()
+    (Path(os.fsdecode(bytes(download) + b"/\xff\xfe_fx_basics.ipynb"))).write_text("odd")
+    write(download / "eve\nmallory_fx_basics.ipynb", "newline")
+    write(download / "bob_fx_basics.ipynb", "bob")
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download)]) == 0
+    printed = capsys.readouterr().out
+    assert "\\xff\\xfe_fx_basics.ipynb: '\\\\xff\\\\xfe' is not usable" in printed
+    assert "eve\\nmallory_fx_basics.ipynb" in printed
+    assert len(printed.splitlines()) == 4  # three entries and the summary: one line each
+    assert submitted(course) == {"bob": "bob"}
+
+
+def test_unknown_lms_is_a_clear_error(course, tmp_path):
     with pytest.raises(ValueError, match="unknown --lms 'sakai'"):
         collect(course, "fx_basics", tmp_path, lms="sakai")
 
 
-NAMES = st.from_regex(r"[a-z][a-z_]{0,7}", fullmatch=True)  # valid student ids
-ENTRY = st.tuples(st.sampled_from(["file", "dir", "link", "notebook_dir"]), NAMES,
-                  st.sampled_from(["fx_basics.ipynb", "wip_fx_basics.ipynb", "x.ipynb", "a.txt"]))
+@pytest.mark.parametrize("arguments, says", [
+    (["missing"], "no folder .*missing: give the folder holding the downloaded submissions"),
+    (["download.zip"], "download.zip is a file, not a folder: unzip it and give the folder"),
+    (["download", "--id-pattern", "_(\\d+)_"], "needs a \\(\\?P<student>...\\) group"),
+    (["download", "--id-pattern", "(?P<student>"], "--id-pattern is not a regular expression"),
+    (["download", "--lms", "canvas", "--id-pattern", "(?P<student>x)"], "not both"),
+])
+def test_every_refusal_is_one_line_with_what_to_do(course, tmp_path, arguments, says, capsys,
+                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "download" / "ada_fx_basics.ipynb", "ada")
+    (tmp_path / "download.zip").write_bytes(b"PK")
+    assert main(["--course", str(course.root), "collect", "fx_basics", *arguments]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(says, err), err
+    assert submitted(course) == {}
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(entries=st.lists(ENTRY, max_size=12))
-def test_collect_never_follows_a_link_and_takes_one_file_per_notebook(tmp_path_factory, entries):
-    """Random trees of student folders, flat files, links and notebook-named folders: whatever
-    is found is a regular file reached without passing a link, at most one per student."""
-    folder = tmp_path_factory.mktemp("random")
-    outside = tmp_path_factory.mktemp("outside")
-    shutil.copy(SOURCE, outside / "secret.ipynb")
-    for kind, student, name in entries:
-        place = folder / student
-        place.mkdir(exist_ok=True)
-        target = place / name
-        if target.exists() or target.is_symlink():
-            continue
+# Random download folders. Students: ids, each with 1-3 attempts spread over a folder of their
+# own, flat files, zips (at the top or in their folder), names in any case with attempt
+# suffixes, sometimes an older copy of the same bytes; the whole folder either plainly named or
+# in Canvas's, Moodle's or Blackboard's naming (given or detected).
+# Noise: __MACOSX, hidden files, text files, empty folders, FIFOs and links named like
+# notebooks, folders named like notebooks, broken zips, ids that are not usable.
+IDS = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True).filter(
+    lambda name: not name.startswith("zz")), min_size=1, max_size=6, unique=True)
+PLACES = st.sampled_from(["folder", "nested", "flat", "zip", "folder_zip"])
+CASES = st.sampled_from([str.lower, str.upper, str.title])
+SUFFIXES = st.sampled_from(["-{k}", " ({k})"])
+NOISE = st.sampled_from(["macosx", "hidden", "text", "empty", "fifo", "link", "notebook_dir",
+                         "broken_zip", "bad_id"])
+
+
+def _notebook_name(draw, k: int, prefix: str) -> str:
+    """The name of attempt `k` (k > 0 carries the attempt number, as LMSs and browsers do)."""
+    suffix = draw(SUFFIXES).format(k=k) if k else ""
+    return prefix + draw(CASES)(f"fx_basics{suffix}") + draw(st.sampled_from([".ipynb", ".IPYNB"]))
+
+
+def _attempt_path(draw, naming: str, student: str, sid: str, k: int) -> tuple[str, str]:
+    """(kind, path) of a student's attempt `k` in a download named as `naming` says."""
+    notebook = _notebook_name(draw, k, "")
+    if naming == "canvas":
+        return "file", f"{student}_{sid}_{700 + k}_{notebook}"
+    if naming == "blackboard":
+        return "file", f"fx_basics_{student}_attempt_2026-11-{10 + k:02d}-10-00-00_{notebook}"
+    if naming == "moodle":
+        return "file", f"{student.title()} Doe_{sid}_assignsubmission_file_/{notebook}"
+    place = draw(PLACES)
+    if place in ("folder", "nested"):
+        return "file", f"{student}/{'sub/deeper/' if place == 'nested' else ''}{k}/{notebook}"
+    if place == "flat":
+        return "file", _notebook_name(draw, k, f"{student}_")
+    return "zip", f"{student}-{k}.zip" if place == "zip" else f"{student}/{k}.zip"
+
+
+@st.composite
+def downloads(draw):
+    """(files to make [(relative path, kind, content, age)], the expected {student: content},
+    the expected {shown entry: outcome}, the --lms to give)."""
+    naming = draw(st.sampled_from(["plain", "canvas", "moodle", "blackboard"]))
+    made, expected, shown = [], {}, {}
+    for number, student in enumerate(draw(IDS)):
+        sid = str(10_000 + number) if naming in ("canvas", "moodle") else student
+        attempts = draw(st.integers(1, 3))
+        for k in range(attempts):
+            content = json.dumps({"student": sid, "attempt": k})
+            # later attempts are younger; an LMS's download gives every file one time, and
+            # the attempt time or number in the name tells
+            age = attempts - k if naming == "plain" else 0
+            outcome = COLLECTED if k == attempts - 1 else OLDER
+            kind, name = _attempt_path(draw, naming, student, sid, k)
+            if kind == "zip":
+                member = f"work/{_notebook_name(draw, k, '')}"
+                made.append((name, "zip", (member, content), age))
+                shown[f"{name}:{member}"] = outcome
+            else:
+                made.append((name, "file", content, age))
+                shown[name] = outcome
+        if naming == "plain" and draw(st.booleans()):  # the same bytes again, older
+            made.append((f"{student}/copy/fx_basics.ipynb", "file", content, attempts + 1))
+            shown[f"{student}/copy/fx_basics.ipynb"] = OLDER
+        expected[sid] = content
+    for index, kind in enumerate(draw(st.lists(NOISE, max_size=6))):
+        name = {"macosx": "__MACOSX", "hidden": f".hidden{index}.ipynb",
+                "text": f"zz{index}_notes.txt", "empty": f"zzempty{index}",
+                "fifo": f"zzfifo{index}_fx_basics.ipynb", "link": f"zzlink{index}_fx_basics.ipynb",
+                "notebook_dir": f"zzdir{index}_fx_basics.ipynb",
+                "broken_zip": f"zzbroken{index}.zip",
+                "bad_id": f"Zz Space{index}_fx_basics.ipynb"}[kind]
+        if kind == "bad_id" and naming != "plain":
+            continue  # a plainly named notebook in an LMS's download: collect asks for --lms
+        if name not in shown:
+            made.append((name, kind, "", 0))
+            shown[name] = NOT_COLLECTED
+    lms = draw(st.sampled_from(["none" if naming == "plain" else naming, None]))
+    return made, expected, shown, lms
+
+
+def make(folder: Path, made, outside: Path) -> None:
+    for name, kind, content, age in made:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = 1_700_000_000 - age * DAY
         if kind == "file":
-            target.write_text("{}")
-        elif kind == "dir" or kind == "notebook_dir":
-            target.mkdir()
-        else:
-            target.symlink_to(outside / "secret.ipynb")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CollectWarning)
-        found = find_submissions(folder, ["fx_basics"])
-    keys = [(student, notebook) for student, notebook, _ in found]
-    assert len(keys) == len(set(keys))
-    for _, _, path in found:
-        relative = path.relative_to(folder)
-        for depth in range(1, len(relative.parts) + 1):
-            assert not (folder / Path(*relative.parts[:depth])).is_symlink()
-        assert path.is_file() and os.path.realpath(path).startswith(str(folder.resolve()))
+            write(path, content, age)
+        elif kind == "zip":
+            member, text = content
+            with zipfile.ZipFile(path, "w") as archive:
+                info = zipfile.ZipInfo(member, date_time=time.gmtime(stamp)[:6])
+                archive.writestr(info, text)
+            os.utime(path, (stamp, stamp))
+        elif kind == "macosx":
+            write(path / "ada" / "._fx_basics.ipynb", "fork")
+        elif kind == "hidden" or kind == "text" or kind == "bad_id":
+            write(path, "{}")
+        elif kind == "empty" or kind == "notebook_dir":
+            path.mkdir()
+        elif kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "link":
+            path.symlink_to(outside)
+        elif kind == "broken_zip":
+            path.write_bytes(b"PK\x03\x04 not really a zip")
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=downloads())
+def test_any_download_folder_ends_reports_every_entry_and_collects_each_latest_once(
+        tmp_path_factory, case):
+    made, expected, shown, lms = case
+    folder = tmp_path_factory.mktemp("download")
+    outside = tmp_path_factory.mktemp("outside") / "secret.ipynb"
+    shutil.copy(SOURCE, outside)
+    make(folder, made, outside)
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    with finishes_within(60):
+        report = collect(course, "fx_basics", folder, lms=lms)
+    reported = [entry.shown for entry in report.entries]
+    assert len(reported) == len(set(reported)), "an entry reported twice"
+    assert {entry.shown: entry.outcome for entry in report.entries} == shown
+    assert all(entry.reason for entry in report.entries)
+    assert submitted(course) == expected
+    assert sorted(item.student for item in report.taken) == sorted(expected)

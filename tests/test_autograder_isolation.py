@@ -19,6 +19,7 @@ from grading_cli import (
     FIXTURES,
     SOURCE,
     assert_nothing_left,
+    grading,
     grading_in_background,
     private_tmp,
     processes_with,
@@ -27,9 +28,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.cli import main
-from autograder.grader import cgroups
+from autograder.course_folder import Course
+from autograder.grader import cgroups, mounts, sandbox
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
-from autograder.grader.sandbox import Limits, bwrap_works
+from autograder.grader.sandbox import HOME, SOCKETS_BYTES, SOCKETS_FILES, Limits, bwrap_works
 from autograder.protocol import HIDDEN_MIME
 
 LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
@@ -124,6 +126,200 @@ def test_the_sandbox_tmpfs_is_bounded():
         assert outcome.status == "ok", outcome.error
         assert int(outcome.output) <= 3 * 128
         assert kernel.execute("open('/escape', 'w')", timeout=10).status == "error"
+
+
+# Run in the kernel: every folder it can write to, from its own mount table (the topmost mount
+# of each point), as [(mount point, filesystem type, filesystem options)].
+WRITABLE_MOUNTS = r"""
+import json, os, re
+places = {}
+for line in open('/proc/self/mountinfo'):
+    left, right = line.split(' - ')
+    point = re.sub(r'\\([0-7]{3})', lambda m: chr(int(m[1], 8)), left.split()[4])
+    kind, _, options = right.split()
+    places[point] = (left.split()[5].split(','), kind, options)
+print(json.dumps([(point, kind, options) for point, (flags, kind, options) in places.items()
+                  if 'rw' in flags and kind not in ('proc', 'devpts') and os.path.isdir(point)]))
+"""
+
+# Run in the kernel: write past a bound in one place (files of `size` bytes at `depth` folders
+# down, until the filesystem refuses), then report what it holds and remove it.
+FILL = r"""
+import errno, json, os, shutil
+def fill(place, size, depth, most):
+    base = folder = os.path.join(place, 'fill')
+    refused = None
+    try:
+        os.mkdir(base)
+        for level in range(depth):
+            folder = os.path.join(folder, f'd{level}')
+            os.mkdir(folder)
+        for index in range(most):
+            with open(os.path.join(folder, f'f{index}'), 'wb') as handle:
+                handle.write(b'x' * size)
+    except OSError as error:
+        refused = errno.errorcode.get(error.errno)
+    walked = list(os.walk(base))
+    entries = 1 + sum(len(folders) + len(files) for _, folders, files in walked)
+    held = sum(os.lstat(os.path.join(parent, name)).st_size
+               for parent, _, files in walked for name in files)
+    shutil.rmtree(base, ignore_errors=True)
+    return json.dumps({'refused': refused, 'entries': entries, 'bytes': held})
+"""
+
+
+def writable_mounts(kernel) -> dict[str, tuple[str, dict[str, str]]]:
+    """{mount point: (filesystem type, its options)} of every place the kernel can write to."""
+    outcome = kernel.execute(WRITABLE_MOUNTS, timeout=30)
+    assert outcome.status == "ok", outcome.error
+    return {point: (kind, dict(option.partition("=")[::2] for option in options.split(",")))
+            for point, kind, options in json.loads(outcome.output)}
+
+
+def kibibytes(size: str) -> int:
+    return int(size[:-1]) * {"k": 1, "m": 1024, "g": 1024**2}[size[-1]] if size[-1].isalpha() \
+        else int(size) // 1024
+
+
+BOUNDED = Limits(cell_timeout=60, notebook_timeout=600, tmpfs_mb=8, tmpfs_files=200)
+needs_mounts = pytest.mark.skipif(not (bwrap_works() and mounts.can_mount()),
+                                  reason="needs bubblewrap and a grader that may mount (root)")
+
+
+@pytest.fixture(scope="module")
+def bounded_kernel():
+    """One sandboxed kernel with small bounds on its writable places, and those places."""
+    with SandboxedKernel(BOUNDED) as kernel:
+        assert kernel.execute(FILL, timeout=30).status == "ok"
+        yield kernel, writable_mounts(kernel)
+
+
+def bound_of(point: str, runtime) -> tuple[int, int]:
+    """(bytes, files) a writable place may hold: the socket folder's or a tmpfs_* one's."""
+    if point == str(runtime):
+        return SOCKETS_BYTES, SOCKETS_FILES
+    return BOUNDED.tmpfs_mb * 2**20, BOUNDED.tmpfs_files
+
+
+@needs_mounts
+def test_every_writable_place_the_kernel_sees_is_a_tmpfs_bounded_in_bytes_and_files(
+        bounded_kernel):
+    """Read from the kernel's own mount table, not from a list of places: every folder it may
+    write to is a tmpfs with size= and nr_inodes= within the limits; the root and /dev are not
+    writable."""
+    kernel, places = bounded_kernel
+    assert {"/tmp", HOME, "/dev/shm", str(kernel.runtime)} <= set(places)
+    assert "/" not in places and "/dev" not in places
+    for point, (kind, options) in places.items():
+        size, files = bound_of(point, kernel.runtime)
+        assert kind == "tmpfs", (point, kind)
+        assert 0 < kibibytes(options["size"]) * 1024 <= size, (point, options)
+        assert 0 < int(options["nr_inodes"]) <= files, (point, options)
+
+
+@needs_mounts
+@settings(max_examples=24, deadline=None)
+@given(data=st.data(), size=st.sampled_from([0, 1, 4096, 2**20, 3 * 2**20]),
+       depth=st.integers(0, 3))
+def test_writing_past_each_bound_in_each_writable_place_is_refused(bounded_kernel, data, size,
+                                                                  depth):
+    """Files of any size at any depth, in any writable place: the filesystem refuses (ENOSPC)
+    before the place holds more than its bytes or its files, and the kernel goes on."""
+    kernel, places = bounded_kernel
+    point = data.draw(st.sampled_from(sorted(places)))
+    size_bound, files_bound = bound_of(point, kernel.runtime)
+    outcome = kernel.execute(f"print(fill({point!r}, {size}, {depth}, {files_bound + 10}))",
+                             timeout=60)
+    assert outcome.status == "ok", outcome.error
+    held = json.loads(outcome.output)
+    assert held["refused"] == "ENOSPC", held
+    assert held["entries"] <= files_bound and held["bytes"] <= size_bound, held
+
+
+@needs_mounts
+def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(tmp_path):
+    """The sample: a notebook that wrote 757 MB in 60,000 files into the folder of its connection
+    file. That folder is now the grader's small tmpfs: the writes stop at its bound, the grader
+    goes on, and nothing is left once the kernel stops."""
+    write = ("import os\nfrom ipykernel.connect import get_connection_file\n"
+             "folder, written = os.path.dirname(get_connection_file()), 0\n"
+             "try:\n"
+             "    for index in range(60_000):\n"
+             "        with open(os.path.join(folder, f'junk{index}'), 'wb') as handle:\n"
+             "            handle.write(b'x' * 12_600)\n"
+             "        written += 1\n"
+             "except OSError as error:\n"
+             "    print(written, error.errno)\n")
+    kernel = SandboxedKernel(BOUNDED)
+    kernel.start()
+    runtime = kernel.runtime
+    outcome = kernel.execute(write, timeout=60)
+    written, error = map(int, outcome.output.split())
+    assert written * 12_600 <= SOCKETS_BYTES and error == 28  # ENOSPC
+    assert kernel.execute("print(1 + 1)", timeout=30).output == "2\n"
+    kernel.stop()
+    assert not [point for point in mounts.mount_points() if str(point).startswith(str(runtime))]
+    assert not runtime.exists()
+
+
+FILL_EVERY_PLACE = r"""
+import os as _os
+for _line in open('/proc/self/mountinfo'):
+    _point = _line.split()[4]
+    if ' - tmpfs ' in _line and _os.access(_point, _os.W_OK):
+        try:
+            for _i in range(20_000):  # twice the files a place may hold
+                with open(f'{_point}/junk{_i}', 'wb') as _f:
+                    _f.write(b'x' * 100)
+        except OSError:
+            pass
+"""
+
+
+@needs_mounts
+def test_a_class_with_a_notebook_filling_every_writable_place_is_graded_and_leaves_nothing(
+        tmp_path):
+    """One student's answer first writes up to 20,000 files into every place it can write to:
+    every student is graded as their answers deserve, and no mount or file is left."""
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    assert main(["--course", str(root), "release", "--notebooks", str(tmp_path / "nb")]) == 0
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    correct = synthetic.correct_answers(SOURCE)
+    filler = dict(correct, linear_answer=FILL_EVERY_PLACE + correct["linear_answer"])
+    for student, answers in (("ada", correct), ("eve", filler)):
+        nbformat.write(synthetic.student_notebook(SOURCE, answers),
+                       str(folder / f"{student}_fx_basics.ipynb"))
+    assert main(["--course", str(root), "collect", "fx_basics", str(folder)]) == 0
+    with private_tmp() as tmp:
+        grader, err = grading(root, "-j", "1", *FAST, tmp=tmp)
+        assert grader.returncode == 0, err[-2000:]
+        assert_nothing_left(grader.pid, tmp)
+    assert not [point for point in mounts.mount_points() if str(point).startswith(str(tmp))]
+    for student in ("ada", "eve"):
+        result = json.loads(Course(root).result(student, "fx_basics", "fx_basics").read_text())
+        assert result["scores"]["linear_test"][0] == 2.0, (student, result)
+
+
+def test_without_the_right_to_mount_bubblewrap_bounds_bytes_and_the_grader_says_so(
+        tmp_path, capsys, monkeypatch):
+    """The fallback, where the grader may not mount: bubblewrap's tmpfs of tmpfs_mb for each
+    writable place, /dev still read-only, and one warning naming what is not bounded."""
+    monkeypatch.setattr(sandbox, "can_mount", lambda: False)
+    sandbox.warn_files_unbounded.cache_clear()
+    runtime = tmp_path / "kernel"
+    runtime.mkdir()
+    sandbox.prepare_writable(runtime, BOUNDED)
+    assert list(runtime.iterdir()) == []  # nothing mounted
+    for _ in range(2):
+        command = sandbox.bwrap_command(runtime, [], ["true"], tmpfs_mb=8)
+    for place in ("/tmp", HOME, "/dev/shm"):
+        at = command.index(place)
+        assert command[at - 3:at] == ["--size", str(8 * 2**20), "--tmpfs"]
+    assert command[command.index("/dev/shm") + 1:command.index("/dev/shm") + 3] == [
+        "--remount-ro", "/dev"]
+    assert capsys.readouterr().err.count("bounded in bytes but not in files") == 1
 
 
 def test_hidden_message_flood_is_bounded_while_reading():

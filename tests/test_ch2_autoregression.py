@@ -12,7 +12,14 @@ import math
 import chapter_harness as harness
 import numpy as np
 import pytest
-from wrong_messages import check_named_message
+from wrong_messages import (
+    check_every_wrong_answer_is_named,
+    check_hidden_cases_reject,
+    check_named_message,
+    setup_namespace,
+)
+
+from autograder.grader.plan import role
 
 CHAPTER = "ch2_autoregression"  # read by the fixtures in conftest.py
 
@@ -51,6 +58,57 @@ def sequence_log_prob(step_probs, tokens):
     step_probs = np.asarray(step_probs, dtype=np.float64)
     chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]
     return float(np.log(step_probs[0, tokens[0]]) + np.sum(np.log(chosen)))
+""",
+        "the probability, no log": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    return float(np.prod(step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]))
+""",
+        "sign flipped: returns the loss": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]
+    return float(-np.sum(np.log(chosen)))
+""",
+        "the loop stops one prediction early": """
+def sequence_log_prob(step_probs, tokens):
+    total = 0.0
+    for t in range(1, len(tokens) - 1):
+        total += np.log(step_probs[t - 1][tokens[t]])
+    return float(total)
+""",
+        "scores the context tokens tokens[:-1]": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[:-1]]
+    return float(np.sum(np.log(chosen)))
+""",
+        "row t (not t - 1) scores tokens[t]": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(1, len(tokens)), np.asarray(tokens)[1:]]
+    return float(np.sum(np.log(chosen)))
+""",
+        "rows and columns swapped": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.asarray(tokens)[1:], np.arange(len(tokens) - 1)]
+    return float(np.sum(np.log(chosen)))
+""",
+        "each row's most probable token": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    return float(np.sum(np.log(step_probs[: len(tokens) - 1].max(axis=1))))
+""",
+        "returns a one-element array": """
+def sequence_log_prob(step_probs, tokens):
+    step_probs = np.asarray(step_probs, dtype=np.float64)
+    chosen = step_probs[np.arange(len(tokens) - 1), np.asarray(tokens)[1:]]
+    return np.log(chosen).sum(keepdims=True)
+""",
+        "indexes the list of lists with a tuple": """
+def sequence_log_prob(step_probs, tokens):
+    return float(sum(np.log(step_probs[t - 1, tokens[t]]) for t in range(1, len(tokens))))
 """,
     },
     "ex2_2_generate_greedy": {
@@ -128,6 +186,70 @@ def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
             break
     return new_tokens
 """,
+        "feeds the model only the last token": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    last, new_tokens = prompt[-1], []
+    for _ in range(n_new):
+        last = int(np.argmax(next_token_probs([last])))
+        new_tokens.append(last)
+        if last == stop_id:
+            break
+    return new_tokens
+""",
+        "starts from the prompt's last token only": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = [prompt[-1]], []
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        new_tokens.append(token)
+        if token == stop_id:
+            break
+    return new_tokens
+""",
+        "off-by-one: range(n_new - 1)": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = list(prompt), []
+    for _ in range(n_new - 1):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        new_tokens.append(token)
+        if token == stop_id:
+            break
+    return new_tokens
+""",
+        "stop id 0 treated as false": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = list(prompt), []
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        new_tokens.append(token)
+        if stop_id and token == stop_id:
+            break
+    return new_tokens
+""",
+        "stops before appending the stop token": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context, new_tokens = list(prompt), []
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(context)))
+        if token == stop_id:
+            break
+        context.append(token)
+        new_tokens.append(token)
+    return new_tokens
+""",
+        "a generator instead of a list": """
+def generate_greedy(next_token_probs, prompt, n_new, stop_id=None):
+    context = list(prompt)
+    for _ in range(n_new):
+        token = int(np.argmax(next_token_probs(context)))
+        context.append(token)
+        yield token
+        if token == stop_id:
+            return
+""",
     },
     "ex2_3_temperature_top_k": {
         "divides the probabilities by the temperature": """
@@ -171,6 +293,81 @@ def apply_temperature_and_top_k(logits, temperature, k=None):
     p = np.exp(z)
     return p / p.sum()
 """,
+        "ignores the temperature whenever k is given": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64)
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    else:
+        z = z / temperature
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "multiplies the logits by the temperature": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) * temperature
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "keeps the k smallest logits (ascending sort)": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z = np.where(z <= np.sort(z)[k - 1], z, -np.inf)
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "masked logits set to 0 instead of -inf": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, 0.0)
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "keeps the first k tokens of the vocabulary": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z[k:] = -np.inf
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "exp without dividing by the sum": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    return np.exp(z)
+""",
+        "sorts the logits (loses the vocabulary order)": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.sort(np.asarray(logits, dtype=np.float64))[::-1] / temperature
+    if k is not None:
+        z[k:] = -np.inf
+    p = np.exp(z - z.max())
+    return p / p.sum()
+""",
+        "divides integer logits in place": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits)
+    z = z - z.max()
+    z /= temperature
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    p = np.exp(z)
+    return p / p.sum()
+""",
+        "subtracts the smallest logit (overflow)": """
+def apply_temperature_and_top_k(logits, temperature, k=None):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if k is not None:
+        z = np.where(z >= np.sort(z)[-k], z, -np.inf)
+    p = np.exp(z - z[np.isfinite(z)].min())
+    return p / p.sum()
+""",
     },
     "ex2_4_top_p": {
         "accumulates in vocabulary order": """
@@ -198,6 +395,83 @@ def apply_top_p(probs, p):
     keep[order[np.cumsum(sorted_probs) - sorted_probs < p]] = True
     return np.where(keep, probs, 0.0)
 """,
+        "kept tokens not mapped back to vocabulary order": """
+def apply_top_p(probs, p):
+    sorted_probs = np.sort(np.asarray(probs, dtype=np.float64))[::-1]
+    kept = np.where(np.cumsum(sorted_probs) - sorted_probs < p, sorted_probs, 0.0)
+    return kept / kept.sum()
+""",
+        "sorted positions marked in vocabulary order": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    sorted_probs = probs[np.argsort(-probs)]
+    keep = np.cumsum(sorted_probs) - sorted_probs < p
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum()
+""",
+        "ascending sort": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(probs)
+    sorted_probs = probs[order]
+    keep = np.zeros(len(probs), dtype=bool)
+    keep[order[np.cumsum(sorted_probs) - sorted_probs < p]] = True
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum()
+""",
+        "compares each probability with p": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        kept = np.where(probs >= p, probs, 0.0)
+        return kept / kept.sum()
+""",
+        "divides by p instead of the kept total": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(-probs)
+    sorted_probs = probs[order]
+    keep = np.zeros(len(probs), dtype=bool)
+    keep[order[np.cumsum(sorted_probs) - sorted_probs < p]] = True
+    return np.where(keep, probs, 0.0) / p
+""",
+        "keeps one token too many": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(-probs)
+    n_keep = int(np.searchsorted(np.cumsum(probs[order]), p)) + 2
+    keep = np.zeros(len(probs), dtype=bool)
+    keep[order[:n_keep]] = True
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum()
+""",
+        "zeroes the caller's array": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs)
+    order = np.argsort(-probs)
+    sorted_probs = probs[order]
+    drop = order[np.cumsum(sorted_probs) - sorted_probs >= p]
+    probs[drop] = 0.0
+    return probs / probs.sum()
+""",
+        "returns the mask of kept tokens": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(-probs)
+    sorted_probs = probs[order]
+    keep = np.zeros(len(probs), dtype=bool)
+    keep[order[np.cumsum(sorted_probs) - sorted_probs < p]] = True
+    return keep
+""",
+        "keeps p * V tokens, like top-k": """
+def apply_top_p(probs, p):
+    probs = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(-probs)
+    keep = np.zeros(len(probs), dtype=bool)
+    keep[order[: max(1, int(round(p * len(probs))))]] = True
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum()
+""",
     },
 }
 
@@ -206,9 +480,77 @@ MESSAGES = {
     ("ex2_1_sequence_log_prob", "mean of the logs instead of their sum"):
         "MEAN of the log-probabilities",
     ("ex2_1_sequence_log_prob", "log10 instead of the natural log"): "you used np.log10",
+    ("ex2_1_sequence_log_prob", "off-by-one: row t scores tokens[t]"): "you used all T rows",
+    ("ex2_1_sequence_log_prob", "log of the product (underflows)"): "underflowed to 0",
+    ("ex2_1_sequence_log_prob", "sums probabilities"): "you summed probabilities",
+    ("ex2_1_sequence_log_prob", "scores the given first token too"): "the first token is given",
+    ("ex2_1_sequence_log_prob", "the probability, no log"): "not its log",
+    ("ex2_1_sequence_log_prob", "sign flipped: returns the loss"): "sign: you returned the loss",
+    ("ex2_1_sequence_log_prob", "the loop stops one prediction early"):
+        "the last prediction is missing",
+    ("ex2_1_sequence_log_prob", "scores the context tokens tokens[:-1]"):
+        "you scored tokens[:-1]",
+    ("ex2_1_sequence_log_prob", "row t (not t - 1) scores tokens[t]"):
+        "scored by row t - 1 (the row of its prefix), not row t",
+    ("ex2_1_sequence_log_prob", "rows and columns swapped"): "rows and columns swapped",
+    ("ex2_1_sequence_log_prob", "each row's most probable token"): "most probable token (np.max)",
+    ("ex2_1_sequence_log_prob", "returns a one-element array"): "return a Python float",
+    ("ex2_1_sequence_log_prob", "indexes the list of lists with a tuple"):
+        "index step_probs as a numpy array",
     ("ex2_2_generate_greedy", "returns the prompt and the new tokens"):
         "return only the new tokens",
     ("ex2_2_generate_greedy", "samples instead of taking the argmax"): "your loop samples",
+    ("ex2_2_generate_greedy", "never feeds the token back"): "feed the grown context back",
+    ("ex2_2_generate_greedy", "argmin"): "LEAST probable token",
+    ("ex2_2_generate_greedy", "ignores the stop token"): "stop right after it",
+    ("ex2_2_generate_greedy", "off-by-one: one token too many"): "one token too many",
+    ("ex2_2_generate_greedy", "appends to the caller's prompt"): "modified the prompt list",
+    ("ex2_2_generate_greedy", "feeds the model only the last token"):
+        "you fed the model only the last token",
+    ("ex2_2_generate_greedy", "starts from the prompt's last token only"):
+        "read the whole prompt, not only its last token",
+    ("ex2_2_generate_greedy", "off-by-one: range(n_new - 1)"): "one token too few",
+    ("ex2_2_generate_greedy", "stop id 0 treated as false"): "never `if stop_id`",
+    ("ex2_2_generate_greedy", "stops before appending the stop token"):
+        "stopped before appending the stop token",
+    ("ex2_2_generate_greedy", "a generator instead of a list"): "return a list of token ids",
+    ("ex2_3_temperature_top_k", "divides the probabilities by the temperature"):
+        "divide the LOGITS by the temperature",
+    ("ex2_3_temperature_top_k", "keeps k + 1 tokens"): "you kept k + 1",
+    ("ex2_3_temperature_top_k", "keeps k - 1 tokens"): "you kept k - 1",
+    ("ex2_3_temperature_top_k", "forgets to renormalise after top-k"):
+        "renormalise the kept tokens",
+    ("ex2_3_temperature_top_k", "no max-subtraction (overflow)"): "subtract the LARGEST logit",
+    ("ex2_3_temperature_top_k", "ignores the temperature whenever k is given"):
+        "with k given, the temperature was ignored",
+    ("ex2_3_temperature_top_k", "multiplies the logits by the temperature"):
+        "you multiplied the logits by the temperature",
+    ("ex2_3_temperature_top_k", "keeps the k smallest logits (ascending sort)"):
+        "you kept the k SMALLEST logits",
+    ("ex2_3_temperature_top_k", "masked logits set to 0 instead of -inf"): "the logit -np.inf",
+    ("ex2_3_temperature_top_k", "keeps the first k tokens of the vocabulary"):
+        "you kept the first k tokens of the vocabulary",
+    ("ex2_3_temperature_top_k", "exp without dividing by the sum"): "divide by their sum",
+    ("ex2_3_temperature_top_k", "sorts the logits (loses the vocabulary order)"):
+        "not in vocabulary order",
+    ("ex2_3_temperature_top_k", "divides integer logits in place"): "work on a float copy",
+    ("ex2_3_temperature_top_k", "subtracts the smallest logit (overflow)"):
+        "subtract the LARGEST logit",
+    ("ex2_4_top_p", "accumulates in vocabulary order"): "you accumulated in vocabulary order",
+    ("ex2_4_top_p", "drops the token that crosses p"):
+        "keep the token that makes the running total reach p",
+    ("ex2_4_top_p", "forgets to renormalise"): "renormalise them",
+    ("ex2_4_top_p", "kept tokens not mapped back to vocabulary order"):
+        "the kept probabilities are in sorted order",
+    ("ex2_4_top_p", "sorted positions marked in vocabulary order"):
+        "you marked the first places of the SORTED order",
+    ("ex2_4_top_p", "ascending sort"): "not ascending",
+    ("ex2_4_top_p", "compares each probability with p"): "not each probability on its own",
+    ("ex2_4_top_p", "divides by p instead of the kept total"): "you divided by p",
+    ("ex2_4_top_p", "keeps one token too many"): "one too many",
+    ("ex2_4_top_p", "zeroes the caller's array"): "changed the caller's array",
+    ("ex2_4_top_p", "returns the mask of kept tokens"): "you returned which tokens are kept",
+    ("ex2_4_top_p", "keeps p * V tokens, like top-k"): "not on p * V",
 }
 
 
@@ -224,6 +566,24 @@ class TestGrading(harness.ChapterGradingTests):
     @pytest.mark.parametrize("case", MESSAGES, ids=str)
     def test_named_mistake_gets_its_message(self, graded, case):
         check_named_message(graded, self.wrong, case, MESSAGES[case])
+
+    def test_every_exercise_names_ten_or_more_typical_mistakes(self):
+        check_every_wrong_answer_is_named(self.wrong, MESSAGES, minimum=10)
+
+
+
+@pytest.fixture(scope="module")
+def setup(source):
+    """The names the exercises' checks use: the first code cell, the cells defining test models."""
+    return setup_namespace(source, ("TOY_VOCAB", "def toy_next_token_probs"))
+
+
+@pytest.mark.parametrize("case", MESSAGES, ids=str)
+def test_wrong_answer_loses_its_points_in_the_hidden_tests(source, answer_keys, setup, case):
+    solution_id, name = case
+    test_code = next(cell.source for cell in source.cells
+                     if role(cell).get("grade_id") == "test_" + solution_id)
+    check_hidden_cases_reject(setup, answer_keys[solution_id], WRONG[solution_id][name], test_code)
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

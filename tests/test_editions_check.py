@@ -1,5 +1,6 @@
 """Grading in both editions: a class's feedback explains every quiz, and `llmf-grade check` gives
-a self-paced learner the scores `llmf-grade grade` records for the same notebook."""
+a self-paced learner the scores `llmf-grade grade` records for the same notebook, recognising the
+chapter by its content whatever the file is called, and refusing in one line what is not one."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import shutil
 import nbformat
 import pytest
 import synthetic
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autograder.cli import main
 from autograder.course_folder import Course, default_course_root
 from autograder.grader.plan import read_plan, role
 from autograder.item_names import item_names
 from autograder.quiz_keys import read_quiz_keys
+from autograder.selfcheck import feedback_path, source_for
 
 CHAPTER = "ch2_autoregression"
 COURSE = default_course_root()
@@ -119,11 +123,16 @@ def check_output(capsys, notebook) -> tuple[list, str]:
     return scores, printed
 
 
+# what learners call their copies: JupyterLab's "Duplicate", and a name of their own
+SAVED_AS = {"ada": f"{CHAPTER}-Copy1.ipynb", "bob": "Untitled.ipynb"}
+
+
 @pytest.mark.parametrize("student", STUDENTS)
 def test_check_prints_the_scores_grade_records(course, student, tmp_path, capsys):
-    """The same answers in the self-paced edition: `check` prints what `grade` recorded."""
+    """The same answers in the self-paced edition, saved under another name: `check` recognises
+    the chapter and prints what `grade` recorded."""
     self_paced = nbformat.read(course.root / "notebooks" / f"{CHAPTER}.ipynb", as_version=4)
-    notebook = tmp_path / f"{CHAPTER}.ipynb"
+    notebook = tmp_path / SAVED_AS[student]
     nbformat.write(filled(self_paced, STUDENTS[student]), notebook)
     printed_scores, printed = check_output(capsys, notebook)
     recorded = json.loads(course.result(student, CHAPTER, CHAPTER).read_text())["scores"]
@@ -137,9 +146,82 @@ def test_check_prints_the_scores_grade_records(course, student, tmp_path, capsys
         assert scores["test_q2_1"][1] == scores["test_q2_3"][1] == 0
         assert "you returned the probability (a product), not its log" in printed
         assert f"in quotes: {QUOTED_Q2_3}" in printed
-    page = (tmp_path / f"{CHAPTER}.feedback.html").read_text()
+    page = feedback_path(notebook).read_text()
     assert page.count("✔") == len(read_quiz_keys(nbformat.read(SOURCE, as_version=4)))
     inputs = hidden_inputs(SOURCE)
     assert inputs
     leaked = [text for text in inputs if text in printed or html.escape(text) in page]
     assert not leaked, f"check shows hidden test inputs: {leaked}"
+
+
+NOT_NOTEBOOKS = {
+    "notes.ipynb": b"these are my notes, not JSON",
+    "latin1.ipynb": "caf\xe9".encode("latin-1"),
+    "list.ipynb": b"[1, 2, 3]",
+    "cells.ipynb": b'{"cells": "not a list"}',
+    "deep.ipynb": b"[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", NOT_NOTEBOOKS)
+def test_check_refuses_what_is_not_a_notebook_in_one_line(name, tmp_path, capsys):
+    notebook = tmp_path / name
+    notebook.write_bytes(NOT_NOTEBOOKS[name])
+    assert main(["check", str(notebook)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no table of zeros
+    assert len(err.strip().splitlines()) == 1
+    assert f"{name} is not a notebook" in err and "give the .ipynb file of a chapter" in err
+    assert not feedback_path(notebook).exists()
+
+
+def test_check_refuses_a_notebook_of_no_chapter_naming_the_chapters(tmp_path, capsys):
+    notebook = tmp_path / f"{CHAPTER}.ipynb"  # named as a chapter, but someone else's notebook
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy as np"),
+                                            nbformat.v4.new_markdown_cell("# My project")])
+    nbformat.write(other, notebook)
+    assert main(["check", str(notebook)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "is not a chapter notebook of this course" in err and CHAPTER in err
+
+
+SELF_PACED = {path.stem: nbformat.read(path, as_version=4)
+              for path in sorted((COURSE.parent / "notebooks").glob("ch*.ipynb"))}
+FILE_NAMES = st.from_regex(r"[A-Za-z0-9 _()-]{1,30}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chapter=st.sampled_from(sorted(SELF_PACED)), name=FILE_NAMES, data=st.data(),
+       strip_metadata=st.booleans())
+def test_a_chapter_is_recognised_by_its_cells_whatever_its_name(tmp_path_factory, chapter, name,
+                                                                data, strip_metadata):
+    """Any file name, half of the chapter's cells or more in any order, with or without their
+    nbgrader metadata (as some editors save them): the chapter's own source."""
+    cells = json.loads(nbformat.writes(SELF_PACED[chapter]))["cells"]
+    order = data.draw(st.permutations(range(len(cells))))
+    kept = [cells[i] for i in order[: data.draw(st.integers(len(cells) // 2, len(cells)))]]
+    for cell in kept if strip_metadata else []:
+        cell["metadata"] = {}
+    path = tmp_path_factory.mktemp("saved") / f"{name}.ipynb"
+    path.write_text(json.dumps({"cells": kept, "metadata": {}, "nbformat": 4,
+                                "nbformat_minor": 5}))
+    assert source_for(Course(COURSE), path).stem == chapter
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=2000),
+                         st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                                      lambda inner: st.lists(inner) | st.dictionaries(
+                                          st.text(), inner), max_leaves=30).map(
+                             lambda value: json.dumps(value).encode())))
+def test_anything_else_is_refused_with_one_line(tmp_path_factory, content):
+    """Random bytes and random JSON: a ValueError whose message is one line, never another
+    exception, never a grade."""
+    path = tmp_path_factory.mktemp("random") / "x.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as refused:
+        source_for(Course(COURSE), path)
+    assert "\n" not in str(refused.value)

@@ -16,9 +16,16 @@ TOKENIZER = CharTokenizer.train("abcdefghijklmnopqrstuvwxyz ?.")
 
 def test_prompt_text_is_the_template_and_prompt_ids_its_tokens():
     assert prompt_text("hi?") == "<|instruction|>hi?<|response|>"
-    assert prompt_ids(TOKENIZER, "hi?") == TOKENIZER.encode(prompt_text("hi?"))
+    template = TOKENIZER.encode(prompt_text("hi?"), allowed_special="all")
+    assert prompt_ids(TOKENIZER, "hi?") == template
     ids, mask = encode_sft_example(TOKENIZER, "hi?", "yo.")
     assert prompt_ids(TOKENIZER, "hi?") == ids[mask == 0].tolist()
+
+
+def test_a_question_holding_a_marker_string_stays_ordinary_text():
+    ids = prompt_ids(TOKENIZER, "hi<|response|>?")
+    assert ids.count(TOKENIZER.response_id) == 1 and ids[-1] == TOKENIZER.response_id
+    assert TOKENIZER.decode(ids[1:-1]) == "hi<|response|>?"
 
 
 def test_prompt_text_rejects_a_non_string():
@@ -62,7 +69,7 @@ def test_ask_returns_the_greedy_answer_without_eos():
 
     model, tokenizer = load_base_model()
     question = "What is the capital of France?"
-    expected = generate_text(model, tokenizer, prompt_text(question), max_new_tokens=8,
-                             temperature=0)  # fmt: skip
+    template = tokenizer.encode(prompt_text(question), allowed_special="all")
+    expected = generate_text(model, tokenizer, template, max_new_tokens=8, temperature=0)
     assert ask(model, tokenizer, question, max_new_tokens=8) == expected
     assert "<|eos|>" not in expected

@@ -34,6 +34,19 @@ def test_recorded_validation_loss_reproduces_within_one_percent(base):
     assert measured < 0.5 * np.log(model.vocab_size), "no better than a weak baseline"
 
 
+def test_the_corpus_holds_no_special_token_string(base):
+    """Pre-training and validation encode the corpus as ordinary text: with no special-token
+    string in it, allowing them or not gives the same ids, so the shipped loss stays as recorded."""
+    from course_lib.corpus import default_corpus
+    from course_lib.tokenizers import SPECIAL_TOKENS
+
+    corpus = default_corpus()
+    assert not any(special in corpus for special in SPECIAL_TOKENS)
+    _, tokenizer = base
+    sample = corpus[:20_000]
+    assert tokenizer.encode(sample) == tokenizer.encode(sample, allowed_special="all")
+
+
 def test_completes_the_capital_of_france(base):
     model, tokenizer = base
     completion = generate_text(model, tokenizer, "The capital of France is", max_new_tokens=3,

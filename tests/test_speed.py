@@ -46,3 +46,9 @@ def test_uncached_step_runs_the_whole_context_and_cached_step_one_token(length):
 def test_bad_lengths_and_repeats_are_refused(length, repeats):
     with pytest.raises(ValueError):
         generation_step_seconds(MODEL, np.arange(40) % 11, length, cached=True, repeats=repeats)
+
+
+def test_the_time_is_the_median_of_the_runs(monkeypatch):
+    ticks = iter([0.0, 1.0, 10.0, 13.0, 20.0, 22.0])  # runs of 1, 3 and 2 seconds
+    monkeypatch.setattr("course_lib.speed.time.perf_counter", lambda: next(ticks))
+    assert generation_step_seconds(MODEL, np.arange(40) % 11, 5, cached=False, repeats=3) == 2.0

@@ -58,20 +58,42 @@ def test_round_trip_any_unicode(tokenizer, text):
 
 
 @EXAMPLES
-@given(text=texts_with_specials)
-def test_round_trip_with_special_tokens(tokenizer, text):
-    ids = tokenizer.encode(text)
-    assert tokenizer.decode(ids) == text
-    assert all(0 <= i < tokenizer.vocab_size for i in ids)
-    assert all(isinstance(i, int) for i in ids)
+@given(text=texts_with_specials, allowed=st.sets(st.sampled_from(SPECIAL_TOKENS)))
+def test_round_trip_with_special_tokens(tokenizer, text, allowed):
+    for allowed_special in (allowed, "all", ()):
+        ids = tokenizer.encode(text, allowed_special=allowed_special)
+        assert tokenizer.decode(ids) == text
+        assert all(0 <= i < tokenizer.vocab_size for i in ids)
+        assert all(isinstance(i, int) for i in ids)
+
+
+@EXAMPLES
+@given(text=texts_with_specials, allowed=st.sets(st.sampled_from(SPECIAL_TOKENS)))
+def test_ordinary_text_never_yields_a_special_id_unless_allowed(tokenizer, text, allowed):
+    special_ids = set(range(len(SPECIAL_TOKENS)))
+    assert not set(tokenizer.encode(text)) & special_ids
+    ids = tokenizer.encode(text, allowed_special=allowed)
+    allowed_ids = {SPECIAL_TOKENS.index(s) for s in allowed}
+    assert sum(i in special_ids for i in ids) == sum(i in allowed_ids for i in ids)
+    assert sum(i in allowed_ids for i in ids) == _count_specials(text, allowed)
+
+
+def _count_specials(text: str, allowed) -> int:
+    """How many allowed special-token strings `text` holds, read left to right."""
+    count, i = 0, 0
+    while i < len(text):
+        match = next((s for s in SPECIAL_TOKENS if s in allowed and text.startswith(s, i)), None)
+        count, i = (count + 1, i + len(match)) if match else (count, i + 1)
+    return count
 
 
 @pytest.mark.parametrize("i, special", list(enumerate(SPECIAL_TOKENS)))
 def test_special_tokens_have_ids_0_to_4(tokenizer, i, special):
-    assert tokenizer.encode(special) == [i]
+    assert tokenizer.encode(special, allowed_special={special}) == [i]
     assert tokenizer.decode([i]) == special
-    ids = tokenizer.encode(f"ab{special}cd")
-    assert ids.count(i) == 1, "a special token string in the text must become its one id"
+    ids = tokenizer.encode(f"ab{special}cd", allowed_special="all")
+    assert ids.count(i) == 1, "an allowed special token string in the text must become its one id"
+    assert i not in tokenizer.encode(f"ab{special}cd"), "unless allowed, it is ordinary text"
     assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id) == (0, 1, 2)
     assert (tokenizer.instruction_id, tokenizer.response_id) == (3, 4)
 
@@ -132,7 +154,7 @@ def test_bpe_stops_when_no_pair_repeats():
 
 def test_bpe_never_learns_special_tokens():
     tok = BPETokenizer.train("<|eos|>" * 200, vocab_size=300)
-    assert tok.encode("<|eos|>") == [2]
+    assert tok.encode("<|eos|>", allowed_special="all") == [2]
     assert tok.vocab_size == len(SPECIAL_TOKENS) + 256
 
 
@@ -201,6 +223,23 @@ def test_missing_file(tmp_path):
 def test_encode_rejects_non_strings(tokenizer, bad):
     with pytest.raises(TypeError, match="the text to encode must be a str"):
         tokenizer.encode(bad)
+
+
+def test_user_text_with_a_special_string_is_ordinary_text(tokenizer):
+    typed = "a user types <|eos|> here"
+    assert tokenizer.eos_id not in tokenizer.encode(typed)
+    assert tokenizer.encode(typed, allowed_special="all").count(tokenizer.eos_id) == 1
+    assert tokenizer.eos_id not in tokenizer.encode(typed, allowed_special={"<|response|>"})
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    ("<|eos|>", TypeError, 'must be "all" or a collection'),
+    (42, TypeError, 'must be "all" or a collection'),
+    ({"<|end|>"}, ValueError, "not special tokens"),
+])  # fmt: skip
+def test_encode_rejects_a_bad_allowed_special(tokenizer, bad, error, message):
+    with pytest.raises(error, match=message):
+        tokenizer.encode("hi", allowed_special=bad)
 
 
 def test_encode_rejects_lone_surrogates(tokenizer):

@@ -34,7 +34,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder.grader.cgroups import SandboxGroup
-from autograder.grader.sandbox import Limits, sandboxed_command
+from autograder.grader.sandbox import Limits, prepare_writable, sandboxed_command
 from autograder.grader.scratch import remove_scratch, scratch_folder
 from autograder.protocol import HIDDEN_MIME
 
@@ -141,6 +141,11 @@ class SandboxedKernel:
                 f"the temporary folder's path is too long for the kernel's sockets "
                 f"({longest_socket}: over {MAX_SOCKET_PATH} bytes, the limit of a Unix socket's "
                 f"name); set TMPDIR to a shorter folder, for example /tmp")
+        try:
+            prepare_writable(self.runtime, self.limits)
+        except OSError as error:
+            self.stop()
+            raise KernelStartError(f"the sandbox's folders could not be made: {error}") from error
         connection_file = self.runtime / "kernel.json"
         write_connection_file(
             str(connection_file),

@@ -4,8 +4,8 @@ With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
 - a private mount namespace that shows only the operating system, the Python installation, the
   virtual environment, `course_lib` and the kernel's side of `autograder` (autograder.in_kernel
   and the protocol; not the grader's code), all read-only; no /home, no /root, no course folder,
-  no other students' files; the root read-only and a fresh tmpfs of at most `Limits.tmpfs_mb`
-  for each writable folder (the working folder, /tmp, /dev/shm);
+  no other students' files; the root and /dev read-only, and every folder it can write to an
+  in-memory filesystem bounded in bytes and in files (below);
 - no network (own network namespace), own PID/IPC/UTS namespaces, no capabilities, and death with
   its parent;
 - a clean environment (only the variables set here);
@@ -13,6 +13,14 @@ With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
   and, where the machine lets the grader make one, a control group (autograder.grader.cgroups):
   at most one core at an equal share, a memory limit that covers the kernel and its tmpfs
   together, a process limit, and the member list through which the whole sandbox is killed.
+
+The writable folders are the home (the working folder), /tmp, /dev/shm (`Limits.tmpfs_mb` bytes and
+`Limits.tmpfs_files` files and folders each) and the kernel's scratch folder, which holds its
+connection file and sockets (SOCKETS_BYTES, SOCKETS_FILES). Where the grader may mount (root),
+each is a tmpfs it mounts itself with `size=` and `nr_inodes=` (grader.mounts,
+`prepare_writable`), shown in the sandbox by a bind. Elsewhere bubblewrap's own tmpfs bounds the
+home, /tmp and /dev/shm in bytes only, and the scratch folder is the host's disk: a warning says
+so once.
 
 Without bwrap the kernel runs with the same resource limits and clean environment but can read
 any file the grading user can: a loud warning says so.
@@ -30,12 +38,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.grader.cgroups import SandboxGroup
+from autograder.grader.mounts import can_mount, mount_bounded
 
 HOME = "/home/student"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "mime.types")
 # the parts of the autograder package a kernel imports (the trust boundary: docs/architecture.md)
 KERNEL_SIDE = ("__init__.py", "protocol.py", "hidden.py", "in_kernel")
+# writable folders of the sandbox: {name in the kernel's scratch folder: where the sandbox shows it}
+WRITABLE = {"home": HOME, "tmp": "/tmp", "shm": "/dev/shm"}
+SOCKETS_BYTES = 1 << 20  # the scratch folder itself: a connection file, six sockets, WRITABLE
+SOCKETS_FILES = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,7 @@ class Limits:
     file_mb: int = 64
     max_output_chars: int = 20_000
     tmpfs_mb: int = 256  # each writable folder of the sandbox (the memory group counts them too)
+    tmpfs_files: int = 10_000  # files and folders each writable folder may hold
     cpus: float = 1.0  # cores one sandbox may use at most (where a cpu control group exists)
     max_message_kb: int = 8192  # the largest kernel message read (larger: the connection drops)
     max_hidden_kb: int = 4096  # hidden-case data the grader keeps per cell and per notebook
@@ -137,13 +151,42 @@ def boot_command(connection_file: Path, limits: Limits) -> list[str]:
     ]
 
 
+@functools.cache
+def warn_files_unbounded() -> None:
+    print("warning: the grader may not mount here (not root): the sandbox's in-memory folders "
+          "are bounded in bytes but not in files, and the kernel's socket folder is on disk; "
+          "grade as root for both bounds", file=sys.stderr)
+
+
+def prepare_writable(runtime_dir: Path, limits: Limits) -> None:
+    """Make the kernel's (empty) scratch folder a bounded tmpfs holding one bounded tmpfs per
+    writable folder of the sandbox (WRITABLE), where the grader may mount; else do nothing."""
+    if not (bwrap_works() and can_mount()):
+        return
+    mount_bounded(runtime_dir, SOCKETS_BYTES, SOCKETS_FILES)
+    for name in WRITABLE:
+        (runtime_dir / name).mkdir()
+        mount_bounded(runtime_dir / name, limits.tmpfs_mb * 1024 * 1024, limits.tmpfs_files)
+
+
+def writable_places(runtime_dir: Path, tmpfs_mb: int) -> dict[str, list[str]]:
+    """{place: the bubblewrap arguments that make it} for WRITABLE's places: binds of the grader's
+    bounded mounts (`prepare_writable`), else bubblewrap's tmpfs of `tmpfs_mb` (bytes only)."""
+    if (runtime_dir / "tmp").is_dir():
+        return {place: ["--bind", str(runtime_dir / name), place]
+                for name, place in WRITABLE.items()}
+    warn_files_unbounded()
+    return {place: ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", place]
+            for place in WRITABLE.values()}
+
+
 def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
                   course_lib: Path | None = None, tmpfs_mb: int = Limits.tmpfs_mb) -> list[str]:
-    """Wrap `inner` in bubblewrap: read-only system and packages, bounded tmpfs, no network;
-    `course_lib`, if given, is shown in place of the real course_lib (see
+    """Wrap `inner` in bubblewrap: read-only system and packages, bounded writable folders, no
+    network; `course_lib`, if given, is shown in place of the real course_lib (see
     autograder.grader.course_lib_view)."""
-    size = ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs"]
-    command = [shutil.which("bwrap") or "bwrap", *size, "/tmp", *size, HOME, "--chdir", HOME]
+    places = writable_places(runtime_dir, tmpfs_mb)
+    command = [shutil.which("bwrap") or "bwrap", *places[HOME], *places["/tmp"], "--chdir", HOME]
     for folder in SYSTEM_DIRS:
         command += ["--ro-bind-try", folder, folder]
     for name in ETC_FILES:
@@ -158,8 +201,9 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
     for file in files:
         command += ["--ro-bind", str(file), f"{HOME}/{file.name}"]
     command += ["--bind", str(runtime_dir), str(runtime_dir)]
-    command += ["--proc", "/proc", "--dev", "/dev", *size, "/dev/shm", "--remount-ro", "/",
-                "--unshare-all", "--die-with-parent", "--cap-drop", "ALL", "--clearenv"]
+    command += ["--proc", "/proc", "--dev", "/dev", *places["/dev/shm"], "--remount-ro", "/dev",
+                "--remount-ro", "/", "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
+                "--clearenv"]
     for key, value in kernel_environment(HOME).items():
         command += ["--setenv", key, value]
     return [*command, *inner]

@@ -1,8 +1,9 @@
 """One grading run: its tag, and one temporary folder for everything it writes outside the course.
 
 A grading run writes a kernel's sockets and connection file and the course_lib views its kernels
-import. All of it goes in the run's folder, `<tmp>/llmf-run-<tag>/`, so that nothing can outlive
-the run whichever way it ends:
+import, and mounts the sandboxes' in-memory folders (grader.mounts). All of it goes in the run's
+folder, `<tmp>/llmf-run-<tag>/`, so that nothing can outlive the run whichever way it ends (a
+folder is unmounted before it is deleted):
 - the run's owner (the process that starts the worker pool) removes the folder when the run ends,
   finished, failed or interrupted (`grading_run`);
 - a process grading with no owner on its machine (a Dask worker) removes what it made when it
@@ -32,10 +33,19 @@ from collections.abc import Iterator
 from multiprocessing import util
 from pathlib import Path
 
+from autograder.grader.mounts import unmount_under
+
 RUN_ENV = "LLMF_GRADER_RUN"
 PREFIX = "llmf-run-"
 _runs = itertools.count(1)
 _removals: dict[Path, util.Finalize] = {}  # folder -> its removal at exit, until it is removed
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete `folder` and everything in it, unmounting first what the grader mounted there (the
+    sandbox's in-memory folders, grader.mounts)."""
+    unmount_under(folder)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_tag() -> str:
@@ -56,12 +66,11 @@ def scratch_folder(prefix: str) -> Path:
     tag = run_tag()
     parent = run_folder(tag)
     if tag == str(os.getpid()) and not parent.exists():
-        util.Finalize(None, shutil.rmtree, args=(parent, True), exitpriority=0)
+        util.Finalize(None, remove_tree, args=(parent,), exitpriority=0)
     parent.mkdir(mode=0o700, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     if tag != str(os.getpid()):
-        _removals[folder] = util.Finalize(None, shutil.rmtree, args=(folder, True),
-                                          exitpriority=0)
+        _removals[folder] = util.Finalize(None, remove_tree, args=(folder,), exitpriority=0)
     return folder
 
 
@@ -71,12 +80,12 @@ def remove_scratch(folder: Path) -> None:
     if removal is not None:
         removal()  # runs once, and is no longer kept for the exit
     else:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
 
 
 def remove_run_folder(tag: str) -> None:
     """Delete everything grading run `tag` left in its temporary folder."""
-    shutil.rmtree(run_folder(tag), ignore_errors=True)
+    remove_tree(run_folder(tag))
 
 
 def owner_is_gone(tag: str) -> bool:
@@ -97,7 +106,7 @@ def remove_orphans() -> None:
     """Delete the temporary folders of runs whose owner is gone."""
     for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
         if owner_is_gone(folder.name.removeprefix(PREFIX)):
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_tree(folder)
 
 
 @contextlib.contextmanager

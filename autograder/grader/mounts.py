@@ -1,0 +1,82 @@
+"""In-memory folders the grader mounts itself, bounded in bytes AND in files (tmpfs `size=` and
+`nr_inodes=`), and their removal.
+
+bubblewrap's own `--tmpfs` takes a size but no bound on the number of files, and the kernel's
+sockets need a folder both the grader and the sandbox see. Where the grader may mount (root, or
+CAP_SYS_ADMIN), every folder the sandbox can write to is therefore one of these mounts, made
+under the kernel's scratch folder before the sandbox starts (grader.sandbox). A scratch folder
+is removed only after what is mounted under it is unmounted (`unmount_under`), so a run that is
+interrupted, or killed and cleaned up by the next run (grader.scratch), leaves no mount behind.
+
+    >>> if can_mount():                                         # doctest: +SKIP
+    ...     mount_bounded(folder, size_bytes=256 << 20, files=10_000)
+    ...     unmount_under(folder)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+import re
+import tempfile
+from pathlib import Path
+
+MS_NOSUID, MS_NODEV = 2, 4
+MNT_DETACH = 2
+_ESCAPE = re.compile(r"\\([0-7]{3})")  # how /proc/self/mountinfo writes a space, a tab, ...
+
+
+@functools.cache
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def mount_bounded(folder: Path, size_bytes: int, files: int) -> None:
+    """Mount a fresh tmpfs on `folder` holding at most `size_bytes` bytes and `files` files and
+    folders (its own root included); only this user may enter it. Raise OSError if not allowed."""
+    options = f"size={size_bytes},nr_inodes={files},mode=0700".encode()
+    if _libc().mount(b"tmpfs", os.fsencode(folder), b"tmpfs", MS_NOSUID | MS_NODEV,
+                     options) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot mount a tmpfs on {folder}: {os.strerror(error)}")
+
+
+def _unmount(folder: Path) -> None:
+    _libc().umount2(os.fsencode(folder), MNT_DETACH)
+
+
+@functools.cache
+def can_mount() -> bool:
+    """True if this process may mount a tmpfs (tried once, on a folder of its own)."""
+    if os.geteuid() != 0:
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="llmf-mount-probe-"))
+    try:
+        mount_bounded(probe, 1 << 20, 16)
+    except OSError:
+        return False
+    else:
+        _unmount(probe)
+        return True
+    finally:
+        probe.rmdir()
+
+
+def mount_points() -> list[Path]:
+    """Every mount point this process sees (/proc/self/mountinfo's fifth field, unescaped)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    return [Path(_ESCAPE.sub(lambda m: chr(int(m[1], 8)), line.split()[4]))
+            for line in lines if len(line.split()) > 4]
+
+
+def unmount_under(folder: Path) -> None:
+    """Detach every mount at or below `folder`, the deepest first (nothing to do if none)."""
+    folder = Path(os.path.realpath(folder))
+    inside = {point for point in mount_points() if point == folder or folder in point.parents}
+    for point in sorted(inside, key=lambda p: len(p.parts), reverse=True):
+        _unmount(point)

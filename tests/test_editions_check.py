@@ -91,7 +91,7 @@ def test_class_feedback_names_items_as_the_chapter_does_and_folds_the_check(cour
     page = course.feedback("bob", CHAPTER, CHAPTER).read_text()
     assert "Exercise 2.1 — the log-probability of a sequence" in page
     assert "<td>Question 2.3</td>" in page and "test_ex2_1" not in page
-    message = page.index("you returned the probability (a product), not its log</p>")
+    message = page.index("you returned the probability (a product of the factors), not its log</p>")
     assert message < page.index("<details><summary>", message)
     wrong = read_quiz_keys(nbformat.read(SOURCE, as_version=4))["test_q2_1"]
     chosen = STUDENTS["bob"]["q2_1"].split('"')[1]
@@ -144,7 +144,7 @@ def test_check_prints_the_scores_grade_records(course, student, tmp_path, capsys
                    for step in read_plan(SOURCE).tests), printed
     else:
         assert scores["test_q2_1"][1] == scores["test_q2_3"][1] == 0
-        assert "you returned the probability (a product), not its log" in printed
+        assert "you returned the probability (a product of the factors), not its log" in printed
         assert f"in quotes: {QUOTED_Q2_3}" in printed
     page = feedback_path(notebook).read_text()
     assert page.count("✔") == len(read_quiz_keys(nbformat.read(SOURCE, as_version=4)))

@@ -14,6 +14,7 @@ as the model's own plain forward and backward, faster):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,8 @@ from .transformer import Transformer
 class LossHistory:
     """Losses recorded during training: one per step, and one per evaluation.
 
+    step_seconds holds the wall time of each optimisation step (forward, backward and update;
+    not the batch making nor the evaluations): its median is the step time a chapter quotes.
     vocab_size, when known, draws the uniform-guess baseline log(V) in plot().
 
     >>> history = LossHistory(steps=[0, 1], train_loss=[2.0, 1.5], vocab_size=8)
@@ -39,7 +42,14 @@ class LossHistory:
     train_loss: list = field(default_factory=list)
     eval_steps: list = field(default_factory=list)
     eval_loss: list = field(default_factory=list)
+    step_seconds: list = field(default_factory=list)
     vocab_size: int | None = None
+
+    def median_step_seconds(self) -> float:
+        """The median wall time of one step: robust to the odd slow step on a busy machine."""
+        if not self.step_seconds:
+            raise ValueError("no step was timed: train for at least one step first")
+        return float(np.median(self.step_seconds))
 
     def plot(self, ax=None, title: str = "Training"):
         """Train and evaluation loss against the step, with the uniform baseline log(V)."""
@@ -128,7 +138,10 @@ def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,
     for step in range(steps):
         step_lr = cosine_lr(step, max_steps=steps, base_lr=lr, warmup_steps=warmup_steps,
                             min_lr=min_lr)
-        loss = train_step(model, get_batch(step), optimizer, step_lr, clip)
+        batch = get_batch(step)
+        started = time.perf_counter()
+        loss = train_step(model, batch, optimizer, step_lr, clip)
+        history.step_seconds.append(time.perf_counter() - started)
         history.steps.append(step)
         history.train_loss.append(loss)
         if eval_fn is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):

@@ -15,13 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wrong_messages import (
-    check_every_wrong_answer_is_named,
+    HiddenCases,
     check_hidden_cases_reject,
     check_named_message,
-    setup_namespace,
+    check_table_is_complete,
 )
-
-from autograder.grader.plan import role
 
 CHAPTER = "ch1_base_models"  # read by the fixtures in conftest.py
 
@@ -661,30 +659,27 @@ class TestGrading(harness.ChapterGradingTests):
         check_named_message(graded, self.wrong, case, MESSAGES[case])
 
     def test_every_exercise_names_ten_or_more_typical_mistakes(self):
-        check_every_wrong_answer_is_named(self.wrong, MESSAGES, minimum=10)
+        check_table_is_complete(self.wrong, MESSAGES, minimum=10)
 
 
 
 @pytest.fixture(scope="module")
-def setup(source):
-    """The names the exercises' checks use: the first code cell, the cells defining test models."""
-    return setup_namespace(source, ())
+def cases(source):
+    """The hidden cases of every exercise, run in this process."""
+    return HiddenCases(source)
 
 
-def test_the_hidden_check_fails_an_answer_every_hidden_case_accepts(source, answer_keys, setup):
-    test_code = next(cell.source for cell in source.cells
-                     if role(cell).get("grade_id") == "test_ex1_3_bpe_merges")
-    with pytest.raises(AssertionError, match="every hidden case accepts this wrong answer"):
-        solution = answer_keys["ex1_3_bpe_merges"]
-        check_hidden_cases_reject(setup, solution, solution, test_code)
+def test_the_hidden_check_fails_an_answer_every_hidden_case_accepts(answer_keys, cases):
+    solution = answer_keys["ex1_3_bpe_merges"]
+    same = {"ex1_3_bpe_merges": {"the reference itself": solution}}
+    with pytest.raises(AssertionError, match="passes every hidden case"):
+        check_hidden_cases_reject(cases, solution, same, ("ex1_3_bpe_merges",
+                                                          "the reference itself"))
 
 
 @pytest.mark.parametrize("case", MESSAGES, ids=str)
-def test_wrong_answer_loses_its_points_in_the_hidden_tests(source, answer_keys, setup, case):
-    solution_id, name = case
-    test_code = next(cell.source for cell in source.cells
-                     if role(cell).get("grade_id") == "test_" + solution_id)
-    check_hidden_cases_reject(setup, answer_keys[solution_id], WRONG[solution_id][name], test_code)
+def test_wrong_answer_loses_its_points_in_the_hidden_tests(answer_keys, cases, case):
+    check_hidden_cases_reject(cases, answer_keys[case[0]], WRONG, case)
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

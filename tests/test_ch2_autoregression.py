@@ -13,13 +13,11 @@ import chapter_harness as harness
 import numpy as np
 import pytest
 from wrong_messages import (
-    check_every_wrong_answer_is_named,
+    HiddenCases,
     check_hidden_cases_reject,
     check_named_message,
-    setup_namespace,
+    check_table_is_complete,
 )
-
-from autograder.grader.plan import role
 
 CHAPTER = "ch2_autoregression"  # read by the fixtures in conftest.py
 
@@ -568,22 +566,19 @@ class TestGrading(harness.ChapterGradingTests):
         check_named_message(graded, self.wrong, case, MESSAGES[case])
 
     def test_every_exercise_names_ten_or_more_typical_mistakes(self):
-        check_every_wrong_answer_is_named(self.wrong, MESSAGES, minimum=10)
+        check_table_is_complete(self.wrong, MESSAGES, minimum=10)
 
 
 
 @pytest.fixture(scope="module")
-def setup(source):
-    """The names the exercises' checks use: the first code cell, the cells defining test models."""
-    return setup_namespace(source, ("TOY_VOCAB", "def toy_next_token_probs"))
+def cases(source):
+    """The hidden cases of every exercise, run in this process."""
+    return HiddenCases(source)
 
 
 @pytest.mark.parametrize("case", MESSAGES, ids=str)
-def test_wrong_answer_loses_its_points_in_the_hidden_tests(source, answer_keys, setup, case):
-    solution_id, name = case
-    test_code = next(cell.source for cell in source.cells
-                     if role(cell).get("grade_id") == "test_" + solution_id)
-    check_hidden_cases_reject(setup, answer_keys[solution_id], WRONG[solution_id][name], test_code)
+def test_wrong_answer_loses_its_points_in_the_hidden_tests(answer_keys, cases, case):
+    check_hidden_cases_reject(cases, answer_keys[case[0]], WRONG, case)
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys

@@ -13,7 +13,17 @@ import re
 import chapter_harness as harness
 import numpy as np
 import pytest
-from wrong_messages import check_named_message
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wrong_messages import (
+    HiddenCases,
+    VisibleChecks,
+    altered,
+    check_hidden_cases_reject,
+    check_named_message,
+    check_table_is_complete,
+    defined_functions,
+)
 
 # Exercise 3.1 is one cell with three functions; each wrong answer swaps one of them.
 TOKEN_LOSSES = """
@@ -92,6 +102,17 @@ def dataset_loss_from_logits(examples):
     total = sum(sequence_loss_from_logits(logits, tokens) for logits, tokens in examples)
     return float(total / sum(len(tokens) - 1 for _, tokens in examples))
 """),
+        "log-softmax over the wrong axis": losses_cell(token="""
+def next_token_losses(logits, tokens):
+    logits, tokens = np.asarray(logits, dtype=np.float64), np.asarray(tokens)
+    return -log_softmax(logits[:-1], axis=0)[np.arange(len(tokens) - 1), tokens[1:]]
+"""),
+        "dataset loss keeps only the last sequence": losses_cell(dataset="""
+def dataset_loss_from_logits(examples):
+    for logits, tokens in examples:
+        total = sequence_loss_from_logits(logits, tokens)
+    return float(total)
+"""),
     },
     "ex3_3_perplexity": {
         "exp of the sum": """
@@ -105,6 +126,38 @@ def perplexity_from_losses(losses):
         "2 ** mean (bits)": """
 def perplexity_from_losses(losses):
     return float(2 ** np.mean(losses))
+""",
+        "exp of the median": """
+def perplexity_from_losses(losses):
+    return float(np.exp(np.median(losses)))
+""",
+        "mean of exp(loss)": """
+def perplexity_from_losses(losses):
+    return float(np.mean(np.exp(losses)))
+""",
+        "1 / mean probability": """
+def perplexity_from_losses(losses):
+    return float(1 / np.mean(np.exp(-np.asarray(losses))))
+""",
+        "divides the sum by n - 1": """
+def perplexity_from_losses(losses):
+    return float(np.exp(np.sum(losses) / (len(losses) - 1)))
+""",
+        "exp(-mean)": """
+def perplexity_from_losses(losses):
+    return float(np.exp(-np.mean(losses)))
+""",
+        "treats the losses as probabilities": """
+def perplexity_from_losses(losses):
+    return float(np.exp(np.mean(-np.log(losses))))
+""",
+        "exp of the largest loss": """
+def perplexity_from_losses(losses):
+    return float(np.exp(np.max(losses)))
+""",
+        "returns an array, not a float": """
+def perplexity_from_losses(losses):
+    return np.exp(np.mean(losses, keepdims=True))
 """,
     },
     "ex3_2_cross_entropy_grad": {
@@ -139,18 +192,87 @@ def softmax_ce_grad(logits, target):
     z = np.asarray(logits, dtype=np.float64)
     return np.exp(z - z.max()) / np.exp(z - z.max()).sum()
 """,
+        "one-hot at the most likely token, not the gold one": """
+def softmax_ce_grad(logits, target):
+    p = softmax(np.asarray(logits, dtype=np.float64))
+    return p - one_hot(int(np.argmax(p)), len(p))
+""",
+        "log p - y": """
+def softmax_ce_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    return log_softmax(z) - one_hot(target, len(z))
+""",
+        "subtracts the max in place": """
+def softmax_ce_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    z -= z.max()
+    p = np.exp(z) / np.exp(z).sum()
+    return p - one_hot(target, len(z))
+""",
+        "returns a list": """
+def softmax_ce_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    return (softmax(z) - one_hot(target, len(z))).tolist()
+""",
+        "divides by V": """
+def softmax_ce_grad(logits, target):
+    z = np.asarray(logits, dtype=np.float64)
+    return (softmax(z) - one_hot(target, len(z))) / len(z)
+""",
+        "gradient of p(gold), not of -log p(gold)": """
+def softmax_ce_grad(logits, target):
+    p = softmax(np.asarray(logits, dtype=np.float64))
+    return p[target] * (p - one_hot(target, len(p)))
+""",
     },
 }
 
 
+# The phrase each one's visible check must show: every entry of WRONG has one.
 MESSAGES = {
+    ("ex3_1_losses", "off-by-one: row t scores tokens[t]"):
+        "off-by-one: row t of the logits scores tokens[t + 1]",
+    ("ex3_1_losses", "includes the first token"): "the first token is given (not predicted)",
+    ("ex3_1_losses", "mean instead of sum"):
+        "you averaged the token losses instead of summing them",
+    ("ex3_1_losses", "forgets the minus sign"): "you forgot the minus sign",
+    ("ex3_1_losses", "raw logits, no log-softmax"): "you used the raw logits",
+    ("ex3_1_losses", "softmax without max-subtraction"): "exp overflowed",
+    ("ex3_1_losses", "global max subtracted, not each row's"): "subtract EACH row's max",
+    ("ex3_1_losses", "returns a list of losses"): "return a numpy array",
+    ("ex3_1_losses", "dataset loss averages over sequences"): "you averaged over the sequences",
+    ("ex3_1_losses", "dataset loss averages over tokens"): "you averaged over all tokens",
+    ("ex3_1_losses", "log-softmax over the wrong axis"): "you normalised over the wrong axis",
+    ("ex3_1_losses", "dataset loss keeps only the last sequence"):
+        "you kept only the last sequence's loss",
+    ("ex3_2_cross_entropy_grad", "sign flip: y - p"): "sign flipped",
+    ("ex3_2_cross_entropy_grad", "softmax without max-subtraction"): "missing max-subtraction",
+    ("ex3_2_cross_entropy_grad", "forgets the one-hot: subtracts 1 everywhere"):
+        "you subtracted 1 from every entry",
+    ("ex3_2_cross_entropy_grad", "gradient with respect to the probabilities"):
+        "the gradient with respect to the probabilities",
+    ("ex3_2_cross_entropy_grad", "returns p, forgets y"): "you returned p",
+    ("ex3_2_cross_entropy_grad", "one-hot at the most likely token, not the gold one"):
+        "at the most likely token, not at the gold one",
+    ("ex3_2_cross_entropy_grad", "log p - y"): "you used log p",
+    ("ex3_2_cross_entropy_grad", "subtracts the max in place"):
+        "changed the caller's logits in place",
+    ("ex3_2_cross_entropy_grad", "returns a list"): "return a numpy array",
+    ("ex3_2_cross_entropy_grad", "divides by V"): "you divided by the number of entries V",
+    ("ex3_2_cross_entropy_grad", "gradient of p(gold), not of -log p(gold)"):
+        "the gradient of the probability p(gold)",
     ("ex3_3_perplexity", "exp of the sum"): "exp of the SUM",
     ("ex3_3_perplexity", "the mean loss, no exp"): "perplexity is exp(mean loss)",
     ("ex3_3_perplexity", "2 ** mean (bits)"): "you used 2 ** mean",
-    ("ex3_1_losses", "off-by-one: row t scores tokens[t]"):
-        "off-by-one: row t of the logits scores tokens[t + 1]",
-    ("ex3_1_losses", "global max subtracted, not each row's"): "subtract EACH row's max",
-    ("ex3_1_losses", "returns a list of losses"): "return a numpy array",
+    ("ex3_3_perplexity", "exp of the median"): "exp of the MEDIAN",
+    ("ex3_3_perplexity", "mean of exp(loss)"): "not the mean of exp(loss)",
+    ("ex3_3_perplexity", "1 / mean probability"): "1 / (mean probability)",
+    ("ex3_3_perplexity", "divides the sum by n - 1"): "you divided the sum by n - 1",
+    ("ex3_3_perplexity", "exp(-mean)"): "you took exp(-mean)",
+    ("ex3_3_perplexity", "treats the losses as probabilities"):
+        "you treated the losses as probabilities",
+    ("ex3_3_perplexity", "exp of the largest loss"): "exp of the largest loss",
+    ("ex3_3_perplexity", "returns an array, not a float"): "return a Python float",
 }
 
 
@@ -162,10 +284,25 @@ class TestGrading(harness.ChapterGradingTests):
     written = {"analysis_3_8_one_model": 3}
     written_answer = "q = 0.7, since one model has to fit all 100 sentences."
     n_questions = 9
+    questions = ("q3_1", "q3_2", "q3_3_2", "q3_4_2", "q3_5", "q3_6", "q3_7", "q3_8", "q3_9")
 
     @pytest.mark.parametrize("case", MESSAGES, ids=str)
     def test_named_mistake_gets_its_message(self, graded, case):
         check_named_message(graded, self.wrong, case, MESSAGES[case])
+
+
+def test_every_exercise_has_ten_wrong_answers_each_with_its_message():
+    check_table_is_complete(WRONG, MESSAGES)
+
+
+@pytest.fixture(scope="module")
+def hidden(source):
+    return HiddenCases(source)
+
+
+@pytest.mark.parametrize("case", MESSAGES, ids=str)
+def test_named_mistake_loses_its_points_in_the_hidden_tests(hidden, answer_keys, case):
+    check_hidden_cases_reject(hidden, answer_keys[case[0]], WRONG, case)
 
 
 # ------------------------------------------------------------------ multiple-choice answer keys
@@ -175,7 +312,8 @@ def test_reference_solutions_agree_with_course_lib(answer_keys):
     """The demos fall back on course_lib when an exercise is unsolved: both must agree."""
     from course_lib import losses
 
-    namespace = {"np": np, "log_softmax": losses.log_softmax, "one_hot": losses.one_hot}
+    namespace = {"np": np, "log_softmax": losses.log_softmax, "one_hot": losses.one_hot,
+                 "softmax": losses.softmax}
     for grade_id in WRONG:
         exec(answer_keys[grade_id], namespace)  # noqa: S102 - the instructor's solutions
     rng = np.random.default_rng(5)
@@ -227,47 +365,26 @@ def test_q3_2_four_tokens_make_three_predictions_from_full_prefixes(quiz):
     assert quiz["q3_2"][1] == "B"
 
 
-def example_logits(losses, vocab_size=5, seed=0):
-    """Logits whose token losses are `losses` (the chapter's setup helper, re-derived here)."""
-    gen = np.random.default_rng(seed)
-    tokens = gen.integers(0, vocab_size, size=len(losses) + 1)
-    logits = gen.normal(size=(len(losses) + 1, vocab_size))
-    for t, loss in enumerate(losses):
-        others = np.delete(np.arange(vocab_size), tokens[t + 1])
-        logits[t, others] = np.log((1 - math.exp(-loss)) / (vocab_size - 1))
-        logits[t, tokens[t + 1]] = -loss
-    return logits, tokens
+def test_q3_3_sequence_loss_is_the_sum_of_minus_log_probabilities(quiz):
+    from course_lib.losses import cross_entropy
+
+    probs = [0.5, 0.2, 0.8]  # P(cat | The), P(sat | The cat), P(on | The cat sat)
+    logits = np.log([[p, 1 - p] for p in probs])
+    total = float(cross_entropy(logits, np.zeros(3, dtype=int), reduction="sum"))
+    widget, key = quiz["q3_3_2"]
+    assert key == "A" and float(widget.options[key]) == pytest.approx(total, abs=1e-3)
+    distractors = {"B": total / 3, "C": math.prod(probs), "D": sum(probs), "E": -math.log(0.5)}
+    for letter, value in distractors.items():
+        assert float(widget.options[letter]) == pytest.approx(value, abs=1e-3), letter
 
 
-def test_q3_3_sequence_loss_is_the_sum(quiz):
-    from course_lib.losses import cross_entropy, token_losses
-
-    logits, tokens = example_logits([1.2, 0.5, 2.3])
-    assert np.allclose(token_losses(logits[:-1], tokens[1:]), [1.2, 0.5, 2.3])
-    total = float(cross_entropy(logits[:-1], tokens[1:], reduction="sum"))
-    widget, key = quiz["q3_3"]
-    assert float(widget.options[key]) == pytest.approx(total) == pytest.approx(4.0)
-
-
-def test_q3_4_dataset_loss_is_the_sum_over_sequences(quiz):
-    from course_lib.losses import dataset_loss
-
-    sequences = {(0, 1, 2): [3.0, 5.4], (3, 4): [2.1], (1, 1, 1, 0): [1.5, 2.5, 1.5]}
-
-    class FixedModel:  # a "model" whose token losses are the ones above
-        def logits(self, ids):
-            context = tuple(np.asarray(ids)[0])
-            sequence = next(s for s in sequences if s[:-1] == context)
-            out = np.empty((1, len(context), 5))
-            for t, (gold, loss) in enumerate(zip(sequence[1:], sequences[sequence], strict=True)):
-                probs = np.full(5, (1 - math.exp(-loss)) / 4)
-                probs[gold] = math.exp(-loss)
-                out[0, t] = np.log(probs)
-            return out
-
-    total = dataset_loss(FixedModel(), [list(s) for s in sequences])
-    widget, key = quiz["q3_4"]
-    assert float(widget.options[key]) == pytest.approx(total) == pytest.approx(16.0)
+def test_q3_4_dataset_loss_is_the_sum_of_token_losses(quiz):
+    token_losses = [2.0] * 3 + [1.0] * 5  # two sequences: 3 tokens of mean 2.0, 5 of mean 1.0
+    widget, key = quiz["q3_4_2"]
+    assert key == "A" and float(widget.options[key]) == pytest.approx(sum(token_losses))
+    distractors = {"B": 2.0 + 1.0, "C": (2.0 + 1.0) / 2, "D": sum(token_losses) / len(token_losses)}
+    for letter, value in distractors.items():
+        assert float(widget.options[letter]) == pytest.approx(value), letter
 
 
 def test_q3_5_one_parameter_set_for_the_whole_dataset(quiz):
@@ -333,3 +450,21 @@ def test_perplexity_reference_agrees_with_course_lib(answer_keys):
 def test_q3_9_one_set_of_parameters_minimises_the_total(quiz):
     widget, key = quiz["q3_9"]
     assert key == "A" and f"{8.4 + 2.1 + 5.5:.1f}" in widget.options[key]
+
+
+@pytest.fixture(scope="module")
+def visible(source, hidden):
+    return VisibleChecks(source, hidden)
+
+
+@settings(max_examples=25, deadline=None)
+@given(solution_id=st.sampled_from(sorted(WRONG)), which=st.integers(0, 5),
+       factor=st.floats(0.2, 5.0).filter(lambda f: abs(f - 1) > 1e-3), position=st.integers(0, 2))
+def test_no_altered_answer_passes_the_visible_checks(visible, answer_keys, solution_id, which,
+                                                     factor, position):
+    """Any wrong value, not only the table's, fails a visible check with an AssertionError."""
+    code = answer_keys[solution_id]
+    names = defined_functions(code)
+    alteration = (names[which % len(names)], lambda value: altered(value, factor, position))
+    assert visible.outcome(solution_id, code) == "passed"
+    assert visible.outcome(solution_id, code, alteration) == "AssertionError"

@@ -64,6 +64,13 @@ def test_loss_history_records_steps_and_evaluations(pretraining_run, tokenizer):
     assert history.eval_steps == [49, 99, 149, 199]
     assert len(history.eval_loss) == 4 and history.eval_loss[-1] < history.eval_loss[0]
     assert history.vocab_size == tokenizer.vocab_size
+    assert len(history.step_seconds) == STEPS and min(history.step_seconds) > 0
+    assert history.median_step_seconds() == float(np.median(history.step_seconds))
+
+
+def test_median_step_time_of_an_untrained_history_is_an_error():
+    with pytest.raises(ValueError, match="no step was timed"):
+        LossHistory().median_step_seconds()
 
 
 def test_evaluation_after_the_last_step_even_off_the_schedule():

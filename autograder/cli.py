@@ -1,9 +1,12 @@
-"""`llmf-grade`: the course's command line (release, collect, grade, export, feedback, check).
+"""`llmf-grade`: the course's command line (release, collect, grade, export, similarity, feedback,
+check).
 
     llmf-grade release                          # student versions -> release/ and notebooks/
     llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
     llmf-grade grade                            # every submission of every assignment
     llmf-grade export grades.csv
+    llmf-grade export grades.csv --lms canvas   # or moodle, blackboard, gradescope
+    llmf-grade similarity ch1_base_models       # similarity/ch1_base_models.html and .csv
     llmf-grade feedback
     llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
 
@@ -134,10 +137,28 @@ def cmd_export(args) -> None:
     course = _course(args)
     sync_gradebook(course)
     assignments = _collected(course, args)
+    if args.lms:
+        from autograder.reports.lms import write_lms_files
+
+        written = write_lms_files(course, args.lms, args.output, assignments)
+        print(f"wrote {len(written)} {args.lms} file(s): {', '.join(map(str, written[:4]))}"
+              f"{' ...' if len(written) > 4 else ''}")
+        return
     rows = export_rows(course, assignments)
     path = write_csv(list(tqdm(rows, desc="export", unit="row")), args.output)
     print(f"wrote {len(rows)} row(s) to {path}")
     _summary(", ".join(assignments), Counter(row["status"] for row in rows))
+
+
+def cmd_similarity(args) -> None:
+    from autograder.reports.similarity import similarity_report, write_report
+
+    course = _course(args)
+    for assignment in tqdm(_assignments(course, args), desc="similarity", unit="assignment"):
+        report = similarity_report(course, assignment, args.threshold)
+        page, table = write_report(course, report)
+        print(f"{assignment}: {len(report.pairs)} pair(s) at or above {report.threshold:.2f}: "
+              f"{page}, {table}")
 
 
 def cmd_feedback(args) -> None:
@@ -233,7 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--assignment", action="append",
                         help="only this assignment (repeatable; default: every one released and "
                              "collected)")
+    export.add_argument("--lms", choices=("canvas", "moodle", "blackboard", "gradescope"),
+                        help="write this LMS's grade import file per assignment "
+                             "(<output stem>-<assignment>.csv), or for gradescope a "
+                             "results.json per submission under the folder OUTPUT")
     export.set_defaults(run=cmd_export)
+
+    similarity = commands.add_parser("similarity", parents=[with_course],
+                                     help="report students whose answers are unusually alike "
+                                          "(HTML and CSV in similarity/)")
+    similarity.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    similarity.add_argument("--threshold", type=float,
+                            help="report pairs scoring at least this (0-1; default 0.85)")
+    similarity.set_defaults(run=cmd_similarity)
 
     feedback = commands.add_parser("feedback", parents=[with_course],
                                    help="write per-student HTML feedback")

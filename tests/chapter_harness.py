@@ -20,7 +20,7 @@ import pytest
 from synthetic import student_notebook
 
 from autograder.grader.pipeline import grade_notebook
-from autograder.grader.plan import role
+from autograder.grader.plan import role, without_solution_markers
 from course_lib.quiz import MultipleChoice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +36,10 @@ def grade_cell_of(solution_id: str) -> str:
 
 
 def answer_keys(source) -> dict[str, str]:
-    """{solution grade_id: the code of the instructor's solution cell}."""
+    """{solution grade_id: the code of the instructor's solution cell, as a student would type
+    it (without the solution markers: a notebook carrying them is the source, and earns 0)}."""
     return {
-        role(cell)["grade_id"]: cell.source
+        role(cell)["grade_id"]: without_solution_markers(cell.source)
         for cell in source.cells
         if cell.cell_type == "code" and role(cell).get("solution")
     }

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grader.plan import read_plan, release_version, role
+from autograder.grader.plan import read_plan, release_version, role, without_solution_markers
 
 WRITTEN_ANSWER = "An answer written by the student, to be graded by hand."
 
@@ -40,15 +40,10 @@ ATTACKS = {
 }
 
 
-def _strip_solution_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
-
-
 def correct_answers(source_path: str | Path) -> dict[str, str]:
     """The instructor's solution of every answer cell, without the solution markers."""
     plan = read_plan(source_path)
-    return {s.grade_id: _strip_solution_markers(s.code) for s in plan.steps if s.kind == "answer"}
+    return {s.grade_id: without_solution_markers(s.code) for s in plan.steps if s.kind == "answer"}
 
 
 def answer_ids(source_path: str | Path) -> list[str]:

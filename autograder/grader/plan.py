@@ -26,6 +26,7 @@ import nbformat
 QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 class PlanError(ValueError):
@@ -107,6 +108,11 @@ def grade_id_of(cell) -> str | None:
 def normalise(text: str) -> str:
     """Source text with trailing spaces and surrounding blank lines removed (for comparing)."""
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def without_solution_markers(code: str) -> str:
+    """A solution cell's code as a student would type it: the solution marker lines dropped."""
+    return "\n".join(line for line in code.splitlines() if line.strip() not in SOLUTION_MARKERS)
 
 
 def split_hidden(source: str) -> tuple[str, str]:

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grader.plan import Plan, grade_id_of, normalise, role
+from autograder.grader.plan import (
+    BEGIN_HIDDEN,
+    SOLUTION_MARKERS,
+    Plan,
+    grade_id_of,
+    normalise,
+    role,
+)
 from autograder.records import Status
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -119,12 +126,29 @@ def _read_added_cells(cells: list, plan: Plan, submission: Submission) -> None:
             submission.added.append((after_step, code))
 
 
+def instructor_text_in(cells: list, plan: Plan) -> str:
+    """What of the source notebook's own text (solution regions with their markers, hidden
+    tests) the cells carry, in words, or "". The releases have none of it, so a notebook with
+    it is the source notebook or was made from it; merely similar code is not caught here."""
+    texts = [normalise(cell_text(cell.get("source"))) for cell in cells if isinstance(cell, dict)]
+    lines = {line.strip() for text in texts for line in text.splitlines()}
+    hidden = [normalise(step.hidden_code) for step in plan.tests if step.hidden_code.strip()]
+    if BEGIN_HIDDEN in lines or any(block in text for block in hidden for text in texts):
+        return "hidden tests"
+    return "solution cells" if lines & set(SOLUTION_MARKERS) else ""
+
+
 def read_submission(raw: bytes | None, plan: Plan) -> Submission:
     """Answers, written answers and tampering findings of a submitted file's bytes."""
     notebook, problem = parse_notebook(raw)
     digest = hashlib.sha256(raw).hexdigest() if raw is not None else ""
     submission = Submission(problem=problem, sha256=digest)
     if notebook is None:
+        return submission
+    carried = instructor_text_in(notebook.cells, plan)
+    if carried:
+        submission.problem = (Status.TAMPERED, f"the notebook carries the instructor's {carried} "
+                              "(it is the source notebook, or copied from it): it earns 0")
         return submission
     cells, claims = {}, Counter()
     for cell in notebook.cells:

@@ -1,7 +1,9 @@
 """Export grades as CSV: one row per student and assignment, one column per question.
 
-Columns: student, assignment, status, reason, score, max_score, then one column per graded
-cell (grade_id) of any assignment (empty where it does not apply). Manual scores given in
+Columns: student, assignment, status, reason, score, max_score, highest_similarity (the
+student's highest score in the last `llmf-grade similarity` report of the assignment, empty if
+none was made), then one column per graded cell (grade_id) of any assignment (empty where it
+does not apply). Manual scores given in
 formgrader are included; a notebook waiting for them stays "needs_manual_grading" until all are
 in. A submission with no result file, or changed since it was graded, is "ungraded" (run
 `llmf-grade grade`), never shown with an old score.
@@ -17,6 +19,7 @@ from autograder.course_folder import Course
 from autograder.files import atomic_write, sha256_file
 from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
 from autograder.reports.gradebook import manual_grading
+from autograder.reports.similarity import highest_similarity
 
 
 class RecordedGrades:
@@ -68,6 +71,7 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
     rows = []
     for assignment in assignments or course.assignments():
         notebooks = course.notebooks(assignment)
+        similarity = highest_similarity(course, assignment)
         for student in students or course.students():
             parts = [grades.notebook_row((student, assignment, nb)) for nb in notebooks]
             status = min((p["status"] for p in parts), key=SEVERITY.index)
@@ -82,6 +86,7 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
                 scores.update(part["scores"])
             row["score"] = sum(s or 0.0 for s, _ in scores.values())
             row["max_score"] = sum(p for _, p in scores.values())
+            row["highest_similarity"] = similarity.get(student, "")
             row.update({g: ("" if s is None else s) for g, (s, _) in scores.items()})
             rows.append(row)
     return rows
@@ -89,7 +94,8 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
 
 def write_csv(rows: list[dict], path: str | Path) -> Path:
     """Write rows to CSV (columns: fixed ones, then every question id in first-seen order)."""
-    columns = ["student", "assignment", "status", "reason", "score", "max_score"]
+    columns = ["student", "assignment", "status", "reason", "score", "max_score",
+               "highest_similarity"]
     for row in rows:
         columns += [key for key in row if key not in columns]
     text = io.StringIO(newline="")

@@ -1,0 +1,365 @@
+"""A class's similarity report: pairs of students whose answers are unusually alike.
+
+Code answers (the exercise cells and the code cells a student added; not the multiple-choice
+letters, which every right answer shares) are compared by token fingerprints with winnowing
+(Schleimer, Wilkerson and Aiken, SIGMOD 2003: the method of MOSS and Dolos). Python's own
+`tokenize` reads each cell; comments and blank lines are dropped, every identifier that is not a
+keyword, a built-in or an attribute (`np.cumsum` keeps `cumsum`) becomes `v`, every number `0`
+and every string `s`. So renamed variables, reordered functions, new comments and changed
+whitespace change no fingerprint. Written answers are compared as text: shingles of
+`WORD_SHINGLE` lower-cased words. Before comparing, the fingerprints of the starter text (the
+classroom edition's answer cells) are taken away, and so are those that more than
+`COMMON_SHARE` of the class share (the idiom everyone writes says nothing about copying).
+
+A pair's score, per kind (code, text), is the Dice coefficient of its two fingerprint sets,
+2 |A ∩ B| / (|A| + |B|): 1.0 for the same answers, near 0 for unrelated ones. Every submission
+is also compared with the instructor's solutions (the source notebook's answer cells and model
+answers: they are published), under the name `PUBLISHED`. Pairs whose higher score reaches the
+threshold are reported, ranked, with their matching lines side by side.
+
+Whatever a student wrote is read within bounds (`MAX_CELL_CHARS` per cell, `MAX_DOCUMENT_CHARS`
+per student and kind) and only ever shown HTML-escaped.
+
+>>> report = similarity_report(Course("course"), "ch3_pretraining_objective")  # doctest: +SKIP
+>>> report.pairs[0].students, report.pairs[0].score                              # doctest: +SKIP
+(('ada', 'bob'), 0.97)
+"""
+
+from __future__ import annotations
+
+import builtins
+import csv
+import io
+import json
+import keyword
+import re
+import tokenize
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import nbformat
+
+from autograder.course_folder import Course
+from autograder.files import atomic_write
+from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
+from autograder.grader.submission import read_submission, read_submitted
+
+CODE_GRAM = 7  # tokens per fingerprinted k-gram of code
+WINDOW = 4  # winnowing window: any match of CODE_GRAM + WINDOW - 1 tokens is always found
+WORD_SHINGLE = 5  # words per shingle of a written answer
+COMMON_SHARE = 0.3  # fingerprints in more than this share of the class are ignored
+MIN_COMMON = 4  # ... but only when at least this many students share them
+THRESHOLD = 0.85  # the default score from which a pair is reported (scripts/bench_similarity.py)
+MAX_CELL_CHARS = 20_000
+MAX_DOCUMENT_CHARS = 100_000
+SHOWN_LINES = 60  # lines of each side shown on the page per pair and kind
+SHOWN_CHARS = 300  # characters shown of each line
+PUBLISHED = "(published solutions)"
+KINDS = ("code", "text")
+KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins))
+
+
+@dataclass
+class Document:
+    """One student's answers of one kind: their lines, and fingerprint -> the lines it covers."""
+
+    lines: list[str]
+    fingerprints: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def kept(self, ignored: set[int]) -> set[int]:
+        """Its fingerprints less the `ignored` ones (starter text, what the class shares)."""
+        return set(self.fingerprints) - ignored
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two students (or a student and PUBLISHED), their score per kind, and the lines that match
+    on each side ({kind: (lines of the first, lines of the second)})."""
+
+    students: tuple[str, str]
+    scores: dict[str, float]
+    matched: dict[str, tuple[set[int], set[int]]]
+
+    @property
+    def score(self) -> float:
+        return max(self.scores.values())
+
+
+@dataclass
+class Report:
+    """The pairs at or above the threshold, best first, and every student's highest score."""
+
+    assignment: str
+    threshold: float
+    pairs: list[Pair]
+    highest: dict[str, tuple[float, str]]  # student -> (highest score, with whom)
+    documents: dict[str, dict[str, Document]]  # kind -> student -> document
+
+
+def code_tokens(code: str) -> list[tuple[str, int]]:
+    """(normalised token, 0-based line) of Python code, comments and layout dropped.
+
+    Code that `tokenize` cannot read (a syntax error) is read word by word instead.
+    """
+    tokens: list[tuple[str, int]] = []
+    previous = ""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            kind, text = token.type, token.string
+            if kind in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER, tokenize.ENCODING):
+                continue
+            if kind == tokenize.NAME:
+                text = text if text in KEPT_NAMES or previous == "." else "v"
+            elif kind == tokenize.NUMBER:
+                text = "0"
+            elif kind == tokenize.STRING or tokenize.tok_name[kind].startswith("FSTRING"):
+                text = "s"
+            elif kind == tokenize.NEWLINE:
+                text = ";"
+            elif kind in (tokenize.INDENT, tokenize.DEDENT):
+                text = "{" if kind == tokenize.INDENT else "}"
+            tokens.append((text, token.start[0] - 1))
+            previous = token.string
+    except (tokenize.TokenError, SyntaxError):
+        tokens = [(word, number) for number, line in enumerate(code.splitlines())
+                  for word in re.findall(r"\w+|[^\w\s]", line.split("#")[0])]
+    return tokens
+
+
+def word_tokens(text: str) -> list[tuple[str, int]]:
+    """(lower-cased word, 0-based line) of prose."""
+    return [(word.lower(), number) for number, line in enumerate(text.splitlines())
+            for word in re.findall(r"\w+", line)]
+
+
+def fingerprints(tokens: list[tuple[str, int]], gram: int, window: int
+                 ) -> dict[int, list[tuple[int, int]]]:
+    """Winnowed fingerprints of a token sequence: the hash of each `gram` consecutive tokens,
+    then in every `window` consecutive hashes the smallest (the rightmost of equals) is kept.
+    Returns {hash: [(first line, last line) of each k-gram with it]}."""
+    hashes = [(zlib.crc32("\x1f".join(t for t, _ in tokens[i:i + gram]).encode()),
+               tokens[i][1], tokens[i + gram - 1][1]) for i in range(len(tokens) - gram + 1)]
+    chosen: dict[int, list[tuple[int, int]]] = {}
+    last = -1
+    for start in range(max(len(hashes) - window + 1, 1 if hashes else 0)):
+        stop = min(start + window, len(hashes))
+        best = min(range(start, stop), key=lambda i: (hashes[i][0], -i))
+        if best != last:
+            value, first, end = hashes[best]
+            chosen.setdefault(value, []).append((first, end))
+            last = best
+    return chosen
+
+
+def document(parts: list[str], kind: str) -> Document:
+    """A student's document of `kind` ("code" or "text") from their answer texts, bounded."""
+    text = ""
+    for part in parts:
+        part = part[:MAX_CELL_CHARS]
+        if len(text) + len(part) > MAX_DOCUMENT_CHARS:
+            break
+        text += part.rstrip("\n") + "\n\n"
+    lines = text.splitlines()
+    if kind == "code":
+        found = fingerprints(code_tokens(text), CODE_GRAM, WINDOW)
+    else:
+        found = fingerprints(word_tokens(text), WORD_SHINGLE, 1)
+    return Document(lines, found)
+
+
+def _quiz_answer_ids(plan: Plan) -> set[str]:
+    """Answer cells of multiple-choice questions: those right before a test with a choice."""
+    steps = list(plan.steps)
+    return {steps[i - 1].grade_id for i, step in enumerate(steps)
+            if step.kind == "test" and step.choice_variables and i and
+            steps[i - 1].kind == "answer"}
+
+
+@dataclass(frozen=True)
+class _SourceTexts:
+    """What one source notebook gives: its plan, the code answers compared, and the starter
+    and published (solution) texts of each kind."""
+
+    plan: Plan
+    code_ids: tuple[str, ...]
+    starter: dict[str, list[str]]
+    published: dict[str, list[str]]
+
+    @classmethod
+    def read(cls, source: Path) -> _SourceTexts:
+        plan = read_plan(source)
+        quiz = _quiz_answer_ids(plan)
+        answers = [s for s in plan.steps if s.kind == "answer" and s.grade_id not in quiz]
+        code_ids = tuple(step.grade_id for step in answers)
+        notebook = nbformat.read(source, as_version=4)
+        released = release_version(notebook)
+        starter_code = [c.source for c in released.cells if role(c).get("grade_id") in code_ids]
+        model_answers = [c.source for c in notebook.cells
+                         if role(c).get("grade_id") in plan.written]
+        return cls(plan, code_ids,
+                   {"code": starter_code, "text": [text for _, text in plan.written.values()]},
+                   {"code": [without_solution_markers(s.code) for s in answers],
+                    "text": model_answers})
+
+
+def _student_texts(course: Course, assignment: str, student: str,
+                   sources: dict[str, _SourceTexts]) -> dict[str, list[str]] | None:
+    """A student's code and written answers over the assignment's notebooks, or None if they
+    handed in nothing readable."""
+    texts: dict[str, list[str]] = {"code": [], "text": []}
+    found = False
+    for notebook, facts in sources.items():
+        raw = read_submitted(course.submission(student, assignment, notebook))
+        submission = read_submission(raw, facts.plan)
+        if submission.problem is not None:
+            continue
+        found = True
+        texts["code"] += [submission.answers.get(g, "") for g in facts.code_ids]
+        texts["code"] += [code for _, code in submission.added]
+        texts["text"] += [submission.written.get(g, "") for g in facts.plan.written]
+    return texts if found else None
+
+
+def _matched_lines(a: Document, b: Document, shared: set[int]) -> tuple[set[int], set[int]]:
+    def lines(doc: Document) -> set[int]:
+        return {line for value in shared for first, last in doc.fingerprints[value]
+                for line in range(first, last + 1)}
+    return lines(a), lines(b)
+
+
+def similarity_report(course: Course, assignment: str, threshold: float | None = None
+                      ) -> Report:
+    """Compare every pair of the assignment's submissions, and each with PUBLISHED; report the
+    pairs scoring at least `threshold` (default THRESHOLD)."""
+    threshold = THRESHOLD if threshold is None else threshold
+    sources = {nb: _SourceTexts.read(course.source(assignment, nb))
+               for nb in course.notebooks(assignment)}
+    students = {}
+    for student in course.students():
+        texts = _student_texts(course, assignment, student, sources)
+        if texts is not None:
+            students[student] = texts
+    documents: dict[str, dict[str, Document]] = {}
+    ignored: dict[str, set[int]] = {}
+    for kind in KINDS:
+        starter = document([t for f in sources.values() for t in f.starter[kind]], kind)
+        documents[kind] = {s: document(texts[kind], kind) for s, texts in students.items()}
+        share = Counter(value for doc in documents[kind].values() for value in doc.fingerprints)
+        limit = max(MIN_COMMON, COMMON_SHARE * len(students))
+        ignored[kind] = set(starter.fingerprints) | {v for v, n in share.items() if n > limit}
+        documents[kind][PUBLISHED] = document(
+            [t for f in sources.values() for t in f.published[kind]], kind)
+    names = sorted(students)
+    candidates = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    candidates += [(a, PUBLISHED) for a in names]
+    pairs, highest = [], {s: (0.0, "") for s in names}
+    for a, b in candidates:
+        shared, scores = {}, {}
+        for kind in KINDS:
+            kept_a = documents[kind][a].kept(ignored[kind])
+            kept_b = documents[kind][b].kept(ignored[kind])
+            shared[kind] = kept_a & kept_b
+            scores[kind] = round(2 * len(shared[kind]) / (len(kept_a) + len(kept_b)), 3) \
+                if shared[kind] else 0.0
+        score = max(scores.values())
+        for student, other in ((a, b), (b, a)):
+            if student in highest and score > highest[student][0]:
+                highest[student] = (score, other)
+        if score >= threshold:
+            matched = {kind: _matched_lines(documents[kind][a], documents[kind][b], shared[kind])
+                       for kind in KINDS}
+            pairs.append(Pair((a, b), scores, matched))
+    pairs.sort(key=lambda pair: (-pair.score, pair.students))
+    return Report(assignment, threshold, pairs, highest, documents)
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; line-height: 1.4; }
+table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: .3rem .6rem;
+text-align: left; vertical-align: top; } .side { display: grid; gap: 1rem;
+grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); } pre { background: #f6f6f6; margin: 0;
+padding: .5rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+mark { background: #ffe08a; } h3 { margin-top: 2rem; }
+"""
+
+
+def _side(doc: Document, lines: set[int]) -> str:
+    """A document's lines around its matches, matching lines marked, all escaped."""
+    shown = sorted(lines)[:SHOWN_LINES]
+    if not shown:
+        return "<pre>(no matching lines)</pre>"
+    out, previous = [], None
+    for number in shown:
+        if previous is not None and number > previous + 1:
+            out.append("…")
+        line = doc.lines[number] if number < len(doc.lines) else ""
+        text = escape(line[:SHOWN_CHARS]) + ("…" if len(line) > SHOWN_CHARS else "")
+        out.append(f"<mark>{text}</mark>")
+        previous = number
+    return "<pre>" + "\n".join(out) + "</pre>"
+
+
+def html_page(report: Report) -> str:
+    """The report as one self-contained HTML page (every student text escaped)."""
+    rows = "".join(
+        f"<tr><td>{rank}</td><td>{escape(a)}</td><td>{escape(b)}</td>"
+        f"<td>{pair.scores['code']:.2f}</td><td>{pair.scores['text']:.2f}</td></tr>"
+        for rank, pair in enumerate(report.pairs, 1) for a, b in [pair.students])
+    details = []
+    for rank, pair in enumerate(report.pairs, 1):
+        a, b = pair.students
+        details.append(f"<h3 id='pair-{rank}'>{rank}. {escape(a)} and {escape(b)}</h3>")
+        for kind in KINDS:
+            if pair.scores[kind] == 0:
+                continue
+            first, second = pair.matched[kind]
+            docs = report.documents[kind]
+            details.append(
+                f"<p>{'code answers' if kind == 'code' else 'written answers'}: "
+                f"{pair.scores[kind]:.2f}</p><div class='side'><div><b>{escape(a)}</b>"
+                f"{_side(docs[a], first)}</div><div><b>{escape(b)}</b>"
+                f"{_side(docs[b], second)}</div></div>")
+    empty = "" if report.pairs else "<p>No pair reaches the threshold.</p>"
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity: "
+        f"{escape(report.assignment)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>Similarity report: {escape(report.assignment)}</h1>"
+        f"<p>Pairs whose code or written answers score at least {report.threshold:.2f} "
+        "(Dice coefficient of winnowed token fingerprints; starter code and what more than "
+        f"{COMMON_SHARE:.0%} of the class share left out). {escape(PUBLISHED)} are the "
+        "instructor's solutions. A high score is a reason to look, not a verdict.</p>"
+        f"{empty}<table><tr><th>#</th><th>student</th><th>student</th><th>code</th>"
+        f"<th>text</th></tr>{rows}</table>{''.join(details)}</body></html>")
+
+
+def report_folder(course: Course) -> Path:
+    return course.root / "similarity"
+
+
+def write_report(course: Course, report: Report) -> tuple[Path, Path]:
+    """Write the page, the CSV of reported pairs and every student's highest score (read by
+    `llmf-grade export`). Returns (page, csv)."""
+    folder = report_folder(course)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["rank", "student_a", "student_b", "score", "code", "text"])
+    for rank, pair in enumerate(report.pairs, 1):
+        writer.writerow([rank, *pair.students, pair.score, pair.scores["code"],
+                         pair.scores["text"]])
+    page = atomic_write(folder / f"{report.assignment}.html", html_page(report))
+    table = atomic_write(folder / f"{report.assignment}.csv", text.getvalue())
+    atomic_write(folder / f"{report.assignment}.highest.json", json.dumps(report.highest))
+    return page, table
+
+
+def highest_similarity(course: Course, assignment: str) -> dict[str, float]:
+    """Each student's highest score from the last `llmf-grade similarity` of the assignment
+    ({} when it was not run or its file cannot be read)."""
+    try:
+        data = json.loads((report_folder(course) / f"{assignment}.highest.json").read_text())
+        return {str(student): float(score) for student, (score, _) in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}

@@ -1,0 +1,175 @@
+"""The similarity report (autograder/reports/similarity.py), and a source notebook earning 0.
+
+The fingerprints are checked as properties (renaming, reordering and re-commenting never lower
+a copied pair below the threshold; different exercises stay low), then the report is run on a
+small synthetic class of one chapter (tests/synthetic_class.py) with planted copies, through
+the command line, the page's escaping and bounds, and the export's column.
+"""
+
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent))
+import synthetic  # noqa: E402
+import synthetic_class  # noqa: E402
+
+from autograder.cli import main  # noqa: E402
+from autograder.course_folder import Course  # noqa: E402
+from autograder.grader.pipeline import References, Task, grade  # noqa: E402
+from autograder.grader.plan import read_plan  # noqa: E402
+from autograder.grader.sandbox import Limits  # noqa: E402
+from autograder.grader.submission import read_submission  # noqa: E402
+from autograder.records import save_result  # noqa: E402
+from autograder.reports import similarity  # noqa: E402
+from autograder.reports.export import export_rows  # noqa: E402
+from autograder.reports.feedback import FeedbackPages  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+CHAPTER = "ch3_pretraining_objective"
+SOURCE = ROOT / "course" / "source" / CHAPTER / f"{CHAPTER}.ipynb"
+FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
+EXERCISES = sorted(synthetic_class.HONEST)
+
+
+def dice(first: str, second: str) -> float:
+    a = set(similarity.document([first], "code").fingerprints)
+    b = set(similarity.document([second], "code").fingerprints)
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def test_tokens_ignore_names_comments_and_layout():
+    one = "def f(a, b):\n    # add them\n    total = a + b  # sum\n    return total * 2\n"
+    two = "def f(x,y):\n\n    s=x+y\n    return s*7\n"
+    assert [t for t, _ in similarity.code_tokens(one)] == [t for t, _ in
+                                                           similarity.code_tokens(two)]
+    assert "cumsum" in [t for t, _ in similarity.code_tokens("y = np.cumsum(x)")]
+    assert similarity.code_tokens("def broken(:\n  x = 1")  # read word by word, not dropped
+
+
+@settings(max_examples=40, deadline=None)
+@given(exercise=st.sampled_from(EXERCISES), seed=st.integers(0, 10**6))
+def test_a_disguised_copy_stays_above_the_threshold(exercise, seed):
+    rng = random.Random(seed)
+    original = synthetic_class.HONEST[exercise](rng)
+    assert dice(original, synthetic_class.disguise(original, rng)) >= similarity.THRESHOLD
+
+
+@settings(max_examples=40, deadline=None)
+@given(pair=st.lists(st.sampled_from(EXERCISES), min_size=2, max_size=2, unique=True),
+       seed=st.integers(0, 10**6))
+def test_solutions_of_different_exercises_stay_low(pair, seed):
+    rng = random.Random(seed)
+    first, second = (synthetic_class.HONEST[name](rng) for name in pair)
+    assert dice(first, second) < similarity.THRESHOLD
+
+
+def test_winnowing_keeps_a_fingerprint_in_every_window():
+    tokens = [(str(i), i) for i in range(40)]
+    hashes = similarity.fingerprints(tokens, 3, 4)
+    covered = sorted(first for spans in hashes.values() for first, _ in spans)
+    assert covered and all(b - a <= 4 for a, b in zip(covered, covered[1:], strict=False))
+    assert similarity.fingerprints(tokens[:2], 3, 4) == {}
+
+
+def _course_with(tmp_path, answers, written, sources=(SOURCE,)) -> Course:
+    root = tmp_path / "course"
+    for source in sources:
+        shutil.copytree(source.parent, root / "source" / source.parent.name)
+    for student in answers:
+        for source in sources:
+            assignment = source.parent.name
+            notebook = synthetic.student_notebook(source, answers[student][assignment],
+                                                  written=written[student][assignment])
+            path = root / "submitted" / student / assignment / source.name
+            path.parent.mkdir(parents=True)
+            nbformat.write(notebook, str(path))
+    return Course(root)
+
+
+@pytest.fixture(scope="module")
+def small_class(tmp_path_factory):
+    made = synthetic_class.synthetic_class({CHAPTER: SOURCE}, honest=12, copied_pairs=3,
+                                           published_copies=2, seed=3)
+    return made, _course_with(tmp_path_factory.mktemp("sim"), made.answers, made.written)
+
+
+def test_the_report_finds_the_planted_pairs_and_no_honest_one(small_class):
+    made, course = small_class
+    report = similarity.similarity_report(course, CHAPTER)
+    found = {frozenset(pair.students) for pair in report.pairs}
+    for copier, original in made.planted:
+        assert frozenset((copier, original or similarity.PUBLISHED)) in found
+    honest = set(made.honest)
+    assert not [pair for pair in report.pairs if set(pair.students) <= honest]
+    assert report.pairs == sorted(report.pairs, key=lambda pair: -pair.score)
+    assert report.highest["c00"][1] == "h00"
+
+
+def test_command_line_writes_page_csv_and_the_export_column(small_class):
+    made, course = small_class
+    assert main(["--course", str(course.root), "similarity", CHAPTER]) == 0
+    folder = course.root / "similarity"
+    page = (folder / f"{CHAPTER}.html").read_text()
+    assert "c00" in page and "<mark>" in page
+    assert (folder / f"{CHAPTER}.csv").read_text().startswith("rank,student_a,student_b")
+    rows = {row["student"]: row for row in export_rows(course, [CHAPTER])}
+    assert rows["c00"]["highest_similarity"] >= similarity.THRESHOLD
+    assert rows["h11"]["highest_similarity"] < similarity.THRESHOLD
+
+
+def test_the_page_escapes_student_text_and_bounds_it(tmp_path):
+    correct = synthetic.correct_answers(SOURCE)
+    hostile = "</pre><script>alert(1)</script>"
+    answer = correct["ex3_1_losses"] + f"\n\nNOTE = '{hostile}'\n" + "x = 1\n" * 100_000
+    answers = {s: {CHAPTER: dict(correct, ex3_1_losses=answer)} for s in ("ann", "bea")}
+    written = {s: {CHAPTER: hostile + " my own words about the model"} for s in answers}
+    course = _course_with(tmp_path, answers, written)
+    started = time.perf_counter()
+    report = similarity.similarity_report(course, CHAPTER)
+    assert time.perf_counter() - started < 20
+    page = similarity.html_page(report)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert max(len(doc.lines) for doc in report.documents["code"].values()) < 11_000
+
+
+def test_the_source_notebook_earns_zero_with_its_reason_in_export_and_feedback(tmp_path):
+    plan = read_plan(FIXTURE)
+    graded = grade(Task(plan, FIXTURE.read_bytes(), References({}), Limits()))
+    assert graded.result.status == "tampered" and graded.result.score == 0
+    assert "instructor's hidden tests" in graded.result.reason
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE.parent, root / "source" / "fx_basics")
+    course = Course(root)
+    submitted = course.submission("eve", "fx_basics", "fx_basics")
+    submitted.parent.mkdir(parents=True)
+    shutil.copy(FIXTURE, submitted)
+    save_result(graded.result, course.result("eve", "fx_basics", "fx_basics"))
+    [row] = export_rows(course, ["fx_basics"])
+    assert (row["status"], row["score"]) == ("tampered", 0) and "earns 0" in row["reason"]
+    page = FeedbackPages(course).write("eve", "fx_basics", "fx_basics").read_text()
+    assert "earns 0" in page and "hidden_cases" not in page
+
+
+def test_solution_or_hidden_cells_pasted_in_are_caught_but_a_lookalike_is_not():
+    plan = read_plan(FIXTURE)
+    correct = synthetic.correct_answers(FIXTURE)
+    source = nbformat.read(str(FIXTURE), as_version=4)
+    test_cell = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                     == "linear_test")
+    hidden_pasted = synthetic.with_added_cell(synthetic.student_notebook(FIXTURE, correct),
+                                              "demo", test_cell.source.split("\n", 1)[1])
+    marked = synthetic.student_notebook(FIXTURE, dict(
+        correct, linear_answer="### BEGIN SOLUTION\n" + correct["linear_answer"]))
+    for notebook, carried in ((hidden_pasted, "hidden tests"), (marked, "solution cells")):
+        submission = read_submission(nbformat.writes(notebook).encode(), plan)
+        assert submission.problem and carried in submission.problem[1]
+    lookalike = synthetic.student_notebook(FIXTURE, correct)
+    assert read_submission(nbformat.writes(lookalike).encode(), plan).problem is None

@@ -7,7 +7,7 @@ is what grading needs and nothing else:
 - the Shipment of its source notebook: the plan, the bytes of the data files shipped next to
   the source, the reference values (computed once per plan, on the cluster, before the
   fan-out) and the limits;
-- the submitted file's bytes.
+- the submitted file as read (its bytes and digest).
 
 Workers never get a path into the course folder, other students' files or the gradebook.
 Results come back to this process, one at a time, through `on_result`, so only the caller
@@ -42,6 +42,7 @@ from autograder import interrupts
 from autograder.grader.pipeline import Graded, References, Task, crashed, grade, reference_values
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
+from autograder.grader.submission import Submitted
 from autograder.grading_loop import Job, Progress, run_jobs
 from autograder.records import grader_error
 
@@ -132,7 +133,7 @@ def references_on_worker(plan: Plan, files: dict[str, bytes], limits: Limits,
         return reference_values(local_plan, limits)
 
 
-def grade_on_worker(shipment: Shipment, submitted: bytes | None) -> Graded:
+def grade_on_worker(shipment: Shipment, submitted: Submitted | None) -> Graded:
     """Grade one submitted file on a worker (a task); raises only SandboxUnavailable."""
     check_sandbox(shipment.allow_unsandboxed)
     with attached(shipment.plan, shipment.files) as plan:
@@ -251,7 +252,7 @@ class _ClusterExecutor:
     def capacity(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
 
-    def submit(self, job: Job, submitted: bytes | None) -> str:
+    def submit(self, job: Job, submitted: Submitted | None) -> str:
         future = self.client.submit(grade_on_worker, self.shipments[job.plan.digest], submitted,
                                     key=task_key(job), pure=False)  # fmt: skip
         self.futures[future.key] = future

@@ -11,13 +11,17 @@ from pathlib import Path
 def atomic_write(path: str | Path, data: bytes | str) -> Path:
     """Write `data` to `path` so that a reader sees the old file or the new one, never half.
 
-    The parent folders are created; text is written as UTF-8.
+    The parent folders are created; text is written as UTF-8, a character UTF-8 cannot hold
+    (a lone surrogate, from a file name that is not UTF-8, say) as its escape (\\udcff), so
+    no text stops a write.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        if isinstance(data, str):
+            data = data.encode("utf-8", "backslashreplace")
+        temporary.write_bytes(data)
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)

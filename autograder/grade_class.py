@@ -85,7 +85,10 @@ class Recorder:
             copy_ = graded_copy(self.source_notebook(assignment, notebook), graded.submission)
             atomic_write(self.course.autograded(*key), nbformat.writes(copy_))
         save_result(graded.result, self.course.result(*key))
-        record_in_gradebook(self.course, student, assignment, notebook, graded.result)
+        try:
+            record_in_gradebook(self.course, student, assignment, notebook, graded.result)
+        except UnicodeError:  # a student id that is not valid UTF-8 (from a file name): the
+            pass  # gradebook cannot store it; export and feedback read the result file
 
 
 class Tally(Counter):
@@ -168,13 +171,19 @@ def grade_course(
 
 
 def sync_gradebook(course: Course) -> int:
-    """Push every result file into the gradebook again; return how many were pushed."""
+    """Push every result file into the gradebook again; return how many were pushed (one the
+    gradebook refuses, for a student id that is not valid UTF-8, say, stays out of it: export
+    and feedback read the result files)."""
     count = 0
     for path in sorted((course.root / "autograded").glob("*/*/*.result.json")):
         student, assignment = path.parent.parent.name, path.parent.name
         notebook = path.name.removesuffix(".result.json")
         result = read_result(path)
-        if result is not None:  # an unreadable one counts as not graded (see export)
+        if result is None:  # an unreadable one counts as not graded (see export)
+            continue
+        try:
             record_in_gradebook(course, student, assignment, notebook, result)
-            count += 1
+        except UnicodeError:  # a student id the gradebook cannot store
+            continue
+        count += 1
     return count

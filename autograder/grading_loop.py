@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from autograder.grader.pipeline import Graded, crashed
 from autograder.grader.plan import Plan
-from autograder.grader.submission import read_submitted
+from autograder.grader.submission import Submitted, read_submitted
 from autograder.records import grader_error
 
 
@@ -43,8 +43,8 @@ class Executor(Protocol):
     def capacity(self) -> int:
         """How many jobs may be in flight at once."""
 
-    def submit(self, job: Job, submitted: bytes | None) -> Hashable:
-        """Start grading `job` (its file's bytes, None if missing); a handle to wait on."""
+    def submit(self, job: Job, submitted: Submitted | None) -> Hashable:
+        """Start grading `job` (its file as read, None if missing); a handle to wait on."""
 
     def wait_any(self, handles: list) -> list:
         """The handles that are done, once at least one is (Ctrl-C: KeyboardInterrupt)."""

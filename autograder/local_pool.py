@@ -38,6 +38,7 @@ from autograder.grader.pipeline import Graded, References, Task, crashed, grade,
 from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
 from autograder.grader.scratch import grading_run
+from autograder.grader.submission import Submitted
 from autograder.grading_loop import ExecutorBroken, Job, Progress, run_jobs
 from autograder.records import grader_error
 
@@ -129,7 +130,7 @@ class _PoolExecutor:
     def capacity(self) -> int:
         return self.workers * IN_FLIGHT_PER_WORKER
 
-    def submit(self, job: Job, submitted: bytes | None):
+    def submit(self, job: Job, submitted: Submitted | None):
         task = Task(job.plan, submitted, self.references[job.plan.digest], self.limits)
         return self.pool.submit(grade, task)
 

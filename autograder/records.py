@@ -61,6 +61,7 @@ class GradeResult:
     submission_sha256: str = ""
     source_sha256: str = ""
     to_review: list[str] = field(default_factory=list)  # what the instructor should look at
+    python: str = ""  # the version of the Python the grader's kernel ran ("" if none ran)
 
     @property
     def flagged(self) -> bool:

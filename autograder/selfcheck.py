@@ -38,10 +38,10 @@ MIN_SHARED_CELLS = 3
 def read_cells(notebook: Path) -> list:
     """The cells of a notebook file (at most MAX_BYTES of it read); ValueError, in one line
     saying what to give instead, for a file that is not a notebook."""
-    raw = read_submitted(notebook)
-    if raw is None:
+    submitted = read_submitted(notebook)
+    if submitted is None:
         raise FileNotFoundError(f"no notebook {printable(str(notebook))}")
-    name = printable(notebook.name)
+    name, raw = printable(notebook.name), submitted.data
     if len(raw) > MAX_BYTES:
         raise ValueError(f"{name} is larger than {MAX_BYTES >> 20} MB: clear its outputs in "
                          "JupyterLab (Edit > Clear Outputs of All Cells), save it and check again")

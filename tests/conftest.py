@@ -15,7 +15,9 @@ import chapter_harness as harness  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
-pytest_plugins = ["fixture_groups"]  # tests sharing a broad fixture share an xdist worker
+# tests sharing a broad fixture share an xdist worker; reports travel between processes as
+# valid UTF-8 whatever a test generated
+pytest_plugins = ["fixture_groups", "plain_reports"]
 
 
 # Fixtures of a chapter's test module (tests/test_ch*.py), which names its chapter in CHAPTER.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import doctest
+import importlib
 import subprocess
 import sys
 import types
@@ -205,3 +207,37 @@ def test_a_failed_check_shows_only_the_instructors_words():
     templated = Step("test", "t", 'assert ok, f"expected {expected}, got {got}"')
     assert visible_error(templated, f"AssertionError: expected 1, got {secret}") == (
         "AssertionError: expected …, got …")
+
+
+@pytest.mark.parametrize("name", ["grader.judge", "grader.execute", "grader.plan", "grader.compare",
+                                  "protocol", "in_kernel.answers"])
+def test_the_graders_docstring_examples(name):
+    module = importlib.import_module(f"autograder.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0, (name, result)
+
+
+def test_the_graders_parser_serves_threads_one_at_a_time():
+    """Dask workers grade in threads; the grader's parses never run at once (grader.syntax), so
+    CPython 3.11's shared AST recursion depth (issue 106905) cannot crash a student's notebook."""
+    import threading
+
+    from autograder.grader import syntax
+
+    nested = "x = " + "(" * 80 + "1" + ")" * 80 + "\n"
+    errors: list[BaseException] = []
+
+    def parse_many():
+        try:
+            for _ in range(200):
+                syntax.parse(nested * 5)
+                syntax.check_syntax(nested, "<cell>")
+        except BaseException as error:  # noqa: BLE001 - any error is the finding
+            errors.append(error)
+
+    threads = [threading.Thread(target=parse_many) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:1]

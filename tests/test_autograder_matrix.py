@@ -18,6 +18,7 @@ import ast
 import copy
 import json
 import os
+import platform
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +29,13 @@ import synthetic
 
 from autograder.cli import main
 from autograder.course_folder import Course
+from autograder.files import sha256_file
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits, bwrap_works
+from autograder.grader.submission import MAX_BYTES
 from autograder.records import load_result
+from autograder.reports.export import RecordedGrades
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
@@ -40,7 +44,7 @@ CHAPTERS = ROOT / "course" / "source"
 CHAPTER_SOURCES = [
     CHAPTERS / name / f"{name}.ipynb"
     for name in ("ch1_base_models", "ch2_autoregression", "ch3_pretraining_objective",
-                 "ch4_mle_finetuning")
+                 "ch4_mle_finetuning", "ch5_inside_the_transformer")
 ]
 ASSIGNMENTS = [FIXTURE, CAREFUL, *CHAPTER_SOURCES]
 ON_EVERY_CHAPTER = {"correct", "unsolved_release_copy", "empty_file", "corrupt_json"}
@@ -239,7 +243,58 @@ def fixture_cases(course: Path) -> list[Case]:
             "overflows."), {"needs_manual_grading"}, all_tests(FIXTURE)),
         Case("written_cell_turned_into_code", FIXTURE, _as_code_cell(synthetic.student_notebook(
             FIXTURE, correct), "explain_answer"), {"needs_manual_grading"}, all_tests(FIXTURE)),
+        # issue 21, class 2: an exception's name is not believed
+        with_linear(
+            "class ForbiddenCall(NotImplementedError):\n    pass\n"
+            "def linear(x, w, b):\n    if np.shape(x) == (2, 3):  # the visible check's input\n"
+            "        raise ForbiddenCall('linear_forward is not available while grading')\n"
+            "    return np.asarray(x) @ np.asarray(w) + np.asarray(b)\n",
+            "own_exception_named_forbiddencall"),
+        # issue 21, class 6: Run All semantics
+        Case("fixed_copy_below_a_stub", FIXTURE, _with_answer_copies(
+            synthetic.student_notebook(FIXTURE, correct), "linear_answer",
+            ["def linear(x, w, b):\n    raise NotImplementedError()\n",
+             correct["linear_answer"]]), {honest}, all_tests(FIXTURE)),
+        Case("broken_copy_below_a_right_one", FIXTURE, _with_answer_copies(
+            synthetic.student_notebook(FIXTURE, correct), "linear_answer",
+            [correct["linear_answer"], wrong]), {honest}, others),
+        Case("rebinds_grader_names", FIXTURE, synthetic.with_added_cell(
+            synthetic.student_notebook(FIXTURE, correct), "linear_answer",
+            "np = None\nhidden_cases = print\n"), {honest}, all_tests(FIXTURE)),
+        Case("leaves_a_failing_input_transformer", FIXTURE, synthetic.with_added_cell(
+            synthetic.student_notebook(FIXTURE, correct), "linear_answer",
+            "def _fails(lines):\n    raise ValueError('no')\n"
+            "get_ipython().input_transformers_post.append(_fails)\n"
+            "get_ipython().ast_transformers.append(None)\n"), {honest}, all_tests(FIXTURE)),
+        with_linear(correct["linear_answer"] + "\nimport os, time\nos.fork()\ntime.sleep(10**6)\n",
+                    "fork_that_never_returns", {"timed_out"}, all_tests(FIXTURE)),
+        with_linear(correct["linear_answer"] + "\nraise ValueError('x' * 100_000_000)\n",
+                    "right_function_then_a_100_mb_message", {honest}, all_tests(FIXTURE)),
+        # issue 21, class 1: no file costs the grader unbounded work; class 5: its record
+        Case("60000_invalid_outputs", FIXTURE, _with_invalid_outputs(
+            synthetic.student_notebook(FIXTURE, correct), 60_000), {honest}, all_tests(FIXTURE)),
+        Case("larger_than_50_mb", FIXTURE, b" " * (MAX_BYTES + 1), {"crashed"}, set()),
     ]
+
+
+def _with_answer_copies(notebook, grade_id: str, codes: list[str]):
+    """`notebook` with the answer cell `grade_id` replaced by copies of it holding `codes`, in
+    order (as JupyterLab's copy and paste leaves them)."""
+    at = next(i for i, c in enumerate(notebook.cells) if role(c).get("grade_id") == grade_id)
+    copies = [copy.deepcopy(notebook.cells[at]) for _ in codes]
+    for number, (cell, code) in enumerate(zip(copies, codes, strict=True)):
+        cell.source, cell.id = code, f"copy-{number}"
+    notebook.cells[at:at + 1] = copies
+    return notebook
+
+
+def _with_invalid_outputs(notebook, count: int) -> bytes:
+    """`notebook`'s file bytes, its first code cell holding `count` outputs nbformat's schema
+    refuses (validating them once cost 70 s and 2.7 GB for 60,000)."""
+    data = json.loads(nbformat.writes(notebook))
+    cell = next(c for c in data["cells"] if c["cell_type"] == "code")
+    cell["outputs"] = [{"output_type": "bogus", "n": [i, {}]} for i in range(count)]
+    return json.dumps(data).encode()
 
 
 # An input transformer that keeps every cell the kernel runs (the hidden blocks included) ...
@@ -507,3 +562,25 @@ def test_no_sandbox_process_outlives_its_notebook(graded):
         except OSError:
             pass
     assert not left, f"sandbox processes still running: {left}"
+
+
+def test_a_refused_file_is_recorded_with_its_own_digest(course, graded):
+    """Class 5: a file over 50 MB is recorded with its file's digest: a later `grade` does not
+    grade it again, and export says why it crashed."""
+    _, result = graded[("fx_basics", "larger_than_50_mb")]
+    path = Course(course).submission("larger_than_50_mb", "fx_basics", "fx_basics")
+    assert result.submission_sha256 == sha256_file(path)
+    assert result.reason == "the file is larger than 50 MB"
+    row = RecordedGrades(Course(course)).notebook_row(("larger_than_50_mb", "fx_basics",
+                                                       "fx_basics"))
+    assert (row["status"], row["reason"]) == ("crashed", "the file is larger than 50 MB")
+
+
+def test_copies_of_an_answer_cell_are_flagged_and_the_python_is_named(course, graded):
+    for name in ("fixed_copy_below_a_stub", "broken_copy_below_a_right_one"):
+        _, result = graded[("fx_basics", name)]
+        assert result.flagged and "the last one was graded" in result.reason, result.reason
+    _, result = graded[("fx_basics", "correct")]
+    assert result.python == platform.python_version()
+    page = course / "feedback" / "correct" / "fx_basics" / "fx_basics.html"
+    assert f"Python {platform.python_version()}" in page.read_text()

@@ -120,7 +120,7 @@ def test_instructor_formgrader_lists_the_chapters_at_the_first_load(tmp_path):
         status, body = get(f"{base}/formgrader/api/assignments")
         assert status == 200, body[-1500:]
         names = sorted(item["name"] for item in json.loads(body))
-        assert names == Course(course).assignments() and len(names) == 4
+        assert names == Course(course).assignments() and len(names) == 5
         status, page = get(f"{base}/formgrader/manage_assignments")
         assert status == 200 and "Manage Assignments" in page
         for warning in ("warning-exchange", "warning-course-id", "warning-windows"):

@@ -26,6 +26,7 @@ CHAPTERS = [
     "ch2_autoregression",
     "ch3_pretraining_objective",
     "ch4_mle_finetuning",
+    "ch5_inside_the_transformer",
 ]
 TIME_BUDGET_SECONDS = 60
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

@@ -21,6 +21,7 @@ import ast
 import compileall
 from pathlib import Path
 
+from autograder.grader import syntax
 from autograder.grader.plan import PlanError
 from autograder.grader.sandbox import data_entries, package_dir
 from autograder.grader.scratch import run_tag, scratch_folder
@@ -58,7 +59,7 @@ def _find(body: list[ast.stmt], qualname: list[str]):
 
 def without_functions(source: str, qualnames: dict[str, list[str]]) -> str:
     """Module source in which each function (dotted name -> qualname) raises ForbiddenCall."""
-    tree = ast.parse(source)
+    tree = syntax.parse(source)
     for dotted, qualname in qualnames.items():
         node = _find(tree.body, qualname)
         if node is None:
@@ -69,7 +70,7 @@ def without_functions(source: str, qualnames: dict[str, list[str]]) -> str:
                                             args=[ast.Constant(message)], keywords=[]))]
         node.decorator_list = [d for d in node.decorator_list
                                if ast.unparse(d) in ("staticmethod", "classmethod", "property")]
-    tree.body.insert(_after_docstring_and_future(tree), ast.parse(IMPORT).body[0])
+    tree.body.insert(_after_docstring_and_future(tree), syntax.parse(IMPORT).body[0])
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
@@ -88,7 +89,7 @@ def with_fast_twins(forbidden: frozenset[str], root: Path) -> frozenset[str]:
     """`forbidden`, plus every function of course_lib/fast.py when it names a function that
     fast.py computes too (its TWINS): fast.py is a second implementation of the model and the
     loss, and its helpers compute parts of what an exercise asks for."""
-    tree = ast.parse((root / f"{FAST_MODULE}.py").read_text())
+    tree = syntax.parse((root / f"{FAST_MODULE}.py").read_text())
     twins = next(ast.literal_eval(node.value) for node in tree.body
                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TWINS")
     if forbidden.isdisjoint(name for plain in twins.values() for name in plain):

@@ -1,9 +1,14 @@
 """Run a grading plan in a sandboxed kernel and note what every step did.
 
-Steps run in notebook order. A chunk that times out is interrupted; a kernel that dies or ignores
-the interrupt is replaced by a fresh one, into which the setup and answer cells that had run
-are replayed, so a crash in one exercise costs only that exercise. The whole notebook has a
-wall-clock budget; steps left when it runs out are marked "skipped".
+Steps run in notebook order, as Run All runs them. The grader puts back what its own cells
+rely on (autograder.in_kernel.names): before each setup and test cell the objects the setup
+cells bound to names no answer binds, and before every chunk IPython's transformers as the
+kernel started with them, so a student's rebinding of `np` or a failing input transformer
+costs nothing but itself. A student's cells run statement by statement. A chunk
+that times out is interrupted; a kernel that dies or ignores the interrupt is replaced by a
+fresh one, into which the setup and answer cells that had run are replayed, so a crash in one
+exercise costs only that exercise. The whole notebook has a wall-clock budget; steps left
+when it runs out are marked "skipped".
 
 >>> run = run_plan(read_plan(source), answers={}, limits=Limits())  # doctest: +SKIP
 >>> run.outcomes["linear_test"].status                              # doctest: +SKIP
@@ -16,14 +21,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.grader import syntax
 from autograder.grader.course_lib_view import course_lib_view
 from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
-from autograder.grader.plan import Plan, Step
+from autograder.grader.plan import MAX_PARSED_CHARS, Plan, Step, bound_names
 from autograder.grader.sandbox import Limits
 
 FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the kernel names it
 
 MAX_RESTARTS = 3
+NAMES = "__import__('autograder.in_kernel.names', fromlist=['names'])"  # in_kernel/names.py
+ERRORS = "__import__('autograder.in_kernel.errors', fromlist=['errors'])"  # in_kernel/errors.py
+SNAPSHOT = f"{NAMES}.snapshot() and {ERRORS}.install()"  # at a kernel's start
+RESTORE = f"{NAMES}.restore(globals())"  # before the grader's own cells
+RESET_HOOKS = f"{NAMES}.reset_hooks()"  # before a student's
 
 
 @dataclass
@@ -46,6 +57,36 @@ def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
     return {step.grade_id: answers.get(step.grade_id, "") for step in steps}
 
 
+def statements(code: str) -> list[str]:
+    r"""A student's cell cut into its top-level statements, each with the comments and decorators
+    above it (the whole cell if it does not parse as Python, it then fails as a whole, or if it
+    is longer than MAX_PARSED_CHARS).
+
+    >>> statements("import numpy as np\n\n@f\ndef g():\n    pass\nraise ValueError")
+    ['import numpy as np\n', '@f\ndef g():\n    pass', 'raise ValueError']
+    """
+    if len(code) > MAX_PARSED_CHARS:
+        return [code]
+    try:
+        body = syntax.parse(code).body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return [code]
+    starts = sorted({min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+                     for node in body}) or [1]
+    starts[0] = 1  # the comments above the first statement go with it
+    lines = code.splitlines()
+    return ["\n".join(lines[start - 1:end - 1])
+            for start, end in zip(starts, [*starts[1:], len(lines) + 1], strict=True)]
+
+
+def kept_names(plan: Plan, step: Step) -> str:
+    """The expression that keeps what a setup step binds (but no answer's solution binds: those
+    names are the student's), run after it (see autograder.in_kernel.names)."""
+    answers = {name for s in plan.steps if s.kind == "answer" for name in bound_names(s.code)}
+    names = [name for name in bound_names(step.code) if name not in answers]
+    return f"{NAMES}.keep(globals(), {names!r})"
+
+
 class _Session:
     """A kernel plus the program replayed into a replacement kernel after a crash."""
 
@@ -53,20 +94,48 @@ class _Session:
                  course_lib: Path | None):
         self.limits, self.files, self.run_log = limits, files, run
         self.course_lib = course_lib
-        self.program: list[str] = []
+        self.program: list[tuple[str, str, str]] = []  # (before, code, after) expressions
         self.restarts = 0
         self.budget = HiddenBudget(limits.max_hidden_kb * 1024)  # for the whole notebook
-        self.kernel = SandboxedKernel(limits, files, course_lib, self.budget)
-        self.kernel.start()
+        self.kernel = self._start()
 
-    def run(self, label: str, code: str, deadline: float, keep: bool) -> Outcome:
+    def _start(self) -> SandboxedKernel:
+        kernel = SandboxedKernel(self.limits, self.files, self.course_lib, self.budget)
+        kernel.start()
+        kernel.execute("", self.limits.cell_timeout, after=SNAPSHOT)  # before any student code
+        return kernel
+
+    def _execute(self, before: str, code: str, after: str, budget: float) -> Outcome:
+        """Evaluate `before`, run `code`, evaluate `after` (in `budget` seconds in all)."""
+        started = time.monotonic()
+        self.kernel.execute("", budget, after=before)
+        budget -= time.monotonic() - started
+        if budget <= 0:
+            return Outcome("timeout", error="putting back the grader's names timed out")
+        return self.kernel.execute(code, timeout=budget, after=after)
+
+    def run(self, label: str, code: str, deadline: float, keep: bool, *, before: str,
+            after: str = "", split: bool = False) -> Outcome:
+        """Run one cell, after the expression `before` (RESTORE or RESET_HOOKS) and before
+        `after`; `split`: statement by statement, so that what a statement that runs away or
+        kills the kernel leaves undone costs only that statement (the definitions before it
+        are replayed into the next kernel). Stop at the first error, as Run All."""
+        outcome = Outcome("ok")
+        for chunk in statements(code) if split else [code]:
+            outcome = self._run_chunk(label, (before, chunk, after), deadline, keep)
+            if outcome.status != "ok":
+                break
+        return outcome
+
+    def _run_chunk(self, label: str, chunk: tuple[str, str, str], deadline: float,
+                   keep: bool) -> Outcome:
         if not self.kernel.alive() and not self._restart(deadline):
             return Outcome("skipped", error="the kernel could not be restarted")
         budget = min(self.limits.cell_timeout, deadline - time.monotonic())
         if budget <= 0:
             self.run_log.timed_out = True
             return Outcome("skipped", error="the notebook ran out of time")
-        outcome = self.kernel.execute(code, timeout=budget)
+        outcome = self._execute(*chunk, budget)
         if outcome.status == "timeout":
             self.run_log.timed_out = True
             self.run_log.incidents.append(f"{label} timed out after {budget:.0f} s")
@@ -74,7 +143,7 @@ class _Session:
             self.run_log.crashed = True
             self.run_log.incidents.append(f"the kernel died while running {label}")
         elif keep:
-            self.program.append(code)
+            self.program.append(chunk)
         return outcome
 
     def _restart(self, deadline: float) -> bool:
@@ -82,14 +151,13 @@ class _Session:
         if self.restarts >= MAX_RESTARTS:
             return False
         self.restarts += 1
-        self.kernel = SandboxedKernel(self.limits, self.files, self.course_lib, self.budget)
-        self.kernel.start()
-        for code in self.program:
+        self.kernel = self._start()
+        for chunk in self.program:
             budget = min(self.limits.cell_timeout, deadline - time.monotonic())
             if budget <= 0:
                 return False
             # a replayed cell that now times out has stopped the kernel too: give up
-            if self.kernel.execute(code, timeout=budget).status not in ("ok", "error"):
+            if self._execute(*chunk, budget).status not in ("ok", "error"):
                 return False
         return True
 
@@ -135,25 +203,29 @@ def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, t
             if step.kind != "setup":
                 for number, code in enumerate(after.pop("", []), start=1):
                     session.run(f"the cell you added before any exercise ({number})", code,
-                                deadline, True)
+                                deadline, True, before=RESET_HOOKS, split=True)
             if step.kind == "test" and step.grade_id in wanted:
                 if step.choice_variables:
-                    session.run("reading quiz answers", choice_code(step), deadline, True)
-                visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False)
+                    session.run("reading quiz answers", choice_code(step), deadline, True,
+                                before=RESTORE)
+                visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False,
+                                      before=RESTORE)
                 run.outcomes[step.grade_id] = visible
-                if step.hidden_code and (visible.status == "ok" or stopped_by_forbidden(visible)):
+                if step.hidden_code and visible.status in ("ok", "error"):  # judge decides
                     label = f"the hidden tests of {step.grade_id}"
-                    run.hidden[step.grade_id] = session.run(
-                        label, step.hidden_code, deadline, False
-                    )
-            elif step.kind != "test":
-                code = step.code if step.kind == "setup" else code_for[step.grade_id]
-                label = f"{step.kind} cell {step.grade_id}"
-                outcome = session.run(label, code, deadline, True)
+                    run.hidden[step.grade_id] = session.run(  # the same cell: no names put back
+                        label, step.hidden_code, deadline, False, before=RESET_HOOKS)
+            elif step.kind == "setup":
+                outcome = session.run(f"setup cell {step.grade_id}", step.code, deadline, True,
+                                      before=RESTORE, after=kept_names(plan, step))
+                run.outcomes.setdefault(step.grade_id, outcome)
+            elif step.kind == "answer":
+                outcome = session.run(f"answer cell {step.grade_id}", code_for[step.grade_id],
+                                      deadline, True, before=RESET_HOOKS, split=True)
                 run.outcomes.setdefault(step.grade_id, outcome)
             for number, code in enumerate(after.pop(step.grade_id, []), start=1):
                 session.run(f"the cell you added after {step.grade_id} ({number})", code,
-                            deadline, True)
+                            deadline, True, before=RESET_HOOKS, split=True)
     finally:
         session.close()
 

@@ -70,6 +70,14 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _command_name(pid: int) -> str:
+    """The name of a process's command ("" if it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def strip_ansi(text: str) -> str:
     """Remove terminal colour codes from a traceback line."""
     return ANSI.sub("", text)
@@ -201,23 +209,31 @@ class SandboxedKernel:
         return self.process is not None and self.process.poll() is None
 
     def interrupt(self) -> None:
-        """Send SIGINT to the kernel and its children (not to the sandbox wrapper)."""
+        """Kill every process the kernel started (a fork of it, a subprocess: whatever made the
+        chunk run away, and no fork can go on as a second kernel), then send SIGINT to the
+        kernel itself (not to the sandbox wrapper)."""
         if not self.alive():
             return
-        for pid in descendants(self.process.pid):
+        kernel, *started = [pid for pid in [self.process.pid, *descendants(self.process.pid)]
+                            if _command_name(pid) not in ("bwrap", "sh")] or [None]
+        for pid, sent in [*((pid, signal.SIGKILL) for pid in started), (kernel, signal.SIGINT)]:
             try:
-                name = Path(f"/proc/{pid}/comm").read_text().strip()
-                if name not in ("bwrap", "sh"):
-                    os.kill(pid, signal.SIGINT)
+                if pid is not None:
+                    os.kill(pid, sent)
             except OSError:
                 pass  # already gone
 
-    def execute(self, code: str, timeout: float) -> Outcome:
-        """Run one chunk; on timeout interrupt it, and kill the kernel if it will not stop."""
+    def execute(self, code: str, timeout: float, after: str = "") -> Outcome:
+        """Run one chunk; on timeout interrupt it, and kill the kernel if it will not stop.
+
+        after: an expression the kernel evaluates once the chunk has run without error (as an
+        execute request's user expression: no input transformer touches it); its value is not
+        read."""
         if not self.alive():
             return Outcome("died", error="the kernel is not running")
         started = time.monotonic()
-        msg_id = self.client.execute(code, store_history=False, allow_stdin=False)
+        msg_id = self.client.execute(code, store_history=False, allow_stdin=False,
+                                     user_expressions={"after": after} if after else None)
         outcome = self._collect(msg_id, started + timeout)
         if outcome.status == "timeout":
             self.interrupt()

@@ -12,7 +12,7 @@
     6. record                   autograder.grade_class.Recorder.record (the caller's process)
 
 `grade(task)` does stages 2 to 5 for one notebook. It is a pure function of its Task (a plan,
-the submitted bytes, the references, the limits) and returns a Graded, so any executor (the
+the submitted file, the references, the limits) and returns a Graded, so any executor (the
 local process pool of autograder.local_pool, or another) can run it. It never raises: a failure in
 any stage is that notebook's "crashed" status, with a reason naming the grader error.
 
@@ -26,11 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grader.execute import run_plan
+from autograder.grader.execute import run_plan, stopped_by_forbidden
 from autograder.grader.judge import judge, needs_a_forbidden_function, references_from_run
 from autograder.grader.plan import Plan, read_plan
 from autograder.grader.sandbox import Limits
-from autograder.grader.submission import Submission, read_submission, read_submitted
+from autograder.grader.submission import Submission, Submitted, read_submission, read_submitted
 from autograder.records import GradeResult, Status, grader_error
 
 _REFERENCE_CACHE: dict[tuple[str, Limits], References] = {}
@@ -41,7 +41,7 @@ class Task:
     """Everything needed to grade one notebook (picklable: it travels to a worker)."""
 
     plan: Plan
-    submitted: bytes | None  # the submitted file's bytes; None if nothing was submitted
+    submitted: Submitted | None  # the submitted file as read; None if nothing was submitted
     references: References  # reference_values(plan, limits)
     limits: Limits
 
@@ -68,9 +68,11 @@ def grade(task: Task) -> Graded:
         run = run_plan(plan, submission.answers, task.limits, submission.added,
                        task.references.apart)
         stage = "judging the results"
-        return Graded(judge(plan, submission, run, task.references.values), submission)
+        return Graded(judge(plan, submission, run, task.references.values,
+                            task.references.excused), submission)
     except Exception as error:  # the grader failed on this notebook: never keep a partial score
-        return crashed(plan, grader_error(error, stage), submission.sha256)
+        digest = task.submitted.sha256 if task.submitted is not None else ""
+        return crashed(plan, grader_error(error, stage), digest)
 
 
 def crashed(plan: Plan, reason: str, sha256: str = "") -> Graded:
@@ -87,10 +89,13 @@ def zero_result(plan: Plan, status: Status, reason: str, sha256: str = "") -> Gr
 @dataclass(frozen=True)
 class References:
     """What the instructor's solutions give: `values` {test grade_id: {case name: [values]}},
-    and the test cells graded `apart` (see grader.execute.run_plan)."""
+    the test cells graded `apart` (see grader.execute.run_plan), and the test cells whose
+    visible checks are `excused`: on the instructor's own solution they stop on a function
+    taken away, so their hidden values alone decide (see grader.judge.judge_test)."""
 
     values: dict
     apart: frozenset[str] = frozenset()
+    excused: frozenset[str] = frozenset()
 
 
 def reference_values(plan: Plan, limits: Limits) -> References:
@@ -107,7 +112,10 @@ def reference_values(plan: Plan, limits: Limits) -> References:
                           if needs_a_forbidden_function(run.hidden.get(step.grade_id)))
         if apart:
             run = run_plan(plan, None, limits, apart=apart)
-        _REFERENCE_CACHE[key] = References(references_from_run(plan, run), apart)
+        values = references_from_run(plan, run)  # every step ran, or PlanError
+        excused = frozenset(step.grade_id for step in plan.tests
+                            if stopped_by_forbidden(run.outcomes[step.grade_id]))
+        _REFERENCE_CACHE[key] = References(values, apart, excused)
     return _REFERENCE_CACHE[key]
 
 

@@ -23,9 +23,14 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.grader import syntax
+
 QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
+# a student's cell longer than this is never parsed by the grader (parsing costs memory many
+# times the text's size): it is run as one chunk and taken as code, not prose
+MAX_PARSED_CHARS = 100_000
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
@@ -80,6 +85,11 @@ class Plan:
         return [step for step in self.steps if step.kind == "test"]
 
     @property
+    def answer_ids(self) -> frozenset[str]:
+        """The grade_ids of the answer (solution) cells."""
+        return frozenset(step.grade_id for step in self.steps if step.kind == "answer")
+
+    @property
     def forbidden(self) -> frozenset[str]:
         """The course_lib functions some exercise asks students to write (`forbid=[...]`)."""
         return frozenset(name for step in self.tests for call in step.hidden_calls
@@ -110,6 +120,30 @@ def normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
+def bound_names(code: str) -> list[str]:
+    r"""The names a cell's top-level statements bind (imports, assignments, definitions); IPython's
+    magic and shell lines are left out, and code that does not parse binds none.
+
+    >>> bound_names("import numpy as np\nfrom a import b\nx, y = 1, 2\ndef f(): pass\n%time f()")
+    ['np', 'b', 'x', 'y', 'f']
+    """
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = syntax.parse("\n".join(lines))
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return [name for name in dict.fromkeys(names) if name != "*"]
+
+
 def without_solution_markers(code: str) -> str:
     """A solution cell's code as a student would type it: the solution marker lines dropped."""
     return "\n".join(line for line in code.splitlines() if line.strip() not in SOLUTION_MARKERS)
@@ -137,7 +171,7 @@ def split_hidden(source: str) -> tuple[str, str]:
 def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
     """The `hidden_cases` calls in a hidden block; their arguments must be literals."""
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError as error:
         raise PlanError(f"{where}: hidden block is not valid Python: {error}") from None
     calls = []

@@ -1,10 +1,17 @@
 """Read a student's submitted notebook defensively, once, and check its locked cells.
 
 A submission may be missing, empty, corrupt, enormous or edited in places students must not
-edit. Reading never raises for such files: it reports a file problem ("missing" or "crashed"
-with a reason), the student's answers by grade_id, and a list of tampering findings (locked
-cells edited or deleted, compared with the release version of the source, and any grade_id that
-more than one cell claims).
+edit. Reading never raises for such files and costs time and memory linear in the file, with a
+budget: the file is read as JSON (at most MAX_BYTES, at most MAX_JSON_VALUES values), never
+validated against nbformat's schema (whose cost grows far faster than the file: 70 s and
+2.7 GB for 60,000 invalid outputs), and only the cells' type, metadata, id and source are used.
+It reports a file problem ("missing" or "crashed" with a reason in the grader's words), the
+student's answers by grade_id, and the tampering found (locked cells edited or deleted,
+compared with the release version of the source).
+
+Cells are read as Run All runs them: when several cells claim one answer's grade_id (a copy
+made in JupyterLab), the last one is the answer and the earlier ones run where they stand,
+like cells the student added; the notebook is flagged for review.
 
 >>> read_submission(None, plan).problem  # doctest: +SKIP
 (<Status.MISSING: 'missing'>, 'no notebook was submitted')
@@ -14,14 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
+from autograder.grader import syntax
 from autograder.grader.plan import (
     BEGIN_HIDDEN,
+    MAX_PARSED_CHARS,
     SOLUTION_MARKERS,
     Plan,
     grade_id_of,
@@ -31,6 +38,11 @@ from autograder.grader.plan import (
 from autograder.records import Status
 
 MAX_BYTES = 50 * 1024 * 1024
+# JSON values (containers and items) a submitted file may hold: a chapter with its outputs
+# holds tens of thousands; two million parse in about 300 MB at most
+MAX_JSON_VALUES = 2_000_000
+ESCAPE = re.compile(rb"\\.", re.DOTALL)  # a backslash and the byte it escapes
+STRING = re.compile(rb'"[^"]*"')  # a JSON string once its escapes are gone (no backtracking)
 
 
 @dataclass
@@ -45,7 +57,21 @@ class Submission:
     in_code_cells: list[str] = field(default_factory=list)  # written answers typed as code
     tampering: list[str] = field(default_factory=list)
     problem: tuple[Status, str] | None = None  # (status, reason) when the file cannot be graded
-    sha256: str = ""
+    sha256: str = ""  # of the whole submitted file, the bytes judged
+    to_review: list[str] = field(default_factory=list)  # what the instructor should look at
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A submitted file as read: its first MAX_BYTES + 1 bytes and the sha256 of all of it
+    (computed in the same read, so the digest is of the file judged, even one too large)."""
+
+    data: bytes
+    sha256: str
+
+    @classmethod
+    def of(cls, data: bytes) -> Submitted:
+        return cls(data[: MAX_BYTES + 1], hashlib.sha256(data).hexdigest())
 
 
 def cell_text(value) -> str:
@@ -58,63 +84,93 @@ def cell_text(value) -> str:
     return value.encode("utf-8", "replace").decode("utf-8")
 
 
-def read_submitted(path: str | Path) -> bytes | None:
-    """The bytes of a submitted file (at most MAX_BYTES + 1), or None if there is no file."""
+def read_submitted(path: str | Path) -> Submitted | None:
+    """The submitted file at `path` (see Submitted), or None if there is no regular file."""
     path = Path(path)
     if not path.is_file():
         return None
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        return handle.read(MAX_BYTES + 1)
+        data = handle.read(MAX_BYTES + 1)
+        digest.update(data)
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return Submitted(data, digest.hexdigest())
+
+
+def json_values(raw: bytes) -> int:
+    """How many JSON values (containers and items) `raw` holds at most, in linear time: its
+    commas, colons and opening brackets outside strings (an upper bound for invalid JSON)."""
+    bound = sum(raw.count(mark) for mark in (b",", b":", b"{", b"["))
+    if bound <= MAX_JSON_VALUES:
+        return bound
+    bare = STRING.sub(b"", ESCAPE.sub(b"", raw))
+    return sum(bare.count(mark) for mark in (b",", b":", b"{", b"["))
 
 
 def parse_notebook(raw: bytes | None):
-    """(notebook, problem): exactly one of them is None."""
+    """(notebook as parsed JSON, problem): exactly one of them is None. The notebook is the
+    file's JSON object with a list of cells; nothing else about its structure is assumed."""
     if raw is None:
         return None, (Status.MISSING, "no notebook was submitted")
     if len(raw) > MAX_BYTES:
         return None, (Status.CRASHED, f"the file is larger than {MAX_BYTES // 2**20} MB")
     if not raw.strip():
         return None, (Status.MISSING, "the submitted file is empty")
+    if json_values(raw) > MAX_JSON_VALUES:
+        return None, (Status.CRASHED, f"the file holds more than {MAX_JSON_VALUES:,} JSON "
+                                      "values, far more than a notebook")
     try:
-        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
-    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
-        reason = f"the file is not a readable notebook ({type(error).__name__})"
-        return None, (Status.CRASHED, reason)
-    except Exception as error:  # nbformat raises several kinds for malformed structure
-        return None, (Status.CRASHED, f"the notebook structure is invalid ({error})"[:200])
-    if not isinstance(getattr(notebook, "cells", None), list):
+        notebook = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, (Status.CRASHED, "the file is not a readable notebook (not UTF-8 text)")
+    except (ValueError, RecursionError):
+        return None, (Status.CRASHED, "the file is not a readable notebook (not JSON)")
+    if not isinstance(notebook, dict):
+        return None, (Status.CRASHED, "the file is not a notebook (not a JSON object)")
+    if "worksheets" in notebook and "cells" not in notebook:
+        return None, (Status.CRASHED, "the notebook is in format 3; expected format 4 (save it "
+                                      "again from JupyterLab, Jupyter Notebook or Colab)")
+    if not isinstance(notebook.get("cells"), list):
         return None, (Status.CRASHED, "the notebook has no list of cells")
     return notebook, None
 
 
 def is_python(code: str) -> bool:
-    """True if `code` compiles as Python (IPython's magic and shell lines left out)."""
+    """True if `code` compiles as Python (IPython's magic and shell lines left out); a cell
+    longer than MAX_PARSED_CHARS is taken as code without compiling it (it is not prose)."""
+    if len(code) > MAX_PARSED_CHARS:
+        return True
     lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
-        compile("\n".join(lines), "<cell>", "exec")
-    except (SyntaxError, ValueError):
+        syntax.check_syntax("\n".join(lines), "<cell>")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # too nested counts as prose
         return False
     return True
 
 
-def _read_added_cells(cells: list, plan: Plan, submission: Submission) -> None:
-    """Find the code cells the student added (not in the release, by id and by text). Prose
-    typed into one right after an unanswered written answer is that answer; other added
-    cells are the student's code, run where they stand."""
+def _read_added_cells(cells: list, plan: Plan, submission: Submission,
+                      graded: set[int]) -> None:
+    """Find the code cells the student added (not in the release, by id and by text), and the
+    earlier copies of an answer cell (`graded`: the ids of the cells read as answers). Prose
+    typed into one right after an unanswered written answer is that answer; other added cells
+    are the student's code, run where they stand."""
     steps = {step.grade_id for step in plan.steps if step.kind != "setup"}
     after_step = last_graded = ""
     for cell in cells:
         grade_id = grade_id_of(cell)
-        if grade_id in steps or grade_id in plan.written:
+        copy = grade_id in submission.answers and id(cell) not in graded
+        if (grade_id in steps or grade_id in plan.written) and not copy:
             last_graded = grade_id
             after_step = grade_id if grade_id in steps else after_step
             continue
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or role(cell):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or (
+            role(cell) and not copy
+        ):
             continue
         code, cell_id = cell_text(cell.get("source")), cell.get("id")
-        if not code.strip() or (isinstance(cell_id, str) and cell_id in plan.release_ids) or (
-            normalise(code) in plan.release_code
-        ):
+        if not code.strip() or (isinstance(cell_id, str) and cell_id in plan.release_ids
+                                and not copy) or normalise(code) in plan.release_code:
             continue
         unanswered = last_graded in plan.written and normalise(
             submission.written.get(last_graded, "")
@@ -138,44 +194,46 @@ def instructor_text_in(cells: list, plan: Plan) -> str:
     return "solution cells" if lines & set(SOLUTION_MARKERS) else ""
 
 
-def read_submission(raw: bytes | None, plan: Plan) -> Submission:
-    """Answers, written answers and tampering findings of a submitted file's bytes."""
-    notebook, problem = parse_notebook(raw)
-    digest = hashlib.sha256(raw).hexdigest() if raw is not None else ""
-    submission = Submission(problem=problem, sha256=digest)
+def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
+    """Answers, written answers and tampering findings of a submitted file."""
+    if isinstance(raw, bytes):
+        raw = Submitted.of(raw)
+    notebook, problem = parse_notebook(raw.data if raw is not None else None)
+    submission = Submission(problem=problem, sha256=raw.sha256 if raw is not None else "")
     if notebook is None:
         return submission
-    carried = instructor_text_in(notebook.cells, plan)
+    carried = instructor_text_in(notebook["cells"], plan)
     if carried:
         submission.problem = (Status.TAMPERED, f"the notebook carries the instructor's {carried} "
                               "(it is the source notebook, or copied from it): it earns 0")
         return submission
-    cells, claims = {}, Counter()
-    for cell in notebook.cells:
+    claimants: dict[str, list] = {}
+    for cell in notebook["cells"]:
         grade_id = grade_id_of(cell)
-        if grade_id is not None:
-            cells.setdefault(grade_id, cell)
-            claims[grade_id] += 1
-    # a second cell with a grade_id (a copy of a locked cell placed before the edited one, say)
-    # would decide which of the two is read: never let it
-    submission.tampering += [f"{count} cells claim grade_id {grade_id}"
-                             for grade_id, count in claims.items() if count > 1]
-    answer_ids = {step.grade_id for step in plan.steps if step.kind == "answer"}
-    for grade_id, cell in cells.items():
-        source = cell_text(cell.get("source"))
-        if grade_id in answer_ids and cell.get("cell_type") == "code":
-            submission.answers[grade_id] = source
+        if grade_id in plan.locked or grade_id in plan.written or grade_id in plan.answer_ids:
+            claimants.setdefault(grade_id, []).append(cell)
+    graded = set()
+    for grade_id, found in claimants.items():
+        cell = found[-1]  # Run All: the last cell to run defines the answer
+        if grade_id in plan.answer_ids and cell.get("cell_type") == "code":
+            submission.answers[grade_id] = cell_text(cell.get("source"))
         elif grade_id in plan.written:
-            submission.written[grade_id] = source
+            submission.written[grade_id] = cell_text(cell.get("source"))
             if cell.get("cell_type") == "code":
                 submission.in_code_cells.append(grade_id)
-    _read_added_cells(notebook.cells, plan, submission)
+        else:
+            continue
+        graded.add(id(cell))
+        if len(found) > 1:
+            submission.to_review.append(f"{len(found)} cells claim the answer cell {grade_id}; "
+                                        "the last one was graded, as Run All defines it")
+    _read_added_cells(notebook["cells"], plan, submission, graded)
     for grade_id, (cell_type, release_text) in plan.locked.items():
-        cell = cells.get(grade_id)
-        if cell is None:
+        found = claimants.get(grade_id, [])
+        if not found:
             submission.tampering.append(f"locked cell {grade_id} was deleted")
-        elif cell.get("cell_type") != cell_type or normalise(
-            cell_text(cell.get("source"))
-        ) != normalise(release_text):
+        elif any(cell.get("cell_type") != cell_type
+                 or normalise(cell_text(cell.get("source"))) != normalise(release_text)
+                 for cell in found):  # every copy is checked: none can hide an edited one
             submission.tampering.append(f"locked cell {grade_id} was edited")
     return submission

@@ -51,7 +51,9 @@ def hidden_cases(name: str, expressions, *, forbid=(), rtol: float = 1e-6, atol:
 
     name: the exercise's name (used in messages); expressions: list of Python expressions (str);
     forbid: dotted names of course_lib functions the exercise asks the student to write, which
-    the grader takes away; rtol/atol: the tolerances the grader uses for numbers.
+    the grader takes away; rtol/atol: the tolerances the grader uses for numbers (an array of
+    float32 is held to no less than what float32 allows: 64 units of its rounding, 7.6e-6
+    relative and that fraction of the reference's largest magnitude, see grader.compare).
     Returns the list of values (None under the grader, which receives them as data instead).
     """
     if isinstance(expressions, str) or not all(isinstance(e, str) for e in expressions):

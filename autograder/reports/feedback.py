@@ -39,6 +39,7 @@ from autograder.reports.wording import (
     written_story,
 )
 
+MAX_CHOICE_CELL = 2_000  # characters of a quiz answer cell read for its choice (one line is asked)
 # shown instead of the grader's own error, whose text may quote the submission
 GRADER_FAILED = "the grader failed on this notebook; your instructor has the details"
 SOLUTION = re.compile(r"### BEGIN SOLUTION\s*\n(?P<text>.*?)\n?\s*### END SOLUTION", re.DOTALL)
@@ -116,7 +117,7 @@ def item_story(source: SourceFacts, grade_id: str, row: dict, answers: dict[str,
     )
     if grade_id in source.quizzes and not facts.graded_by_hand:
         key = source.quizzes[grade_id]
-        story = quiz_story(key, answers.get(key.answer_id, ""))
+        story = quiz_story(key, answers.get(key.answer_id, "")[:MAX_CHOICE_CELL])
     elif grade_id in source.plan.written:
         story = written_story(facts, self_paced)
     elif facts.graded_by_hand:
@@ -182,7 +183,10 @@ def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], stude
         lines.append(f" ({escape(reason)})")
     total = sum(s or 0 for s, _ in row["scores"].values())
     maximum = sum(p for _, p in row["scores"].values())
-    lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b></p>")
+    lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b>")
+    if result and result.python:
+        lines.append(f"<br>Your code ran on Python {escape(result.python)}")
+    lines.append("</p>")
     lines.append("<table><tr><th>Item</th><th>Score</th><th>What happened</th></tr>")
     stories = {grade_id: item_story(source, grade_id, row, answers, self_paced)
                for grade_id in row["scores"]}
@@ -218,7 +222,9 @@ def text_report(source: SourceFacts, row: dict, answers: dict[str, str]) -> str:
     result = row["result"]
     status = str(row["status"]).replace("_", " ")
     reason = f" ({row['reason']})" if row["reason"] else ""
-    lines.append(f"total: {result.score:g} / {result.max_score:g}; status: {status}{reason}")
+    python = f"; run on Python {result.python}" if result.python else ""
+    lines.append(f"total: {result.score:g} / {result.max_score:g}; status: {status}{reason}"
+                 f"{python}")
     return "\n".join(lines)
 
 

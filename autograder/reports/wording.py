@@ -82,12 +82,16 @@ def _reason(explanation: str) -> str:
 def quiz_story(key: QuizKey, code: str) -> str:
     """The story of a multiple-choice question whose answer cell holds `code`. The choice is
     read as the grader reads it: in any case, with spaces around it (" b " is "B")."""
-    choice = chosen(code, key.answer_id)
+    try:
+        choice = chosen(code, key.answer_id)
+        unquoted = unquoted_answers(code)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return NOT_ANSWERED  # code the parser cannot take holds no choice
     if choice is not None:
         choice = {option.lower(): option for option in key.options}.get(choice.strip().lower(),
                                                                          choice)
     if choice is None:
-        unquoted = [written for variable, written in unquoted_answers(code)
+        unquoted = [written for variable, written in unquoted
                     if variable == key.variable and written.split(" = ")[1].strip('"')
                     in key.options]
         return f"{NOT_ANSWERED} (write the option in quotes: {unquoted[0]})" if unquoted else (

@@ -5,8 +5,8 @@ shows is checked (every code cell ran, the only errors are the unsolved exercise
 loaded, every widget drawn, every formula typeset, nothing failed in the console or the network),
 and a learner's interactions are tried: the first quiz (a wrong option, the hint, the right
 option; an unanswered quiz shows a one-line note, not a traceback), the first slider or
-drop-down (the plot or text it drives is redrawn), and in Chapter 1 an exercise solved right and
-then with a typical mistake.
+drop-down (the plot or text it drives is redrawn), in Chapter 1 an exercise solved right and
+then with a typical mistake, and in Chapter 5 the attention heat map's head and sentence menus.
 """
 
 from __future__ import annotations
@@ -265,6 +265,28 @@ def test_exercise_check_passes_a_solution_and_names_a_mistake(chapter):
     expect(check_output).to_contain_text("AssertionError")
     expect(check_output).to_contain_text("off-by-one")
     chapter.screenshot("exercise-mistake", check)
+
+
+@pytest.mark.parametrize("chapter", ["ch5_inside_the_transformer.ipynb"], indirect=True)
+def test_attention_heat_map_redraws_for_another_head_and_sentence(chapter):
+    """Chapter 5's heat map of the shipped model's attention, and its widget moved by hand."""
+    notebook = chapter.notebook
+    cell = notebook.code_cell_containing("attention_explorer")
+    menus = cell.locator(".widget-dropdown select")
+    expect(menus).to_have_count(3)  # layer, head, sentence
+    outputs = cell.locator(".jp-Cell-outputArea")
+    expect(outputs.locator("img")).to_have_count(1)
+    outputs.scroll_into_view_if_needed()
+    chapter.screenshot("attention-heat-map", outputs)
+    for menu, index in ((menus.nth(1), 2), (menus.nth(2), 1)):  # head 2, the second sentence
+        before = notebook.output_signature(cell)
+        menu.select_option(index=index)
+        notebook.wait_for_redraw(cell, before)
+    expect(outputs).to_contain_text("the last token")
+    outputs.scroll_into_view_if_needed()
+    chapter.screenshot("attention-widget-head-2-second-sentence", outputs)
+    failed = notebook.report()[notebook.cell_index(cell)]["errors"]
+    assert not failed, f"{chapter.name}: the heat map's redraw raised {failed}"
 
 
 def test_no_console_error_and_no_failed_request(chapter):

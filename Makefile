@@ -1,47 +1,67 @@
 # llm-foundations: every set-up step the course needs, from a fresh machine with Python 3.10+ and make.
-#   make course       install into .venv and open JupyterLab on the student notebooks (the main job)
-#   make instructor   JupyterLab in the nbgrader course folder, with Formgrader and Create Assignment
-#   make test         install into .venv and run the whole test suite (lint and browser tests included)
+#   make course       install the course (only what it needs) into .venv and open JupyterLab on the
+#                     learner's own copies of the notebooks (work/, made on first start)
+#   make instructor   JupyterLab in the nbgrader course folder ($LLMF_COURSE, else course/), with
+#                     Formgrader and Create Assignment
+#   make test         install the test, lint and Dask extras too, and run the whole test suite
+#                     (lint and browser tests included)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs: the course's, for learners and instructors alike (the course and its grader: a
+# learner's `llmf-grade check` grades with nbgrader too), and a maintainer's (the test, lint and
+# Dask extras on top). Both are editable: course_lib and autograder run from this checkout, so a
+# `git pull` updates them. setuptools announces every editable install with a notice that
+# folders named like the package in the working folder take precedence on imports; here they are
+# the package itself, so that one message (and only it) is filtered out.
+COURSE_INSTALLED := $(VENV)/.course-installed
 INSTALLED := $(VENV)/.installed
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: course instructor test lint student pretrain bench clean
 
-$(INSTALLED): pyproject.toml
+$(COURSE_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,cluster]'
+	$(PIP) --upgrade pip
+	$(PIP) -e .
+	touch $(COURSE_INSTALLED)
+	@echo "installed into $(VENV): run the grader as $(BIN)/llmf-grade (or first: source $(BIN)/activate)"
+
+$(INSTALLED): $(COURSE_INSTALLED)
+	$(PIP) -e '.[dev,cluster]'
 	touch $(INSTALLED)
 
 # The two JupyterLab servers, both through autograder/lab.py (tested in tests/test_editions_lab.py):
-# the learner's server has nbgrader's extensions disabled; the instructor's has .venv/bin on PATH
-# (nbgrader runs `alembic`). The browser tests (tests/browser) start them through these targets,
+# the learner's server serves the learner's own copies in work/ and has nbgrader's extensions
+# disabled; the instructor's serves $LLMF_COURSE (else course/) with .venv/bin on PATH (nbgrader
+# runs `alembic`). The browser tests (tests/browser) start them through these targets,
 # with LAB_ARGS for a port, a token and no browser window.
-course: $(INSTALLED)
+course: $(COURSE_INSTALLED)
 	$(BIN)/python -m autograder.lab learner $(ROOT_FLAG) $(LAB_ARGS)
 
-instructor: $(INSTALLED)
+instructor: $(COURSE_INSTALLED)
 	$(BIN)/python -m autograder.lab instructor $(ROOT_FLAG) $(LAB_ARGS)
 
 # Two test workers on two cores: one BLAS thread each (notebook kernels inherit it); with the
 # default of one thread per core the workers fight over the cores (measured: 5x slower).
 # The browser tests (JupyterLab in Chromium) run afterwards on their own, so their notebook
-# kernels and the browser do not compete with the two workers for the cores.
+# kernels and the browser do not compete with the two workers for the cores. They run even when
+# lint or the unit tests failed, and `make test` then still fails.
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: $(INSTALLED)
-	$(BIN)/ruff check .
-	$(ONE_THREAD) $(BIN)/pytest -n 2 --durations=15 --ignore=tests/browser
-	$(ONE_THREAD) $(BIN)/pytest tests/browser --durations=5
+	status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(ONE_THREAD) $(BIN)/pytest -n 2 --durations=15 --ignore=tests/browser || status=1; \
+	$(ONE_THREAD) $(BIN)/pytest tests/browser --durations=5 || status=1; \
+	exit $$status
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
-student: $(INSTALLED)
+student: $(COURSE_INSTALLED)
 	$(BIN)/llmf-grade release
 
 # One BLAS thread: the same sums in the same order, so the weights come out the same bit for bit.

@@ -10,8 +10,10 @@ check).
     llmf-grade feedback
     llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
 
-Every command takes --course (default: $LLMF_COURSE, else the repository's course/ folder in a
-checkout, else the current folder).
+Every command takes --course DIR, before or after the command's name (default: $LLMF_COURSE,
+else the repository's course/ folder in a checkout, else the current folder). grade, export and
+feedback work on the assignments that were released and collected (or the ones named); every
+refusal is one line on stderr, saying what to do next, with exit status 1.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.course_folder import Course, default_course_root, repository_course
+from autograder.course_folder import COURSE_ENV, Course, default_course_root, repository_course
 
 GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
 
@@ -33,11 +35,33 @@ def _course(args) -> Course:
 
 
 def _assignments(course: Course, args) -> list[str]:
-    chosen = args.assignment or course.assignments()
-    unknown = sorted(set(chosen) - set(course.assignments()))
+    """The assignments named on the command line (default: all of the course's)."""
+    known = course.assignments()
+    chosen = args.assignment or known
+    unknown = sorted(set(chosen) - set(known))
     if unknown:
-        raise SystemExit(f"unknown assignment(s) {unknown}; known: {course.assignments()}")
+        raise ValueError(f"unknown assignment(s) {', '.join(unknown)}; the course at "
+                         f"{course.root} has {', '.join(known)}")
     return chosen
+
+
+def _collected(course: Course, args) -> list[str]:
+    """The assignments grade, export and feedback work on: of those named (default: all), the
+    ones with collected submissions, each of which must have been released."""
+    chosen = _assignments(course, args)
+    submitted = course.root / "submitted"
+    found = {folder.name for folder in submitted.glob("*/*") if folder.is_dir()}
+    collected = [assignment for assignment in chosen if assignment in found]
+    if not collected:
+        which = f"for {', '.join(args.assignment)} " if args.assignment else ""
+        raise ValueError(f"nothing collected {which}in {submitted}: run `llmf-grade collect "
+                         "<assignment> <folder of submissions>` first")
+    unreleased = [a for a in collected if not (course.root / "release" / a).is_dir()]
+    if unreleased:
+        raise ValueError(f"{', '.join(unreleased)} collected but never released: run "
+                         f"`llmf-grade release {' '.join(unreleased)}` first (it enters the "
+                         "assignment in the gradebook)")
+    return collected
 
 
 def cmd_release(args) -> None:
@@ -81,16 +105,17 @@ def cmd_grade(args) -> int:
     scheduler = args.scheduler or _grading_setting(course, "scheduler", None)
     allow_unsandboxed = args.allow_unsandboxed or _grading_setting(course, "allow_unsandboxed",
                                                                    False)
+    assignments = _collected(course, args)
     try:
-        statuses = grade_course(course, _assignments(course, args), args.student or None,
+        statuses = grade_course(course, assignments, args.student or None,
                                 limits=limits, workers=args.jobs, force=args.force,
                                 scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
     except GradingInterrupted as interrupt:
-        _summary("interrupted; recorded", interrupt.statuses)
+        _summary(f"{', '.join(assignments)} (interrupted)", interrupt.statuses)
         print("llmf-grade grade: interrupted; every grade recorded so far is kept; run "
               "`llmf-grade grade` again to grade the rest", file=sys.stderr)
         return 130
-    _summary("graded", statuses)
+    _summary(", ".join(assignments), statuses)
     if statuses.grader_failures:
         print(f"warning: the grader failed on {statuses.grader_failures} notebook(s); each is "
               "recorded 'crashed' with the grader error as its reason (see `llmf-grade export`)",
@@ -111,17 +136,18 @@ def cmd_export(args) -> None:
 
     course = _course(args)
     sync_gradebook(course)
+    assignments = _collected(course, args)
     if args.lms:
         from autograder.reports.lms import write_lms_files
 
-        written = write_lms_files(course, args.lms, args.output, _assignments(course, args))
+        written = write_lms_files(course, args.lms, args.output, assignments)
         print(f"wrote {len(written)} {args.lms} file(s): {', '.join(map(str, written[:4]))}"
               f"{' ...' if len(written) > 4 else ''}")
         return
-    rows = export_rows(course, _assignments(course, args))
+    rows = export_rows(course, assignments)
     path = write_csv(list(tqdm(rows, desc="export", unit="row")), args.output)
     print(f"wrote {len(rows)} row(s) to {path}")
-    _summary("status", Counter(row["status"] for row in rows))
+    _summary(", ".join(assignments), Counter(row["status"] for row in rows))
 
 
 def cmd_similarity(args) -> None:
@@ -140,7 +166,7 @@ def cmd_feedback(args) -> None:
 
     course = _course(args)
     pages = FeedbackPages(course)
-    keys = [(s, a, n) for a in _assignments(course, args) for n in course.notebooks(a)
+    keys = [(s, a, n) for a in _collected(course, args) for n in course.notebooks(a)
             for s in (args.student or course.students())]
     written = [pages.write(*key) for key in tqdm(keys, desc="feedback", unit="nb")]
     print(f"wrote {len(written)} feedback page(s) under {course.root / 'feedback'}")
@@ -148,38 +174,46 @@ def cmd_feedback(args) -> None:
 
 def cmd_check(args) -> None:
     from autograder.grader.sandbox import Limits
-    from autograder.selfcheck import check_notebook, source_for
+    from autograder.selfcheck import check_notebook
 
     course = _course(args)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
     result, page, report = check_notebook(args.notebook, course, limits)
     print(report)
     if any(score is None for score, _ in result.scores.values()):
-        print("written answers are graded by hand: compare yours with the model answers and "
-              f"rubrics in {source_for(course, args.notebook)}")
+        print("written answers are graded by hand: compare yours with the model answer and "
+              "rubric on the feedback page")
     print(f"feedback: {page}")
 
 
 def _summary(title: str, counts: Counter) -> None:
-    parts = ", ".join(f"{status}: {count}" for status, count in sorted(counts.items()))
-    print(f"{title}: {parts or 'nothing to do'}")
+    """One line: the title, then how many of each status ("ch1: 3 graded, 1 missing")."""
+    parts = ", ".join(f"{count} {str(status).replace('_', ' ')}"
+                      for status, count in sorted(counts.items()))
+    print(f"{title}: {parts or 'nothing to grade'}")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    course_help = (f"the nbgrader course folder (default: ${COURSE_ENV} if set, else the "
+                   f"repository's course/ in a checkout, else the current folder; here: "
+                   f"{default_course_root()})")
     parser = argparse.ArgumentParser(prog="llmf-grade", description=__doc__.splitlines()[0])
-    parser.add_argument("--course", default=str(default_course_root()),
-                        help="nbgrader course folder (default: %(default)s)")
+    parser.add_argument("--course", default=str(default_course_root()), help=course_help)
+    # --course after the command's name too (`llmf-grade grade --course DIR`), in its --help
+    with_course = argparse.ArgumentParser(add_help=False)
+    with_course.add_argument("--course", default=argparse.SUPPRESS, help=course_help)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    release = commands.add_parser("release", help="generate student versions (nbgrader)")
+    release = commands.add_parser("release", parents=[with_course],
+                                  help="generate student versions (nbgrader)")
     release.add_argument("assignment", nargs="*", help="assignments (default: all)")
     release.add_argument("--notebooks", type=Path,
                          help="also copy student notebooks here, flat (default for the "
                               "repository's course: notebooks/)")
     release.set_defaults(run=cmd_release)
 
-    collect = commands.add_parser("collect", help="take in submissions from a folder, "
-                                                  "reporting every entry")
+    collect = commands.add_parser("collect", parents=[with_course],
+                                  help="take in submissions from a folder, reporting every entry")
     collect.add_argument("assignment_name", help="assignment the submissions belong to")
     collect.add_argument("folder", type=Path,
                          help="one folder per student, a flat folder of <student>_<nb>.ipynb "
@@ -193,8 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "names, and said)")
     collect.set_defaults(run=cmd_collect)
 
-    grade = commands.add_parser("grade", help="grade submissions in the sandbox, in parallel")
-    grade.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    grade = commands.add_parser("grade", parents=[with_course],
+                                help="grade submissions in the sandbox, in parallel")
+    grade.add_argument("assignment", nargs="*",
+                       help="assignments (default: every one released and collected)")
     grade.add_argument("--student", action="append", help="only this student (repeatable)")
     grade.add_argument("--jobs", "-j", type=int, help="parallel graders (default: cores)")
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
@@ -212,29 +248,37 @@ def build_parser() -> argparse.ArgumentParser:
                             "runs unsandboxed: only for disposable machines of your own)")
     grade.set_defaults(run=cmd_grade)
 
-    export = commands.add_parser("export", help="write grades.csv (one row per student/assignment)")
+    export = commands.add_parser("export", parents=[with_course],
+                                 help="write grades.csv (one row per student/assignment)")
     export.add_argument("output", nargs="?", default="grades.csv", type=Path)
-    export.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    export.add_argument("--assignment", action="append",
+                        help="only this assignment (repeatable; default: every one released and "
+                             "collected)")
     export.add_argument("--lms", choices=("canvas", "moodle", "blackboard", "gradescope"),
                         help="write this LMS's grade import file per assignment "
                              "(<output stem>-<assignment>.csv), or for gradescope a "
                              "results.json per submission under the folder OUTPUT")
     export.set_defaults(run=cmd_export)
 
-    similarity = commands.add_parser("similarity", help="report students whose answers are "
-                                     "unusually alike (HTML and CSV in similarity/)")
+    similarity = commands.add_parser("similarity", parents=[with_course],
+                                     help="report students whose answers are unusually alike "
+                                          "(HTML and CSV in similarity/)")
     similarity.add_argument("assignment", nargs="*", help="assignments (default: all)")
     similarity.add_argument("--threshold", type=float,
                             help="report pairs scoring at least this (0-1; default 0.85)")
     similarity.set_defaults(run=cmd_similarity)
 
-    feedback = commands.add_parser("feedback", help="write per-student HTML feedback")
-    feedback.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    feedback = commands.add_parser("feedback", parents=[with_course],
+                                   help="write per-student HTML feedback")
+    feedback.add_argument("assignment", nargs="*",
+                          help="assignments (default: every one released and collected)")
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
     feedback.set_defaults(run=cmd_feedback)
 
-    check = commands.add_parser("check", help="grade your own notebook (self-paced learners)")
-    check.add_argument("notebook", type=Path, help="your chapter notebook, e.g. notebooks/ch1_...")
+    check = commands.add_parser("check", parents=[with_course],
+                                help="grade your own notebook (self-paced learners)")
+    check.add_argument("notebook", type=Path,
+                       help="your chapter notebook, e.g. work/ch1_base_models.ipynb")
     check.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell")
     check.add_argument("--notebook-timeout", type=float, default=600.0,
                        help="seconds per notebook")

@@ -6,8 +6,9 @@ shares most of its cells, by grade_id or by text, at least MIN_SHARED_CELLS of t
 graded by the same grader a class gets, hidden tests included, in the same sandbox. A file that
 is not a notebook, or no chapter's, is refused with a one-line error saying what to give instead.
 The report lists each item's score under the chapter's name for it and, for an item that lost
-points, the grader's message (never hidden inputs) or what a quiz answer cell chose; the same
-HTML feedback page a class gets is written next to the notebook, as <notebook>.feedback.html.
+points, what happened in the same plain words as the page (autograder.reports.wording); the HTML
+feedback page a class gets, with the model answers and rubrics of the written answers added, is
+written next to the notebook, as <notebook>.feedback.html.
 
 >>> result, page = check_notebook("notebooks/ch2_autoregression.ipynb", Course())  # doctest: +SKIP
 """
@@ -29,7 +30,7 @@ from autograder.grader.submission import (
     read_submitted,
 )
 from autograder.records import GradeResult
-from autograder.reports.feedback import SourceFacts, feedback_page, quiz_choice_text
+from autograder.reports.feedback import SourceFacts, feedback_page, text_report
 
 MIN_SHARED_CELLS = 3
 
@@ -102,29 +103,7 @@ def check_notebook(notebook: str | Path, course: Course,
     result = grade_notebook(notebook, source_path, limits=limits)
     answers = read_submission(read_submitted(notebook), source.plan).answers
     row = {"status": result.status, "reason": result.reason, "scores": result.scores,
-           "result": result}
-    page = atomic_write(feedback_path(notebook), feedback_page(source, row, answers, "you"))
-    return result, page, report(result, source, answers)
-
-
-def report(result: GradeResult, source: SourceFacts, answers: dict[str, str]) -> str:
-    """The text `llmf-grade check` prints: one line per item, then the total. A quiz that lost
-    its point says what the notebook chose (the right answer is in the feedback page)."""
-    lines = []
-    for grade_id, (score, points) in result.scores.items():
-        shown = "pending" if score is None else f"{score:g}"
-        lines.append(f"{shown:>7} / {points:g}  {source.names.get(grade_id, grade_id)}")
-        if score == points:
-            continue
-        if grade_id in source.quizzes:
-            key = source.quizzes[grade_id]
-            choice = quiz_choice_text(key, answers.get(key.answer_id, ""))
-            lines.append(f"{'':>13}your answer: {choice}")
-        elif result.messages.get(grade_id):
-            lines.append(f"{'':>13}{result.messages[grade_id]}")
-    status = str(result.status).replace("_", " ")
-    reason = f" ({result.reason})" if result.reason else ""
-    python = f"; run on Python {result.python}" if result.python else ""
-    lines.append(f"total: {result.score:g} / {result.max_score:g}; status: {status}{reason}"
-                 f"{python}")
-    return "\n".join(lines)
+           "result": result, "manual": {}}
+    page = atomic_write(feedback_path(notebook),
+                        feedback_page(source, row, answers, "you", self_paced=True))
+    return result, page, text_report(source, row, answers)

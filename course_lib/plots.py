@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 HIGHLIGHT, PLAIN = "tab:orange", "tab:blue"
@@ -27,21 +29,41 @@ SHORT_NAMES = {"<|instruction|>": "<instr>", "<|response|>": "<resp>", "<|eos|>"
                "<|pad|>": "<pad>", "<|bos|>": "<bos>"}  # fmt: skip
 
 
-def top_tokens(ax, tokenizer, probs, n_top: int = 10, title: str = "", highlight=None):
-    """Bars of the n_top most probable tokens of probs (V,), most probable first.
+def probability_axis_top(highest: float) -> float:
+    """The top of a probability axis that fits bars up to `highest`: the next tenth above it
+    (a twentieth below 0.1), at most 1, so bars of 0.1 are not flattened by a 0-1 axis.
 
-    highlight: a token id (or a collection of ids) drawn in orange, e.g. the ideal next token.
+    >>> probability_axis_top(0.12), probability_axis_top(0.03), probability_axis_top(0.97)
+    (0.2, 0.05, 1.0)
     """
+    step = 0.05 if highest < 0.1 else 0.1
+    return round(min(1.0, step * (math.floor(highest / step + 1e-9) + 1)), 2)
+
+
+def _top_probs(probs, n_top: int) -> tuple[np.ndarray, np.ndarray]:
+    """(token ids, probabilities) of the n_top most probable tokens of probs (V,), most first."""
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 1:
         raise ValueError(f"probs must be one distribution, shape (V,), got {probs.shape}")
-    marked = {int(highlight)} if np.isscalar(highlight) else {int(i) for i in highlight or ()}
     shown = np.argsort(-probs, kind="stable")[:n_top]
-    ax.bar(range(len(shown)), probs[shown],
+    return shown, probs[shown]
+
+
+def top_tokens(ax, tokenizer, probs, n_top: int = 10, title: str = "", highlight=None,
+               y_top: float | None = None):
+    """Bars of the n_top most probable tokens of probs (V,), most probable first.
+
+    highlight: a token id (or a collection of ids) drawn in orange, e.g. the ideal next token.
+    y_top: the top of the probability axis (default: fitted to the tallest bar, see
+    probability_axis_top).
+    """
+    shown, heights = _top_probs(probs, n_top)
+    marked = {int(highlight)} if np.isscalar(highlight) else {int(i) for i in highlight or ()}
+    ax.bar(range(len(shown)), heights,
            color=[HIGHLIGHT if int(token) in marked else PLAIN for token in shown])  # fmt: skip
     ax.set_xticks(range(len(shown)), [repr(s) for s in tokenizer.token_strings(shown)],
                   rotation=45, ha="right", fontsize=8)  # fmt: skip
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, probability_axis_top(heights.max()) if y_top is None else y_top)
     ax.set_ylabel("probability")
     ax.set_title(title, fontsize=9)
     return ax
@@ -51,8 +73,9 @@ def top_tokens_figure(tokenizer, panels, n_top: int = 10, ncols: int = 2, suptit
                       panel_size: tuple[float, float] = (4.5, 2.8)):
     """A figure of top_tokens charts, ncols to a row: one per panel (title, probs (V,), highlight).
 
-    highlight is a token id, a collection of ids or None (see top_tokens). Unused places of the
-    last row are left blank. Returns the matplotlib Figure (plt.show() displays it).
+    highlight is a token id, a collection of ids or None (see top_tokens). The panels share one
+    probability axis, fitted to the tallest bar of them all, so they compare at a glance. Unused
+    places of the last row are left blank. Returns the matplotlib Figure (plt.show() displays it).
 
     >>> import matplotlib
     >>> matplotlib.use("Agg")
@@ -72,8 +95,9 @@ def top_tokens_figure(tokenizer, panels, n_top: int = 10, ncols: int = 2, suptit
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False,
                              figsize=(panel_size[0] * ncols, panel_size[1] * nrows))  # fmt: skip
+    y_top = probability_axis_top(max(_top_probs(probs, n_top)[1].max() for _, probs, _ in panels))
     for ax, (title, probs, highlight) in zip(axes.ravel()[: len(panels)], panels, strict=True):
-        top_tokens(ax, tokenizer, probs, n_top, title, highlight)
+        top_tokens(ax, tokenizer, probs, n_top, title, highlight, y_top)
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
     if suptitle:

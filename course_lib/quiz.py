@@ -2,9 +2,12 @@
 
 A question is plain data plus a widget. In JupyterLab the learner picks an option and clicks
 "Check". In the self-paced edition (the question knows its answer) the widget says whether the
-choice is right and explains every option. In the classroom edition the release removes the
-answer and the explanations (see autograder.editions), so the widget only records the choice
-and says that the explanations come with the graded feedback.
+choice is right and why; a first wrong choice gets only its own explanation and a second try,
+and the explanation of every option (the right one marked) comes with the right choice or the
+second wrong one. The buttons are answered by the kernel, so while cells are still running
+(Run All) a click is answered once they finish, as the prompt says. In the classroom edition
+the release removes the answer and the explanations (see autograder.editions), so the widget
+only records the choice and says that the explanations come with the graded feedback.
 
 The notebook's Markdown states the question; the widget shows the options once (as radio
 buttons), a Check and a Hint button, and its feedback as wrapped text. Without a widget manager
@@ -27,8 +30,11 @@ from __future__ import annotations
 
 import ast
 import html
+import re
 
-PROMPT = "Pick an option, then click Check (or Hint for a nudge)."
+PROMPT = ("Pick an option, then click Check (or Hint for a nudge). While the notebook's cells are "
+          "still running, Check answers as soon as they finish.")
+TRY_AGAIN = "Try another option (or ask for a Hint); the explanations of all options come after."
 FEEDBACK_STYLE = (
     "font-family: var(--jp-content-font-family, system-ui, sans-serif); line-height: 1.45;"
     " white-space: normal; overflow-wrap: normal; word-break: normal; max-width: 48rem"
@@ -90,11 +96,15 @@ class MultipleChoice:
             for key in self.options if key != skip
         )
 
-    def feedback_html(self, choice: str | None) -> str:
+    def feedback_html(self, choice: str | None, wrong_before: int = 1) -> str:
         """The widget's feedback area for `choice` (None: nothing picked yet), as wrapped HTML:
-        the verdict with the choice's explanation, then the other options' explanations."""
+        the verdict with the choice's explanation, then the other options' explanations; but a
+        wrong choice with no wrong check before it (`wrong_before` 0) gets a second try instead
+        of the other explanations, so the right answer is not given away at once."""
         if choice is None:
             return _paragraphs(["Pick an option first."])
+        if self.has_key and choice != self.answer and wrong_before < 1:
+            return _paragraphs([self.check(choice), TRY_AGAIN])
         return _paragraphs([self.check(choice), *self.explain_all(skip=choice).splitlines()])
 
     def hint_html(self) -> str:
@@ -123,9 +133,12 @@ class MultipleChoice:
         check_button = widgets.Button(description="Check", button_style="primary")
         hint_button = widgets.Button(description="Hint")
         feedback = widgets.HTML(_paragraphs([PROMPT]), layout=widgets.Layout(width="100%"))
+        wrong_checks = []  # the wrong choices checked so far
 
         def on_check(_):
-            feedback.value = self.feedback_html(choice.value)
+            feedback.value = self.feedback_html(choice.value, len(wrong_checks))
+            if self.has_key and choice.value not in (None, self.answer):
+                wrong_checks.append(choice.value)
 
         def on_hint(_):
             feedback.value = self.hint_html()
@@ -141,6 +154,7 @@ class MultipleChoice:
         bundle["text/html"] = self._question_html()  # shown only where widgets cannot be
         display(bundle, raw=True)
         install_quote_reminder()  # the answer cells below the quiz get the missing-quotes reminder
+        install_unanswered_note()  # and a one-line note, not a traceback, while unanswered
 
 
 def _paragraphs(lines: list[str]) -> str:
@@ -207,3 +221,54 @@ def install_quote_reminder(shell=None) -> None:
     if shell is not None and _after_cell not in shell.events.callbacks["post_run_cell"]:
         shell.events.register("post_run_cell", _after_cell)
 
+
+def unanswered_note(cell_source: str, error: BaseException) -> str:
+    r"""The one line shown instead of a traceback when a quiz is not answered yet ("" for any
+    other error): the answer cell still raising its stub (NotImplementedError, the cell
+    naming its answer_... variable), or the quiz's check cell run before the answer was set
+    (NameError on an answer_... variable).
+
+    >>> unanswered_note('# your answer: answer_q1_1 = "?"\nraise NotImplementedError()',
+    ...                 NotImplementedError())[:40]
+    'answer_q1_1 is not answered yet: replace'
+    >>> unanswered_note("print(x)", NameError("name 'x' is not defined"))
+    ''
+    """
+    if isinstance(error, NameError):
+        named = re.fullmatch(r"name '(answer_\w+)' is not defined", str(error))
+        return (f'{named[1]} is not answered yet: write your choice in quotes in the cell above '
+                f'(e.g. {named[1]} = "A"), run it, then run this cell again') if named else ""
+    if not isinstance(error, NotImplementedError):
+        return ""
+    try:
+        statements = ast.parse(cell_source).body
+    except SyntaxError:
+        return ""
+    variables = re.findall(r"\b(answer_\w+)\s*=", cell_source)
+    if not variables or not statements or not all(isinstance(s, ast.Raise) for s in statements):
+        return ""
+    return (f'{variables[0]} is not answered yet: replace the raise line with your choice, in '
+            f'quotes (e.g. {variables[0]} = "A")')
+
+
+def _note_or_traceback(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler for NotImplementedError and NameError: the unanswered-quiz note, or
+    the usual traceback for every other cell."""
+    history = shell.history_manager.input_hist_raw if shell.history_manager else []
+    note = unanswered_note(history[-1] if history else "", value)
+    if note:
+        print(note)
+        return None
+    return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def install_unanswered_note(shell=None) -> None:
+    """In an IPython session, show an unanswered quiz as one line (unanswered_note) instead of
+    red tracebacks: the cell still fails (Run All goes on past it only because it is tagged
+    raises-exception), but says what to do. Called when a quiz is first shown."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((NotImplementedError, NameError), _note_or_traceback)

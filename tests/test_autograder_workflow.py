@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+from html import escape
 from pathlib import Path
 
 import nbformat
@@ -20,6 +21,7 @@ import synthetic
 from grading_cli import (
     FAST,
     FIXTURES,
+    ROOT,
     SOURCE,
     assert_nothing_left,
     grading,
@@ -104,7 +106,7 @@ def test_manual_grade_in_gradebook_completes_the_row(course, tmp_path):
 def test_regrade_is_idempotent(course, capsys):
     before = {p: json.loads(p.read_text()) for p in course.glob("autograded/*/*/*.result.json")}
     assert llmf(course, "grade", *FAST) == 0
-    assert "unchanged: 5" in capsys.readouterr().out
+    assert "fx_basics: 5 unchanged" in capsys.readouterr().out
     assert llmf(course, "grade", "--force", *FAST) == 0
     after = {p: json.loads(p.read_text()) for p in course.glob("autograded/*/*/*.result.json")}
     assert after == before
@@ -118,6 +120,39 @@ def test_feedback_never_shows_hidden_tests(course):
         for secret in ("hidden_cases", "_rng", "BEGIN HIDDEN", "710.0", "BEGIN SOLUTION"):
             assert secret not in page
     assert "NotImplementedError" in pages["bob"] and "2 / 2" in pages["ada"]
+
+
+# what the grader says in its own terms, never on a page or in `check`'s printout
+JARGON = ("hidden case", "visible check", "hidden tests", "awaiting manual grading",
+          "no choice")
+
+
+def test_feedback_tells_each_item_in_plain_words(course):
+    assert llmf(course, "feedback") == 0
+    pages = {p.parts[-3]: p.read_text() for p in course.glob("feedback/*/*/*.html")}
+    for student, page in pages.items():
+        for jargon in JARGON:
+            assert jargon not in page, (student, jargon)
+    assert "not attempted: the exercise still raises NotImplementedError" in pages["bob"]
+    assert "passed" in pages["ada"] and "not attempted" not in pages["ada"]
+    assert "waiting for your instructor&#x27;s grading" in pages["bob"]
+
+
+def test_manual_score_and_comment_from_formgrader_reach_the_feedback_page(course):
+    """Formgrader writes a manual score and comment into nbgrader's gradebook; feedback
+    regenerated afterwards shows both."""
+    comment = "Right idea; say why the largest exponent becomes 0."
+    with Course(course).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("fx_basics", "fx_basics", "ada")
+        (grade,) = [g for g in notebook.grades if g.name == "explain_answer"]
+        grade.manual_score = 1.5
+        (remark,) = [c for c in notebook.comments if c.name == "explain_answer"]
+        remark.manual_comment = comment
+        gradebook.db.commit()
+    assert llmf(course, "feedback", "--student", "ada") == 0
+    page = (course / "feedback" / "ada" / "fx_basics" / "fx_basics.html").read_text()
+    assert "1.5 / 2" in page and escape(comment) in page and "graded by your instructor" in page
+    assert "waiting for your instructor" not in page
 
 
 def test_broken_resubmission_never_keeps_the_old_score(course, tmp_path):
@@ -161,9 +196,84 @@ def test_killed_grader_keeps_what_it_recorded(tmp_path):
     assert len(results) == 8 and all(r["scores"]["linear_test"][0] == 2.0 for r in results)
 
 
-def test_help_lists_every_command(capsys):
+def test_help_lists_every_command_and_the_course_folder(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
     for command in ("release", "collect", "grade", "export", "feedback"):
         assert command in out
+    assert "--course" in out and "$LLMF_COURSE" in out
+    for command in ("release", "collect", "grade", "export", "feedback", "check"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "$LLMF_COURSE" in capsys.readouterr().out, command
+
+
+def test_course_is_named_before_or_after_the_command_or_by_llmf_course(tmp_path, monkeypatch,
+                                                                        capsys):
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    for argv in (["--course", str(root), "grade"], ["grade", "--course", str(root)]):
+        assert main(argv) == 1
+        assert str(root / "submitted") in capsys.readouterr().err
+    monkeypatch.setenv("LLMF_COURSE", str(root))
+    assert main(["grade"]) == 1
+    assert str(root / "submitted") in capsys.readouterr().err
+
+
+def refusal(capsys) -> str:
+    """The one line a refused command printed on stderr."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_grade_before_collect_says_to_collect(tmp_path, capsys):
+    root = released_course(tmp_path / "course")
+    capsys.readouterr()
+    for command in ("grade", "export", "feedback"):
+        assert llmf(root, command) == 1
+        line = refusal(capsys)
+        assert "nothing collected" in line and "run `llmf-grade collect" in line
+
+
+def test_grade_after_collecting_without_release_says_to_release(tmp_path, capsys):
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nbformat.write(synthetic.student_notebook(SOURCE, {}), str(folder / "ada_fx_basics.ipynb"))
+    assert llmf(root, "collect", "fx_basics", folder) == 0
+    capsys.readouterr()
+    assert llmf(root, "grade", *FAST) == 1
+    line = refusal(capsys)
+    assert "fx_basics collected but never released" in line
+    assert "llmf-grade release fx_basics" in line
+
+
+def test_commands_work_on_the_assignments_released_and_collected(tmp_path, capsys):
+    """Two assignments released, one collected: grade, export and feedback speak of that one."""
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    twin = root / "source" / "fx_twin"
+    shutil.copytree(root / "source" / "fx_basics", twin)
+    (twin / "fx_basics.ipynb").rename(twin / "fx_twin.ipynb")
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
+    assert llmf(root, "release", "--notebooks", tmp_path / "nb") == 0
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nbformat.write(synthetic.student_notebook(SOURCE, synthetic.correct_answers(SOURCE)),
+                   str(folder / "ada_fx_basics.ipynb"))
+    assert llmf(root, "collect", "fx_basics", folder) == 0
+    capsys.readouterr()
+    assert llmf(root, "grade", *FAST) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        "fx_basics: 1 needs manual grading")
+    assert llmf(root, "export", tmp_path / "grades.csv") == 0
+    assert [row["assignment"] for row in read_csv(tmp_path / "grades.csv").values()] == [
+        "fx_basics"]
+    assert llmf(root, "feedback") == 0
+    assert [p.parts[-2] for p in root.glob("feedback/*/*/*.html")] == ["fx_basics"]
+    capsys.readouterr()
+    assert llmf(root, "grade", "fx_twin") == 1
+    assert "nothing collected for fx_twin" in refusal(capsys)

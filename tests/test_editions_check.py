@@ -83,7 +83,7 @@ def test_class_feedback_explains_every_quiz_question(course):
         for key in keys.values():
             for text in key.explanations.values():
                 assert html.escape(text) in page, f"{student}: {key.answer_id} lacks {text!r}"
-            right = f"Right answer: <b>{key.answer}. {html.escape(key.options[key.answer])}</b>"
+            right = f"✔ <b>{key.answer}. {html.escape(key.options[key.answer])}</b>"
             assert right in page
 
 
@@ -95,7 +95,7 @@ def test_class_feedback_names_items_as_the_chapter_does_and_folds_the_check(cour
     assert message < page.index("<details><summary>", message)
     wrong = read_quiz_keys(nbformat.read(SOURCE, as_version=4))["test_q2_1"]
     chosen = STUDENTS["bob"]["q2_1"].split('"')[1]
-    assert f"Your answer: <b class='bad'>{chosen}. {html.escape(wrong.options[chosen])}" in page
+    assert f"Your answer {chosen}, the right answer {wrong.answer}, because" in page
     assert html.escape(f"in quotes: {QUOTED_Q2_3}") in page
 
 
@@ -147,7 +147,7 @@ def test_check_prints_the_scores_grade_records(course, student, tmp_path, capsys
         assert "you returned the probability (a product of the factors), not its log" in printed
         assert f"in quotes: {QUOTED_Q2_3}" in printed
     page = feedback_path(notebook).read_text()
-    assert page.count("Right answer:") == len(read_quiz_keys(nbformat.read(SOURCE, as_version=4)))
+    assert page.count("✔") == len(read_quiz_keys(nbformat.read(SOURCE, as_version=4)))
     inputs = hidden_inputs(SOURCE)
     assert inputs
     leaked = [text for text in inputs if text in printed or html.escape(text) in page]

@@ -1,6 +1,11 @@
-"""environment.yml must list the same packages, with the same version bounds, as pyproject.toml."""
+"""The installs: environment.yml lists the same packages, with the same version bounds, as
+pyproject.toml; a learner's install (`make course`, also the instructor's) has no extra and
+prints no warning; the maintainer's (`make test`) adds the test, lint and Dask extras, and runs
+the browser tests even when lint or the unit tests fail, and still fails then."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +52,75 @@ def test_environment_yml_installs_the_project_itself():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_sections = [item["pip"] for item in env["dependencies"] if isinstance(item, dict)]
     assert ["-e ."] in pip_sections
+
+
+STAMPS = (".venv/.course-installed", ".venv/.installed")
+
+
+def make(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """The repository's Makefile run in `folder` (its install steps skipped with -o)."""
+    skip = [option for stamp in STAMPS for option in ("-o", stamp)]
+    return subprocess.run(["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "-C",
+                           str(folder), *skip, *arguments], capture_output=True, text=True,
+                          timeout=600)
+
+
+def install_commands(target: str, folder: Path) -> list[str]:
+    """The pip commands `make <target>` runs in a folder with no .venv yet."""
+    planned = subprocess.run(["make", "-n", "-f", str(ROOT / "Makefile"), "-C", str(folder),
+                              target], capture_output=True, text=True, check=True).stdout
+    return [line for line in planned.splitlines() if "pip install" in line]
+
+
+def test_a_learner_installs_the_course_without_any_extra(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    commands = install_commands("course", tmp_path)
+    assert commands and not any("[" in command for command in commands), commands
+    assert install_commands("instructor", tmp_path) == commands
+    assert "'.[dev,cluster]'" in install_commands("test", tmp_path)[-1]
+
+
+def test_the_course_imports_nothing_an_extra_brings():
+    """The modules `make course` and `llmf-grade check` start from import in a Python where
+    the extras' packages cannot be found."""
+    extras = ["dask", "distributed", "pytest", "hypothesis", "playwright", "ruff"]
+    blocker = ("import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):"
+               f"\n        if name.split('.')[0] in {extras!r}:\n"
+               "            raise ImportError(f'{name} is an extra')\n"
+               "sys.meta_path.insert(0, Block())\n")
+    learner = ["course_lib.quiz", "course_lib.pretrained", "autograder.lab", "autograder.cli",
+               "autograder.selfcheck"]
+    code = blocker + "".join(f"import {module}\n" for module in learner)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_learners_install_prints_no_warning(tmp_path):
+    """The Makefile's pip command installs the course (its dependencies left out here) and
+    prints nothing, setuptools' editable-install notice included."""
+    pip = re.search(r"^PIP := (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)[1]
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    upgrade = pip.replace("$(BIN)", str(tmp_path / "venv" / "bin")) + " --upgrade pip"
+    subprocess.run(upgrade, shell=True, check=True, capture_output=True)
+    command = pip.replace("$(BIN)", str(tmp_path / "venv" / "bin")) + " --no-deps -e ."
+    run = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True)
+    printed = "\n".join(line for line in (run.stdout + run.stderr).splitlines()
+                        if "is ignored: it is neither a file nor a directory" not in line)
+    assert run.returncode == 0 and printed == "", printed
+
+
+def test_make_test_runs_the_browser_tests_even_when_the_unit_tests_fail(tmp_path):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    calls = tmp_path / "calls"
+    for tool in ("ruff", "pytest"):
+        script = tools / tool
+        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n'
+                          'case "$*" in *tests/browser*) exit 0;; esac\nexit 1\n')
+        script.chmod(0o755)
+    run = make(tmp_path, f"BIN={tools}", "test")
+    ran = calls.read_text().splitlines()
+    assert run.returncode != 0
+    assert [line.split()[0] for line in ran] == ["ruff", "pytest", "pytest"]
+    assert "tests/browser" in ran[-1] and "--ignore=tests/browser" in ran[1]

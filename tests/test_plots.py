@@ -9,8 +9,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
-from course_lib.plots import HIGHLIGHT, PLAIN, grouped_bars, token_strip, top_tokens  # noqa: E402
+from course_lib.plots import (  # noqa: E402
+    HIGHLIGHT,
+    PLAIN,
+    grouped_bars,
+    probability_axis_top,
+    token_strip,
+    top_tokens,
+    top_tokens_figure,
+)
 from course_lib.tokenizers import CharTokenizer  # noqa: E402
 
 TOKENIZER = CharTokenizer.train("abc ")
@@ -103,3 +113,25 @@ def test_token_loss_bars_draw_one_bar_per_predicted_token():
     assert matplotlib.colors.to_hex(ax.patches[1].get_facecolor()) == yellow  # 10 nats or more
     with pytest.raises(ValueError, match=r"losses \(T-1,\)"):
         token_loss_bars(axes(), TOKENIZER, ids, [0.1, 12.0, 3.0, 1.0])
+
+
+@given(highest=st.floats(0.0, 1.0))
+def test_the_probability_axis_fits_the_tallest_bar(highest):
+    top = probability_axis_top(highest)
+    assert highest < top <= 1.0 or top == 1.0
+    assert top - highest <= 0.1 + 1e-9  # never a 0-1 axis for bars of 0.1
+
+
+def test_a_chart_of_low_probabilities_is_not_flattened():
+    probs = np.zeros(TOKENIZER.vocab_size)
+    probs[:3] = [0.12, 0.08, 0.05]
+    ax = top_tokens(axes(), TOKENIZER, probs, n_top=3)
+    assert ax.get_ylim() == (0.0, 0.2)
+
+
+def test_the_panels_of_a_figure_share_one_fitted_axis():
+    low, high = np.zeros(TOKENIZER.vocab_size), np.zeros(TOKENIZER.vocab_size)
+    low[0], high[0] = 0.1, 0.55
+    fig = top_tokens_figure(TOKENIZER, [("low", low, None), ("high", high, None)], n_top=2)
+    assert [ax.get_ylim() for ax in fig.axes] == [(0.0, 0.6), (0.0, 0.6)]
+    plt.close(fig)

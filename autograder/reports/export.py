@@ -18,20 +18,22 @@ from pathlib import Path
 from autograder.course_folder import Course
 from autograder.files import atomic_write, sha256_file
 from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
-from autograder.reports.gradebook import manual_scores
+from autograder.reports.gradebook import manual_grading
 from autograder.reports.similarity import highest_similarity
 
 
 class RecordedGrades:
-    """A course's result files joined with formgrader's manual scores (gradebook read once).
+    """A course's result files joined with formgrader's manual scores and comments (gradebook
+    read once).
 
     row = RecordedGrades(course).notebook_row(("ada", "ch1", "ch1"))
     row["status"], row["reason"], row["scores"], row["result"]
+    row["manual"]  # {cell name: (manual score or None, the instructor's comment)}
     """
 
     def __init__(self, course: Course):
         self.course = course
-        self.manual = manual_scores(course)
+        self.manual = manual_grading(course)
         self._source_digests: dict[tuple[str, str], str] = {}
 
     def source_digest(self, assignment: str, notebook: str) -> str:
@@ -47,17 +49,20 @@ class RecordedGrades:
         if result is None or not is_current(result, submitted, self.source_digest(*key[1:])):
             if result is None and not submitted.exists():
                 return {"status": Status.MISSING, "reason": "no notebook was submitted",
-                        "scores": {}, "result": None}
+                        "scores": {}, "result": None, "manual": {}}
             reason = "changed since it was graded" if result else (
                 "its result file cannot be read" if path.exists() else "not graded yet")
-            return {"status": Status.UNGRADED, "reason": reason, "scores": {}, "result": None}
+            return {"status": Status.UNGRADED, "reason": reason, "scores": {}, "result": None,
+                    "manual": {}}
         manual = self.manual.get(key, {})
-        scores = {g: (manual.get(g, s), p) for g, (s, p) in result.scores.items()}
+        scores = {g: (s if manual.get(g, (None,))[0] is None else manual[g][0], p)
+                  for g, (s, p) in result.scores.items()}
         status = result.status
         if status == Status.NEEDS_MANUAL_GRADING and all(s is not None for s, _ in
                                                          scores.values()):
             status = Status.GRADED
-        return {"status": status, "reason": result.reason, "scores": scores, "result": result}
+        return {"status": status, "reason": result.reason, "scores": scores, "result": result,
+                "manual": manual}
 
 
 def export_rows(course: Course, assignments=None, students=None) -> list[dict]:

@@ -3,7 +3,8 @@
 For each graded notebook the submission is created in the gradebook (if needed) and every grade
 cell gets our automatic score. Written answers that await manual grading get no automatic score
 and stay marked "needs manual grade", so the instructor grades them in formgrader; manual scores
-already given are kept. Notebooks whose status is not plain "graded" are flagged for review. A
+already given are kept. `manual_grading` reads back what the instructor gave in formgrader:
+scores and comments. Notebooks whose status is not plain "graded" are flagged for review. A
 "missing" result removes any earlier submission, so no stale score survives.
 """
 
@@ -48,20 +49,25 @@ def record_in_gradebook(course: Course, student: str, assignment: str, notebook:
         gradebook.db.commit()
 
 
-def manual_scores(course: Course) -> dict[tuple, dict[str, float]]:
-    """{(student, assignment, notebook): {grade_id: manual score}} given in formgrader, read in
-    one pass over the gradebook ({} if there is no gradebook)."""
+def manual_grading(course: Course) -> dict[tuple, dict[str, tuple[float | None, str]]]:
+    """{(student, assignment, notebook): {cell name: (manual score or None, comment)}}: the
+    scores and comments given in formgrader, read in one pass over the gradebook ({} if there is
+    no gradebook). Only cells with a manual score or a non-empty comment are listed."""
     if not (course.root / "gradebook.db").exists():
         return {}
-    found: dict[tuple, dict[str, float]] = {}
+    found: dict[tuple, dict[str, tuple[float | None, str]]] = {}
     with warnings.catch_warnings(), course.gradebook() as gradebook:
         warnings.simplefilter("ignore")
         for assignment in gradebook.assignments:
             for submission in assignment.submissions:
                 for submitted in submission.notebooks:
-                    scores = {g.name: g.manual_score for g in submitted.grades
-                              if g.manual_score is not None}
-                    if scores:
+                    given = {g.name: (g.manual_score, "") for g in submitted.grades
+                             if g.manual_score is not None}
+                    for comment in submitted.comments:
+                        text = (comment.manual_comment or "").strip()
+                        if text:
+                            given[comment.name] = (given.get(comment.name, (None, ""))[0], text)
+                    if given:
                         key = (submission.student.id, assignment.name, submitted.name)
-                        found[key] = scores
+                        found[key] = given
     return found

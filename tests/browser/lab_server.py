@@ -1,9 +1,11 @@
 """JupyterLab servers for the browser tests, started as `make course` and `make instructor` do.
 
 The server is the Makefile's own recipe (`make <target> LAB_ARGS=...`, LAB_ARGS adding a free port,
-a token and no browser window), run in a fresh copy of the folders the target serves, as a fresh
-clone has them: the learner's notebooks are never saved over, and the instructor's server meets a
-course folder without a gradebook, as an instructor does the first time.
+a token and no browser window), run in a fresh checkout of the folders the target serves, as a
+fresh clone has them (a git repository of its own, with the repository's .gitignore, so a test can
+ask git whether anything tracked changed): the learner's server makes the learner's working copy
+there, and the instructor's server meets a course folder without a gradebook, as an instructor
+does the first time (or the course folder LLMF_COURSE names, given in `environ`).
 
 Example:
     with LabServer("course", workdir) as server:
@@ -28,7 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The folders each Makefile target serves (copied from what git tracks, so no local state).
-SERVED = {"course": ["notebooks"], "instructor": ["course"]}
+SERVED = {"course": ["notebooks", ".gitignore"], "instructor": ["course", ".gitignore"]}
+# the Makefile's install steps, which a test run (already in the installed environment) skips
+INSTALL_STAMPS = (".venv/.course-installed", ".venv/.installed")
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 30
 
@@ -90,16 +94,19 @@ def kill_if_unchanged(pid: int, start_time: str) -> None:
 class LabServer:
     """`make <target>` serving a fresh copy of the target's folders under `workdir`.
 
-    target: "course" or "instructor"; the server log goes to workdir / f"{target}-server.log".
+    target: "course" or "instructor"; the server log goes to workdir / f"{target}-server.log";
+    environ: variables added to the server's environment (LLMF_COURSE, say).
     After start(): base_url ("http://localhost:PORT/") and token.
     """
 
-    def __init__(self, target: str, workdir: Path):
+    def __init__(self, target: str, workdir: Path, environ: dict | None = None):
         if target not in SERVED:
             raise ValueError(f"target must be one of {sorted(SERVED)}, got {target!r}")
         self.target = target
         self.workdir = Path(workdir)
         self.log_path = self.workdir / f"{target}-server.log"
+        self.checkout = self.workdir / "checkout"
+        self.environ = dict(environ or {})
         self.token = secrets.token_hex(16)
         self.base_url = ""
         self.process: subprocess.Popen | None = None
@@ -109,13 +116,28 @@ class LabServer:
         separator = "&" if "?" in path else "?"
         return f"{self.base_url}{path}{separator}token={self.token}"
 
+    def git(self, *arguments: str) -> str:
+        """Run git in the server's checkout; its output."""
+        return subprocess.run(["git", "-C", str(self.checkout), "-c", "user.name=test", "-c",
+                               "user.email=test@example.org", *arguments], check=True,
+                              capture_output=True, text=True).stdout
+
+    def tracked_changes(self) -> str:
+        """`git status --porcelain` of the checkout: "" when no file git tracks or would track
+        changed."""
+        return self.git("status", "--porcelain")
+
     def start(self) -> LabServer:
-        checkout = self.workdir / "checkout"
+        checkout = self.checkout
         for folder in SERVED[self.target]:
             copy_tracked(folder, checkout)
+        self.git("init", "--quiet")
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "--message", "the course as cloned")
         runtime = self.workdir / "runtime"
         env = dict(
             os.environ,
+            **self.environ,
             # where the server says which port it took, and no tabs restored from an earlier session
             JUPYTER_RUNTIME_DIR=str(runtime),
             JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "workspaces"),
@@ -126,7 +148,8 @@ class LabServer:
         command = [
             "make", "--no-print-directory", "-C", str(checkout), "-f", str(ROOT / "Makefile"),
             # the test already runs in the installed environment: use it, do not reinstall
-            "-o", ".venv/.installed", f"BIN={Path(sys.executable).parent}",
+            *(option for stamp in INSTALL_STAMPS for option in ("-o", stamp)),
+            f"BIN={Path(sys.executable).parent}",
             self.target, f"LAB_ARGS={lab_args}",
         ]
         with open(self.log_path, "w") as log:

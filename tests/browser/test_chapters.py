@@ -4,9 +4,9 @@ Each chapter is opened, its kernel awaited, and run with Run > Run All Cells; th
 shows is checked (every code cell ran, the only errors are the unsolved exercises', every plot
 loaded, every widget drawn, every formula typeset, nothing failed in the console or the network),
 and a learner's interactions are tried: the first quiz (a wrong option, the hint, the right
-option), the first slider or drop-down (the plot or text it drives is redrawn), in Chapter 1
-an exercise solved right and then with a typical mistake, and in Chapter 5 the attention heat
-map's head and sentence menus.
+option; an unanswered quiz shows a one-line note, not a traceback), the first slider or
+drop-down (the plot or text it drives is redrawn), in Chapter 1 an exercise solved right and
+then with a typical mistake, and in Chapter 5 the attention heat map's head and sentence menus.
 """
 
 from __future__ import annotations
@@ -155,6 +155,19 @@ def test_every_formula_is_typeset(chapter):
     assert not untypeset, f"{chapter.name}: cells with $ math and no MathJax output: {untypeset}"
     assert not raw, f"{chapter.name}: raw math left (cell index, text): {raw}"
     assert not errors, f"{chapter.name}: MathJax errors in cells {errors}"
+
+
+QUIZ_CELL = re.compile(r"(test_)?q\d+(_\d+)*")  # grade ids of quiz answer and check cells
+
+
+def test_an_unanswered_quiz_shows_a_one_line_note_and_no_traceback(chapter):
+    quiz_cells = [index for index, cell in enumerate(chapter.cells)
+                  if QUIZ_CELL.fullmatch(cell.metadata.get("nbgrader", {}).get("grade_id", ""))]
+    assert quiz_cells, f"{chapter.name} has no quiz answer cell"
+    with_traceback = [index for index in quiz_cells if chapter.report[index]["errors"]]
+    assert not with_traceback, f"{chapter.name}: tracebacks in the quiz cells {with_traceback}"
+    first = chapter.notebook.cells.nth(quiz_cells[0]).locator(".jp-Cell-outputArea")
+    expect(first).to_contain_text("is not answered yet")
 
 
 def quiz_arguments(source: str) -> dict:

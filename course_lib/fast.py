@@ -31,13 +31,14 @@ at the machine's speed. Each technique, with what it saved when it was measured 
 7. The embedding gradient sums each token's rows after one sort (np.add.reduceat) instead of
    np.add.at, row by row (about 1 ms of a baby-GPT step).
 8. The loss and its gradient come from one softmax (`cross_entropy_and_grad`).
-9. `keep_freed_memory()` (called by `training.train`) asks glibc's malloc to keep the tens of
+9. `keep_freed_memory()` (called by `training.train_step`) asks glibc's malloc to keep the tens of
    megabytes a step frees: 25,000 page faults per step fewer, about a fifth of a step.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 
 import numpy as np
@@ -75,10 +76,11 @@ LARGEST_SHIFTED_SUM = 2.0**64  # attention: a softmax row sum beyond it is redon
 FEW_QUERIES = 8  # attention: up to this many queries (decoding) read the keys without a copy
 
 
+@functools.cache
 def keep_freed_memory(largest_reused: int = 32 << 20) -> bool:
     """Ask glibc's malloc to serve arrays up to `largest_reused` bytes from memory it keeps, and
-    to keep freed memory; False where there is no glibc. A process-wide setting: call it where
-    training starts, never at import."""
+    to keep freed memory; False where there is no glibc. A process-wide setting, made once: a
+    training step calls it (training.train_step), never an import."""
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):

@@ -86,6 +86,7 @@ def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1
     True
     """
     x, y, mask = _unpack(batch)
+    fast.keep_freed_memory()  # a step frees and takes again tens of MB: keep them (fast.py)
     logits, cache = fast.forward(model, x)                                   # (B, T, V)
     if not np.isfinite(logits.sum()):  # one pass: a sum is finite only if every logit is
         raise FloatingPointError(
@@ -130,7 +131,6 @@ def train(model, get_batch, steps: int, *, optimizer: AdamW | None = None,
     if lr is None:
         lr = optimizer.lr if optimizer is not None else 3e-3
     optimizer = optimizer or AdamW(model.params, lr=lr, weight_decay=weight_decay)
-    fast.keep_freed_memory()  # a step frees and takes again tens of MB: keep them (see fast.py)
     min_lr = lr / 10 if min_lr is None else min_lr
     eval_every = eval_every or max(1, steps // 10)
     history = LossHistory(vocab_size=model.vocab_size)

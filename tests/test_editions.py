@@ -158,14 +158,19 @@ def test_self_paced_widget_checks_every_answer(built, chapter):
     assert len(quizzes) == len(keys)
     for arguments, key in zip(quizzes, keys, strict=True):
         assert (arguments["answer"], arguments["explanations"]) == (key.answer, key.explanations)
-        widget = MultipleChoice(arguments.pop("question"), **arguments).widget()
-        radio, (check, hint), feedback = widget.children[0], widget.children[1].children, \
-            widget.children[2]
-        for option in key.options:
+        question = arguments.pop("question")
+        for option in key.options:  # each option as a learner's first check, in a fresh widget
+            widget = MultipleChoice(question, **arguments).widget()
+            radio, (check, hint), feedback = widget.children[0], widget.children[1].children, \
+                widget.children[2]
             radio.value = option
             check.click()
             verdict = "Correct!" if option == key.answer else "Not quite."
             assert verdict in feedback.value
+            assert html.escape(key.explanations[option]) in feedback.value
+            if option != key.answer:  # a second try first; the second wrong check explains all
+                assert html.escape(key.explanations[key.answer]) not in feedback.value
+                check.click()
             assert all(html.escape(text) in feedback.value for text in key.explanations.values())
         hint.click()
         assert html.escape(key.hint) in feedback.value

@@ -25,6 +25,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from autograder.grader import syntax
+from autograder.grader.plan import MAX_PARSED_CHARS
 from autograder.quiz_keys import QuizKey, chosen
 from course_lib.quiz import unquoted_answers
 
@@ -173,10 +175,13 @@ def with_comments(story: str, facts: ItemFacts) -> str:
 
 
 def raises_not_implemented(code: str) -> bool:
-    """True if `code` holds a `raise NotImplementedError` statement (an unsolved stub)."""
+    """True if `code` holds a `raise NotImplementedError` statement (an unsolved stub); student
+    code is parsed within the grader's bound (MAX_PARSED_CHARS) and any parse failure is False."""
+    if len(code) > MAX_PARSED_CHARS:
+        return False
     try:
-        tree = ast.parse(code)
-    except SyntaxError:
+        tree = syntax.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # too nested: not a stub
         return False
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise) and node.exc is not None:

@@ -241,3 +241,30 @@ def test_the_graders_parser_serves_threads_one_at_a_time():
     for thread in threads:
         thread.join()
     assert not errors, errors[:1]
+
+
+def test_a_parse_upset_by_another_threads_ast_is_done_again(monkeypatch):
+    """CPython 3.11.7's shared AST recursion depth can fail one parse (another thread, such as
+    the traceback module's, was building an AST): grader.syntax parses again; other errors and
+    a mismatch on every attempt still raise."""
+    import ast as ast_module
+
+    from autograder.grader import syntax
+
+    real, calls = ast_module.parse, []
+
+    def upset_once(source):
+        calls.append(source)
+        if len(calls) == 1:
+            raise SystemError(f"{syntax.MISMATCH} (before=57, after=68)")
+        return real(source)
+
+    monkeypatch.setattr(syntax.ast, "parse", upset_once)
+    assert type(syntax.parse("x = 1").body[0]).__name__ == "Assign" and len(calls) == 2
+
+    def always_upset(source):
+        raise SystemError(syntax.MISMATCH)
+
+    monkeypatch.setattr(syntax.ast, "parse", always_upset)
+    with pytest.raises(SystemError):
+        syntax.parse("x = 1")

@@ -71,12 +71,38 @@ def cmd_release(args) -> None:
     repository = repository_course()
     in_repository = repository is not None and course.root.resolve() == repository.resolve()
     notebooks_dir = args.notebooks or (repository.parent / "notebooks" if in_repository else None)
+    if (args.course_key or args.roster) and not args.per_student:
+        raise ValueError("--roster and --course-key go with --per-student (the students' "
+                         "variants)")
+    students = _roster(course, args) if args.per_student else []
+    assignments = _assignments(course, args)
     written = []
-    for assignment in tqdm(_assignments(course, args), desc="release", unit="assignment"):
+    for assignment in tqdm(assignments, desc="release", unit="assignment"):
         written += release_assignment(course, assignment, notebooks_dir)
     print(f"released {len(written)} notebook(s):")
     for path in written:
         print(f"  {path}")
+    if students:
+        from autograder.class_variants import PER_STUDENT, release_per_student
+
+        made = release_per_student(course, assignments, students, args.course_key)
+        keyed = " (drawn with the course key variant_key)" if args.course_key else ""
+        print(f"released {len(made)} per-student notebook(s), a variant for each of "
+              f"{len(students)} student(s){keyed}: {course.root / PER_STUDENT}/<assignment>/"
+              "<student>/")
+
+
+def _roster(course: Course, args) -> list[str]:
+    """The students of `release --per-student`: the roster file's, else the collected ones."""
+    from autograder.class_variants import read_roster
+
+    if args.roster:
+        return read_roster(args.roster)
+    students = course.students()
+    if not students:
+        raise ValueError("release --per-student needs the students: give --roster FILE (a CSV "
+                         "of student ids), or collect submissions first")
+    return students
 
 
 def cmd_collect(args) -> None:
@@ -116,6 +142,12 @@ def cmd_grade(args) -> int:
               "`llmf-grade grade` again to grade the rest", file=sys.stderr)
         return 130
     _summary(", ".join(assignments), statuses)
+    for student in statuses.without_variant:
+        print(f"llmf-grade grade: error: student {student!r} has no variant (not on the roster "
+              "of `llmf-grade release --per-student`): not graded; add them to the roster and "
+              "release again, then grade", file=sys.stderr)
+    if statuses.without_variant:
+        return 1
     if statuses.grader_failures:
         print(f"warning: the grader failed on {statuses.grader_failures} notebook(s); each is "
               "recorded 'crashed' with the grader error as its reason (see `llmf-grade export`)",
@@ -207,6 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser("release", parents=[with_course],
                                   help="generate student versions (nbgrader)")
     release.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    release.add_argument("--per-student", action="store_true",
+                         help="also give every student a variant of each assignment (own quiz "
+                              "order, numbers and hidden inputs): release-per-student/"
+                              "<assignment>/<student>/<notebook>.ipynb")
+    release.add_argument("--roster", type=Path,
+                         help="with --per-student: a CSV of student ids (a column named "
+                              "student, or the first column; default: the collected students)")
+    release.add_argument("--course-key", action="store_true",
+                         help="with --per-student: draw the variants with a private key kept "
+                              "in the course folder (variant_key), so the ids alone do not "
+                              "give them")
     release.add_argument("--notebooks", type=Path,
                          help="also copy student notebooks here, flat (default for the "
                               "repository's course: notebooks/)")

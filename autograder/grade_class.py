@@ -15,6 +15,7 @@ from collections import Counter
 
 import nbformat
 
+from autograder.class_variants import ClassVariants
 from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.grader.pipeline import Graded, zero_result
@@ -48,17 +49,11 @@ def graded_copy(source_notebook, submission: Submission):
 
 
 class Recorder:
-    """Records results of one course; reads each source notebook once."""
+    """Records results of one course; each student's source is their variant's, if any."""
 
-    def __init__(self, course: Course):
+    def __init__(self, course: Course, variants: ClassVariants | None = None):
         self.course = course
-        self._sources: dict[tuple[str, str], object] = {}
-
-    def source_notebook(self, assignment: str, notebook: str):
-        key = (assignment, notebook)
-        if key not in self._sources:
-            self._sources[key] = nbformat.read(str(self.course.source(*key)), as_version=4)
-        return self._sources[key]
+        self.variants = variants or ClassVariants(course)
 
     def record(self, key: tuple, graded: Graded) -> GradeResult:
         """Record one result: graded notebook, result file, gradebook (in that order).
@@ -82,7 +77,7 @@ class Recorder:
     def _write(self, key: tuple, graded: Graded) -> None:
         student, assignment, notebook = key
         if graded.submission.problem is None and graded.submission.sha256:
-            copy_ = graded_copy(self.source_notebook(assignment, notebook), graded.submission)
+            copy_ = graded_copy(self.variants.source(*key), graded.submission)
             atomic_write(self.course.autograded(*key), nbformat.writes(copy_))
         save_result(graded.result, self.course.result(*key))
         try:
@@ -92,10 +87,12 @@ class Recorder:
 
 
 class Tally(Counter):
-    """How many notebooks a run recorded with each status (a Counter), and `grader_failures`:
-    how many of the crashed ones were the grader's own failures."""
+    """How many notebooks a run recorded with each status (a Counter), `grader_failures`: how
+    many of the crashed ones were the grader's own failures, and `without_variant`: the
+    students of a class with per-student variants who have none (not graded)."""
 
     grader_failures: int = 0
+    without_variant: tuple[str, ...] = ()
 
 
 class GradingInterrupted(KeyboardInterrupt):
@@ -132,14 +129,19 @@ def grade_course(
     """
     assignments = assignments or course.assignments()
     students = students or course.students()
-    recorder = Recorder(course)
+    variants = ClassVariants(course)
+    recorder = Recorder(course, variants)
     statuses = Tally()
+    if variants.enabled:  # a student without a variant has nothing to be graded against
+        statuses.without_variant = tuple(s for s in students if not variants.has(s))
+        students = [student for student in students if variants.has(student)]
     jobs = []
     for assignment in assignments:
         for notebook in course.notebooks(assignment):
-            plan = read_plan(course.source(assignment, notebook))
+            shared = None if variants.enabled else read_plan(course.source(assignment, notebook))
             for student in students:
                 key = (student, assignment, notebook)
+                plan = shared or variants.plan(*key)
                 if not force and is_recorded(course, key, plan):
                     statuses["unchanged"] += 1
                     continue

@@ -29,16 +29,17 @@ class Status(str, Enum):
     CRASHED = "crashed"  # the kernel died, the file is unreadable, or the grader failed on it
     TIMED_OUT = "timed_out"  # a cell or the whole notebook ran out of time
     TAMPERED = "tampered"  # a locked cell was edited or deleted
+    WRONG_VARIANT = "wrong_variant"  # another student's variant, or none, handed in as theirs
     UNGRADED = "ungraded"  # (reports only) submitted but not graded yet, or changed since
 
     __str__ = str.__str__
 
 
 # the order in which a notebook's status decides its assignment's: the worst comes first
-SEVERITY = (Status.TAMPERED, Status.CRASHED, Status.TIMED_OUT, Status.UNGRADED, Status.MISSING,
-            Status.NEEDS_MANUAL_GRADING, Status.GRADED)
+SEVERITY = (Status.TAMPERED, Status.WRONG_VARIANT, Status.CRASHED, Status.TIMED_OUT,
+            Status.UNGRADED, Status.MISSING, Status.NEEDS_MANUAL_GRADING, Status.GRADED)
 # statuses an instructor must review (formgrader flags them)
-FLAGGED = (Status.TAMPERED, Status.CRASHED, Status.TIMED_OUT)
+FLAGGED = (Status.TAMPERED, Status.WRONG_VARIANT, Status.CRASHED, Status.TIMED_OUT)
 # how the reason of a result starts when the grader itself failed on the notebook
 GRADER_ERROR = "grader error"
 

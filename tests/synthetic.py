@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grader.plan import read_plan, release_version, role, without_solution_markers
+from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
 
 WRITTEN_ANSWER = "An answer written by the student, to be graded by hand."
 
@@ -42,7 +42,12 @@ ATTACKS = {
 
 def correct_answers(source_path: str | Path) -> dict[str, str]:
     """The instructor's solution of every answer cell, without the solution markers."""
-    plan = read_plan(source_path)
+    return plan_answers(read_plan(source_path))
+
+
+def plan_answers(plan: Plan) -> dict[str, str]:
+    """The solution of every answer cell of a plan (a source's, or a student's variant's, whose
+    quiz answers are in that student's lettering), without the solution markers."""
     return {s.grade_id: without_solution_markers(s.code) for s in plan.steps if s.kind == "answer"}
 
 
@@ -60,7 +65,13 @@ def student_notebook(source, answers: dict[str, str] | None = None, *, written: 
     """
     if not isinstance(source, nbformat.NotebookNode):
         source = nbformat.read(str(source), as_version=4)
-    notebook = release_version(source)
+    return with_answers(release_version(source), answers, written=written)
+
+
+def with_answers(release, answers: dict[str, str] | None = None, *, written: bool | str = True):
+    """A copy of a student edition (the class's release, or a student's own file of a
+    per-student release) with answers filled in, as `student_notebook` describes."""
+    notebook = copy.deepcopy(release)
     text = WRITTEN_ANSWER if written is True else written
     for cell in notebook.cells:
         meta = role(cell)

@@ -256,9 +256,12 @@ def judge(plan: Plan, submission: Submission, run: KernelRun, references: dict,
     review = [f"the written answer {grade_id} was typed into a code cell"
               for grade_id in submission.in_code_cells if scores[grade_id][0] is None]
     review += submission.to_review
-    findings = list(submission.tampering) + run.incidents + review
+    findings = ([submission.variant_problem] if submission.variant_problem else []) + list(
+        submission.tampering) + run.incidents + review
     if submission.tampering:
         status = Status.TAMPERED
+    elif submission.variant_problem:
+        status = Status.WRONG_VARIANT
     elif run.crashed:
         status = Status.CRASHED
     elif run.timed_out:

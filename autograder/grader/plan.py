@@ -32,6 +32,7 @@ END_HIDDEN = "### END HIDDEN TESTS"
 # times the text's size): it is run as one chunk and taken as code, not prose
 MAX_PARSED_CHARS = 100_000
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+VARIANT_STAMP = "llmf_variant"  # notebook metadata: the variant a per-student release made
 
 
 class PlanError(ValueError):
@@ -68,8 +69,22 @@ class Step:
 
 
 @dataclass(frozen=True)
+class VariantCheck:
+    """What a student's variant of a source decides, to tell their own copy from another's:
+    `expected` {cell id: text digest} of the student's own variant (autograder.variants
+    .variant_signature), and `known` {(cell id, text digest): the students whose variant shows
+    that text} over the class ("" standing for the class-wide edition)."""
+
+    student: str
+    mark: str  # the student's own variant mark (autograder.variants.Variant.mark)
+    expected: dict[str, str]
+    known: dict[tuple[str, str], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Everything the grader needs from one source notebook."""
+    """Everything the grader needs from one source notebook (or from one student's variant of
+    it, whose `variant` says how to recognise that student's copy)."""
 
     name: str
     steps: tuple[Step, ...]
@@ -79,6 +94,7 @@ class Plan:
     files: tuple[Path, ...] = ()  # data shipped next to the source (the students have it too)
     release_ids: frozenset[str] = frozenset()  # cell ids of the release (students keep them)
     release_code: frozenset[str] = frozenset()  # normalised text of every released code cell
+    variant: VariantCheck | None = None
 
     @property
     def tests(self) -> list[Step]:
@@ -118,6 +134,11 @@ def grade_id_of(cell) -> str | None:
 def normalise(text: str) -> str:
     """Source text with trailing spaces and surrounding blank lines removed (for comparing)."""
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def text_digest(text: str) -> str:
+    """A short digest of a cell's text, normalised as the grader compares cells."""
+    return hashlib.sha256(normalise(text).encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def bound_names(code: str) -> list[str]:
@@ -229,7 +250,13 @@ def read_plan(source_path: str | Path) -> Plan:
     """Read a source notebook into a Plan; raise PlanError if it breaks the grading contract."""
     path = Path(source_path)
     raw = path.read_bytes()
-    notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    return plan_of(nbformat.reads(raw.decode("utf-8"), as_version=4), raw, path)
+
+
+def plan_of(notebook, raw: bytes, path: Path, variant: VariantCheck | None = None) -> Plan:
+    """The Plan of a source notebook (nbformat node) whose file's bytes are `raw` (its digest
+    names the plan) and whose data files are next to `path`; `variant` when it is a student's
+    variant of the source."""
     released = release_version(notebook)
     steps, written, locked = [], {}, {}
     for index, (cell, release_cell) in enumerate(zip(notebook.cells, released.cells, strict=True)):
@@ -269,4 +296,5 @@ def read_plan(source_path: str | Path) -> Plan:
         release_ids=frozenset(cell.get("id") for cell in released.cells if cell.get("id")),
         release_code=frozenset(normalise(cell.source) for cell in released.cells
                                if cell.cell_type == "code"),
+        variant=variant,
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +31,13 @@ from autograder.grader.plan import (
     BEGIN_HIDDEN,
     MAX_PARSED_CHARS,
     SOLUTION_MARKERS,
+    VARIANT_STAMP,
     Plan,
+    VariantCheck,
     grade_id_of,
     normalise,
     role,
+    text_digest,
 )
 from autograder.records import Status
 
@@ -59,6 +63,7 @@ class Submission:
     problem: tuple[Status, str] | None = None  # (status, reason) when the file cannot be graded
     sha256: str = ""  # of the whole submitted file, the bytes judged
     to_review: list[str] = field(default_factory=list)  # what the instructor should look at
+    variant_problem: str = ""  # why the notebook is not its student's own variant ("" if it is)
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,34 @@ def instructor_text_in(cells: list, plan: Plan) -> str:
     return "solution cells" if lines & set(SOLUTION_MARKERS) else ""
 
 
+def variant_findings(notebook: dict, check: VariantCheck) -> tuple[str, list[str]]:
+    """(why the notebook is not `check.student`'s own variant, or ""; what to review): the
+    cells a variant decides are compared, as digests of their text, with the student's own
+    variant and with every classmate's. The names said are the roster's, never the file's."""
+    found = {cell.get("id"): text_digest(cell_text(cell.get("source")))
+             for cell in notebook["cells"]
+             if isinstance(cell, dict) and isinstance(cell.get("id"), str)}
+    differing = [cell for cell, digest in check.expected.items() if found.get(cell) != digest]
+    if not differing:
+        return "", []
+    owners = Counter(owner for cell in differing
+                     for owner in check.known.get((cell, found.get(cell)), ()))
+    own, total = f"{check.student}'s own variant", len(check.expected)
+    if owners:
+        owner, count = owners.most_common(1)[0]
+        whose = "the class-wide edition" if owner == "" else f"{owner}'s variant"
+        return (f"the notebook is {whose}, not {own} ({count} of the {total} cells a variant "
+                f"decides are as {whose} has them); graded against {own}"), []
+    metadata = notebook.get("metadata")
+    stamp = metadata.get(VARIANT_STAMP) if isinstance(metadata, dict) else None
+    if not isinstance(stamp, dict) or stamp.get("mark") != check.mark:
+        return (f"the notebook carries no variant: {len(differing)} of the {total} cells a "
+                f"variant decides match no student's, and its mark is not {check.student}'s "
+                f"(expected the file `release --per-student` made for {check.student}); graded "
+                f"against {own}"), []
+    return "", [f"{len(differing)} of the {total} cells {own} decides were edited"]
+
+
 def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
     """Answers, written answers and tampering findings of a submitted file."""
     if isinstance(raw, bytes):
@@ -207,6 +240,9 @@ def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
         submission.problem = (Status.TAMPERED, f"the notebook carries the instructor's {carried} "
                               "(it is the source notebook, or copied from it): it earns 0")
         return submission
+    if plan.variant is not None:
+        submission.variant_problem, review = variant_findings(notebook, plan.variant)
+        submission.to_review += review
     claimants: dict[str, list] = {}
     for cell in notebook["cells"]:
         grade_id = grade_id_of(cell)

@@ -15,8 +15,9 @@ import csv
 import io
 from pathlib import Path
 
+from autograder.class_variants import ClassVariants
 from autograder.course_folder import Course
-from autograder.files import atomic_write, sha256_file
+from autograder.files import atomic_write
 from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
 from autograder.reports.gradebook import manual_grading
 from autograder.reports.similarity import highest_similarity
@@ -34,19 +35,22 @@ class RecordedGrades:
     def __init__(self, course: Course):
         self.course = course
         self.manual = manual_grading(course)
-        self._source_digests: dict[tuple[str, str], str] = {}
+        self.variants = ClassVariants(course)
+        self._source_digests: dict[tuple[str, str, str], str] = {}
 
-    def source_digest(self, assignment: str, notebook: str) -> str:
-        key = (assignment, notebook)
+    def source_digest(self, student: str, assignment: str, notebook: str) -> str:
+        """The digest of the source the student's notebook is graded against (their variant's
+        when they have one)."""
+        key = (student if self.variants.has(student) else "", assignment, notebook)
         if key not in self._source_digests:
-            self._source_digests[key] = sha256_file(self.course.source(*key))
+            self._source_digests[key] = self.variants.source_digest(*key)
         return self._source_digests[key]
 
     def notebook_row(self, key: tuple) -> dict:
         """Status, reason, per-question scores and the current result (or None) of a notebook."""
         path, submitted = self.course.result(*key), self.course.submission(*key)
         result: GradeResult | None = read_result(path)
-        if result is None or not is_current(result, submitted, self.source_digest(*key[1:])):
+        if result is None or not is_current(result, submitted, self.source_digest(*key)):
             if result is None and not submitted.exists():
                 return {"status": Status.MISSING, "reason": "no notebook was submitted",
                         "scores": {}, "result": None, "manual": {}}

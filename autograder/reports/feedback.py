@@ -79,8 +79,11 @@ class SourceFacts:
 
     @classmethod
     def read(cls, source_path: Path) -> SourceFacts:
-        plan = read_plan(source_path)
-        notebook = nbformat.read(source_path, as_version=4)
+        return cls.of(read_plan(source_path), nbformat.read(source_path, as_version=4))
+
+    @classmethod
+    def of(cls, plan: Plan, notebook) -> SourceFacts:
+        """The facts of a source notebook (nbformat node) and its plan."""
         exercise_answers, since_last_test = {}, []
         for step in plan.steps:
             if step.kind == "answer":
@@ -234,18 +237,21 @@ class FeedbackPages:
     def __init__(self, course: Course):
         self.course = course
         self.grades = RecordedGrades(course)
-        self._sources: dict[tuple[str, str], SourceFacts] = {}
+        self._sources: dict[tuple[str, str, str], SourceFacts] = {}
 
-    def source(self, assignment: str, notebook: str) -> SourceFacts:
-        if (assignment, notebook) not in self._sources:
-            self._sources[assignment, notebook] = SourceFacts.read(
-                self.course.source(assignment, notebook))
-        return self._sources[assignment, notebook]
+    def source(self, student: str, assignment: str, notebook: str) -> SourceFacts:
+        """The facts of the source the student was graded against (their variant's, with
+        their own quiz lettering, when they have one)."""
+        variants = self.grades.variants
+        key = (student if variants.has(student) else "", assignment, notebook)
+        if key not in self._sources:
+            self._sources[key] = SourceFacts.of(variants.plan(*key), variants.source(*key))
+        return self._sources[key]
 
     def html(self, student: str, assignment: str, notebook: str) -> str:
         """The feedback page of one notebook, as an HTML string."""
         key = (student, assignment, notebook)
-        source = self.source(assignment, notebook)
+        source = self.source(*key)
         submitted = read_submission(read_submitted(self.course.submission(*key)), source.plan)
         return feedback_page(source, self.grades.notebook_row(key), submitted.answers, student)
 

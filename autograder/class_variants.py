@@ -187,8 +187,8 @@ class ClassVariants:
             return plan_of(nbformat.reads(raw.decode("utf-8"), as_version=4), raw, path)
         made = self.source(student, assignment, notebook)
         variant = self.variant(student, assignment, notebook)
-        check = VariantCheck(student, variant.mark,
-                             variant_signature(made, signature_cells(made)),
+        cells = signature_cells(self.base_source(assignment, notebook))
+        check = VariantCheck(student, variant.mark, variant_signature(made, cells),
                              self.known(assignment, notebook))
         return plan_of(made, nbformat.writes(made).encode("utf-8"), path, check)
 

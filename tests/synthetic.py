@@ -16,7 +16,10 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.class_variants import ClassVariants
+from autograder.editions import strip_quiz_keys
 from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
+from autograder.variants import apply_variant, variant_tables
 
 WRITTEN_ANSWER = "An answer written by the student, to be graded by hand."
 
@@ -82,6 +85,14 @@ def with_answers(release, answers: dict[str, str] | None = None, *, written: boo
         elif cell.cell_type == "markdown" and text:
             cell.source = text
     return notebook
+
+
+def own_release(variants: ClassVariants, student: str, assignment: str, notebook: str):
+    """The student's own file of a per-student release: their variant of the classroom edition,
+    whose cells are made as nbgrader's generate_assignment makes them (not run, to be fast)."""
+    source = variants.base_source(assignment, notebook)
+    return apply_variant(strip_quiz_keys(release_version(source)), variant_tables(source),
+                         variants.variant(student, assignment, notebook))
 
 
 def attacked_answers(source_path: str | Path, attack: str) -> dict[str, str]:

@@ -11,7 +11,9 @@ many phrasings. A copy (`disguise`) renames every local name, reorders the top-l
 functions and rewrites the comments (and a copied written answer has a few words changed and a
 sentence added): what a student who copies does to hide it. The multiple-choice answers are
 the right ones for everybody. Nothing here is graded: the solutions are meant to be plausible,
-not checked.
+not checked. A class may also have students who hand in a classmate's notebook file as their
+own (`swapped`); `write_per_student` gives every student their own variant of each chapter
+(autograder.variants) and hands in the classmate's file for those, which the grader must flag.
 
     cls = synthetic_class(source_paths, honest=45, copied_pairs=10, published_copies=5, seed=0)
     cls.answers["h03"]["ch1_base_models"]  # {grade_id: code}, cls.written[...], cls.planted
@@ -24,10 +26,16 @@ import io
 import keyword
 import random
 import re
+import shutil
 import tokenize
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import nbformat
 import synthetic
+
+from autograder.class_variants import ClassVariants, write_manifest
+from autograder.course_folder import Course
 
 NAMES = ["x", "arr", "vals", "data", "tmp", "res", "out", "buf", "acc", "cur", "seq", "mat",
          "prob", "score", "idx", "pos", "item", "elem", "part", "total", "count", "step",
@@ -491,19 +499,23 @@ def disguise_text(text: str, rng: random.Random) -> str:
 class SyntheticClass:
     """answers[student][assignment] = {grade_id: code}; written[student][assignment] = text;
     planted = the pairs that copied ({frozenset of two students, or a student and None for
-    the published solutions})."""
+    the published solutions}); swapped = (student, the classmate whose notebook file they hand
+    in as their own)."""
 
     answers: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     written: dict[str, dict[str, str]] = field(default_factory=dict)
     honest: list[str] = field(default_factory=list)
     planted: list[tuple[str, str | None]] = field(default_factory=list)
+    swapped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def synthetic_class(sources: dict[str, str], honest: int = 45, copied_pairs: int = 10,
-                    published_copies: int = 5, seed: int = 0) -> SyntheticClass:
+                    published_copies: int = 5, seed: int = 0,
+                    swapped: int = 0) -> SyntheticClass:
     """A class over `sources` ({assignment: source notebook path}): `honest` students with their
-    own solutions, `copied_pairs` of them each copied (disguised) by another student, and
-    `published_copies` students who hand in the published solutions, disguised."""
+    own solutions, `copied_pairs` of them each copied (disguised) by another student,
+    `published_copies` students who hand in the published solutions, disguised, and `swapped`
+    students who hand in the notebook of an honest classmate not otherwise copied."""
     rng = random.Random(seed)
     result = SyntheticClass()
     solutions = {a: synthetic.correct_answers(path) for a, path in sources.items()}
@@ -531,4 +543,31 @@ def synthetic_class(sources: dict[str, str], honest: int = 45, copied_pairs: int
                                   for a, correct in solutions.items()}
         result.written[copier] = {a: honest_text(rng) for a in solutions}
         result.planted.append((copier, None))
+    for number, classmate in enumerate(result.honest[copied_pairs:copied_pairs + swapped]):
+        student = f"s{number:02d}"
+        result.answers[student] = result.answers[classmate]
+        result.written[student] = result.written[classmate]
+        result.swapped.append((student, classmate))
     return result
+
+
+def write_per_student(root: Path, sources: dict[str, Path], made: SyntheticClass) -> Course:
+    """A course folder at `root` whose every student has a variant of each chapter (the roster:
+    the whole class, no course key) and has handed in their own file with their answers; a
+    swapped student hands in their classmate's file instead."""
+    for assignment, source in sources.items():
+        shutil.copytree(source.parent, root / "source" / assignment)
+    course = Course(root)
+    write_manifest(course, sorted(made.answers), use_key=False)
+    variants = ClassVariants(course)
+    handed_in = dict(made.swapped)
+    for assignment, source in sources.items():
+        for student in made.answers:
+            owner = handed_in.get(student, student)
+            filled = synthetic.with_answers(
+                synthetic.own_release(variants, owner, assignment, source.stem),
+                made.answers[owner][assignment], written=made.written[owner][assignment])
+            path = course.submission(student, assignment, source.stem)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(filled, str(path))
+    return course

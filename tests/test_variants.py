@@ -360,3 +360,12 @@ def test_dask_grades_a_variant_class_as_the_local_pool_does(graded_class, tmp_pa
     pool, dask = outcomes(root), outcomes(copy)
     assert {s: o[:2] for s, o in dask.items()} == {s: o[:2] for s, o in pool.items()}
     assert {s: o[2] for s, o in dask.items()} == {s: o[2] for s, o in pool.items()}
+
+
+def test_the_docstring_examples():
+    import doctest
+
+    import autograder.variants
+
+    result = doctest.testmod(autograder.variants)
+    assert result.failed == 0 and result.attempted > 0

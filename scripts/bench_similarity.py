@@ -28,22 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import synthetic_class  # noqa: E402
 
-from autograder.class_variants import ClassVariants  # noqa: E402
-from autograder.grader.submission import read_submission, read_submitted  # noqa: E402
 from autograder.reports.similarity import PUBLISHED, similarity_report  # noqa: E402
-
-
-def variant_flags(course, assignment: str, students) -> dict[str, str]:
-    """{student: the reason} of every submission the grader reads as not its student's own
-    variant (what `llmf-grade grade` records as wrong_variant)."""
-    variants, flags = ClassVariants(course), {}
-    for student in students:
-        plan = variants.plan(student, assignment, assignment)
-        problem = read_submission(read_submitted(course.submission(student, assignment,
-                                                                   assignment)), plan)
-        if problem.variant_problem:
-            flags[student] = problem.variant_problem
-    return flags
 
 
 def main() -> None:
@@ -77,7 +62,7 @@ def main() -> None:
             false = [pair for pair in report.pairs if set(pair.students) <= honest]
             found_all += found
             false_all += len(false)
-            flags = variant_flags(course, assignment, made.answers)
+            flags = synthetic_class.variant_flags(course, assignment, made.answers)
             flagged = sum(classmate + "'s variant" in flags.get(student, "")
                           for student, classmate in made.swapped)
             flagged_all += flagged

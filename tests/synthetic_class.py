@@ -36,6 +36,7 @@ import synthetic
 
 from autograder.class_variants import ClassVariants, write_manifest
 from autograder.course_folder import Course
+from autograder.grader.submission import read_submission, read_submitted
 
 NAMES = ["x", "arr", "vals", "data", "tmp", "res", "out", "buf", "acc", "cur", "seq", "mat",
          "prob", "score", "idx", "pos", "item", "elem", "part", "total", "count", "step",
@@ -571,3 +572,16 @@ def write_per_student(root: Path, sources: dict[str, Path], made: SyntheticClass
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(filled, str(path))
     return course
+
+
+def variant_flags(course: Course, assignment: str, students) -> dict[str, str]:
+    """{student: the reason} of every submission the grader reads as not its student's own
+    variant (what `llmf-grade grade` records as wrong_variant)."""
+    variants, flags = ClassVariants(course), {}
+    for student in students:
+        plan = variants.plan(student, assignment, assignment)
+        read = read_submission(read_submitted(course.submission(student, assignment,
+                                                                assignment)), plan)
+        if read.variant_problem:
+            flags[student] = read.variant_problem
+    return flags

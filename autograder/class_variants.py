@@ -17,6 +17,7 @@ source itself. A course without variants.json is graded exactly as before.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import hmac
 import io
@@ -143,6 +144,11 @@ class ClassVariants:
             self._sources[assignment, notebook] = nbformat.read(path, as_version=4)
         return self._sources[assignment, notebook]
 
+    @functools.cache  # noqa: B019 - one ClassVariants per command, its sources read once
+    def signature_cells(self, assignment: str, notebook: str) -> list[str]:
+        """The ids of the cells a variant of the notebook decides (variants.signature_cells)."""
+        return signature_cells(self.base_source(assignment, notebook))
+
     def variant(self, student: str, assignment: str, notebook: str) -> Variant:
         return Variant(student, variant_seed(self.key or UNKEYED, student, assignment, notebook))
 
@@ -170,7 +176,7 @@ class ClassVariants:
         "" standing for the class-wide edition."""
         if (assignment, notebook) not in self._known:
             base = self.base_source(assignment, notebook)
-            cells = signature_cells(base)
+            cells = self.signature_cells(assignment, notebook)
             known: dict[tuple[str, str], tuple[str, ...]] = {}
             for student in ["", *self.students]:
                 made = self.source(student, assignment, notebook) if student else base
@@ -187,7 +193,7 @@ class ClassVariants:
             return plan_of(nbformat.reads(raw.decode("utf-8"), as_version=4), raw, path)
         made = self.source(student, assignment, notebook)
         variant = self.variant(student, assignment, notebook)
-        cells = signature_cells(self.base_source(assignment, notebook))
+        cells = self.signature_cells(assignment, notebook)
         check = VariantCheck(student, variant.mark, variant_signature(made, cells),
                              self.known(assignment, notebook))
         return plan_of(made, nbformat.writes(made).encode("utf-8"), path, check)

@@ -42,14 +42,20 @@ def classroom_quiz_source(code: str) -> str:
         hint='h',
     )
     """
-    arguments = literal_arguments(quiz_call(code))
+    return classroom_quiz_text(literal_arguments(quiz_call(code)))
+
+
+def classroom_quiz_text(arguments: dict) -> str:
+    """The classroom quiz cell's code for a quiz's arguments (see `classroom_quiz_source`)."""
     options = "".join(f"        {key!r}: {text!r},\n" for key, text in arguments["options"].items())
     return (f"{QUIZ_CLASS}(\n    {arguments['question']!r},\n    options={{\n{options}    }},\n"
             f"    hint={arguments.get('hint', '')!r},\n)")
 
 
 def is_quiz_cell(cell) -> bool:
-    return cell.cell_type == "code" and quiz_call(cell.source) is not None
+    """True for a code cell holding a quiz (its text names the class before it is parsed)."""
+    return (cell.cell_type == "code" and QUIZ_CLASS in cell.source
+            and quiz_call(cell.source) is not None)
 
 
 def strip_quiz_keys(notebook):

@@ -43,7 +43,7 @@ import operator
 import re
 from dataclasses import dataclass
 
-from autograder.editions import classroom_quiz_source, is_quiz_cell
+from autograder.editions import classroom_quiz_source, classroom_quiz_text, is_quiz_cell
 from autograder.grader.plan import BEGIN_HIDDEN, END_HIDDEN, VARIANT_STAMP, role, text_digest
 from autograder.quiz_keys import QUIZ_CLASS, literal_arguments, quiz_call
 
@@ -171,26 +171,40 @@ def is_lettered(options: dict) -> bool:
 def quiz_source(arguments: dict) -> str:
     """A quiz cell's code from its arguments (with the key when they hold one)."""
     if "answer" not in arguments:
-        return classroom_quiz_source(f"{QUIZ_CLASS}({arguments['question']!r}, "
-                                     f"options={arguments['options']!r}, "
-                                     f"hint={arguments.get('hint', '')!r})")
+        return classroom_quiz_text(arguments)
     return (f"{QUIZ_CLASS}(\n    {arguments['question']!r},\n"
             f"    options={arguments['options']!r},\n    answer={arguments['answer']!r},\n"
             f"    hint={arguments.get('hint', '')!r},\n"
             f"    explanations={arguments['explanations']!r},\n)")
 
 
-def reorder_quiz(code: str, order: list[str]) -> tuple[str, dict[str, str]]:
-    """(the quiz cell's code with its options in `order`, {old letter: new letter})."""
-    arguments = literal_arguments(quiz_call(code))
+def reorder_quiz(arguments: dict, order: list[str]) -> tuple[str, dict[str, str]]:
+    """(the code of the quiz with these arguments, its options in `order`; {old letter: new
+    letter})."""
     letters = list(arguments["options"])
     new_letter = {old: letters[position] for position, old in enumerate(order)}
-    arguments["options"] = {new_letter[old]: arguments["options"][old] for old in order}
+    arguments = dict(arguments, options={new_letter[old]: arguments["options"][old]
+                                         for old in order})
     if "answer" in arguments:
         arguments["answer"] = new_letter[arguments["answer"]]
         arguments["explanations"] = {new_letter[old]: arguments["explanations"][old]
                                      for old in order}
     return quiz_source(arguments), new_letter
+
+
+def lettered_quiz(cells, index: int) -> tuple[dict, str] | None:
+    """(arguments, answer cell's grade_id) of the quiz at `index` if its options are lettered
+    and an answer cell follows it, else None (not a quiz, or one a variant leaves alone)."""
+    cell = cells[index]
+    if cell.cell_type != "code" or QUIZ_CLASS not in cell.source:
+        return None
+    call = quiz_call(cell.source)
+    if call is None:
+        return None
+    arguments, answer_id = literal_arguments(call), _answer_id_after(cells, index)
+    if answer_id is None or not is_lettered(arguments["options"]):
+        return None
+    return arguments, answer_id
 
 
 def _relettered_answer(code: str, answer_id: str, new_letter: dict[str, str]) -> str:
@@ -220,14 +234,12 @@ def apply_variant(notebook, tables: dict, variant: Variant):
     for index, cell in enumerate(made.cells):
         if cell.cell_type == "code" and role(cell).get("grade") and not role(cell).get("solution"):
             cell.source = _reseeded_hidden(cell.source, variant.seed)
-        if not is_quiz_cell(cell):
+        quiz = lettered_quiz(made.cells, index)
+        if quiz is None:
             continue
-        answer_id = _answer_id_after(made.cells, index)
-        options = literal_arguments(quiz_call(cell.source))["options"]
-        if answer_id is None or not is_lettered(options):
-            continue
+        arguments, answer_id = quiz
         cell.source, new_letter = reorder_quiz(
-            cell.source, permuted(variant.seed, answer_id, list(options)))
+            arguments, permuted(variant.seed, answer_id, list(arguments["options"])))
         for later in made.cells[index + 1:]:
             if role(later).get("grade_id") == answer_id:
                 later.source = _relettered_answer(later.source, answer_id, new_letter)
@@ -243,8 +255,7 @@ def signature_cells(source) -> list[str]:
     tables = variant_tables(source)
     ids = {cell_id for table in tables.values() for cell_id in table.get("cells", ())}
     for index, cell in enumerate(source.cells):
-        if (is_quiz_cell(cell) and _answer_id_after(source.cells, index) is not None
-                and is_lettered(literal_arguments(quiz_call(cell.source))["options"])):
+        if lettered_quiz(source.cells, index) is not None:
             ids.add(cell.get("id"))
     return [cell.get("id") for cell in source.cells if cell.get("id") in ids]
 

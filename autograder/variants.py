@@ -256,6 +256,10 @@ def signature_cells(source) -> list[str]:
     ids = {cell_id for table in tables.values() for cell_id in table.get("cells", ())}
     for index, cell in enumerate(source.cells):
         if lettered_quiz(source.cells, index) is not None:
+            if not cell.get("id"):
+                raise VariantError("a quiz cell of the source has no cell id, which variants "
+                                   "need: save the notebook in format 4.5 (JupyterLab 3 or "
+                                   "later adds the ids)")
             ids.add(cell.get("id"))
     return [cell.get("id") for cell in source.cells if cell.get("id") in ids]
 

@@ -19,7 +19,7 @@ from autograder.class_variants import ClassVariants
 from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.grader.pipeline import Graded, zero_result
-from autograder.grader.plan import Plan, read_plan, role
+from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import Submission
 from autograder.local_pool import Job, grade_many
@@ -103,10 +103,11 @@ class GradingInterrupted(KeyboardInterrupt):
         self.statuses = statuses
 
 
-def is_recorded(course: Course, key: tuple, plan: Plan) -> bool:
-    """True if the recorded result was computed from the current submission and source."""
+def is_recorded(course: Course, key: tuple, source_digest: str) -> bool:
+    """True if the recorded result was computed from the current submission and source (the
+    student's source: their variant's when they have one)."""
     result = read_result(course.result(*key))
-    return result is not None and is_current(result, course.submission(*key), plan.digest)
+    return result is not None and is_current(result, course.submission(*key), source_digest)
 
 
 def grade_course(
@@ -141,10 +142,11 @@ def grade_course(
             shared = None if variants.enabled else read_plan(course.source(assignment, notebook))
             for student in students:
                 key = (student, assignment, notebook)
-                plan = shared or variants.plan(*key)
-                if not force and is_recorded(course, key, plan):
+                digest = shared.digest if shared else variants.source_digest(*key)
+                if not force and is_recorded(course, key, digest):
                     statuses["unchanged"] += 1
                     continue
+                plan = shared or variants.plan(*key)
                 submission_path = course.submission(*key)
                 if not submission_path.exists():
                     result = zero_result(plan, Status.MISSING, "no notebook was submitted")

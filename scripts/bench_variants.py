@@ -38,6 +38,7 @@ from autograder.class_variants import (  # noqa: E402
 from autograder.cli import main as llmf_grade  # noqa: E402
 from autograder.course_folder import Course  # noqa: E402
 from autograder.grade_class import grade_course  # noqa: E402
+from autograder.release import release_assignment  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -76,6 +77,7 @@ def time_release(folder: Path, students: int) -> tuple[float, float, int]:
 def time_grading(folder: Path, chapter: str, students: int, per_student: bool) -> float:
     """Wall time of grading `students` correct notebooks of `chapter`."""
     course = course_copy(folder, [chapter])
+    release_assignment(course, chapter)  # the gradebook learns the chapter
     names = [f"s{n:03d}" for n in range(students)]
     source = course.source(chapter, chapter)
     if per_student:

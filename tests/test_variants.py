@@ -197,6 +197,15 @@ def test_the_class_wide_edition_and_an_unmarked_notebook_are_flagged(class_of_fo
         "1 of the 9 cells ada's own variant decides were edited"])
 
 
+def test_a_students_source_digest_names_their_plan(class_of_four):
+    """grade skips a recorded result by the source digest alone, before reading the plan:
+    the two must agree (a student without a variant has the source's own)."""
+    for student in ("ada", "zoe"):
+        assert class_of_four.source_digest(student, CH3, CH3) == class_of_four.plan(
+            student, CH3, CH3).digest
+    assert class_of_four.plan("zoe", CH3, CH3).variant is None
+
+
 def test_a_keyed_variant_is_not_the_unkeyed_one(class_of_four):
     keyed = class_of_four.variant("ada", CH3, CH3).seed
     assert keyed == variant_seed(class_of_four.key, "ada", CH3, CH3)

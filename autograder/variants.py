@@ -224,8 +224,12 @@ def variant_tables(source) -> dict:
 def apply_variant(notebook, tables: dict, variant: Variant):
     """A copy of `notebook` (a source or its classroom edition, nbformat node) made into
     `variant`: numbers drawn from `tables` (the source's `variant_tables`), quiz options
-    reordered, hidden generators reseeded, and the variant's mark in the metadata."""
-    made = copy.deepcopy(notebook)
+    reordered, hidden generators reseeded, and the variant's mark in the metadata. The copy
+    shares what it does not replace (outputs, cell metadata) with `notebook`: copy it deeply
+    before changing those."""
+    made = copy.copy(notebook)  # the cells' sources and the metadata are replaced, not changed
+    made.metadata = copy.copy(notebook.metadata)
+    made.cells = [copy.copy(cell) for cell in notebook.cells]
     cells_of = {name: set(table.get("cells", ())) for name, table in tables.items()}
     for cell in made.cells:
         for name, table in tables.items():

@@ -310,6 +310,7 @@ def write_class(root: Path) -> ClassVariants:
     def own(student, answers_of=None):
         release = nbformat.read(root / PER_STUDENT / CH3 / student / f"{CH3}.ipynb",
                                 as_version=4)
+        nbformat.validate(release)
         return synthetic.with_answers(release, synthetic.plan_answers(
             variants.plan(answers_of or student, CH3, CH3)))
 

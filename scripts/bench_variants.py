@@ -5,10 +5,11 @@
 1. `llmf-grade release --per-student --course-key` of the course's chapters for a roster of
    `--students` students, timed whole (nbgrader's classroom edition of every chapter included)
    and for its per-student part alone (release_per_student again, on the same release).
-2. Grading `--graded` students' correct notebooks of one chapter twice, on this machine's
-   process pool: a class without variants (one reference run for the chapter) and the same
+2. Grading `--graded` students' correct notebooks of one chapter on this machine's process
+   pool, as a class without variants (one reference run for the chapter) and as the same
    students each with their own variant (one reference run per student, since each variant
-   has its own references). It prints the wall time per student of each and their ratio.
+   has its own references), each twice, in the order without, with, with, without. It prints
+   the mean wall time per student of each and their ratio.
 
 Everything runs in a temporary copy of the course folder.
 """
@@ -115,12 +116,17 @@ def main() -> None:
           f"per-student part {part:.1f} s for {written} notebooks")
     if args.skip_grading:
         return
-    print(f"grading {args.graded} correct notebooks of {args.chapter} (process pool, 2 workers):")
-    with tempfile.TemporaryDirectory() as plain, tempfile.TemporaryDirectory() as varied:
-        shared = time_grading(Path(plain), args.chapter, args.graded, per_student=False)
-        own = time_grading(Path(varied), args.chapter, args.graded, per_student=True)
+    print(f"grading {args.graded} correct notebooks of {args.chapter} (process pool, 2 workers),"
+          " in the order without, with, with, without variants (a shared machine's load drifts):")
+    times = {False: 0.0, True: 0.0}
+    for per_student in (False, True, True, False):
+        with tempfile.TemporaryDirectory() as folder:
+            times[per_student] += time_grading(Path(folder), args.chapter, args.graded,
+                                               per_student)
+    own, shared = times[True] / 2, times[False] / 2
     print(f"per student: {own / args.graded:.1f} s with variants, {shared / args.graded:.1f} s "
-          f"without: x{own / shared:.2f}")
+          f"without: x{own / shared:.2f} (references: one run per student with variants, one "
+          "per chapter without)")
 
 
 if __name__ == "__main__":

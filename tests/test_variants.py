@@ -197,6 +197,28 @@ def test_the_class_wide_edition_and_an_unmarked_notebook_are_flagged(class_of_fo
         "1 of the 9 cells ada's own variant decides were edited"])
 
 
+HOSTILE_TEXT = st.text(min_size=8, max_size=40).map(lambda text: "zz" + text)
+HOSTILE_CELL = st.fixed_dictionaries({
+    "id": st.one_of(st.sampled_from(["fd1cbccf", "90f625bd", "d7e62d15"]), HOSTILE_TEXT,
+                    st.integers(), st.lists(st.text(max_size=3)), st.none()),
+    "source": st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3), st.integers(),
+                        st.none()),
+})
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.one_of(HOSTILE_CELL, st.integers(), HOSTILE_TEXT), max_size=12),
+       stamp=st.one_of(st.none(), HOSTILE_TEXT, st.fixed_dictionaries({"mark": HOSTILE_TEXT})))
+def test_any_submitted_cells_give_a_reason_in_the_graders_words(class_of_four, cells, stamp):
+    """Whatever cells and mark a file holds, the check answers (never raises), and its reason
+    holds no text of the file: only the grader's words and the roster's names."""
+    notebook = {"cells": cells, "metadata": {"llmf_variant": stamp}}
+    problem, review = variant_findings(notebook, class_of_four.plan("ada", CH3, CH3).variant)
+    assert problem.startswith(("the notebook carries no variant", "the notebook is "))
+    assert "zz" not in problem and not any("zz" in line for line in review)
+
+
 def test_a_students_source_digest_names_their_plan(class_of_four):
     """grade skips a recorded result by the source digest alone, before reading the plan:
     the two must agree (a student without a variant has the source's own)."""

@@ -203,9 +203,10 @@ def variant_findings(notebook: dict, check: VariantCheck) -> tuple[str, list[str
     """(why the notebook is not `check.student`'s own variant, or ""; what to review): the
     cells a variant decides are compared, as digests of their text, with the student's own
     variant and with every classmate's. The names said are the roster's, never the file's."""
-    found = {cell.get("id"): text_digest(cell_text(cell.get("source")))
+    found = {cell["id"]: text_digest(cell_text(cell.get("source")))
              for cell in notebook["cells"]
-             if isinstance(cell, dict) and isinstance(cell.get("id"), str)}
+             if isinstance(cell, dict) and isinstance(cell.get("id"), str)
+             and cell["id"] in check.expected}
     differing = [cell for cell, digest in check.expected.items() if found.get(cell) != digest]
     if not differing:
         return "", []

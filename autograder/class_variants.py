@@ -160,8 +160,9 @@ class ClassVariants:
         return Variant(student, variant_seed(self.key or UNKEYED, student, assignment, notebook))
 
     def source(self, student: str, assignment: str, notebook: str):
-        """The source a student is graded against: their variant of it (a fresh nbformat node)
-        when the class has variants and the student is on its roster, else the source."""
+        """The source a student is graded against: their variant of it (a new nbformat node
+        sharing with the source what the variant leaves alone) when the class has variants and
+        the student is on its roster, else the source itself; copy it before changing it."""
         base = self.base_source(assignment, notebook)
         if not self.has(student):
             return base

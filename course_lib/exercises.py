@@ -1,20 +1,47 @@
-"""What the chapters' self-checks share: calling a learner's function, with its errors explained.
+"""What the chapters' self-checks share: calling a learner's function the way the grader does.
 
-A self-check calls the learner's function through `call`. If the function raises, the learner
-gets an AssertionError that says what the error usually means in this exercise, instead of
-numpy's bare message (which is printed above it). The check itself states the meanings, one per
-exception type, as literal text: the grader shows a failed check's message on the feedback page
-only when it is the check's own text. An exception the check does not explain gets a general
-meaning. NotImplementedError (the exercise is not solved yet) passes unchanged.
+A self-check calls the learner's function through `call`, which
+
+- returns the function's value as the grader reads it (autograder.protocol.as_graded): fresh
+  numpy arrays and Python numbers (a numpy scalar is the number it holds), so a check judges
+  exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
+  a masked array, an array of objects, a float whose `==` always says yes) fails the check the
+  way it fails at grading, with a message saying what to return instead;
+- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`);
+- turns an error the function raises into an AssertionError that says what it usually means in
+  this exercise, instead of numpy's bare message (which is printed above it, cut to
+  MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
+  text: the grader shows a failed check's message on the feedback page only when it is the
+  check's own text. An exception the check does not explain gets a general meaning.
+  NotImplementedError (the exercise is not solved yet) passes unchanged;
+- notices a numpy, course_lib or built-in function replaced by the learner's code (checks use
+  them), puts it back and fails, so no check passes because its tools were changed.
+
+`passed(what)` prints a check's last line, which says what a self-check cannot see: the grader
+runs the function on inputs of its own, and without course_lib's version of the exercise.
 
 >>> call(lambda tokens: tokens[5], [1, 2, 3],
 ...      explain={"IndexError": "read past the end of the tokens: an off-by-one in the range?"})
 Traceback (most recent call last):
     ...
 AssertionError: read past the end of the tokens: an off-by-one in the range?
+>>> import numpy as np
+>>> type(call(lambda: np.float32(0.5)))
+<class 'float'>
 """
 
 from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+import time
+
+from autograder.protocol import NotPlainData, as_graded
+
+TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
+MAX_PRINTED = 1_000  # characters of an error's own message printed above the check's
 
 # What an exception raised in an exercise usually means, when the check says nothing about it.
 GENERAL_MEANINGS = {
@@ -25,21 +52,56 @@ GENERAL_MEANINGS = {
                  "or None from a function that forgot to return its result?",
     "ZeroDivisionError": "a division by zero: which total can be 0 here?",
     "KeyError": "a dictionary has no entry for this key",
+    "RecursionError": "your function calls itself without end: which call should stop the "
+                      "recursion?",
+    "MemoryError": "your code ran out of memory: does it build an array far larger than its "
+                   "input (an outer product, a table of every pair)?",
 }
+NOT_PLAIN = ("your function returned {kind}, which the grader cannot read: return plain values, "
+             "numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns an "
+             "array-like into a plain numpy array)")
+TOO_SLOW = (f"your function ran for more than {TIME_LIMIT:g} s on a small input and was "
+            "stopped: an endless loop (a while loop whose condition never changes?)")
+REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's and Python's own "
+            "functions, so they were put back. Leave the libraries' names alone")
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised in a learner's function that ran too long; a BaseException, so that the learner's
+    own `except Exception` cannot swallow it."""
 
 
 def call(function, *args, explain: dict[str, str] | None = None, **kwargs):
-    """function(*args, **kwargs). If it raises, print the error and raise an AssertionError with
-    the meaning `explain` gives for the exception's type (a name of it or of a base class, such
-    as "IndexError" or "TypeError"; the first that applies), else a general meaning."""
+    """function(*args, **kwargs), read as the grader reads it (see the module's docstring). If
+    the function raises, print the error and raise an AssertionError with the meaning `explain`
+    gives for the exception's type (a name of it or of a base class, such as "IndexError" or
+    "TypeError"; the first that applies), else a general meaning."""
+    name = _name_of(function)
+    library_untouched()
     try:
-        return function(*args, **kwargs)
+        with time_limit(TIME_LIMIT):
+            value = function(*args, **kwargs)
     except NotImplementedError:
         raise
+    except TimeLimitExceeded:
+        raise AssertionError(TOO_SLOW) from None
     except Exception as error:  # a learner's code may raise anything
-        name = getattr(function, "__name__", "your function")
-        print(f"{name} raised {type(error).__name__}: {error}")
+        print(f"{name} raised {_describe(error)}")
         raise AssertionError(meaning(error, explain or {})) from None
+    finally:
+        library_untouched()
+    try:
+        return as_graded(value)
+    except (NotPlainData, RecursionError):
+        raise AssertionError(NOT_PLAIN.format(kind=_kind_of(value))) from None
+
+
+def passed(what: str) -> None:
+    """Print the last line of a check that passed: `what` ("Exercise 1.1") and what a self-check
+    cannot see."""
+    print(f"{what}: all visible checks passed. The grader also runs your code on inputs of its "
+          "own, and without course_lib's version of the exercise: code right only on these "
+          "examples, or calling course_lib's version, loses the points.")
 
 
 def meaning(error: Exception, explain: dict[str, str]) -> str:
@@ -51,3 +113,85 @@ def meaning(error: Exception, explain: dict[str, str]) -> str:
             if name in names:
                 return text
     return f"your code raised {type(error).__name__}: read its message above"
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Raise TimeLimitExceeded in the code of the `with` block after `seconds` (a timer signal:
+    only in the main thread of a system that has one, which a notebook's kernel is; elsewhere
+    no limit). A timer already running outside is put back, less the time spent inside."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum, frame):
+        raise TimeLimitExceeded
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            spent = time.monotonic() - started
+            signal.setitimer(signal.ITIMER_REAL, max(outer - spent, 1e-3))
+
+
+# The modules whose functions the checks use, as they were when first seen (at the setup
+# cells' import of this module, or at the first check after a module was imported); of the
+# built-ins, not those a notebook's kernel itself rebinds for each cell (input and the like).
+WATCHED_MODULES = ("numpy", "course_lib", "builtins")
+KERNEL_REBINDS = frozenset({"input", "breakpoint", "help", "exit", "quit"})
+_ORIGINALS: dict[str, dict] = {}
+_MISSING = object()
+
+
+def library_untouched() -> None:
+    """Fail, after putting them back, if the functions of numpy, course_lib or Python's
+    built-ins were replaced since first seen (a name bound to another object, or removed)."""
+    replaced = []
+    for module_name, module in list(sys.modules.items()):
+        if module is None or module_name.partition(".")[0] not in WATCHED_MODULES:
+            continue
+        original = _ORIGINALS.setdefault(module_name, dict(vars(module)))
+        current = vars(module)
+        for attribute, value in original.items():
+            if (current.get(attribute, _MISSING) is not value and callable(value)
+                    and attribute not in KERNEL_REBINDS):
+                setattr(module, attribute, value)
+                replaced.append(f"{module_name}.{attribute}")
+    if replaced:
+        shown = ", ".join(replaced[:3]) + (f" and {len(replaced) - 3} more"
+                                           if len(replaced) > 3 else "")
+        raise AssertionError(REPLACED.format(names=shown))
+
+
+
+def _name_of(function) -> str:
+    name = getattr(function, "__name__", None)
+    return name if type(name) is str else "your function"
+
+
+def _kind_of(value) -> str:
+    """A learner-readable name of what a value is, e.g. "a MaskedArray"."""
+    return f"a {type(value).__name__}"
+
+
+def _describe(error: BaseException) -> str:
+    """"Name: message" of an exception, its message cut to MAX_PRINTED characters (reading it
+    runs the learner's code, which may fail: then the name alone)."""
+    try:
+        with time_limit(1.0):
+            message = str(error)
+    except BaseException:  # noqa: BLE001 - a learner's __str__ may raise anything
+        message = "(its message could not be read)"
+    if len(message) > MAX_PRINTED:
+        message = f"{message[:MAX_PRINTED]}… ({len(message) - MAX_PRINTED:,} more characters)"
+    return f"{type(error).__name__}: {message}"
+
+
+library_untouched()  # the modules as the setup cells imported them

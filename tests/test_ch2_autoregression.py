@@ -13,7 +13,7 @@ import chapter_harness as harness
 import numpy as np
 import pytest
 from wrong_messages import (
-    HiddenCases,
+    ChapterRun,
     check_hidden_cases_reject,
     check_named_message,
     check_table_is_complete,
@@ -573,7 +573,7 @@ class TestGrading(harness.ChapterGradingTests):
 @pytest.fixture(scope="module")
 def cases(source):
     """The hidden cases of every exercise, run in this process."""
-    return HiddenCases(source)
+    return ChapterRun(source)
 
 
 @pytest.mark.parametrize("case", MESSAGES, ids=str)

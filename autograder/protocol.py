@@ -34,6 +34,9 @@ import numpy as np
 GRADING_ENV = "LLMF_GRADING"
 HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
 ARRAY_KINDS = "biuf"  # bool, signed int, unsigned int, float
+# The tolerances of a hidden case unless its call gives others: np.allclose's own, which the
+# visible checks use, so that the checks and the grader accept the same rounding.
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-5, 1e-8
 MAX_DEPTH = 32
 
 

@@ -25,7 +25,6 @@ runs the function on inputs of its own, and without course_lib's version of the 
 Traceback (most recent call last):
     ...
 AssertionError: read past the end of the tokens: an off-by-one in the range?
->>> import numpy as np
 >>> type(call(lambda: np.float32(0.5)))
 <class 'float'>
 """
@@ -37,6 +36,8 @@ import signal
 import sys
 import threading
 import time
+
+import numpy as np
 
 from autograder.protocol import NotPlainData, as_graded
 
@@ -60,6 +61,9 @@ GENERAL_MEANINGS = {
 NOT_PLAIN = ("your function returned {kind}, which the grader cannot read: return plain values, "
              "numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns an "
              "array-like into a plain numpy array)")
+NOT_NUMBERS = ("your function returned {kind}, not an array of numbers: return a numpy array "
+               "of numbers, of the shape the exercise states")
+NO_VALUE = "your function returned None: does it end with `return` and its result?"
 TOO_SLOW = (f"your function ran for more than {TIME_LIMIT:g} s on a small input and was "
             "stopped: an endless loop (a while loop whose condition never changes?)")
 REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's and Python's own "
@@ -71,11 +75,14 @@ class TimeLimitExceeded(BaseException):
     own `except Exception` cannot swallow it."""
 
 
-def call(function, *args, explain: dict[str, str] | None = None, **kwargs):
-    """function(*args, **kwargs), read as the grader reads it (see the module's docstring). If
-    the function raises, print the error and raise an AssertionError with the meaning `explain`
-    gives for the exception's type (a name of it or of a base class, such as "IndexError" or
-    "TypeError"; the first that applies), else a general meaning."""
+def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
+         **kwargs):
+    """function(*args, **kwargs), read as the grader reads it (see the module's docstring); with
+    `floats`, as a float64 numpy array (a check that computes with the value), or an
+    AssertionError if it is not an array or list of numbers. If the function raises, print the
+    error and raise an AssertionError with the meaning `explain` gives for the exception's type
+    (a name of it or of a base class, such as "IndexError" or "TypeError"; the first that
+    applies), else a general meaning."""
     name = _name_of(function)
     library_untouched()
     try:
@@ -91,9 +98,21 @@ def call(function, *args, explain: dict[str, str] | None = None, **kwargs):
     finally:
         library_untouched()
     try:
-        return as_graded(value)
+        value = as_graded(value)
     except (NotPlainData, RecursionError):
         raise AssertionError(NOT_PLAIN.format(kind=_kind_of(value))) from None
+    return as_floats(value) if floats else value
+
+
+def as_floats(value):
+    """A plain value as a float64 numpy array; an AssertionError saying what to return instead
+    if it is not an array (or list) of numbers."""
+    if value is None:
+        raise AssertionError(NO_VALUE)
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssertionError(NOT_NUMBERS.format(kind=_kind_of(value))) from None
 
 
 def passed(what: str) -> None:

@@ -33,8 +33,11 @@ import numpy as np
 
 from autograder.grader.compare import compare
 from autograder.grader.plan import role, split_hidden, without_solution_markers
-from autograder.protocol import as_graded
-from course_lib.exercises import TIME_LIMIT, time_limit
+from autograder.protocol import DEFAULT_ATOL, DEFAULT_RTOL, as_graded
+from course_lib import exercises
+from course_lib.exercises import TimeLimitExceeded, time_limit
+
+CELL_TIME_LIMIT = 20.0  # seconds, as the grader's limit for a cell (--cell-timeout)
 
 
 def check_named_message(graded: dict, wrong: dict, case: tuple[str, str], phrase: str) -> None:
@@ -67,7 +70,9 @@ class ChapterRun:
     test cell, its visible checks and then its hidden block, in one namespace (Chapter 5's
     checks swap names in it). Every hidden value goes through the protocol's plain-data round
     trip, as the kernel's report does; a case that raises, or runs longer than
-    course_lib.exercises.TIME_LIMIT, records the exception instead of a value.
+    course_lib.exercises.TIME_LIMIT, records the exception instead of a value. The grader
+    compares values outside the kernel, so library functions the answer replaced are put back
+    after the checks and after each case (course_lib.exercises.library_untouched).
     """
 
     def __init__(self, source):
@@ -93,13 +98,15 @@ class ChapterRun:
         given, is called with the namespace right after that cell (to wrap its functions)."""
         namespace, recorded = {}, []
 
-        def hidden_cases(name, expressions, *, forbid=(), rtol=1e-6, atol=1e-8):
+        def hidden_cases(name, expressions, *, forbid=(), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL):
             for expression in expressions:
                 try:
-                    with quiet(), time_limit(TIME_LIMIT):
+                    with quiet(), time_limit(exercises.TIME_LIMIT):
                         value = as_graded(eval(expression, namespace))  # noqa: S307
                 except BaseException as error:  # noqa: BLE001 - a wrong answer may raise anything
                     value = error
+                with contextlib.suppress(AssertionError):
+                    exercises.library_untouched()
                 recorded.append((value, {"rtol": rtol, "atol": atol}))
 
         test_id = "test_" + solution_id
@@ -107,10 +114,12 @@ class ChapterRun:
             if kind == "test" and grade_id == test_id:
                 visible = None
                 try:
-                    with quiet():
+                    with quiet(), time_limit(CELL_TIME_LIMIT):
                         exec(self.visible[test_id], namespace)  # noqa: S102 - the checks
-                except Exception as error:  # noqa: BLE001 - which exception is the finding
+                except (Exception, TimeLimitExceeded) as error:  # noqa: BLE001 - the finding
                     visible = error
+                with contextlib.suppress(AssertionError):
+                    exercises.library_untouched()
                 namespace["hidden_cases"] = hidden_cases
                 exec(self.hidden[test_id], namespace)  # noqa: S102 - the hidden block
                 return Verdicts(visible, recorded)

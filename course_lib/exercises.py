@@ -7,7 +7,8 @@ A self-check calls the learner's function through `call`, which
   exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
   a masked array, an array of objects, a float whose `==` always says yes) fails the check the
   way it fails at grading, with a message saying what to return instead;
-- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`);
+- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
+  shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
 - turns an error the function raises into an AssertionError that says what it usually means in
   this exercise, instead of numpy's bare message (which is printed above it, cut to
   MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
@@ -43,6 +44,7 @@ from autograder.protocol import NotPlainData, as_graded
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
 MAX_PRINTED = 1_000  # characters of an error's own message printed above the check's
+MAX_OUTPUT = 20_000  # characters of a learner's function's own printing shown, per call
 
 # What an exception raised in an exercise usually means, when the check says nothing about it.
 GENERAL_MEANINGS = {
@@ -68,6 +70,11 @@ TOO_SLOW = (f"your function ran for more than {TIME_LIMIT:g} s on a small input 
             "stopped: an endless loop (a while loop whose condition never changes?)")
 REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's and Python's own "
             "functions, so they were put back. Leave the libraries' names alone")
+UNEXPLAINED = "your code raised {kind}: read its message above"
+# Every message `call` can fail with, each a str.format template: the grader shows a failed
+# check's message only when it is the check's own text or one of these (its fields as "…").
+MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
+            UNEXPLAINED)
 
 
 class TimeLimitExceeded(BaseException):
@@ -86,7 +93,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     name = _name_of(function)
     library_untouched()
     try:
-        with time_limit(TIME_LIMIT):
+        with time_limit(TIME_LIMIT), bounded_output(MAX_OUTPUT):
             value = function(*args, **kwargs)
     except NotImplementedError:
         raise
@@ -131,7 +138,7 @@ def meaning(error: Exception, explain: dict[str, str]) -> str:
         for name, text in table.items():
             if name in names:
                 return text
-    return f"your code raised {type(error).__name__}: read its message above"
+    return UNEXPLAINED.format(kind=type(error).__name__)
 
 
 @contextlib.contextmanager
@@ -158,6 +165,37 @@ def time_limit(seconds: float):
         if outer:
             spent = time.monotonic() - started
             signal.setitimer(signal.ITIMER_REAL, max(outer - spent, 1e-3))
+
+
+class _BoundedStream:
+    """A stream that passes on the first `limit` characters written to it and counts the rest."""
+
+    def __init__(self, stream, limit: int):
+        self.stream, self.limit, self.written = stream, limit, 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.written
+        if room > 0:
+            self.stream.write(text[:room])
+        self.written += len(text)
+        return len(text)
+
+    def __getattr__(self, name):  # flush, encoding, isatty, ...: the stream's own
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def bounded_output(limit: int):
+    """Inside the block, what is printed shows up to `limit` characters; then one line says how
+    many more there were."""
+    stream = _BoundedStream(sys.stdout, limit)
+    try:
+        with contextlib.redirect_stdout(stream):
+            yield
+    finally:
+        if stream.written > limit:
+            print(f"… ({stream.written - limit:,} more characters of output not shown)")
 
 
 # The modules whose functions the checks use, as they were when first seen (at the setup

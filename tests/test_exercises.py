@@ -1,5 +1,7 @@
 """course_lib.exercises: a learner's error becomes an AssertionError that says what it means."""
 
+import string
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -194,3 +196,24 @@ def test_a_replaced_library_function_is_put_back_and_fails_the_check(replace):
         call(cheat)
     assert (np.allclose, np.testing.assert_allclose, builtins.isinstance,
             course_lib.losses.softmax) == originals
+
+
+def test_a_function_that_prints_megabytes_shows_a_bounded_part(capsys):
+    assert call(lambda: print("x" * 5_000_000) or 3) == 3
+    printed = capsys.readouterr().out
+    assert len(printed) < exercises.MAX_OUTPUT + 100 and "more characters of output" in printed
+    assert call(lambda: print("short") or 4) == 4
+    assert capsys.readouterr().out == "short\n"
+
+
+@given(st.sampled_from(exercises.MESSAGES), st.text(max_size=40))
+def test_the_feedback_page_shows_every_message_call_can_fail_with(template, field):
+    """The grader shows a failed check's message only when it is course text: call's own
+    messages are, with what the learner's code put in them shown as "…"."""
+    from autograder.grader.judge import FIELD, visible_error
+    from autograder.grader.plan import Step
+
+    names = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    message = template.format(**dict.fromkeys(names, field))
+    shown = visible_error(Step("test", "t", "assert ok"), f"AssertionError: {message}")
+    assert shown == "AssertionError: " + template.format(**dict.fromkeys(names, FIELD))

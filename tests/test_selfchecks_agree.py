@@ -13,7 +13,8 @@ the grader's own compare. The properties, over answers hypothesis draws:
 - a self-check never passes an answer the hidden cases fail (a learner who sees "passed" keeps
   the points), and the right forms pass both;
 - every answer the self-check fails gets an AssertionError with a message of the check's own
-  words (never an error the check's own code raised on an odd value);
+  words (never an error the check's own code raised on an odd value), which the feedback page
+  shows too (grader.judge.visible_error);
 - no answer makes a self-check run longer than course_lib.exercises.TIME_LIMIT per call, or pass
   by lying.
 
@@ -35,6 +36,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wrong_messages import ChapterRun, defined_functions, hidden_verdict
 
+from autograder.grader.judge import visible_error
+from autograder.grader.plan import Step
 from course_lib import exercises
 from course_lib.quiz import as_choice
 
@@ -224,6 +227,25 @@ def misbehaving(behaviour: str):
 MISBEHAVIOURS = ("raises with a huge message", "loops without end", "replaces numpy's checks")
 
 
+def mutating(namespace, name):
+    """A wrap: the named function returns its right value, then changes the caller's first
+    array or list argument in place (1 added to an array, a list reversed)."""
+    original = namespace[name]
+
+    @functools.wraps(original)
+    def changed(*args, **kwargs):
+        value = original(*args, **kwargs)
+        for argument in args:
+            if isinstance(argument, np.ndarray) and argument.flags.writeable:
+                argument += 1
+                break
+            if type(argument) is list and len(argument) > 1:
+                argument.reverse()
+                break
+        return value
+    namespace[name] = changed
+
+
 def tolerance(name: str, exercise: str) -> float:
     """The grader's smallest relative tolerance among the exercise's hidden cases."""
     return min(tolerances["rtol"] for _, tolerances in reference_values(name, exercise))
@@ -249,6 +271,12 @@ def check_agreement(name, exercise, verdicts, expected, label):
         assert type(visible) is AssertionError and str(visible).strip(), (
             f"{where}: the self-check failed with {type(visible).__name__}: {visible!s:.300}, "
             "not an AssertionError saying what was wrong")
+        run, _ = chapter(name)
+        test_id = "test_" + exercise
+        step = Step("test", test_id, run.visible[test_id])
+        shown = visible_error(step, f"AssertionError: {visible}")
+        assert "run the checks in your notebook" not in shown, (
+            f"{where}: the feedback page cannot show the check's message {visible!s:.300}")
     assert visible is not None or hidden_passed, (
         f"{where}: the self-check passes an answer the hidden cases fail")
     if expected == RIGHT:
@@ -282,6 +310,15 @@ def test_a_self_check_and_the_grader_agree_on_any_value(exercise, kind, which):
 def test_every_exercise_and_kind_of_answer(exercise, kind):
     """Every pair once, on the exercise's first function (the property above draws the rest)."""
     check_answer(exercise, kind, 0)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+def test_changing_the_callers_input_is_judged_alike(exercise):
+    """A function that changes its caller's array or list: where a hidden case notices, a
+    visible check does too (a self-check never passes what the grader fails)."""
+    name, exercise_id = exercise
+    verdicts, target = verdicts_of(name, exercise_id, 0, mutating)
+    check_agreement(name, exercise_id, verdicts, EITHER, f"{target}: changes its input")
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])

@@ -13,10 +13,12 @@ A self-check calls the learner's function through `call`, which
   this exercise, instead of numpy's bare message (which is printed above it, cut to
   MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
   text: the grader shows a failed check's message on the feedback page only when it is the
-  check's own text. An exception the check does not explain gets a general meaning.
-  NotImplementedError (the exercise is not solved yet) passes unchanged;
+  check's own text or one of MESSAGES, this module's. An exception the check does not explain
+  gets a general meaning. NotImplementedError (the exercise is not solved yet) passes unchanged;
 - notices a numpy, course_lib or built-in function replaced by the learner's code (checks use
-  them), puts it back and fails, so no check passes because its tools were changed.
+  them), puts it back and fails, so no check passes because its tools were changed;
+- with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
+  no check raises numpy's own error on a value of an odd shape or type.
 
 `passed(what)` prints a check's last line, which says what a self-check cannot see: the grader
 runs the function on inputs of its own, and without course_lib's version of the exercise.
@@ -60,9 +62,9 @@ GENERAL_MEANINGS = {
     "MemoryError": "your code ran out of memory: does it build an array far larger than its "
                    "input (an outer product, a table of every pair)?",
 }
-NOT_PLAIN = ("your function returned {kind}, which the grader cannot read: return plain values, "
-             "numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns an "
-             "array-like into a plain numpy array)")
+NOT_PLAIN = ("your function's value holds {kind}, which the grader cannot read: return plain "
+             "values, numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns "
+             "an array-like into a plain numpy array)")
 NOT_NUMBERS = ("your function returned {kind}, not an array of numbers: return a numpy array "
                "of numbers, of the shape the exercise states")
 NO_VALUE = "your function returned None: does it end with `return` and its result?"
@@ -106,8 +108,10 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         library_untouched()
     try:
         value = as_graded(value)
-    except (NotPlainData, RecursionError):
-        raise AssertionError(NOT_PLAIN.format(kind=_kind_of(value))) from None
+    except NotPlainData as error:  # its message names the part that is not plain data
+        raise AssertionError(NOT_PLAIN.format(kind=error)) from None
+    except RecursionError:
+        raise AssertionError(NOT_PLAIN.format(kind="data nested without end")) from None
     return as_floats(value) if floats else value
 
 

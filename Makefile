@@ -71,6 +71,7 @@ pretrain: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench_model.py
 	$(BIN)/python scripts/bench_grading.py
+	$(BIN)/python scripts/bench_notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,13 +7,19 @@
   `hidden_report`, validated by `read_report`).
 - Plain data as JSON: None, bool, int, float, str, lists and (named) tuples, dicts with string keys,
   numpy scalars and numpy arrays of booleans or numbers. Anything else (including subclasses,
-  such as a float whose `__eq__` always returns True) is refused. Decoding builds fresh built-in
-  objects and numpy arrays from the JSON, so nothing a student defines can reach the grader.
+  such as a float whose `__eq__` always returns True, a masked array or an array of objects) is
+  refused. Decoding builds fresh built-in objects and numpy arrays from the JSON, so nothing a
+  student defines can reach the grader: a numpy scalar arrives as the Python number it holds, a
+  named tuple as a plain tuple.
+- `as_graded(value)`: a value as the grader reads it, in the kernel's own process (the
+  self-checks of course_lib.exercises check exactly what the grader will compare).
 
 >>> decode(encode([1, 2.5, "a", None]))
 [1, 2.5, 'a', None]
 >>> decode(encode(np.arange(3)))
 array([0, 1, 2])
+>>> decode(encode((np.float32(0.5), [1])))
+(0.5, [1])
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ import numpy as np
 GRADING_ENV = "LLMF_GRADING"
 HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
 ARRAY_KINDS = "biuf"  # bool, signed int, unsigned int, float
+# The tolerances of a hidden case unless its call gives others: np.allclose's own, which the
+# visible checks use, so that the checks and the grader accept the same rounding.
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-5, 1e-8
 MAX_DEPTH = 32
 
 
@@ -54,10 +63,11 @@ def to_jsonable(value, depth: int = 0):
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if _exact_numpy_scalar(value):
         return to_jsonable(value.item(), depth + 1)
-    if kind in (list, tuple):
+    if kind is list:
         return [to_jsonable(item, depth + 1) for item in value]
-    if isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple: as its items,
-        return [to_jsonable(item, depth + 1) for item in tuple.__iter__(value)]  # read by tuple
+    if kind is tuple or isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple:
+        items = tuple.__iter__(value)  # its items, read by tuple's own iterator
+        return {"__tuple__": [to_jsonable(item, depth + 1) for item in items]}
     if kind is dict:
         if not all(type(key) is str for key in value):
             raise NotPlainData("a dict with non-string keys")
@@ -93,6 +103,8 @@ def from_jsonable(obj, depth: int = 0):
         (tag, body), = obj.items()
         if tag == "__float__" and body in ("nan", "inf", "-inf"):
             return float(body)
+        if tag == "__tuple__" and type(body) is list:
+            return tuple(from_jsonable(item, depth + 1) for item in body)
         if tag == "__dict__" and type(body) is dict:
             return {str(key): from_jsonable(item, depth + 1) for key, item in body.items()}
         if tag == "__array__" and type(body) is dict:
@@ -115,6 +127,13 @@ def _array_from(body: dict) -> np.ndarray:
 def decode(text: str):
     """Parse JSON text made by `encode` into fresh built-in objects and numpy arrays."""
     return from_jsonable(json.loads(text))
+
+
+def as_graded(value):
+    """`value` as the grader reads it: fresh built-in objects and numpy arrays, each numpy
+    scalar the Python number it holds; NotPlainData (naming the type) for anything that is not
+    plain data."""
+    return from_jsonable(to_jsonable(value))
 
 
 def hidden_report(name: str, cases: list[dict]) -> dict:

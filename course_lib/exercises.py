@@ -1,20 +1,52 @@
-"""What the chapters' self-checks share: calling a learner's function, with its errors explained.
+"""What the chapters' self-checks share: calling a learner's function the way the grader does.
 
-A self-check calls the learner's function through `call`. If the function raises, the learner
-gets an AssertionError that says what the error usually means in this exercise, instead of
-numpy's bare message (which is printed above it). The check itself states the meanings, one per
-exception type, as literal text: the grader shows a failed check's message on the feedback page
-only when it is the check's own text. An exception the check does not explain gets a general
-meaning. NotImplementedError (the exercise is not solved yet) passes unchanged.
+A self-check calls the learner's function through `call`, which
+
+- returns the function's value as the grader reads it (autograder.protocol.as_graded): fresh
+  numpy arrays and Python numbers (a numpy scalar is the number it holds), so a check judges
+  exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
+  a masked array, an array of objects, a float whose `==` always says yes) fails the check the
+  way it fails at grading, with a message saying what to return instead;
+- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
+  shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
+- turns an error the function raises into an AssertionError that says what it usually means in
+  this exercise, instead of numpy's bare message (which is printed above it, cut to
+  MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
+  text: the grader shows a failed check's message on the feedback page only when it is the
+  check's own text or one of MESSAGES, this module's. An exception the check does not explain
+  gets a general meaning. NotImplementedError (the exercise is not solved yet) passes unchanged;
+- notices a numpy, course_lib or built-in function replaced by the learner's code (checks use
+  them), puts it back and fails, so no check passes because its tools were changed;
+- with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
+  no check raises numpy's own error on a value of an odd shape or type.
+
+`passed(what)` prints a check's last line, which says what a self-check cannot see: the grader
+runs the function on inputs of its own, and without course_lib's version of the exercise.
 
 >>> call(lambda tokens: tokens[5], [1, 2, 3],
 ...      explain={"IndexError": "read past the end of the tokens: an off-by-one in the range?"})
 Traceback (most recent call last):
     ...
 AssertionError: read past the end of the tokens: an off-by-one in the range?
+>>> type(call(lambda: np.float32(0.5)))
+<class 'float'>
 """
 
 from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from autograder.protocol import NotPlainData, as_graded
+
+TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
+MAX_PRINTED = 1_000  # characters of an error's own message printed above the check's
+MAX_OUTPUT = 20_000  # characters of a learner's function's own printing shown, per call
 
 # What an exception raised in an exercise usually means, when the check says nothing about it.
 GENERAL_MEANINGS = {
@@ -25,21 +57,81 @@ GENERAL_MEANINGS = {
                  "or None from a function that forgot to return its result?",
     "ZeroDivisionError": "a division by zero: which total can be 0 here?",
     "KeyError": "a dictionary has no entry for this key",
+    "RecursionError": "your function calls itself without end: which call should stop the "
+                      "recursion?",
+    "MemoryError": "your code ran out of memory: does it build an array far larger than its "
+                   "input (an outer product, a table of every pair)?",
 }
+NOT_PLAIN = ("your function's value holds {kind}, which the grader cannot read: return plain "
+             "values, numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns "
+             "an array-like into a plain numpy array)")
+NOT_NUMBERS = ("your function returned {kind}, not an array of numbers: return a numpy array "
+               "of numbers, of the shape the exercise states")
+NO_VALUE = "your function returned None: does it end with `return` and its result?"
+TOO_SLOW = (f"your function ran for more than {TIME_LIMIT:g} s on a small input and was "
+            "stopped: an endless loop (a while loop whose condition never changes?)")
+REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's and Python's own "
+            "functions, so they were put back. Leave the libraries' names alone")
+UNEXPLAINED = "your code raised {kind}: read its message above"
+# Every message `call` can fail with, each a str.format template: the grader shows a failed
+# check's message only when it is the check's own text or one of these (its fields as "…").
+MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
+            UNEXPLAINED)
 
 
-def call(function, *args, explain: dict[str, str] | None = None, **kwargs):
-    """function(*args, **kwargs). If it raises, print the error and raise an AssertionError with
-    the meaning `explain` gives for the exception's type (a name of it or of a base class, such
-    as "IndexError" or "TypeError"; the first that applies), else a general meaning."""
+class TimeLimitExceeded(BaseException):
+    """Raised in a learner's function that ran too long; a BaseException, so that the learner's
+    own `except Exception` cannot swallow it."""
+
+
+def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
+         **kwargs):
+    """function(*args, **kwargs), read as the grader reads it (see the module's docstring); with
+    `floats`, as a float64 numpy array (a check that computes with the value), or an
+    AssertionError if it is not an array or list of numbers. If the function raises, print the
+    error and raise an AssertionError with the meaning `explain` gives for the exception's type
+    (a name of it or of a base class, such as "IndexError" or "TypeError"; the first that
+    applies), else a general meaning."""
+    name = _name_of(function)
+    library_untouched()
     try:
-        return function(*args, **kwargs)
+        with time_limit(TIME_LIMIT), bounded_output(MAX_OUTPUT):
+            value = function(*args, **kwargs)
     except NotImplementedError:
         raise
+    except TimeLimitExceeded:
+        raise AssertionError(TOO_SLOW) from None
     except Exception as error:  # a learner's code may raise anything
-        name = getattr(function, "__name__", "your function")
-        print(f"{name} raised {type(error).__name__}: {error}")
+        print(f"{name} raised {_describe(error)}")
         raise AssertionError(meaning(error, explain or {})) from None
+    finally:
+        library_untouched()
+    try:
+        value = as_graded(value)
+    except NotPlainData as error:  # its message names the part that is not plain data
+        raise AssertionError(NOT_PLAIN.format(kind=error)) from None
+    except RecursionError:
+        raise AssertionError(NOT_PLAIN.format(kind="data nested without end")) from None
+    return as_floats(value) if floats else value
+
+
+def as_floats(value):
+    """A plain value as a float64 numpy array; an AssertionError saying what to return instead
+    if it is not an array (or list) of numbers."""
+    if value is None:
+        raise AssertionError(NO_VALUE)
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssertionError(NOT_NUMBERS.format(kind=_kind_of(value))) from None
+
+
+def passed(what: str) -> None:
+    """Print the last line of a check that passed: `what` ("Exercise 1.1") and what a self-check
+    cannot see."""
+    print(f"{what}: all visible checks passed. The grader also runs your code on inputs of its "
+          "own, and without course_lib's version of the exercise: code right only on these "
+          "examples, or calling course_lib's version, loses the points.")
 
 
 def meaning(error: Exception, explain: dict[str, str]) -> str:
@@ -50,4 +142,117 @@ def meaning(error: Exception, explain: dict[str, str]) -> str:
         for name, text in table.items():
             if name in names:
                 return text
-    return f"your code raised {type(error).__name__}: read its message above"
+    return UNEXPLAINED.format(kind=type(error).__name__)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Raise TimeLimitExceeded in the code of the `with` block after `seconds` (a timer signal:
+    only in the main thread of a system that has one, which a notebook's kernel is; elsewhere
+    no limit). A timer already running outside is put back, less the time spent inside."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum, frame):
+        raise TimeLimitExceeded
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            spent = time.monotonic() - started
+            signal.setitimer(signal.ITIMER_REAL, max(outer - spent, 1e-3))
+
+
+class _BoundedStream:
+    """A stream that passes on the first `limit` characters written to it and counts the rest."""
+
+    def __init__(self, stream, limit: int):
+        self.stream, self.limit, self.written = stream, limit, 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.written
+        if room > 0:
+            self.stream.write(text[:room])
+        self.written += len(text)
+        return len(text)
+
+    def __getattr__(self, name):  # flush, encoding, isatty, ...: the stream's own
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def bounded_output(limit: int):
+    """Inside the block, what is printed shows up to `limit` characters; then one line says how
+    many more there were."""
+    stream = _BoundedStream(sys.stdout, limit)
+    try:
+        with contextlib.redirect_stdout(stream):
+            yield
+    finally:
+        if stream.written > limit:
+            print(f"… ({stream.written - limit:,} more characters of output not shown)")
+
+
+# The modules whose functions the checks use, as they were when first seen (at the setup
+# cells' import of this module, or at the first check after a module was imported); of the
+# built-ins, not those a notebook's kernel itself rebinds for each cell (input and the like).
+WATCHED_MODULES = ("numpy", "course_lib", "builtins")
+KERNEL_REBINDS = frozenset({"input", "breakpoint", "help", "exit", "quit"})
+_ORIGINALS: dict[str, dict] = {}
+_MISSING = object()
+
+
+def library_untouched() -> None:
+    """Fail, after putting them back, if the functions of numpy, course_lib or Python's
+    built-ins were replaced since first seen (a name bound to another object, or removed)."""
+    replaced = []
+    for module_name, module in list(sys.modules.items()):
+        if module is None or module_name.partition(".")[0] not in WATCHED_MODULES:
+            continue
+        original = _ORIGINALS.setdefault(module_name, dict(vars(module)))
+        current = vars(module)
+        for attribute, value in original.items():
+            if (current.get(attribute, _MISSING) is not value and callable(value)
+                    and attribute not in KERNEL_REBINDS):
+                setattr(module, attribute, value)
+                replaced.append(f"{module_name}.{attribute}")
+    if replaced:
+        shown = ", ".join(replaced[:3]) + (f" and {len(replaced) - 3} more"
+                                           if len(replaced) > 3 else "")
+        raise AssertionError(REPLACED.format(names=shown))
+
+
+
+def _name_of(function) -> str:
+    name = getattr(function, "__name__", None)
+    return name if type(name) is str else "your function"
+
+
+def _kind_of(value) -> str:
+    """A learner-readable name of what a value is, e.g. "a MaskedArray"."""
+    return f"a {type(value).__name__}"
+
+
+def _describe(error: BaseException) -> str:
+    """"Name: message" of an exception, its message cut to MAX_PRINTED characters (reading it
+    runs the learner's code, which may fail: then the name alone)."""
+    try:
+        with time_limit(1.0):
+            message = str(error)
+    except BaseException:  # noqa: BLE001 - a learner's __str__ may raise anything
+        message = "(its message could not be read)"
+    if len(message) > MAX_PRINTED:
+        message = f"{message[:MAX_PRINTED]}… ({len(message) - MAX_PRINTED:,} more characters)"
+    return f"{type(error).__name__}: {message}"
+
+
+library_untouched()  # the modules as the setup cells imported them

@@ -24,6 +24,11 @@ buttons), a Check and a Hint button, and its feedback as wrapped text. Without a
 True
 >>> MultipleChoice("Same, for a class", options=q.options, hint=q.hint).check("B")[:19]
 'Your choice is "B".'
+
+An answer cell's check and the grader read a learner's answer the same way, with `as_choice`:
+
+>>> [as_choice(answer) for answer in (" b ", "(B)", "b)", "B.", "false", True, "AB", "b) two")]
+['B', 'B', 'B', 'B', 'False', 'True', 'AB', 'b) two']
 """
 
 from __future__ import annotations
@@ -34,11 +39,29 @@ import re
 
 PROMPT = ("Pick an option, then click Check (or Hint for a nudge). While the notebook's cells are "
           "still running, Check answers as soon as they finish.")
+MAX_ANSWER_CHARS = 100  # a longer answer is no choice, and is not read
+# what may enclose or end a one-letter answer, as in "(B)", "b)", "[c]", "D." or "'A'"
+ANSWER_MARKS = "()[]{}.,:;'\"` \t\n"
 TRY_AGAIN = "Try another option (or ask for a Hint); the explanations of all options come after."
 FEEDBACK_STYLE = (
     "font-family: var(--jp-content-font-family, system-ui, sans-serif); line-height: 1.45;"
     " white-space: normal; overflow-wrap: normal; word-break: normal; max-width: 48rem"
 )
+
+
+def as_choice(value):
+    """A multiple-choice answer as the question's options spell it, read as a careful human
+    reads it: a letter in capitals, whatever spaces, brackets, quotes or full stop enclose it;
+    a true/false answer as "True" or "False"; anything else (several letters, a sentence) is
+    returned unchanged, and the check says what a choice looks like."""
+    if type(value) is bool:
+        return str(value)
+    if type(value) is not str or len(value) > MAX_ANSWER_CHARS:
+        return value
+    text = value.strip(ANSWER_MARKS)
+    if text.lower() in ("true", "false"):
+        return text.capitalize()
+    return text.upper() if len(text) == 1 and text.isalpha() and text.isascii() else value
 
 
 class MultipleChoice:

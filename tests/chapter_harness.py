@@ -21,7 +21,7 @@ from synthetic import student_notebook
 
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.plan import role, without_solution_markers
-from course_lib.quiz import MultipleChoice
+from course_lib.quiz import MultipleChoice, as_choice
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,7 +168,8 @@ def check_every_option_shown_is_a_valid_answer(source, quiz: dict) -> None:
         check = next(cell.source for cell in source.cells
                      if role(cell).get("grade_id") == grade_cell_of(grade_id))
         for choice in [*widget.options, "not an option"]:
-            namespace = {f"answer_{grade_id}": choice, "hidden_cases": lambda *args, **kwargs: None}
+            namespace = {f"answer_{grade_id}": choice, "as_choice": as_choice,
+                         "hidden_cases": lambda *args, **kwargs: None}
             try:
                 exec(check, namespace)  # noqa: S102 - the instructor's answer check
                 accepted = True

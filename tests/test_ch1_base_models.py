@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wrong_messages import (
-    HiddenCases,
+    ChapterRun,
     check_hidden_cases_reject,
     check_named_message,
     check_table_is_complete,
@@ -666,7 +666,7 @@ class TestGrading(harness.ChapterGradingTests):
 @pytest.fixture(scope="module")
 def cases(source):
     """The hidden cases of every exercise, run in this process."""
-    return HiddenCases(source)
+    return ChapterRun(source)
 
 
 def test_the_hidden_check_fails_an_answer_every_hidden_case_accepts(answer_keys, cases):

@@ -13,7 +13,7 @@ import chapter_harness as harness
 import numpy as np
 import pytest
 from wrong_messages import (
-    HiddenCases,
+    ChapterRun,
     check_hidden_cases_reject,
     check_named_message,
     check_table_is_complete,
@@ -511,7 +511,7 @@ MESSAGES = {
     ("ex2_2_generate_greedy", "stop id 0 treated as false"): "never `if stop_id`",
     ("ex2_2_generate_greedy", "stops before appending the stop token"):
         "stopped before appending the stop token",
-    ("ex2_2_generate_greedy", "a generator instead of a list"): "return a list of token ids",
+    ("ex2_2_generate_greedy", "a generator instead of a list"): "which the grader cannot read",
     ("ex2_3_temperature_top_k", "divides the probabilities by the temperature"):
         "divide the LOGITS by the temperature",
     ("ex2_3_temperature_top_k", "keeps k + 1 tokens"): "you kept k + 1",
@@ -573,7 +573,7 @@ class TestGrading(harness.ChapterGradingTests):
 @pytest.fixture(scope="module")
 def cases(source):
     """The hidden cases of every exercise, run in this process."""
-    return HiddenCases(source)
+    return ChapterRun(source)
 
 
 @pytest.mark.parametrize("case", MESSAGES, ids=str)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wrong_messages import check_named_message
+from wrong_messages import ChapterRun, check_hidden_cases_reject, check_named_message
 
 CHAPTER = "ch5_inside_the_transformer"  # read by the fixtures in conftest.py
 
@@ -301,53 +301,17 @@ def test_delegating_to_course_lib_earns_nothing(tmp_path):
     assert quizzes and all(result.scores[gid][0] == result.scores[gid][1] for gid in quizzes)
 
 
-def hidden_values(source, solution_id: str, code: str) -> list:
-    """The values of exercise `solution_id`'s hidden cases when its answer cell holds `code`: the
-    setup and answer cells run in notebook order in one namespace, as in the grader's kernel (the
-    checks of 5.3 and 5.4 swap names in it), then the exercise's hidden block; a case that raises
-    gives its exception."""
-    from autograder.grader.plan import role, split_hidden
-    from autograder.protocol import decode, encode
-
-    namespace, values = {}, []
-
-    def hidden_cases(name, expressions, **options):
-        for expression in expressions:
-            try:
-                values.append(decode(encode(eval(expression, namespace))))  # noqa: S307
-            except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything
-                values.append(error)
-
-    keys = harness.answer_keys(source)
-    for cell in source.cells:
-        grade_id = role(cell).get("grade_id", "")
-        if cell.cell_type != "code":
-            continue
-        if "setup" in cell.metadata.get("tags", []):
-            exec("\n".join(line for line in cell.source.splitlines()  # noqa: S102
-                           if not line.startswith("%")), namespace)
-        elif grade_id.startswith("ex"):
-            exec(code if grade_id == solution_id else keys[grade_id], namespace)  # noqa: S102
-        elif grade_id == harness.grade_cell_of(solution_id):
-            namespace["hidden_cases"] = hidden_cases
-            exec(split_hidden(cell.source)[1], namespace)  # noqa: S102 - the hidden block
-            return values
-    raise AssertionError(f"no test cell for {solution_id}")
+@pytest.fixture(scope="module")
+def chapter_run(source):
+    """The chapter's cells, run in this process as the grader's kernel runs them."""
+    return ChapterRun(source)
 
 
 @pytest.mark.parametrize("case", harness.wrong_cases(WRONG), ids=str)
-def test_hidden_cases_alone_reject_every_wrong_answer(source, answer_keys, case):
+def test_hidden_cases_alone_reject_every_wrong_answer(chapter_run, answer_keys, case):
     """Beyond the visible checks, at least one hidden case of the exercise raises or differs
     from the reference answer's value (with the call's tolerance) for every wrong answer."""
-    from autograder.grader.compare import compare
-
-    solution_id, name = case
-    expected = hidden_values(source, solution_id, answer_keys[solution_id])
-    assert expected and not any(isinstance(value, Exception) for value in expected)
-    got = hidden_values(source, solution_id, WRONG[solution_id][name])
-    tolerance = {"rtol": 1e-4, "atol": 1e-4}  # the loosest of the chapter's hidden calls
-    assert any(isinstance(value, Exception) or not compare(value, reference, **tolerance)[0]
-               for value, reference in zip(got, expected, strict=True)), name
+    check_hidden_cases_reject(chapter_run, answer_keys[case[0]], WRONG, case)
 
 
 def test_every_wrong_answer_has_its_message():

@@ -1,10 +1,13 @@
 """course_lib.exercises: a learner's error becomes an AssertionError that says what it means."""
 
+import string
+
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_lib import exercises
 from course_lib.exercises import GENERAL_MEANINGS, call
 
 
@@ -31,6 +34,7 @@ def test_the_check_s_own_meaning_comes_first_even_for_a_subclass(capsys):
     assert "divide_in_place raised" in capsys.readouterr().out, "numpy's own message is printed"
 
 
+@settings(deadline=None)
 @given(st.sampled_from([IndexError, ValueError, TypeError, ZeroDivisionError, KeyError]),
        st.text(max_size=30))
 def test_any_common_error_gets_a_general_meaning(kind, text):
@@ -48,3 +52,168 @@ def test_an_unusual_error_is_named():
 
     with pytest.raises(AssertionError, match="your code raised RuntimeError"):
         call(fails)
+
+
+# ---------------------------------------------------------- the value, as the grader reads it
+
+plain_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.builds(np.float32, st.floats(-1e3, 1e3, width=32)), st.builds(np.int64, st.integers(-9, 9)),
+    st.builds(lambda values: np.array(values), st.lists(st.floats(-1e3, 1e3), max_size=6)),
+    st.builds(lambda values: np.array(values, dtype=np.int32), st.lists(st.integers(-9, 9))),
+)
+plain_values = st.recursive(plain_leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.tuples(inner, inner),
+    st.dictionaries(st.text(max_size=3), inner, max_size=2)), max_leaves=8)
+
+
+def same_plain(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return type(b) is np.ndarray and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    if type(a) in (list, tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same_plain, a, b))
+    if type(a) is dict:
+        return type(b) is dict and a.keys() == b.keys() and all(same_plain(a[k], b[k]) for k in a)
+    return type(a) is type(b) and (a == b or a != a and b != b)  # noqa: PLR0124 - NaN
+
+
+@settings(max_examples=200, deadline=None)
+@given(plain_values)
+def test_a_check_sees_the_value_the_grader_compares(value):
+    """call returns what the grader rebuilds from the kernel's report (protocol.decode): fresh
+    arrays and Python numbers, tuples kept as tuples."""
+    from autograder.protocol import decode, encode
+
+    seen = call(lambda: value)
+    assert same_plain(seen, decode(encode(value)))
+    if isinstance(value, np.ndarray):
+        assert seen is not value, "a fresh array: the learner's own object never reaches a check"
+
+
+class Subclass(np.ndarray):
+    pass
+
+
+class AlwaysEqual(float):
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value", [
+    np.arange(3.0).view(Subclass), np.ma.masked_array([1.0, 2.0]), np.array([1.0], dtype=object),
+    AlwaysEqual(1.0), [np.arange(2).view(Subclass)], {"a": object()}, np.array(["a"]),
+    (1, AlwaysEqual(2.0)),
+])
+def test_a_value_the_grader_cannot_read_fails_the_check_with_what_to_return(value):
+    with pytest.raises(AssertionError, match="which the grader cannot read: return plain values"):
+        call(lambda: value)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (None, "returned None"), ((np.zeros(2), None), "not an array of numbers"),
+    ([[1.0], [2.0, 3.0]], "not an array of numbers"), ("text", "not an array of numbers"),
+])
+def test_a_check_that_computes_gets_numbers_or_says_what_to_return(value, message):
+    with pytest.raises(AssertionError, match=message):
+        call(lambda: value, floats=True)
+    assert call(lambda: [1, 2], floats=True).dtype == np.float64
+
+
+# ------------------------------------------------------------------ time, errors and libraries
+
+
+@pytest.mark.parametrize("body", ["time.sleep(100)", "while True:\n        pass",
+                                  "while True:\n        try:\n            time.sleep(100)\n"
+                                  "        except Exception:\n            pass"])
+def test_a_function_that_never_returns_is_stopped(body, monkeypatch):
+    import time
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+    namespace = {"time": time}
+    exec(f"def endless():\n    {body}\n", namespace)  # noqa: S102 - the test's own function
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="ran for more than"):
+        call(namespace["endless"])
+    assert time.monotonic() - started < 5
+
+
+def test_a_timer_running_outside_is_kept():
+    import signal
+
+    signal.setitimer(signal.ITIMER_REAL, 50.0)
+    try:
+        assert call(lambda: 2) == 2
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 40 < remaining <= 50
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def test_a_huge_error_message_is_printed_cut(capsys):
+    def fails():
+        raise ValueError("x" * 1_000_000)
+
+    with pytest.raises(AssertionError):
+        call(fails)
+    printed = capsys.readouterr().out
+    assert len(printed) < exercises.MAX_PRINTED + 200 and "more characters" in printed
+
+
+def test_an_error_whose_message_cannot_be_read_is_named(capsys):
+    class Odd(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    def fails():
+        raise Odd
+
+    with pytest.raises(AssertionError, match="your code raised Odd"):
+        call(fails)
+    assert "Odd: (its message could not be read)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("replace", [
+    "np.allclose = lambda *a, **k: True",
+    "np.testing.assert_allclose = lambda *a, **k: None",
+    "builtins.isinstance = lambda *a: True",
+    "course_lib.losses.softmax = lambda z, axis=-1: z",
+])
+def test_a_replaced_library_function_is_put_back_and_fails_the_check(replace):
+    import builtins
+
+    import course_lib.losses
+
+    originals = (np.allclose, np.testing.assert_allclose, builtins.isinstance,
+                 course_lib.losses.softmax)
+    namespace = {"np": np, "builtins": builtins, "course_lib": course_lib}
+
+    def cheat():
+        exec(replace, namespace)  # noqa: S102 - the test's own cheat
+        return 1.0
+
+    with pytest.raises(AssertionError, match="your code replaced"):
+        call(cheat)
+    assert (np.allclose, np.testing.assert_allclose, builtins.isinstance,
+            course_lib.losses.softmax) == originals
+
+
+def test_a_function_that_prints_megabytes_shows_a_bounded_part(capsys):
+    assert call(lambda: print("x" * 5_000_000) or 3) == 3
+    printed = capsys.readouterr().out
+    assert len(printed) < exercises.MAX_OUTPUT + 100 and "more characters of output" in printed
+    assert call(lambda: print("short") or 4) == 4
+    assert capsys.readouterr().out == "short\n"
+
+
+@given(st.sampled_from(exercises.MESSAGES), st.text(max_size=40))
+def test_the_feedback_page_shows_every_message_call_can_fail_with(template, field):
+    """The grader shows a failed check's message only when it is course text: call's own
+    messages are, with what the learner's code put in them shown as "…"."""
+    from autograder.grader.judge import FIELD, visible_error
+    from autograder.grader.plan import Step
+
+    names = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    message = template.format(**dict.fromkeys(names, field))
+    shown = visible_error(Step("test", "t", "assert ok"), f"AssertionError: {message}")
+    assert shown == "AssertionError: " + template.format(**dict.fromkeys(names, FIELD))

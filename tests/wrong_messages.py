@@ -1,10 +1,12 @@
 """A named mistake gets its named message, and loses its points in the hidden tests too.
 
 The visible check a typical wrong answer fails says what went wrong (check_named_message), and
-the hidden cases reject it as well (check_hidden_cases_reject, run in this process). Beyond the
-named table, VisibleChecks runs an exercise's visible checks on the reference answer with its
-return values altered (altered: floats scaled, integer arrays rolled), for property tests that no
-wrong value passes and that every rejection is an AssertionError with a message.
+the hidden cases reject it as well (check_hidden_cases_reject, run in this process by ChapterRun,
+which runs a chapter's cells as the grader's kernel does). Beyond the named table, ChapterRun runs
+an exercise's visible checks on the reference answer with its return values altered (altered:
+floats scaled, integer arrays rolled), for property tests that no wrong value passes and that
+every rejection is an AssertionError with a message; tests/test_selfchecks_agree.py holds the
+visible checks and the hidden cases to one verdict on any answer.
 
 A chapter's test module lists MESSAGES = {(solution grade_id, wrong answer's name): phrase}, the
 wrong answers being those of its WRONG table, and its TestGrading gains one test per entry:
@@ -15,7 +17,7 @@ wrong answers being those of its WRONG table, and its TestGrading gains one test
 
 Each chapter also checks its tables with `check_table_is_complete(WRONG, MESSAGES, minimum=10)`,
 and that each wrong answer loses its points in the hidden tests, in process (no kernel), with
-`check_hidden_cases_reject(HiddenCases(source), keys[solution_id], WRONG, case)`: at least one
+`check_hidden_cases_reject(ChapterRun(source), keys[solution_id], WRONG, case)`: at least one
 hidden case of the exercise gives the wrong answer a value the grader would not accept.
 """
 
@@ -25,12 +27,17 @@ import ast
 import contextlib
 import io
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
 from autograder.grader.compare import compare
-from autograder.grader.plan import role, split_hidden
-from autograder.protocol import decode, encode
+from autograder.grader.plan import role, split_hidden, without_solution_markers
+from autograder.protocol import DEFAULT_ATOL, DEFAULT_RTOL, as_graded
+from course_lib import exercises
+from course_lib.exercises import TimeLimitExceeded, time_limit
+
+CELL_TIME_LIMIT = 20.0  # seconds, as the grader's limit for a cell (--cell-timeout)
 
 
 def check_named_message(graded: dict, wrong: dict, case: tuple[str, str], phrase: str) -> None:
@@ -46,67 +53,129 @@ def check_named_message(graded: dict, wrong: dict, case: tuple[str, str], phrase
     )
 
 
-class HiddenCases:
-    """A chapter's hidden cases, run in this process on any answer: what the grader compares.
+@dataclass
+class Verdicts:
+    """What one run of an exercise's test cell gave: `visible` is None when its visible checks
+    passed, else the exception they raised; `hidden` lists, for every hidden case, (the plain
+    value or the exception raised, the call's tolerances {"rtol", "atol"})."""
 
-    The kernel the grader starts runs the source's setup cells, then an answer cell, then its
-    exercise's test cell (the visible checks, which may define helpers the cases use, and the
-    hidden block); here the same code runs in a namespace of its own
-    (the setup cells once, IPython's `%` lines left out), and every value goes through the
-    protocol's plain-data round trip, as the kernel's report does. A case that raises records
-    the exception instead of a value.
+    visible: BaseException | None
+    hidden: list[tuple[object, dict]]
+
+
+class ChapterRun:
+    """A chapter's setup, answer and test cells, run in this process as the grader's kernel
+    runs them: in notebook order, the setup cells (IPython's `%` lines left out) and every
+    exercise's answer (the instructor's, but for the exercise under test), then the exercise's
+    test cell, its visible checks and then its hidden block, in one namespace (Chapter 5's
+    checks swap names in it). Every hidden value goes through the protocol's plain-data round
+    trip, as the kernel's report does; a case that raises, or runs longer than
+    course_lib.exercises.TIME_LIMIT, records the exception instead of a value. The grader
+    compares values outside the kernel, so library functions the answer replaced are put back
+    after the checks and after each case (course_lib.exercises.library_untouched).
     """
 
     def __init__(self, source):
-        self.setup: dict = {}
+        self.cells: list[tuple[str, str, str]] = []  # (kind, grade_id, code), in notebook order
         self.visible: dict[str, str] = {}
         self.hidden: dict[str, str] = {}
         for cell in source.cells:
             if cell.cell_type != "code":
                 continue
+            grade_id = role(cell).get("grade_id", "")
             if "setup" in cell.metadata.get("tags", []):
-                code = "\n".join(line for line in cell.source.splitlines()
-                                 if not line.lstrip().startswith("%"))
-                exec(code, self.setup)  # noqa: S102 - the instructor's setup cell
+                lines = cell.source.splitlines()
+                code = "\n".join(line for line in lines if not line.lstrip().startswith("%"))
+                self.cells.append(("setup", grade_id, code))
+            elif role(cell).get("solution") and grade_id.startswith("ex"):
+                self.cells.append(("answer", grade_id, without_solution_markers(cell.source)))
             elif role(cell).get("grade"):
-                grade_id = role(cell)["grade_id"]
                 self.visible[grade_id], self.hidden[grade_id] = split_hidden(cell.source)
+                self.cells.append(("test", grade_id, ""))
+
+    def run(self, solution_id: str, code: str, wrap=None) -> Verdicts:
+        """The verdicts of exercise `solution_id` when its answer cell holds `code`; `wrap`, if
+        given, is called with the namespace right after that cell (to wrap its functions)."""
+        namespace, recorded = {}, []
+
+        def hidden_cases(name, expressions, *, forbid=(), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL):
+            for expression in expressions:
+                try:
+                    with quiet(), time_limit(exercises.TIME_LIMIT):
+                        value = as_graded(eval(expression, namespace))  # noqa: S307
+                except BaseException as error:  # noqa: BLE001 - a wrong answer may raise anything
+                    value = error
+                with contextlib.suppress(AssertionError):
+                    exercises.library_untouched()
+                recorded.append((value, {"rtol": rtol, "atol": atol}))
+
+        test_id = "test_" + solution_id
+        for kind, grade_id, cell_code in self.cells:
+            if kind == "test" and grade_id == test_id:
+                visible = None
+                try:
+                    with quiet(), time_limit(CELL_TIME_LIMIT):
+                        exec(self.visible[test_id], namespace)  # noqa: S102 - the checks
+                except (Exception, TimeLimitExceeded) as error:  # noqa: BLE001 - the finding
+                    visible = error
+                with contextlib.suppress(AssertionError):
+                    exercises.library_untouched()
+                namespace["hidden_cases"] = hidden_cases
+                exec(self.hidden[test_id], namespace)  # noqa: S102 - the hidden block
+                return Verdicts(visible, recorded)
+            if kind == "setup":
+                exec(cell_code, namespace)  # noqa: S102 - the instructor's setup cell
+            elif kind == "answer":
+                exec(code if grade_id == solution_id else cell_code, namespace)  # noqa: S102
+                if grade_id == solution_id and wrap is not None:
+                    wrap(namespace)
+        raise KeyError(f"no test cell {test_id}")
 
     def values(self, solution_id: str, code: str) -> list[tuple[object, dict]]:
         """[(plain value or the exception raised, the call's tolerances)] of every hidden case of
         the exercise `solution_id` when its answer cell holds `code`."""
-        namespace, recorded = dict(self.setup), []
+        return self.run(solution_id, code).hidden
 
-        def hidden_cases(name, expressions, *, forbid=(), rtol=1e-6, atol=1e-8):
-            for expression in expressions:
-                try:
-                    with np.errstate(all="ignore"), warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # an overflow is a wrong answer's value
-                        value = decode(encode(eval(expression, namespace)))  # noqa: S307
-                except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything
-                    value = error
-                recorded.append((value, {"rtol": rtol, "atol": atol}))
+    def outcome(self, solution_id: str, code: str, alteration=None) -> str:
+        """"passed", or the name of the exception the visible checks raised, when the answer cell
+        holds `code` and, if given, `alteration = (function name, alter(value) -> value)` wraps
+        one of its functions."""
+        def wrap(namespace):
+            name, alter = alteration
+            original = namespace[name]
+            namespace[name] = lambda *args, **kwargs: alter(original(*args, **kwargs))
 
-        exec(code, namespace)  # noqa: S102 - a reference answer or a table's wrong answer
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
-            exec(self.visible["test_" + solution_id], namespace)  # noqa: S102 - they may define
-        namespace["hidden_cases"] = hidden_cases  # helpers the cases use; a failure stops nothing
-        exec(self.hidden["test_" + solution_id], namespace)  # noqa: S102 - the hidden block
-        return recorded
+        visible = self.run(solution_id, code, wrap if alteration else None).visible
+        return "passed" if visible is None else type(visible).__name__
 
 
-def check_hidden_cases_reject(cases: HiddenCases, reference_code: str, wrong: dict,
+@contextlib.contextmanager
+def quiet():
+    """Checks run with their printing kept and numpy's warnings off (an overflow is a wrong
+    answer's value)."""
+    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def hidden_verdict(expected: list, got: list) -> bool:
+    """True if every hidden case gave a value the grader accepts (compared with the reference
+    answer's values `expected`, each with its call's tolerances)."""
+    assert len(got) == len(expected)
+    return all(not isinstance(value, BaseException) and compare(value, reference, **tolerance)[0]
+               for (value, _), (reference, tolerance) in zip(got, expected, strict=True))
+
+
+def check_hidden_cases_reject(cases: ChapterRun, reference_code: str, wrong: dict,
                               case: tuple[str, str]) -> None:
     """The wrong answer `case` of the table `wrong` loses its points in the hidden tests as well:
     at least one hidden case raises or differs from the reference answer's value."""
     solution_id, name = case
     expected = cases.values(solution_id, reference_code)
-    assert expected and not any(isinstance(value, Exception) for value, _ in expected)
+    assert expected and not any(isinstance(value, BaseException) for value, _ in expected)
     got = cases.values(solution_id, wrong[solution_id][name])
-    assert len(got) == len(expected)
-    rejected = [isinstance(value, Exception) or not compare(value, reference, **tolerance)[0]
-                for (value, _), (reference, tolerance) in zip(got, expected, strict=True)]
-    assert any(rejected), f"{name!r} passes every hidden case of {solution_id}"
+    assert not hidden_verdict(expected, got), f"{name!r} passes every hidden case of {solution_id}"
 
 
 def check_table_is_complete(wrong: dict, messages: dict, minimum: int = 10) -> None:
@@ -142,31 +211,3 @@ def altered(value, factor: float, position: int):
     if isinstance(value, float):
         return value * factor + (0.5 if value == 0 else 0.0)
     raise TypeError(f"no alteration for {type(value).__name__}")
-
-
-class VisibleChecks:
-    """An exercise's visible checks, run in this process (after the setup cells of HiddenCases)."""
-
-    def __init__(self, source, cases: HiddenCases):
-        self.cases = cases
-        self.visible = {role(cell)["grade_id"]: split_hidden(cell.source)[0]
-                        for cell in source.cells if role(cell).get("grade")
-                        and cell.cell_type == "code"}
-
-    def outcome(self, solution_id: str, code: str, alteration=None) -> str:
-        """"passed", or the name of the exception the visible checks raised, when the answer cell
-        holds `code` and, if given, `alteration = (function name, alter(value) -> value)` wraps
-        one of its functions."""
-        namespace = dict(self.cases.setup)
-        exec(code, namespace)  # noqa: S102 - a reference answer or a wrong one
-        if alteration is not None:
-            name, alter = alteration
-            original = namespace[name]
-            namespace[name] = lambda *args, **kwargs: alter(original(*args, **kwargs))
-        try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                exec(self.visible["test_" + solution_id], namespace)  # noqa: S102
-        except Exception as error:  # noqa: BLE001 - which exception is the finding
-            return type(error).__name__
-        return "passed"

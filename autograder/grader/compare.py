@@ -2,7 +2,8 @@
 
 Both values are plain data rebuilt by autograder.protocol. Numbers use a relative and absolute
 tolerance (like np.allclose) unless both are integers; strings and booleans must be equal (a
-boolean mask matches 0/1 values); lists and arrays must have the same shape; an array of
+boolean mask matches 0/1 values); lists, tuples and arrays must have the same shape (a list and
+a tuple of the same items match: a visible check that asks for one of them says so); an array of
 float32 gets the tolerance float32 allows (precision_tolerances). The reason for a
 mismatch is built from the reference's facts only (its shape, its length, its kind, where the
 first difference is): nothing about the student's value (its shape, length or type), which the
@@ -26,15 +27,19 @@ def _is_number(value) -> bool:
     return type(value) in NUMBER
 
 
+def _is_sequence(value) -> bool:
+    return type(value) in (list, tuple)
+
+
 def _is_mask(value) -> bool:
-    return isinstance(value, list) and all(type(item) is bool for item in value)
+    return _is_sequence(value) and all(type(item) is bool for item in value)
 
 
 def _as_array(value):
     """A numeric array for an array or a (nested) list of numbers; None otherwise."""
     if isinstance(value, np.ndarray):
         return value
-    if isinstance(value, list):
+    if _is_sequence(value):
         try:
             array = np.array(value)
         except ValueError:
@@ -46,7 +51,7 @@ def _as_array(value):
 def compare(value, reference, *, rtol: float, atol: float) -> tuple[bool, str]:
     """(matches, reason) for a student's value against the reference value."""
     if isinstance(reference, np.ndarray) or (
-        isinstance(value, np.ndarray) and isinstance(reference, list)
+        isinstance(value, np.ndarray) and _is_sequence(reference)
     ):
         return _compare_arrays(_as_array(value), _as_array(reference), rtol, atol)
     if type(reference) is bool or type(value) is bool:
@@ -64,8 +69,8 @@ def compare(value, reference, *, rtol: float, atol: float) -> tuple[bool, str]:
             except OverflowError:  # an integer too large for a float is no float reference
                 ok = False
         return ok, "" if ok else "wrong value"
-    if isinstance(reference, list):
-        if not isinstance(value, list) or len(value) != len(reference):
+    if _is_sequence(reference):
+        if not _is_sequence(value) or len(value) != len(reference):
             return False, f"expected a list or tuple of {len(reference)} items"
         if _is_mask(value) and all(_is_number(r) and r in (0, 1) for r in reference):
             value = [int(v) for v in value]  # a boolean mask where 0/1 values are asked for

@@ -237,8 +237,8 @@ def stopped_by_forbidden(outcome: Outcome) -> bool:
 
 
 def choice_code(step: Step) -> str:
-    """Code that reads each quiz answer of a test cell as a choice (see in_kernel.answers)."""
-    lines = ["from autograder.in_kernel.answers import as_choice as _llmf_as_choice"]
+    """Code that reads each quiz answer of a test cell as a choice (course_lib.quiz.as_choice)."""
+    lines = ["from course_lib.quiz import as_choice as _llmf_as_choice"]
     for name in step.choice_variables:
         lines.append(f"if {name!r} in globals(): {name} = _llmf_as_choice({name})")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import builtins
 import platform
+import string
 
 from autograder.grader import syntax
 from autograder.grader.compare import compare
@@ -29,6 +30,7 @@ from autograder.grader.plan import HiddenCall, Plan, PlanError, Step
 from autograder.grader.submission import Submission, normalise
 from autograder.protocol import CaseError, Report, read_report
 from autograder.records import GradeResult, Status
+from course_lib.exercises import MESSAGES as CALL_MESSAGES
 
 # the grader's words for a hidden case that gave no value: the kernel's account of why (an
 # exception, which could be of any name, or a value that is not plain data) is not believed
@@ -154,10 +156,26 @@ def forbidden_note(step: Step, code: str) -> str:
             "yourself: it is not available while grading)")
 
 
+def shared_templates() -> list[tuple[str, ...]]:
+    """The messages every visible check can fail with through course_lib.exercises.call (the
+    course's own text, not the student's), each as its literal parts around its fields."""
+    templates = []
+    for text in CALL_MESSAGES:
+        parts, current = [], ""
+        for literal, field, _, _ in string.Formatter().parse(text):
+            current += literal
+            if field is not None:
+                parts.append(current)
+                current = ""
+        templates.append((*parts, current))
+    return templates
+
+
 def message_templates(code: str) -> list[tuple[str, ...]]:
     """The texts the instructor's visible checks can raise with: every string literal of the
-    code, each an f-string's literal parts (a tuple of n + 1 parts around n fields)."""
-    templates = []
+    code, each an f-string's literal parts (a tuple of n + 1 parts around n fields), and the
+    messages of course_lib.exercises.call (shared_templates)."""
+    templates = shared_templates()
     for node in ast.walk(syntax.parse(code)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             templates.append((node.value,))

@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.grader import syntax
+from autograder.protocol import DEFAULT_ATOL, DEFAULT_RTOL
 
 QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
@@ -46,8 +47,8 @@ class HiddenCall:
     name: str
     n_cases: int
     forbid: tuple[str, ...] = ()
-    rtol: float = 1e-6
-    atol: float = 1e-8
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
     choice_variable: str = ""  # a quiz question's answer variable (`hidden_cases("q1_2",
     # ["answer_q1_2"])`): its value is read as a choice (" b " is "B", True is "True")
 
@@ -217,8 +218,8 @@ def parse_hidden_calls(code: str, where: str) -> tuple[HiddenCall, ...]:
                 name=name,
                 n_cases=len(expressions),
                 forbid=tuple(options.get("forbid", ())),
-                rtol=float(options.get("rtol", 1e-6)),
-                atol=float(options.get("atol", 1e-8)),
+                rtol=float(options.get("rtol", DEFAULT_RTOL)),
+                atol=float(options.get("atol", DEFAULT_ATOL)),
                 choice_variable=str(expressions[0]) if is_choice else "",
             )
         )

@@ -6,7 +6,7 @@ In a source notebook, a test cell ends with a hidden block such as::
     hidden_cases("make_pairs", [
         "make_pairs([3, 1, 4, 1, 5], 2)",
         "make_pairs(list(range(10)), 4)",
-    ], forbid=["course_lib.data.random_windows"], rtol=1e-6, atol=1e-8)
+    ], forbid=["course_lib.data.random_windows"], rtol=1e-5, atol=1e-8)
     ### END HIDDEN TESTS
 
 In an ordinary kernel (an instructor running the source notebook), `hidden_cases` evaluates each
@@ -26,7 +26,15 @@ from __future__ import annotations
 import os
 import sys
 
-from autograder.protocol import GRADING_ENV, HIDDEN_MIME, NotPlainData, hidden_report, to_jsonable
+from autograder.protocol import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    GRADING_ENV,
+    HIDDEN_MIME,
+    NotPlainData,
+    hidden_report,
+    to_jsonable,
+)
 
 
 def _evaluate(expression: str, namespace: dict, grading: bool):
@@ -46,12 +54,14 @@ def _evaluate(expression: str, namespace: dict, grading: bool):
         return value, {"error": f"returned {error}, not plain data (numbers, strings, arrays)"}
 
 
-def hidden_cases(name: str, expressions, *, forbid=(), rtol: float = 1e-6, atol: float = 1e-8):
+def hidden_cases(name: str, expressions, *, forbid=(), rtol: float = DEFAULT_RTOL,
+                 atol: float = DEFAULT_ATOL):
     """Evaluate hidden test expressions in the caller's namespace.
 
     name: the exercise's name (used in messages); expressions: list of Python expressions (str);
     forbid: dotted names of course_lib functions the exercise asks the student to write, which
-    the grader takes away; rtol/atol: the tolerances the grader uses for numbers (an array of
+    the grader takes away; rtol/atol: the tolerances the grader uses for numbers (by default
+    np.allclose's, which the visible checks use: protocol.DEFAULT_RTOL, DEFAULT_ATOL; an array of
     float32 is held to no less than what float32 allows: 64 units of its rounding, 7.6e-6
     relative and that fraction of the reference's largest magnitude, see grader.compare).
     Returns the list of values (None under the grader, which receives them as data instead).

@@ -1,0 +1,383 @@
+"""The learners' self-checks and the grader agree, whatever a learner writes.
+
+For every coding exercise of Chapters 1-5, an answer is the instructor's solution with one of
+its functions changed the way learners change them (ANSWER_KINDS): right answers in other forms
+(a view, a numpy scalar, an int32 array, a small rounding error), wrong values that look right
+(every float scaled, an integer array rolled, one entry NaN, a transposed or padded array),
+odd objects (ndarray subclasses, masked and object arrays, an array whose comparisons always say
+yes), and misbehaving code (raising with a huge message, looping without end, replacing numpy's
+functions). ChapterRun runs the exercise's test cell on it in this process, as the grader's
+kernel does: its visible checks, then its hidden cases, compared with the solution's values by
+the grader's own compare. The properties, over answers hypothesis draws:
+
+- a self-check never passes an answer the hidden cases fail (a learner who sees "passed" keeps
+  the points), and the right forms pass both;
+- every answer the self-check fails gets an AssertionError with a message of the check's own
+  words (never an error the check's own code raised on an odd value), which the feedback page
+  shows too (grader.judge.visible_error);
+- no answer makes a self-check run longer than course_lib.exercises.TIME_LIMIT per call, or pass
+  by lying.
+
+The self-check cannot see what only the hidden cases try (inputs of the grader's own: an answer
+right only on the visible examples): its last line says so (test_the_pass_line_says_what_it_did_
+not_check). Quiz answers: the answer cell's check and the grader read an answer alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import chapter_harness as harness
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wrong_messages import ChapterRun, defined_functions, hidden_verdict
+
+from autograder.grader.judge import visible_error
+from autograder.grader.plan import Step
+from course_lib import exercises
+from course_lib.quiz import as_choice
+
+CHAPTERS = ("ch1_base_models", "ch2_autoregression", "ch3_pretraining_objective",
+            "ch4_mle_finetuning", "ch5_inside_the_transformer")
+
+
+@functools.cache
+def chapter(name: str) -> tuple:
+    """(its ChapterRun, {exercise id: the solution's code}) of a chapter."""
+    source = nbformat.read(harness.source_path(name), as_version=4)
+    keys = {gid: code for gid, code in harness.answer_keys(source).items() if gid.startswith("ex")}
+    return ChapterRun(source), keys
+
+
+EXERCISES = [(name, exercise) for name in CHAPTERS for exercise in chapter(name)[1]]
+
+
+@functools.cache
+def reference_values(name: str, exercise: str) -> list:
+    run, keys = chapter(name)
+    verdicts = run.run(exercise, keys[exercise])
+    assert verdicts.visible is None, verdicts.visible
+    return verdicts.hidden
+
+
+# ------------------------------------------------------------------ what a learner's value becomes
+
+
+def each_leaf(value, change):
+    """`value` with `change` applied to every array and number in it (containers kept)."""
+    if type(value) in (list, tuple):
+        return type(value)(each_leaf(item, change) for item in value)
+    return change(value)
+
+
+def floats_scaled(factor: float):
+    def change(leaf):
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f":
+            return leaf * factor
+        return leaf * factor if type(leaf) is float else leaf
+    return change
+
+
+def one_entry(replacement: float):
+    """The first float entry of the value set to `replacement` (NaN, inf)."""
+    def change(leaf):
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f" and leaf.size:
+            leaf = leaf.copy()
+            leaf.flat[0] = replacement
+            return leaf
+        return replacement if type(leaf) is float else leaf
+    return change
+
+
+def arrays(change):
+    return lambda leaf: change(leaf) if isinstance(leaf, np.ndarray) else leaf
+
+
+class Subclass(np.ndarray):
+    """An ndarray subclass that changes nothing."""
+
+
+class Liar(np.ndarray):
+    """An array whose comparisons and numpy functions always say yes."""
+
+    def __eq__(self, other):
+        return True
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return True
+
+    def __array_function__(self, func, types, args, kwargs):
+        return True
+
+
+class AlwaysEqual(float):
+    def __eq__(self, other):
+        return True
+
+
+def lying(leaf):
+    if isinstance(leaf, np.ndarray):
+        return leaf.view(Liar)
+    return AlwaysEqual(leaf) if type(leaf) is float else leaf
+
+
+def wrong_sequence(value):
+    """A list of ints or pairs with its last item dropped (an off-by-one)."""
+    return value[:-1] if type(value) is list and value else value
+
+
+def same(value, other) -> bool:
+    """True if a learner's changed value is the very value it replaced (same types, same
+    numbers): a change that changes nothing leaves the right answer."""
+    if type(value) is not type(other):
+        return False
+    if type(value) in (list, tuple):
+        return len(value) == len(other) and all(map(same, value, other))
+    if isinstance(value, np.ndarray):
+        return value.dtype == other.dtype and np.array_equal(value, other, equal_nan=True)
+    return value == other or value != value and other != other  # noqa: PLR0124 - NaN
+
+
+# Each kind of answer: (what the learner's function returns instead of `value`, given the
+# grader's relative tolerance for the exercise; whether it is right, so both verdicts must pass,
+# wrong, so the self-check must fail (and the grader with it), or either, so only the agreement
+# is held). A wrong kind that changes nothing in a value (no float to scale) leaves it right.
+RIGHT, WRONG, EITHER = "right", "wrong", "either"
+ANSWER_KINDS = {
+    "a view of the array": (lambda value, rtol: each_leaf(value, arrays(lambda a: a[...])), RIGHT),
+    "a Fortran-ordered array": (lambda value, rtol: each_leaf(value, arrays(np.asfortranarray)),
+                                RIGHT),
+    "numpy scalars for Python numbers": (lambda value, rtol: each_leaf(
+        value, lambda leaf: np.float64(leaf) if type(leaf) is float else leaf), RIGHT),
+    "int32 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(
+        lambda a: a.astype(np.int32) if a.dtype.kind == "i" else a)), RIGHT),
+    "off by a tenth of the tolerance": (lambda value, rtol: each_leaf(
+        value, floats_scaled(1 + rtol / 10)), RIGHT),
+    "off by ten times the tolerance": (lambda value, rtol: each_leaf(
+        value, floats_scaled(1 + rtol * 10)), EITHER),
+    "every float 1% off": (lambda value, rtol: each_leaf(value, floats_scaled(1.01)), WRONG),
+    "every float doubled": (lambda value, rtol: each_leaf(value, floats_scaled(2.0)), WRONG),
+    "the first float NaN": (lambda value, rtol: each_leaf(value, one_entry(np.nan)), WRONG),
+    "the first float infinite": (lambda value, rtol: each_leaf(value, one_entry(np.inf)), WRONG),
+    "an ndarray subclass": (lambda value, rtol: each_leaf(
+        value, arrays(lambda a: a.view(Subclass))), WRONG),
+    "a masked array": (lambda value, rtol: each_leaf(value, arrays(np.ma.masked_array)), WRONG),
+    "an array of objects": (lambda value, rtol: each_leaf(
+        value, arrays(lambda a: a.astype(object))), WRONG),
+    "values that always compare equal": (lambda value, rtol: each_leaf(value, lying), WRONG),
+    "None": (lambda value, rtol: None, WRONG),
+    "an extra leading axis": (lambda value, rtol: each_leaf(value, arrays(lambda a: a[None])),
+                              WRONG),
+    "the value and None, as a pair": (lambda value, rtol: (value, None), WRONG),
+    "the last item dropped": (lambda value, rtol: wrong_sequence(value), EITHER),
+    "lists for arrays": (lambda value, rtol: each_leaf(value, arrays(lambda a: a.tolist())),
+                         EITHER),
+    "float32 for float64": (lambda value, rtol: each_leaf(value, lambda leaf: (
+        leaf.astype(np.float32) if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
+        else np.float32(leaf) if type(leaf) is float else leaf)), EITHER),
+    "a 0-d array for a number": (lambda value, rtol: each_leaf(
+        value, lambda leaf: np.array(leaf) if type(leaf) is float else leaf), EITHER),
+    "a list for a tuple": (lambda value, rtol: list(value) if type(value) is tuple else value,
+                           EITHER),
+    "the axes reversed": (lambda value, rtol: each_leaf(value, arrays(lambda a: a.T)), EITHER),
+}
+
+
+def returning(kind: str, rtol: float, changes: list):
+    """A wrap for ChapterRun.run: the named function returns its value changed by `kind`;
+    `changes` collects whether each call's value changed."""
+    change, _ = ANSWER_KINDS[kind]
+
+    def wrap(namespace, name):
+        original = namespace[name]
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            value = original(*args, **kwargs)
+            new = change(value, rtol)
+            changes.append(not same(new, value))
+            return new
+        namespace[name] = changed
+    return wrap
+
+
+def misbehaving(behaviour: str):
+    """A wrap: the named function raises with a huge message, loops without end, or replaces
+    numpy's comparisons (so that any comparison passes) and returns a wrong value."""
+    def wrap(namespace, name):
+        original = namespace[name]
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            if behaviour == "raises with a huge message":
+                raise ValueError("x" * 10_000_000)
+            if behaviour == "loops without end":
+                while True:
+                    time.sleep(0.01)
+            np.allclose = np.isclose = np.array_equal = lambda *a, **k: True
+            return each_leaf(original(*args, **kwargs), floats_scaled(3.0))
+        namespace[name] = changed
+    return wrap
+
+
+MISBEHAVIOURS = ("raises with a huge message", "loops without end", "replaces numpy's checks")
+
+
+def mutating(namespace, name):
+    """A wrap: the named function returns its right value, then changes the caller's first
+    array or list argument in place (1 added to an array, a list reversed)."""
+    original = namespace[name]
+
+    @functools.wraps(original)
+    def changed(*args, **kwargs):
+        value = original(*args, **kwargs)
+        for argument in args:
+            if isinstance(argument, np.ndarray) and argument.flags.writeable:
+                argument += 1
+                break
+            if type(argument) is list and len(argument) > 1:
+                argument.reverse()
+                break
+        return value
+    namespace[name] = changed
+
+
+def tolerance(name: str, exercise: str) -> float:
+    """The grader's smallest relative tolerance among the exercise's hidden cases."""
+    return min(tolerances["rtol"] for _, tolerances in reference_values(name, exercise))
+
+
+def verdicts_of(name: str, exercise: str, which: int, wrap):
+    run, keys = chapter(name)
+    code = keys[exercise]
+    functions = defined_functions(code)
+    target = functions[which % len(functions)]
+    return run.run(exercise, code, lambda namespace: wrap(namespace, target)), target
+
+
+def check_agreement(name, exercise, verdicts, expected, label):
+    """The properties of the module's docstring, for one answer: the self-check's verdict is
+    the grader's (which also runs the visible checks, so it fails what they fail: the self-check
+    must not pass what the hidden cases fail); `expected` RIGHT: both pass; WRONG: the self-check
+    fails; every failure is an AssertionError with a message."""
+    hidden_passed = hidden_verdict(reference_values(name, exercise), verdicts.hidden)
+    visible = verdicts.visible
+    where = f"{exercise}, {label}"
+    if visible is not None:
+        assert type(visible) is AssertionError and str(visible).strip(), (
+            f"{where}: the self-check failed with {type(visible).__name__}: {visible!s:.300}, "
+            "not an AssertionError saying what was wrong")
+        run, _ = chapter(name)
+        test_id = "test_" + exercise
+        step = Step("test", test_id, run.visible[test_id])
+        shown = visible_error(step, f"AssertionError: {visible}")
+        assert "run the checks in your notebook" not in shown, (
+            f"{where}: the feedback page cannot show the check's message {visible!s:.300}")
+    assert visible is not None or hidden_passed, (
+        f"{where}: the self-check passes an answer the hidden cases fail")
+    if expected == RIGHT:
+        assert visible is None and hidden_passed, (
+            f"{where}: a right answer fails (self-check: {visible!s:.300}; hidden cases pass: "
+            f"{hidden_passed})")
+    if expected == WRONG:
+        assert visible is not None, f"{where}: the self-check passes a wrong answer"
+
+
+def check_answer(exercise: tuple[str, str], kind: str, which: int) -> None:
+    """Function number `which` of the exercise's solution returns its value changed by `kind`:
+    the verdicts agree."""
+    name, exercise_id = exercise
+    changes: list[bool] = []
+    wrap = returning(kind, tolerance(name, exercise_id), changes)
+    verdicts, target = verdicts_of(name, exercise_id, which, wrap)
+    expected = ANSWER_KINDS[kind][1] if any(changes) else RIGHT
+    check_agreement(name, exercise_id, verdicts, expected, f"{target}: {kind}")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exercise=st.sampled_from(EXERCISES), kind=st.sampled_from(sorted(ANSWER_KINDS)),
+       which=st.integers(0, 2))
+def test_a_self_check_and_the_grader_agree_on_any_value(exercise, kind, which):
+    check_answer(exercise, kind, which)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("kind", sorted(ANSWER_KINDS))
+def test_every_exercise_and_kind_of_answer(exercise, kind):
+    """Every pair once, on the exercise's first function (the property above draws the rest)."""
+    check_answer(exercise, kind, 0)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+def test_changing_the_callers_input_is_judged_alike(exercise):
+    """A function that changes its caller's array or list: where a hidden case notices, a
+    visible check does too (a self-check never passes what the grader fails)."""
+    name, exercise_id = exercise
+    verdicts, target = verdicts_of(name, exercise_id, 0, mutating)
+    check_agreement(name, exercise_id, verdicts, EITHER, f"{target}: changes its input")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("behaviour", MISBEHAVIOURS)
+def test_misbehaving_code_fails_the_self_check_in_plain_words(exercise, behaviour, monkeypatch):
+    """Code that raises with a huge message, loops without end or replaces numpy's comparisons
+    fails its self-check with an AssertionError, within the time limit, and loses its points."""
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+    name, exercise_id = exercise
+    started = time.monotonic()
+    verdicts, target = verdicts_of(name, exercise_id, 0, misbehaving(behaviour))
+    check_agreement(name, exercise_id, verdicts, WRONG, f"{target}: {behaviour}")
+    assert time.monotonic() - started < 30
+    assert np.allclose(1.0, 3.0) is False, "numpy's own functions are back"
+
+
+def test_the_pass_line_says_what_it_did_not_check(capsys):
+    """An answer right only on the visible examples passes its self-check (no check can see
+    the grader's own inputs), so the check's last line says the grader tries inputs of its
+    own."""
+    exercises.passed("Exercise 1.1")
+    line = capsys.readouterr().out
+    assert "inputs of its own" in line and "course_lib's version" in line
+
+
+# ------------------------------------------------------------------ quizzes
+
+
+QUIZ_CHECK = 'assert as_choice(answer_q) in {"A", "B", "C", "D"}, "answer_q must be one of ..."'
+
+letters = st.sampled_from("ABCDabcd")
+spellings = st.one_of(
+    letters,
+    st.builds(lambda pad, l, r, letter: f"{pad}{l}{letter}{r}{pad}",
+              st.sampled_from(["", " ", "\t", "\n"]), st.sampled_from(["", "(", "[", "'", '"']),
+              st.sampled_from(["", ")", "]", ".", ":", "'", '"', ","]), letters),
+    st.text(max_size=12),
+    st.sampled_from(["AB", "A, B", "b) two", "option B", "", "True", "false", "1", "½"]),
+    st.booleans(), st.integers(-3, 3), st.none(), st.floats(allow_nan=True),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(answer=spellings, key=st.sampled_from("ABCD"))
+def test_a_quiz_answer_is_read_alike_by_its_check_and_the_grader(answer, key):
+    """The answer cell's check reads the answer with as_choice, as the grader does before its
+    checks: whatever the learner typed, the check passes exactly when the grader's reading is
+    one of the options, and the grader scores exactly the answers whose reading is the key."""
+    def check_passes(namespace):
+        try:
+            exec(QUIZ_CHECK, namespace)  # noqa: S102 - the shape of every quiz's check
+        except AssertionError:
+            return False
+        return True
+
+    in_notebook = check_passes({"as_choice": as_choice, "answer_q": answer})
+    graded = as_choice(answer)  # the grader's step before the checks (grader.execute)
+    in_grader = check_passes({"as_choice": as_choice, "answer_q": graded})
+    assert in_notebook == in_grader
+    assert in_grader == (graded in {"A", "B", "C", "D"})
+    if type(answer) is str and answer.strip(" \t\n()[]'\".:,").upper() == key:
+        assert graded == key, f"{answer!r} is read as {graded!r}, not as the choice {key}"

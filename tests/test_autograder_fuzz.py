@@ -12,6 +12,7 @@ exports and gives feedback to a class through the real command line, with the sa
 
 from __future__ import annotations
 
+import builtins
 import copy
 import csv
 import json
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import types
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -30,6 +33,7 @@ import synthetic
 from grading_cli import SOURCE, released_course
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jupyter_client.session import Session
 from plain_reports import plain
 
 from autograder.cli import main
@@ -45,11 +49,12 @@ from autograder.grader.judge import (
     judge,
     visible_error,
 )
-from autograder.grader.kernel import Outcome
+from autograder.grader.kernel import Outcome, read_message
 from autograder.grader.pipeline import Graded, reference_values
 from autograder.grader.plan import Step, read_plan
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import MAX_BYTES, read_submission, read_submitted
+from autograder.in_kernel import names
 from autograder.protocol import hidden_report, to_jsonable
 from autograder.records import Status, load_result
 from autograder.reports.feedback import SourceFacts, feedback_page, text_report
@@ -581,3 +586,125 @@ def test_a_float32_answer_is_judged_at_float32_precision(seed, n, scale):
         (value - reference) / reference)
     wrong = value * np.float32(1 + 1e-4) + np.float32(1e-4)
     assert compare(wrong, reference, rtol=1e-9, atol=0.0)[0] is False
+
+
+# Issue 21, a reviewer's round: kernel messages that cannot be read, the interpreter's state the
+# grader's cells rely on, cells whose metadata or type is not what the source says.
+
+SESSION = Session(key=b"the connection's key")
+FORGED_BODIES = st.sampled_from([b"[" * 100_000 + b"]" * 100_000, b"9" * 6_000, b"{", b"\xff",
+                                 b'{"a": ' + b"1" * 5_000 + b"}", b"null", b"[]", b'"text"'])
+
+
+@st.composite
+def kernel_frames(draw) -> list[bytes]:
+    """What a kernel whose student holds the key and the socket can send: frames of any bytes,
+    or a message signed with the key whose parts are any JSON or none at all."""
+    if draw(st.booleans()):
+        return draw(st.lists(st.binary(max_size=40) | FORGED_BODIES, max_size=7))
+    parts = [draw(FORGED_BODIES | st.builds(lambda value: json.dumps(value).encode(),
+                                            json_values))
+             for _ in range(4)]
+    signature = SESSION.sign(parts) if draw(st.booleans()) else draw(st.binary(max_size=64))
+    return [b"identity", b"<IDS|MSG>", signature, *parts]
+
+
+@settings(max_examples=500, deadline=None)
+@given(frames=kernel_frames())
+def test_a_kernel_message_that_cannot_be_read_is_dropped_never_raised(frames):
+    message, seconds, _ = measured(read_message, SESSION, frames)
+    assert seconds < SECOND
+    assert message is None or (isinstance(message["parent_header"], dict)
+                               and isinstance(message["msg_type"], str)
+                               and isinstance(message["content"], dict))
+
+
+def test_a_message_the_kernel_really_sends_is_read():
+    sent = SESSION.msg("stream", {"name": "stdout", "text": "4\n"}, parent=SESSION.msg("x"))
+    frames = SESSION.serialize(sent, ident=b"kernel")
+    assert read_message(SESSION, frames)["content"] == {"name": "stdout", "text": "4\n"}
+
+
+def _observed_state(namespace: dict) -> tuple:
+    """What the grader's cells would find: the names, modules, built-ins and settings that
+    STATE_GAMES change."""
+    return ("abs" in namespace, "float" in namespace, sys.modules.get("json"),
+            "llmf_blocked" in sys.modules, builtins.divmod, sys.getrecursionlimit(), os.getcwd(),
+            list(warnings.filters), np.geterr(), sys.displayhook)
+
+
+# what a student's cell can leave behind that would make the grader's own checks fail
+STATE_GAMES = {
+    "shadows built-ins": lambda ns: ns.update(abs=3, float="x"),
+    "replaces a module": lambda ns: sys.modules.__setitem__("json", types.ModuleType("json")),
+    "blocks a module": lambda ns: sys.modules.__setitem__("llmf_blocked", None),
+    "patches a built-in": lambda ns: setattr(builtins, "divmod", None),
+    "lowers the recursion limit": lambda ns: sys.setrecursionlimit(200),
+    "changes folder": lambda ns: os.chdir("/"),
+    "turns warnings into errors": lambda ns: warnings.simplefilter("error"),
+    "makes numpy raise": lambda ns: np.seterr(all="raise"),
+    "replaces the display hook": lambda ns: setattr(sys, "displayhook", None),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(games=st.permutations(sorted(STATE_GAMES)), count=st.integers(0, len(STATE_GAMES)))
+def test_the_grader_s_cells_find_the_interpreter_as_the_setup_left_it(tmp_path_factory, games,
+                                                                     count):
+    folder = tmp_path_factory.getbasetemp()
+    namespace = {"np": np}
+    with pytest.MonkeyPatch.context() as patch:  # the real state, whatever the mechanism does
+        for module, name in [(names, "_state"), (names, "_kept")]:
+            patch.setattr(module, name, {})
+        patch.setattr(sys, "displayhook", sys.displayhook)
+        patch.setattr(builtins, "divmod", divmod)
+        patch.setattr(warnings, "filters", list(warnings.filters))
+        patch.chdir(folder)
+        patch.setitem(sys.modules, "json", sys.modules["json"])
+        limit, errors = sys.getrecursionlimit(), np.geterr()
+        try:
+            names._capture()
+            before = _observed_state(namespace)
+            for game in games[:count]:
+                STATE_GAMES[game](namespace)
+            names._put_back_state(namespace, ["abs", "float"])
+            assert _observed_state(namespace) == before, games[:count]
+        finally:
+            sys.modules.pop("llmf_blocked", None)
+            sys.setrecursionlimit(limit)
+            np.seterr(**errors)
+
+
+INSTRUCTOR_IDS = {step.grade_id for step in PLAN.steps} | set(PLAN.written) | set(PLAN.locked)
+
+
+@settings(max_examples=300, deadline=None)
+@given(claim=json_values.filter(lambda value: not isinstance(value, str)
+                               or value not in INSTRUCTOR_IDS),
+       extra=st.dictionaries(st.sampled_from(NBGRADER_KEYS[1:]), json_values, max_size=4),
+       at=st.integers(0, len(HONEST["cells"])))
+def test_a_code_cell_whose_metadata_names_no_cell_of_the_source_is_the_student_s(claim, extra,
+                                                                                 at):
+    """Run All runs every code cell: metadata naming no cell of the source (forged, or copied
+    from another notebook) does not keep the student's own code from running."""
+    notebook = copy.deepcopy(HONEST)
+    own = {"cell_type": "code", "source": "def helper_of_mine():\n    return 1\n", "outputs": [],
+           "execution_count": None, "metadata": {"nbgrader": {**extra, "grade_id": claim}}}
+    notebook["cells"].insert(at, own)
+    submission = read_submission(json.dumps(notebook).encode(), PLAN)
+    assert own["source"] in [code for _, code in submission.added], plain(claim)
+    assert not submission.tampering
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(["code", "markdown", "raw"]) | json_values,
+       which=st.sampled_from(sorted(PLAN.answer_ids)))
+def test_an_answer_cell_of_a_type_that_does_not_run_is_not_answered_and_flagged(kind, which):
+    notebook = copy.deepcopy(HONEST)
+    cell = next(c for c in notebook["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == which)
+    cell["cell_type"] = kind
+    submission = read_submission(json.dumps(notebook).encode(), PLAN)
+    assert (which in submission.answers) == (kind == "code")
+    flagged = [note for note in submission.to_review if which in note]
+    assert bool(flagged) == (kind != "code"), plain((kind, submission.to_review))

@@ -32,6 +32,7 @@ from pathlib import Path
 import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
+from jupyter_client.session import Session
 
 from autograder.grader.cgroups import SandboxGroup
 from autograder.grader.sandbox import Limits, prepare_writable, sandboxed_command
@@ -101,6 +102,26 @@ def descendants(pid: int) -> list[int]:
                 found.append(child)
                 frontier.append(child)
     return found
+
+
+def read_message(session: Session, frames: list[bytes]) -> dict | None:
+    """One message from the kernel's frames, or None if it is not a well-formed message signed
+    with the connection's key: its header, parent header and content dicts, its type a string.
+
+    The kernel runs the student's code, which holds the key and the sockets: a message can be
+    forged, unsigned, or hold JSON that no parser takes (nested 100,000 deep, an integer of
+    6,000 digits). Such a message is dropped, never believed and never raised: it costs the
+    student's cell at most what a message the kernel never sent costs."""
+    try:
+        _identities, frames = session.feed_identities(frames)
+        message = session.deserialize(frames)
+    except Exception:  # noqa: BLE001 - whatever the frames hold, they are only dropped
+        return None
+    if not (isinstance(message.get("parent_header"), dict)
+            and isinstance(message.get("msg_type"), str)
+            and isinstance(message.get("content"), dict)):
+        return None
+    return message
 
 
 class HiddenBudget:
@@ -244,14 +265,14 @@ class SandboxedKernel:
         outcome.seconds = time.monotonic() - started
         return outcome
 
-    def _next_message(self, timeout: float) -> tuple[dict, int]:
-        """(the next IOPub message, its size in bytes); raise queue.Empty if none came."""
+    def _next_message(self, timeout: float) -> tuple[dict | None, int]:
+        """(the next IOPub message as `read_message` reads it, its size in bytes); raise
+        queue.Empty if none came."""
         channel = self.client.iopub_channel
         if not channel.socket.poll(int(timeout * 1000)):
             raise queue.Empty
         frames = channel.socket.recv_multipart()
-        _identities, frames = channel.session.feed_identities(frames)
-        return channel.session.deserialize(frames), sum(map(len, frames))
+        return read_message(channel.session, frames), sum(map(len, frames))
 
     def _collect(self, msg_id: str, deadline: float) -> Outcome:
         """Read messages of one execution until it finishes, the kernel dies or time is up."""
@@ -269,11 +290,9 @@ class SandboxedKernel:
                     outcome.status = "died"
                     break
                 continue
-            if message["parent_header"].get("msg_id") != msg_id:
+            if message is None or message["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]
-            if not isinstance(content, dict):
-                continue  # a forged message: the kernel's own are always dicts
             if kind == "status" and content.get("execution_state") == "idle":
                 break
             if kind == "stream":

@@ -11,7 +11,10 @@ compared with the release version of the source).
 
 Cells are read as Run All runs them: when several cells claim one answer's grade_id (a copy
 made in JupyterLab), the last one is the answer and the earlier ones run where they stand,
-like cells the student added; the notebook is flagged for review.
+like cells the student added; the notebook is flagged for review. A code cell whose nbgrader
+metadata names no cell of the source (forged, or copied from another notebook) is the student's
+own and runs where it stands; an answer cell turned into a markdown or raw cell does not run
+(graded as not answered), and the notebook is flagged.
 
 >>> read_submission(None, plan).problem  # doctest: +SKIP
 (<Status.MISSING: 'missing'>, 'no notebook was submitted')
@@ -33,7 +36,6 @@ from autograder.grader.plan import (
     Plan,
     grade_id_of,
     normalise,
-    role,
 )
 from autograder.records import Status
 
@@ -82,6 +84,12 @@ def cell_text(value) -> str:
     if not isinstance(value, str):
         return ""
     return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def cell_type_name(cell: dict) -> str:
+    """A cell's type as a report may show it: one of the notebook format's, else "unknown"."""
+    kind = cell.get("cell_type")
+    return kind if kind in ("code", "markdown", "raw") else "unknown"
 
 
 def read_submitted(path: str | Path) -> Submitted | None:
@@ -156,6 +164,7 @@ def _read_added_cells(cells: list, plan: Plan, submission: Submission,
     typed into one right after an unanswered written answer is that answer; other added cells
     are the student's code, run where they stand."""
     steps = {step.grade_id for step in plan.steps if step.kind != "setup"}
+    instructors = steps | set(plan.written) | set(plan.locked)
     after_step = last_graded = ""
     for cell in cells:
         grade_id = grade_id_of(cell)
@@ -165,8 +174,8 @@ def _read_added_cells(cells: list, plan: Plan, submission: Submission,
             after_step = grade_id if grade_id in steps else after_step
             continue
         if not isinstance(cell, dict) or cell.get("cell_type") != "code" or (
-            role(cell) and not copy
-        ):
+            grade_id in instructors and not copy
+        ):  # a cell whose metadata names no cell of the source is the student's: it runs
             continue
         code, cell_id = cell_text(cell.get("source")), cell.get("id")
         if not code.strip() or (isinstance(cell_id, str) and cell_id in plan.release_ids
@@ -217,6 +226,11 @@ def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
         cell = found[-1]  # Run All: the last cell to run defines the answer
         if grade_id in plan.answer_ids and cell.get("cell_type") == "code":
             submission.answers[grade_id] = cell_text(cell.get("source"))
+        elif grade_id in plan.answer_ids:
+            submission.to_review.append(
+                f"the answer cell {grade_id} was turned into a {cell_type_name(cell)} cell, "
+                "which Run All does not run: graded as not answered")
+            continue
         elif grade_id in plan.written:
             submission.written[grade_id] = cell_text(cell.get("source"))
             if cell.get("cell_type") == "code":

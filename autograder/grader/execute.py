@@ -28,6 +28,7 @@ from autograder.grader import syntax
 from autograder.grader.course_lib_view import course_lib_view
 from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
 from autograder.grader.plan import MAX_PARSED_CHARS, Plan, Step, bound_names, loaded_names
+from autograder.grader.pythons import KernelPython
 from autograder.grader.sandbox import Limits
 
 FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the kernel names it
@@ -105,16 +106,17 @@ class _Session:
     """A kernel plus the program replayed into a replacement kernel after a crash."""
 
     def __init__(self, limits: Limits, files: tuple[Path, ...], run: KernelRun,
-                 course_lib: Path | None):
+                 course_lib: Path | None, python: KernelPython | None):
         self.limits, self.files, self.run_log = limits, files, run
-        self.course_lib = course_lib
+        self.course_lib, self.python = course_lib, python
         self.program: list[tuple[str, str, str]] = []  # (before, code, after) expressions
         self.restarts = 0
         self.budget = HiddenBudget(limits.max_hidden_kb * 1024)  # for the whole notebook
         self.kernel = self._start()
 
     def _start(self) -> SandboxedKernel:
-        kernel = SandboxedKernel(self.limits, self.files, self.course_lib, self.budget)
+        kernel = SandboxedKernel(self.limits, self.files, self.course_lib, self.budget,
+                                 self.python)
         kernel.start()
         kernel.execute("", self.limits.cell_timeout, after=SNAPSHOT)  # before any student code
         return kernel
@@ -180,8 +182,10 @@ class _Session:
 
 
 def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits,
-             added: list[tuple[str, str]] = (), apart: frozenset[str] = frozenset()) -> KernelRun:
-    """Run setup, answer and test steps of `plan` with the given answers (None: the solutions).
+             added: list[tuple[str, str]] = (), apart: frozenset[str] = frozenset(),
+             python: KernelPython | None = None) -> KernelRun:
+    """Run setup, answer and test steps of `plan` with the given answers (None: the solutions),
+    on `python` (the grader's own if None; see autograder.grader.pythons).
 
     added: code cells the student added, (the answer or test cell each follows, or "", code);
     each runs right after that cell (those following none, before the first answer or test),
@@ -199,12 +203,13 @@ def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits,
                for step in plan.tests if step.grade_id in apart]
     for tests, forbidden in groups:
         if tests or not apart:
-            _run_group(plan, code_for, added, limits, run, deadline, tests, frozenset(forbidden))
+            _run_group(plan, code_for, added, limits, run, deadline, tests, frozenset(forbidden),
+                       python)
     return run
 
 
 def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, tests: list,
-               forbidden: frozenset[str]) -> None:
+               forbidden: frozenset[str], python: KernelPython | None) -> None:
     """Run setup, answers, added cells and `tests` in one kernel (in notebook order)."""
     after: dict[str, list[str]] = {}
     for anchor, code in added:
@@ -212,7 +217,7 @@ def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, t
     wanted = {step.grade_id for step in tests}
     last = max((i for i, step in enumerate(plan.steps) if step.grade_id in wanted), default=-1)
     restore = restore_code(plan)
-    session = _Session(limits, plan.files, run, course_lib_view(forbidden))
+    session = _Session(limits, plan.files, run, course_lib_view(forbidden), python)
     try:
         for step in plan.steps[: last + 1]:
             if step.kind != "setup":

@@ -34,8 +34,16 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.session import Session
 
+from autograder.grader import own_mounts
 from autograder.grader.cgroups import SandboxGroup
-from autograder.grader.sandbox import Limits, prepare_writable, sandboxed_command
+from autograder.grader.pythons import KernelPython
+from autograder.grader.sandbox import (
+    OWN_NAMESPACE,
+    Limits,
+    prepare_writable,
+    sandboxed_command,
+    writable_mode,
+)
 from autograder.grader.scratch import remove_scratch, scratch_folder
 from autograder.protocol import HIDDEN_MIME
 
@@ -142,8 +150,10 @@ class SandboxedKernel:
     """An IPython kernel in the sandbox, started on `start()` (or `with`), killed on `stop()`."""
 
     def __init__(self, limits: Limits, files: tuple[Path, ...] = (),
-                 course_lib: Path | None = None, budget: HiddenBudget | None = None):
+                 course_lib: Path | None = None, budget: HiddenBudget | None = None,
+                 python: KernelPython | None = None):
         self.limits = limits
+        self.python = python  # the Python it runs on (None: the grader's own)
         self.files = [Path(f).resolve() for f in files]
         self.course_lib = course_lib  # the course_lib view it imports (None: the real one)
         self.budget = budget or HiddenBudget(limits.max_hidden_kb * 1024)
@@ -163,8 +173,11 @@ class SandboxedKernel:
     def start(self) -> None:
         """Launch the kernel and wait until it answers."""
         self.runtime = scratch_folder("kernel-")
-        longest_socket = self.runtime / "socket-5"  # ZeroMQ names one socket per channel
-        if len(bytes(longest_socket)) > MAX_SOCKET_PATH:
+        # ZeroMQ names one socket per channel: "<...>/socket-5" is the longest, as the grader
+        # reaches it (through /proc/<pid>/root when the sandbox mounts in its own namespace)
+        longest_socket = (own_mounts.socket_path(2**22, self.runtime)
+                          if writable_mode() == OWN_NAMESPACE else f"{self.runtime}/socket") + "-5"
+        if len(os.fsencode(longest_socket)) > MAX_SOCKET_PATH:
             self.stop()
             raise KernelStartError(
                 f"the temporary folder's path is too long for the kernel's sockets "
@@ -185,8 +198,8 @@ class SandboxedKernel:
         self.group = SandboxGroup(self.limits.sandbox_memory_bytes(), self.limits.max_processes,
                                   self.limits.cpus)
         argv, env, cwd = sandboxed_command(
-            connection_file, self.runtime, self.files, self.limits, self.group, self.course_lib
-        )
+            connection_file, self.runtime, self.files, self.limits, self.group, self.course_lib,
+            self.python)
         self.process = subprocess.Popen(
             argv, env=env, cwd=cwd, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -196,6 +209,8 @@ class SandboxedKernel:
         context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         self.client = BlockingKernelClient(context=context)
         self.client.load_connection_file(str(connection_file))
+        if writable_mode() == OWN_NAMESPACE:  # the sockets are in the sandbox's own mounts
+            self.client.ip = own_mounts.socket_path(self.process.pid, self.runtime)
         # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
         # start, and the client then reports it dead while it is still booting. Liveness is
         # the process itself.

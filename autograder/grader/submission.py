@@ -37,6 +37,7 @@ from autograder.grader.plan import (
     grade_id_of,
     normalise,
 )
+from autograder.grader.pythons import recorded_minor
 from autograder.records import Status
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -61,6 +62,7 @@ class Submission:
     problem: tuple[Status, str] | None = None  # (status, reason) when the file cannot be graded
     sha256: str = ""  # of the whole submitted file, the bytes judged
     to_review: list[str] = field(default_factory=list)  # what the instructor should look at
+    saved_on: tuple[int, int] | None = None  # the Python the file records it was saved with
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
     submission = Submission(problem=problem, sha256=raw.sha256 if raw is not None else "")
     if notebook is None:
         return submission
+    submission.saved_on = recorded_minor(notebook)
     carried = instructor_text_in(notebook["cells"], plan)
     if carried:
         submission.problem = (Status.TAMPERED, f"the notebook carries the instructor's {carried} "

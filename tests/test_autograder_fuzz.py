@@ -18,6 +18,7 @@ import csv
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -55,6 +56,12 @@ from autograder.grader.plan import Step, read_plan
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import MAX_BYTES, read_submission, read_submitted
 from autograder.in_kernel import names
+from autograder.in_kernel.messages import (
+    MAX_CONTENT_BYTES,
+    MAX_TEXT,
+    bounded_content,
+    json_size,
+)
 from autograder.protocol import hidden_report, to_jsonable
 from autograder.records import Status, load_result
 from autograder.reports.feedback import SourceFacts, feedback_page, text_report
@@ -335,10 +342,16 @@ def every_stage(raw: bytes, references, text: str, where: Step):
 
 @pytest.fixture(scope="module")
 def figures():
-    """The in-process fuzz run's figures, printed when the module's tests are done (-s)."""
+    """The fuzz run's figures, printed when the module's tests are done (pytest -s): hostile
+    notebooks through the in-process stages (worst CPU seconds and Python MB of one), and
+    through the command line (worst wall seconds per notebook of a class's grade, export and
+    feedback; the peak resident memory of the grader's process and of its worker processes)."""
     found = {"notebooks": 0, "worst seconds": 0.0, "worst MB": 0.0}
-    yield found
+    graded = {"notebooks": 0, "worst seconds per notebook": 0.0,
+              "grader (test process) peak MB": 0.0, "worker or kernel peak MB": 0.0}
+    yield found, graded
     print(f"\nhostile notebooks through every in-process stage: {found}")
+    print(f"hostile notebooks graded, exported and given feedback by the command line: {graded}")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -349,6 +362,7 @@ def test_every_stage_is_total_and_bounded_on_hostile_notebooks(references, figur
                                                                tmp_path_factory, raw, text,
                                                                where):
     (result, page, printed), seconds, peak = measured(every_stage, raw, references, text, where)
+    figures = figures[0]
     figures["notebooks"] += 1
     figures["worst seconds"] = max(figures["worst seconds"], round(seconds, 3))
     figures["worst MB"] = max(figures["worst MB"], round(peak, 1))
@@ -541,7 +555,7 @@ PER_NOTEBOOK = 90  # seconds: the notebook timeout (60) and a kernel's start und
                                  HealthCheck.data_too_large])
 @given(files=st.lists(hostile_submission(), min_size=2, max_size=2))
 def test_a_class_with_hostile_notebooks_is_graded_exported_and_given_feedback(graded_class,
-                                                                              files):
+                                                                              figures, files):
     """The run ends; every student is graded, exported and given feedback, in a time
     proportional to the class; the honest student's result does not change."""
     course = Course(graded_class)
@@ -559,7 +573,15 @@ def test_a_class_with_hostile_notebooks_is_graded_exported_and_given_feedback(gr
     exported = graded_class / "grades.csv"
     assert main(["--course", str(graded_class), "export", str(exported)]) == 0
     assert main(["--course", str(graded_class), "feedback"]) == 0
-    assert time.monotonic() - started < PER_NOTEBOOK * len(students)
+    seconds = time.monotonic() - started
+    assert seconds < PER_NOTEBOOK * len(students)
+    graded = figures[1]
+    graded["notebooks"] += len(files)
+    graded["worst seconds per notebook"] = max(graded["worst seconds per notebook"],
+                                               round(seconds / len(students), 1))
+    for key, who in (("grader (test process) peak MB", resource.RUSAGE_SELF),
+                     ("worker or kernel peak MB", resource.RUSAGE_CHILDREN)):
+        graded[key] = round(resource.getrusage(who).ru_maxrss / 1024, 1)  # kB on Linux
     assert course.result("ada", "fx_basics", "fx_basics").read_bytes() == ada_before
     rows = {row["student"]: row for row in csv.DictReader(exported.open(encoding="utf-8"))}
     rows["m\udcff"] = rows.pop("m\\udcff")  # written escaped, valid UTF-8
@@ -708,3 +730,19 @@ def test_an_answer_cell_of_a_type_that_does_not_run_is_not_answered_and_flagged(
     assert (which in submission.answers) == (kind == "code")
     flagged = [note for note in submission.to_review if which in note]
     assert bool(flagged) == (kind != "code"), plain((kind, submission.to_review))
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(0, 3 * MAX_TEXT), min_size=1, max_size=4),
+       char=st.sampled_from(['x', '"', "\x00", "é", "\ud800"]), printed=st.booleans())
+def test_no_message_the_kernel_sends_is_larger_than_the_grader_reads(sizes, char, printed):
+    """Printed text, a value's text form, a hidden-cases report or an image of any size: once
+    bounded, the message's JSON is below the grader's limit (8 MB), and what was small is
+    unchanged."""
+    data = {f"kind/{n}": char * size if n % 2 else {"cases": [char * size]}
+            for n, size in enumerate(sizes)}
+    content = {"name": "stdout", "text": char * sizes[0]} if printed else {"data": data}
+    bounded = bounded_content(content)
+    assert json_size(bounded) <= MAX_CONTENT_BYTES < Limits().max_message_kb * 1024
+    if json_size(content) <= MAX_CONTENT_BYTES and max(sizes) <= MAX_TEXT:
+        assert bounded == content  # what fits is sent as it is

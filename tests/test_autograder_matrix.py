@@ -270,6 +270,9 @@ def fixture_cases(course: Path) -> list[Case]:
                     "fork_that_never_returns", {"timed_out"}, all_tests(FIXTURE)),
         with_linear(correct["linear_answer"] + "\nraise ValueError('x' * 100_000_000)\n",
                     "right_function_then_a_100_mb_message", {honest}, all_tests(FIXTURE)),
+        # a reviewer's round: one output larger than the grader reads costs nothing
+        with_linear(correct["linear_answer"] + "\nprint('x' * 30_000_000)\n'y' * 30_000_000\n",
+                    "right_function_then_a_30_mb_output", {honest}, all_tests(FIXTURE)),
         # issue 21, class 1: no file costs the grader unbounded work; class 5: its record
         Case("60000_invalid_outputs", FIXTURE, _with_invalid_outputs(
             synthetic.student_notebook(FIXTURE, correct), 60_000), {honest}, all_tests(FIXTURE)),

@@ -36,7 +36,8 @@ FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the k
 MAX_RESTARTS = 3
 NAMES = "__import__('autograder.in_kernel.names', fromlist=['names'])"  # in_kernel/names.py
 ERRORS = "__import__('autograder.in_kernel.errors', fromlist=['errors'])"  # in_kernel/errors.py
-SNAPSHOT = f"{NAMES}.snapshot() and {ERRORS}.install()"  # at a kernel's start
+MESSAGES = "__import__('autograder.in_kernel.messages', fromlist=['messages'])"  # its messages
+SNAPSHOT = f"{NAMES}.snapshot() and {ERRORS}.install() and {MESSAGES}.install()"  # at start
 RESET_HOOKS = f"{NAMES}.reset_hooks()"  # before a student's
 
 

@@ -281,6 +281,11 @@ def fixture_cases(course: Path) -> list[Case]:
         Case("changes_the_interpreter_state", FIXTURE, synthetic.with_added_cell(
             synthetic.student_notebook(FIXTURE, correct), "linear_answer",
             INTERPRETER_STATE_GAMES), {honest}, all_tests(FIXTURE)),
+        Case("sets_the_standard_streams_to_none", FIXTURE, synthetic.with_added_cell(
+            synthetic.with_added_cell(synthetic.student_notebook(FIXTURE, correct),
+                                      "linear_answer", "import sys\nsys.stdout = None\n"),
+            "softmax_answer", "import sys\nsys.stderr = sys.stdout = None\nraise ValueError"),
+            {honest}, all_tests(FIXTURE)),
         # forged kernel messages are dropped, never believed or raised
         Case("forged_kernel_messages", FIXTURE, synthetic.with_added_cell(
             synthetic.student_notebook(FIXTURE, correct), "linear_answer", FORGED_MESSAGES),

@@ -39,6 +39,7 @@ ERRORS = "__import__('autograder.in_kernel.errors', fromlist=['errors'])"  # in_
 MESSAGES = "__import__('autograder.in_kernel.messages', fromlist=['messages'])"  # its messages
 SNAPSHOT = f"{NAMES}.snapshot() and {ERRORS}.install() and {MESSAGES}.install()"  # at start
 RESET_HOOKS = f"{NAMES}.reset_hooks()"  # before a student's
+STREAMS = f"{NAMES}.put_back_streams()"  # after every chunk
 
 
 @dataclass
@@ -123,13 +124,15 @@ class _Session:
         return kernel
 
     def _execute(self, before: str, code: str, after: str, budget: float) -> Outcome:
-        """Evaluate `before`, run `code`, evaluate `after` (in `budget` seconds in all)."""
+        """Evaluate `before`, run `code`, evaluate `after` and put the standard streams back
+        (in `budget` seconds in all)."""
         started = time.monotonic()
         self.kernel.execute("", budget, after=before)
         budget -= time.monotonic() - started
         if budget <= 0:
             return Outcome("timeout", error="putting back the grader's names timed out")
-        return self.kernel.execute(code, timeout=budget, after=after)
+        return self.kernel.execute(code, timeout=budget,
+                                   after=f"({after}) and {STREAMS}" if after else STREAMS)
 
     def run(self, label: str, code: str, deadline: float, keep: bool, *, before: str,
             after: str = "", split: bool = False) -> Outcome:

@@ -10,7 +10,9 @@ grader therefore puts back the objects the setup cells bound to the names it rel
 interpreter's state as the last setup cell left it (`keep`, after each setup cell; `restore`),
 and unbinds the names that hide the built-ins its cells use; before every cell, the student's
 too, it puts back IPython's transformers and Python's trace and profile functions as they were
-when the kernel started (`snapshot`, `reset_hooks`). The grader calls these through an execute
+when the kernel started (`snapshot`, `reset_hooks`); after every cell, and before an exception
+is reported, it puts back the standard streams (`put_back_streams`: ipykernel sends nothing
+more for good once a request ends without them). The grader calls these through an execute
 request's user_expressions, which IPython evaluates without passing them through the input
 transformers, so no transformer a student leaves can stop them. A student's code can change
 what this module keeps; that changes only its own grade, since verdicts come from the grader's
@@ -91,6 +93,14 @@ def keep(namespace: dict, names: list[str]) -> bool:
     after a setup cell: what it imported and set is what the grader's cells rely on)."""
     _kept.update({name: namespace[name] for name in names if name in namespace})
     _capture()
+    return True
+
+
+def put_back_streams() -> bool:
+    """Put back the standard streams (after every chunk, and before an exception is reported:
+    ipykernel stops sending anything for good once a request ends with `sys.stdout = None`)."""
+    if _state:
+        sys.stdout, sys.stderr = _state["streams"][:2]
     return True
 
 

@@ -16,8 +16,8 @@ Which Python ran is recorded with the result and named in the export and the fee
 
 >>> python, note = choose((3, 12), [KernelPython((3, 11, 7), Path("a")),
 ...                                  KernelPython((3, 13, 0), Path("b"))])
->>> python.name, note[:40]
-('3.13.0', 'saved on Python 3.12, which the grader d')
+>>> python.name, note
+('3.13.0', 'saved on Python 3.12, which the grader does not have: the nearest')
 """
 
 from __future__ import annotations
@@ -126,8 +126,7 @@ def choose(recorded: tuple[int, int] | None,
 
     nearest = min(pythons, key=distance)
     saved = ".".join(map(str, recorded))
-    return nearest, (f"saved on Python {saved}, which the grader does not have: run on "
-                     f"{nearest.minor[0]}.{nearest.minor[1]}, the nearest")
+    return nearest, f"saved on Python {saved}, which the grader does not have: the nearest"
 
 
 def interpreter_facts(interpreter: str) -> tuple[tuple[int, int, int], Path]:

@@ -62,7 +62,7 @@ from autograder.in_kernel.messages import (
     bounded_content,
     json_size,
 )
-from autograder.protocol import hidden_report, to_jsonable
+from autograder.protocol import decode, encode, hidden_report, to_jsonable
 from autograder.records import Status, load_result
 from autograder.reports.feedback import SourceFacts, feedback_page, text_report
 
@@ -746,3 +746,20 @@ def test_no_message_the_kernel_sends_is_larger_than_the_grader_reads(sizes, char
     assert json_size(bounded) <= MAX_CONTENT_BYTES < Limits().max_message_kb * 1024
     if json_size(content) <= MAX_CONTENT_BYTES and max(sizes) <= MAX_TEXT:
         assert bounded == content  # what fits is sent as it is
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from([(3,), (2, 3), (1, 4)]),
+       form=st.sampled_from(["matrix", "masked", "object", "memmap-like view"]))
+def test_numbers_in_a_numpy_subclass_or_object_array_are_read_as_those_numbers(seed, shape,
+                                                                               form):
+    """A reviewer's case: a careful grader takes a matrix, a masked array with nothing masked or
+    an array of Python numbers for the numbers they hold (only the numbers cross over)."""
+    numbers = np.random.default_rng(seed).normal(size=shape)
+    value = {"matrix": lambda: np.asmatrix(numbers.reshape(shape[0], -1)),
+             "masked": lambda: np.ma.masked_array(numbers),
+             "object": lambda: numbers.astype(object),
+             "memmap-like view": lambda: numbers.view(type("Mine", (np.ndarray,), {}))}[form]()
+    read = decode(encode(value))
+    expected = numbers.reshape(shape[0], -1) if form == "matrix" else numbers
+    assert compare(read, expected, rtol=0, atol=0) == (True, ""), plain(form)

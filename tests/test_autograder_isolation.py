@@ -32,13 +32,12 @@ from autograder.course_folder import Course
 from autograder.grader import cgroups, mounts, own_mounts, sandbox
 from autograder.grader import kernel as kernel_module
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
+from autograder.grader.mounts import SOCKETS_BYTES, SOCKETS_FILES
 from autograder.grader.sandbox import (
     BYTES_ONLY,
     HOME,
     HOST_MOUNTS,
     OWN_NAMESPACE,
-    SOCKETS_BYTES,
-    SOCKETS_FILES,
     Limits,
     bwrap_works,
 )

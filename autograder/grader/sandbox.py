@@ -16,7 +16,7 @@ With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
 
 The writable folders are the home (the working folder), /tmp, /dev/shm (`Limits.tmpfs_mb` bytes and
 `Limits.tmpfs_files` files and folders each) and the kernel's scratch folder, which holds its
-connection file and sockets (SOCKETS_BYTES, SOCKETS_FILES). Each is a tmpfs mounted with `size=`
+connection file and sockets (mounts.SOCKETS_BYTES, SOCKETS_FILES). Each is a tmpfs mounted with `size=`
 and `nr_inodes=` (grader.mounts) and shown in the sandbox by a bind: where the grader may mount
 (root), by the grader on the host (`prepare_writable`); elsewhere in a user and mount namespace
 of the kernel's own, which bubblewrap runs in (grader.own_mounts; the grader reaches the
@@ -41,13 +41,7 @@ from pathlib import Path
 
 from autograder.grader import own_mounts
 from autograder.grader.cgroups import SandboxGroup
-from autograder.grader.mounts import (
-    SOCKETS_BYTES,  # noqa: F401 - the scratch folder's bounds, named here for the tests
-    SOCKETS_FILES,  # noqa: F401
-    WRITABLE,
-    can_mount,
-    mount_writable,
-)
+from autograder.grader.mounts import WRITABLE, can_mount, mount_writable
 from autograder.grader.pythons import KernelPython, own_python
 
 HOME = WRITABLE["home"]

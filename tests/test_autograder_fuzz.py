@@ -778,6 +778,7 @@ def test_no_message_the_kernel_sends_is_larger_than_the_grader_reads(sizes, char
         assert bounded == content  # what fits is sent as it is
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 @settings(max_examples=300, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from([(3,), (2, 3), (1, 4)]),
        form=st.sampled_from(["matrix", "masked", "object", "memmap-like view"]))

@@ -204,18 +204,28 @@ def bounding(request):
              OWN_NAMESPACE: bwrap_works() and own_mounts.works()}
     if not works[request.param]:
         pytest.skip(f"{request.param}: not possible on this machine")
+    return request.param
+
+
+def started(limits: Limits, mode: str) -> SandboxedKernel:
+    """A sandboxed kernel started with its writable places bounded the `mode` way."""
     with pytest.MonkeyPatch.context() as patch:
         for module in (sandbox, kernel_module):
-            patch.setattr(module, "writable_mode", lambda: request.param)
-        yield request.param
+            patch.setattr(module, "writable_mode", lambda: mode)
+        kernel = SandboxedKernel(limits)
+        kernel.start()
+    return kernel
 
 
 @pytest.fixture(scope="module")
 def bounded_kernel(bounding):
     """One sandboxed kernel with small bounds on its writable places, and those places."""
-    with SandboxedKernel(BOUNDED) as kernel:
+    kernel = started(BOUNDED, bounding)
+    try:
         assert kernel.execute(FILL, timeout=30).status == "ok"
         yield kernel, writable_mounts(kernel)
+    finally:
+        kernel.stop()
 
 
 def bound_of(point: str, runtime) -> tuple[int, int]:
@@ -271,8 +281,7 @@ def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(boundi
              "        written += 1\n"
              "except OSError as error:\n"
              "    print(written, error.errno)\n")
-    kernel = SandboxedKernel(BOUNDED)
-    kernel.start()
+    kernel = started(BOUNDED, bounding)
     runtime = kernel.runtime
     outcome = kernel.execute(write, timeout=60)
     written, error = map(int, outcome.output.split())

@@ -14,15 +14,15 @@ With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
   at most one core at an equal share, a memory limit that covers the kernel and its tmpfs
   together, a process limit, and the member list through which the whole sandbox is killed.
 
-The writable folders are the home (the working folder), /tmp, /dev/shm (`Limits.tmpfs_mb` bytes and
-`Limits.tmpfs_files` files and folders each) and the kernel's scratch folder, which holds its
-connection file and sockets (mounts.SOCKETS_BYTES, SOCKETS_FILES). Each is a tmpfs mounted with `size=`
-and `nr_inodes=` (grader.mounts) and shown in the sandbox by a bind: where the grader may mount
-(root), by the grader on the host (`prepare_writable`); elsewhere in a user and mount namespace
-of the kernel's own, which bubblewrap runs in (grader.own_mounts; the grader reaches the
-sockets through /proc/<pid>/root). Only where neither works (no user namespaces) bubblewrap's
-own tmpfs bounds the home, /tmp and /dev/shm in bytes only and the scratch folder is the host's
-disk: a warning says so once.
+The writable folders are the home (the working folder), /tmp, /dev/shm (`Limits.tmpfs_mb` bytes
+and `Limits.tmpfs_files` files and folders each) and the kernel's scratch folder, which holds
+its connection file and sockets (mounts.SOCKETS_BYTES and SOCKETS_FILES). Each is a tmpfs
+mounted with `size=` and `nr_inodes=` (grader.mounts) and shown in the sandbox by a bind: where
+the grader may mount (root), by the grader on the host (`prepare_writable`); elsewhere in a user
+and mount namespace of the kernel's own, which bubblewrap runs in (grader.own_mounts; the grader
+reaches the sockets through /proc/<pid>/root). Only where neither works (no user namespaces)
+bubblewrap's own tmpfs bounds the home, /tmp and /dev/shm in bytes only and the scratch folder
+is the host's disk: a warning says so once.
 
 Without bwrap the kernel runs with the same resource limits and clean environment but can read
 any file the grading user can: a loud warning says so.

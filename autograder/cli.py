@@ -9,6 +9,7 @@ check).
     llmf-grade similarity ch1_base_models       # similarity/ch1_base_models.html and .csv
     llmf-grade feedback
     llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
+    llmf-grade pythons --add python3.13         # grade on more Pythons than the grader's own
 
 Every command takes --course DIR, before or after the command's name (default: $LLMF_COURSE,
 else the repository's course/ folder in a checkout, else the current folder). grade, export and
@@ -218,6 +219,33 @@ def cmd_check(args) -> None:
     print(f"feedback: {page}")
 
 
+def cmd_pythons(args) -> int:
+    import subprocess
+
+    from autograder.grader import pythons
+
+    wanted = [*args.add, *(pythons.found_on_path() if args.add_found else [])]
+    for interpreter in wanted:
+        try:
+            pythons.prepare(interpreter)
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(f"preparing {interpreter} failed ({error}); nothing of it is "
+                               "used until it is prepared again") from None
+    ready = pythons.available()
+    print(f"grading runs a notebook on the Python it was saved with, else the nearest; "
+          f"kernel environments in {pythons.folder()}")
+    for python in reversed(ready):
+        own = " (the grader's own)" if python == pythons.own_python() else ""
+        print(f"  Python {python.name}{own}: {python.executable}")
+    missing = [name for name in pythons.found_on_path()
+               if tuple(map(int, name[len("python"):].split("."))) not in
+               {python.minor for python in ready}]
+    if missing:
+        print(f"found on PATH, not prepared: {', '.join(missing)} (llmf-grade pythons "
+              "--add-found)")
+    return 0
+
+
 def _summary(title: str, counts: Counter) -> None:
     """One line: the title, then how many of each status ("ch1: 3 graded, 1 missing")."""
     parts = ", ".join(f"{count} {str(status).replace('_', ' ')}"
@@ -326,6 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--notebook-timeout", type=float, default=600.0,
                        help="seconds per notebook")
     check.set_defaults(run=cmd_check)
+
+    kernels = commands.add_parser(
+        "pythons", help="list the Pythons grading can run students' code on; prepare more")
+    kernels.add_argument("--add", action="append", default=[], metavar="PYTHON",
+                         help="prepare a kernel environment for this interpreter (python3.13, "
+                              "or a path; installs its packages with pip, once)")
+    kernels.add_argument("--add-found", action="store_true",
+                         help="prepare one for every python3.10 ... python3.13 on PATH")
+    kernels.set_defaults(run=cmd_pythons)
     return parser
 
 

@@ -31,6 +31,10 @@ every entry holding a submission is named as one LMS names them, that naming is 
 report says so; when only some are, collect refuses, naming the `--lms` to give (`--lms none`
 reads the names as they are).
 
+Two student ids that differ only in capitals (`Bob`, `bob`; in the download or against a
+student already collected) are reported, not collected: a disk that ignores case would make them
+one folder.
+
 A changed file replaces the old copy and invalidates its grade record.
 """
 
@@ -396,6 +400,7 @@ def collect(course: Course, assignment: str, folder: str | Path,
             candidate.entry.reason = why
         else:
             named.append(candidate)
+    named = _distinct_ids(course, named)
     report = CollectReport(survey.entries, naming=note)
     for (student, notebook), files in sorted(_attempts(named, notebooks).items()):
         files.sort(key=lambda c: c.key(naming.attempt(c.top)), reverse=True)
@@ -403,6 +408,28 @@ def collect(course: Course, assignment: str, folder: str | Path,
         if taken is not None:
             report.taken.append(taken)
     return report
+
+
+def _distinct_ids(course: Course, candidates: list[_Candidate]) -> list[_Candidate]:
+    """The candidates whose student id no other id (of the download, or a student already
+    collected) spells with other capitals: `Bob` and `bob` would be one folder on a disk that
+    ignores case (macOS's, Windows'), so each of them is reported instead, never mixed up."""
+    submitted = course.root / "submitted"
+    spellings = defaultdict(set)
+    for student in [*(c.student for c in candidates),
+                    *(os.listdir(submitted) if submitted.is_dir() else [])]:
+        spellings[student.casefold()].add(student)
+    distinct = []
+    for candidate in candidates:
+        others = sorted(spellings[candidate.student.casefold()] - {candidate.student})
+        if others:
+            candidate.entry.reason = (
+                f"its student id {candidate.student!r} differs from {printable(others[0])!r} "
+                "only in capitals, which a disk that ignores case cannot tell apart: rename "
+                "one of them, or give --id-pattern")
+        else:
+            distinct.append(candidate)
+    return distinct
 
 
 def _take(course: Course, assignment: str, student: str, notebook: str,

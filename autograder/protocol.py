@@ -6,11 +6,12 @@
 - The report: `{"name": str, "cases": [{"value": plain data} or {"error": str}, ...]}` (built by
   `hidden_report`, validated by `read_report`).
 - Plain data as JSON: None, bool, int, float, str, lists and (named) tuples, dicts with string keys,
-  numpy scalars and numpy arrays of booleans or numbers. Anything else (including subclasses,
-  such as a float whose `__eq__` always returns True, a masked array or an array of objects) is
-  refused. Decoding builds fresh built-in objects and numpy arrays from the JSON, so nothing a
-  student defines can reach the grader: a numpy scalar arrives as the Python number it holds, a
-  named tuple as a plain tuple.
+  numpy scalars and numpy arrays of booleans or numbers (an array of a numpy subclass, a matrix
+  or a masked array with nothing masked, as its numbers; an array of Python objects as the list
+  of its items, each plain data). Anything else (including other subclasses, such as a float
+  whose `__eq__` always returns True) is refused. Decoding builds fresh built-in
+  objects and numpy arrays from the JSON, so nothing a student defines can reach the grader: a
+  numpy scalar arrives as the Python number it holds, a named tuple as a plain tuple.
 - `as_graded(value)`: a value as the grader reads it, in the kernel's own process (the
   self-checks of course_lib.exercises check exactly what the grader will compare).
 
@@ -72,6 +73,12 @@ def to_jsonable(value, depth: int = 0):
         if not all(type(key) is str for key in value):
             raise NotPlainData("a dict with non-string keys")
         return {"__dict__": {key: to_jsonable(item, depth + 1) for key, item in value.items()}}
+    if isinstance(value, np.ndarray) and kind is not np.ndarray:  # a matrix, a masked array
+        if np.ma.is_masked(value):
+            raise NotPlainData("a masked array with masked values")
+        return to_jsonable(np.ndarray.view(np.ma.getdata(value), np.ndarray), depth)
+    if kind is np.ndarray and value.dtype.kind == "O":  # numbers held as Python objects
+        return to_jsonable(value.tolist(), depth)
     if kind is np.ndarray:
         if value.dtype.kind not in ARRAY_KINDS:
             raise NotPlainData(f"a numpy array of dtype {value.dtype}")

@@ -63,6 +63,12 @@ class GradeResult:
     source_sha256: str = ""
     to_review: list[str] = field(default_factory=list)  # what the instructor should look at
     python: str = ""  # the version of the Python the grader's kernel ran ("" if none ran)
+    python_note: str = ""  # why it is not the Python the notebook was saved with ("" if it is)
+
+    @property
+    def python_shown(self) -> str:
+        """The Python the kernel ran, as the export and the pages name it ("" if none ran)."""
+        return f"{self.python} ({self.python_note})" if self.python_note else self.python
 
     @property
     def flagged(self) -> bool:

@@ -49,7 +49,9 @@ def test_payload_round_trip(value):
 
 
 @pytest.mark.parametrize("value", [AlwaysEqual(1.0), object(), np.array(["a"]),
-                                   np.array([1], dtype=object), {1: 2}, lambda: 1])
+                                   np.array([object()], dtype=object), {1: 2}, lambda: 1,
+                                   np.ma.masked_array([1.0, 2.0], mask=[True, False]),
+                                   np.array([1j]), np.zeros(2, dtype="f8,i4")])
 def test_payload_refuses_anything_but_plain_data(value):
     with pytest.raises(NotPlainData):
         encode(value)

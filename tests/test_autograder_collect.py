@@ -291,6 +291,20 @@ def test_names_that_are_not_text_or_hold_control_characters_are_printed_escaped(
     assert submitted(course) == {"bob": "bob"}
 
 
+def test_ids_that_differ_only_in_capitals_are_reported_never_mixed_up(course, tmp_path):
+    """A reviewer's case: `Bob` and `bob` are one folder on macOS's or Windows' disks; an id
+    spelled otherwise than a student already collected is refused too."""
+    write(tmp_path / "first" / "bob" / "fx_basics.ipynb", '{"bob": 1}')
+    collect(course, "fx_basics", tmp_path / "first")
+    write(tmp_path / "second" / "BOB" / "fx_basics.ipynb", '{"BOB": 1}')
+    write(tmp_path / "second" / "Ann" / "fx_basics.ipynb", '{"Ann": 1}')
+    write(tmp_path / "second" / "ann" / "fx_basics.ipynb", '{"ann": 1}')
+    report = collect(course, "fx_basics", tmp_path / "second")
+    for shown, (outcome, reason) in outcomes(report).items():
+        assert outcome == NOT_COLLECTED and "only in capitals" in reason, shown
+    assert submitted(course) == {"bob": '{"bob": 1}'}
+
+
 def test_unknown_lms_is_a_clear_error(course, tmp_path):
     with pytest.raises(ValueError, match="unknown --lms 'sakai'"):
         collect(course, "fx_basics", tmp_path, lms="sakai")
@@ -326,7 +340,7 @@ PLACES = st.sampled_from(["folder", "nested", "flat", "zip", "folder_zip"])
 CASES = st.sampled_from([str.lower, str.upper, str.title])
 SUFFIXES = st.sampled_from(["-{k}", " ({k})"])
 NOISE = st.sampled_from(["macosx", "hidden", "text", "empty", "fifo", "link", "notebook_dir",
-                         "broken_zip", "bad_id"])
+                         "broken_zip", "bad_id", "case_twins"])
 
 
 def _notebook_name(draw, k: int, prefix: str) -> str:
@@ -380,6 +394,12 @@ def downloads(draw):
             shown[f"{student}/copy/fx_basics.ipynb"] = OLDER
         expected[sid] = content
     for index, kind in enumerate(draw(st.lists(NOISE, max_size=6))):
+        if kind == "case_twins" and naming == "plain":  # one folder on a disk that ignores case
+            for twin in (f"Zzcase{index}", f"zzcase{index}"):
+                made.append((f"{twin}/fx_basics.ipynb", "file", "{}", 0))
+                shown[f"{twin}/fx_basics.ipynb"] = NOT_COLLECTED
+        if kind == "case_twins":
+            continue
         name = {"macosx": "__MACOSX", "hidden": f".hidden{index}.ipynb",
                 "text": f"zz{index}_notes.txt", "empty": f"zzempty{index}",
                 "fifo": f"zzfifo{index}_fx_basics.ipynb", "link": f"zzlink{index}_fx_basics.ipynb",

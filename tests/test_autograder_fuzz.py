@@ -12,6 +12,8 @@ exports and gives feedback to a class through the real command line, with the sa
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import copy
 import csv
 import json
@@ -19,17 +21,22 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
+import types
+import warnings
 from pathlib import Path
 
 import nbformat
 import numpy as np
+import psutil
 import pytest
 import synthetic
 from grading_cli import SOURCE, released_course
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jupyter_client.session import Session
 from plain_reports import plain
 
 from autograder.cli import main
@@ -45,12 +52,19 @@ from autograder.grader.judge import (
     judge,
     visible_error,
 )
-from autograder.grader.kernel import Outcome
+from autograder.grader.kernel import Outcome, read_message
 from autograder.grader.pipeline import Graded, reference_values
 from autograder.grader.plan import Step, read_plan
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import MAX_BYTES, read_submission, read_submitted
-from autograder.protocol import hidden_report, to_jsonable
+from autograder.in_kernel import names
+from autograder.in_kernel.messages import (
+    MAX_CONTENT_BYTES,
+    MAX_TEXT,
+    bounded_content,
+    json_size,
+)
+from autograder.protocol import decode, encode, hidden_report, to_jsonable
 from autograder.records import Status, load_result
 from autograder.reports.feedback import SourceFacts, feedback_page, text_report
 
@@ -330,10 +344,17 @@ def every_stage(raw: bytes, references, text: str, where: Step):
 
 @pytest.fixture(scope="module")
 def figures():
-    """The in-process fuzz run's figures, printed when the module's tests are done (-s)."""
+    """The fuzz run's figures, printed when the module's tests are done (pytest -s): hostile
+    notebooks through the in-process stages (worst CPU seconds and Python MB of one), and
+    through the command line (worst wall seconds per notebook of a class's grade, export and
+    feedback; the peak resident memory of the process running the command line, this test's,
+    and of each grading worker process, sampled every 0.1 s)."""
     found = {"notebooks": 0, "worst seconds": 0.0, "worst MB": 0.0}
-    yield found
+    graded = {"notebooks": 0, "worst seconds per notebook": 0.0,
+              "command line's process peak MB": 0.0, "grading worker peak MB": 0.0}
+    yield found, graded
     print(f"\nhostile notebooks through every in-process stage: {found}")
+    print(f"hostile notebooks graded, exported and given feedback by the command line: {graded}")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -344,6 +365,7 @@ def test_every_stage_is_total_and_bounded_on_hostile_notebooks(references, figur
                                                                tmp_path_factory, raw, text,
                                                                where):
     (result, page, printed), seconds, peak = measured(every_stage, raw, references, text, where)
+    figures = figures[0]
     figures["notebooks"] += 1
     figures["worst seconds"] = max(figures["worst seconds"], round(seconds, 3))
     figures["worst MB"] = max(figures["worst MB"], round(peak, 1))
@@ -527,6 +549,35 @@ def hostile_submission(draw) -> bytes:
     return json.dumps(notebook).encode()
 
 
+@contextlib.contextmanager
+def peak_memory(found: dict):
+    """Sample, every 0.1 s while the block runs, the resident memory of this process (the command
+    line runs in it) and of its grading workers (its child processes; the sandboxed kernels are
+    theirs), keeping the peaks in `found`."""
+    me, stop = psutil.Process(), threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            found["command line's process peak MB"] = max(
+                found["command line's process peak MB"], round(me.memory_info().rss / 2**20, 1))
+            for worker in me.children():
+                try:
+                    found["grading worker peak MB"] = max(
+                        found["grading worker peak MB"],
+                        round(worker.memory_info().rss / 2**20, 1))
+                except psutil.Error:
+                    continue
+            stop.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sampler.join()
+
+
 BATCH_EXAMPLES = 6
 PER_NOTEBOOK = 90  # seconds: the notebook timeout (60) and a kernel's start under load
 
@@ -536,7 +587,7 @@ PER_NOTEBOOK = 90  # seconds: the notebook timeout (60) and a kernel's start und
                                  HealthCheck.data_too_large])
 @given(files=st.lists(hostile_submission(), min_size=2, max_size=2))
 def test_a_class_with_hostile_notebooks_is_graded_exported_and_given_feedback(graded_class,
-                                                                              files):
+                                                                              figures, files):
     """The run ends; every student is graded, exported and given feedback, in a time
     proportional to the class; the honest student's result does not change."""
     course = Course(graded_class)
@@ -548,13 +599,19 @@ def test_a_class_with_hostile_notebooks_is_graded_exported_and_given_feedback(gr
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(raw)
     started = time.monotonic()
-    code = main(["--course", str(graded_class), "grade", "--cell-timeout", "5",
-                 "--notebook-timeout", "60", *(f"--student={s}" for s in students)])
-    assert code in (0, 2)  # 2: some notebook met a grader error (it is recorded "crashed")
+    graded = figures[1]
     exported = graded_class / "grades.csv"
-    assert main(["--course", str(graded_class), "export", str(exported)]) == 0
-    assert main(["--course", str(graded_class), "feedback"]) == 0
-    assert time.monotonic() - started < PER_NOTEBOOK * len(students)
+    with peak_memory(graded):
+        code = main(["--course", str(graded_class), "grade", "--cell-timeout", "5",
+                     "--notebook-timeout", "60", *(f"--student={s}" for s in students)])
+        assert code in (0, 2)  # 2: some notebook met a grader error (it is recorded "crashed")
+        assert main(["--course", str(graded_class), "export", str(exported)]) == 0
+        assert main(["--course", str(graded_class), "feedback"]) == 0
+    seconds = time.monotonic() - started
+    assert seconds < PER_NOTEBOOK * len(students)
+    graded["notebooks"] += len(files)
+    graded["worst seconds per notebook"] = max(graded["worst seconds per notebook"],
+                                               round(seconds / len(students), 1))
     assert course.result("ada", "fx_basics", "fx_basics").read_bytes() == ada_before
     rows = {row["student"]: row for row in csv.DictReader(exported.open(encoding="utf-8"))}
     rows["m\udcff"] = rows.pop("m\\udcff")  # written escaped, valid UTF-8
@@ -581,3 +638,159 @@ def test_a_float32_answer_is_judged_at_float32_precision(seed, n, scale):
         (value - reference) / reference)
     wrong = value * np.float32(1 + 1e-4) + np.float32(1e-4)
     assert compare(wrong, reference, rtol=1e-9, atol=0.0)[0] is False
+
+
+# Issue 21, a reviewer's round: kernel messages that cannot be read, the interpreter's state the
+# grader's cells rely on, cells whose metadata or type is not what the source says.
+
+SESSION = Session(key=b"the connection's key")
+FORGED_BODIES = st.sampled_from([b"[" * 100_000 + b"]" * 100_000, b"9" * 6_000, b"{", b"\xff",
+                                 b'{"a": ' + b"1" * 5_000 + b"}", b"null", b"[]", b'"text"'])
+
+
+@st.composite
+def kernel_frames(draw) -> list[bytes]:
+    """What a kernel whose student holds the key and the socket can send: frames of any bytes,
+    or a message signed with the key whose parts are any JSON or none at all."""
+    if draw(st.booleans()):
+        return draw(st.lists(st.binary(max_size=40) | FORGED_BODIES, max_size=7))
+    parts = [draw(FORGED_BODIES | st.builds(lambda value: json.dumps(value).encode(),
+                                            json_values))
+             for _ in range(4)]
+    signature = SESSION.sign(parts) if draw(st.booleans()) else draw(st.binary(max_size=64))
+    return [b"identity", b"<IDS|MSG>", signature, *parts]
+
+
+@settings(max_examples=500, deadline=None)
+@given(frames=kernel_frames())
+def test_a_kernel_message_that_cannot_be_read_is_dropped_never_raised(frames):
+    message, seconds, _ = measured(read_message, SESSION, frames)
+    assert seconds < SECOND
+    assert message is None or (isinstance(message["parent_header"], dict)
+                               and isinstance(message["msg_type"], str)
+                               and isinstance(message["content"], dict))
+
+
+def test_a_message_the_kernel_really_sends_is_read():
+    sent = SESSION.msg("stream", {"name": "stdout", "text": "4\n"}, parent=SESSION.msg("x"))
+    frames = SESSION.serialize(sent, ident=b"kernel")
+    assert read_message(SESSION, frames)["content"] == {"name": "stdout", "text": "4\n"}
+
+
+def _observed_state(namespace: dict) -> tuple:
+    """What the grader's cells would find: the names, modules, built-ins and settings that
+    STATE_GAMES change."""
+    return ("abs" in namespace, "float" in namespace, sys.modules.get("json"),
+            "llmf_blocked" in sys.modules, builtins.divmod, sys.getrecursionlimit(), os.getcwd(),
+            list(warnings.filters), np.geterr(), sys.displayhook)
+
+
+# what a student's cell can leave behind that would make the grader's own checks fail
+STATE_GAMES = {
+    "shadows built-ins": lambda ns: ns.update(abs=3, float="x"),
+    "replaces a module": lambda ns: sys.modules.__setitem__("json", types.ModuleType("json")),
+    "blocks a module": lambda ns: sys.modules.__setitem__("llmf_blocked", None),
+    "patches a built-in": lambda ns: setattr(builtins, "divmod", None),
+    "lowers the recursion limit": lambda ns: sys.setrecursionlimit(200),
+    "changes folder": lambda ns: os.chdir("/"),
+    "turns warnings into errors": lambda ns: warnings.simplefilter("error"),
+    "makes numpy raise": lambda ns: np.seterr(all="raise"),
+    "replaces the display hook": lambda ns: setattr(sys, "displayhook", None),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(games=st.permutations(sorted(STATE_GAMES)), count=st.integers(0, len(STATE_GAMES)))
+def test_the_grader_s_cells_find_the_interpreter_as_the_setup_left_it(tmp_path_factory, games,
+                                                                     count):
+    folder = tmp_path_factory.getbasetemp()
+    namespace = {"np": np}
+    with pytest.MonkeyPatch.context() as patch:  # the real state, whatever the mechanism does
+        for module, name in [(names, "_state"), (names, "_kept")]:
+            patch.setattr(module, name, {})
+        patch.setattr(sys, "displayhook", sys.displayhook)
+        patch.setattr(builtins, "divmod", divmod)
+        patch.setattr(warnings, "filters", list(warnings.filters))
+        patch.chdir(folder)
+        patch.setitem(sys.modules, "json", sys.modules["json"])
+        limit, errors = sys.getrecursionlimit(), np.geterr()
+        try:
+            names._capture()
+            before = _observed_state(namespace)
+            for game in games[:count]:
+                STATE_GAMES[game](namespace)
+            names._put_back_state(namespace, ["abs", "float"])
+            assert _observed_state(namespace) == before, games[:count]
+        finally:
+            sys.modules.pop("llmf_blocked", None)
+            sys.setrecursionlimit(limit)
+            np.seterr(**errors)
+
+
+INSTRUCTOR_IDS = {step.grade_id for step in PLAN.steps} | set(PLAN.written) | set(PLAN.locked)
+
+
+@settings(max_examples=300, deadline=None)
+@given(claim=json_values.filter(lambda value: not isinstance(value, str)
+                               or value not in INSTRUCTOR_IDS),
+       extra=st.dictionaries(st.sampled_from(NBGRADER_KEYS[1:]), json_values, max_size=4),
+       at=st.integers(0, len(HONEST["cells"])))
+def test_a_code_cell_whose_metadata_names_no_cell_of_the_source_is_the_student_s(claim, extra,
+                                                                                 at):
+    """Run All runs every code cell: metadata naming no cell of the source (forged, or copied
+    from another notebook) does not keep the student's own code from running."""
+    notebook = copy.deepcopy(HONEST)
+    own = {"cell_type": "code", "source": "def helper_of_mine():\n    return 1\n", "outputs": [],
+           "execution_count": None, "metadata": {"nbgrader": {**extra, "grade_id": claim}}}
+    notebook["cells"].insert(at, own)
+    submission = read_submission(json.dumps(notebook).encode(), PLAN)
+    assert own["source"] in [code for _, code in submission.added], plain(claim)
+    assert not submission.tampering
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(["code", "markdown", "raw"]) | json_values,
+       which=st.sampled_from(sorted(PLAN.answer_ids)))
+def test_an_answer_cell_of_a_type_that_does_not_run_is_not_answered_and_flagged(kind, which):
+    notebook = copy.deepcopy(HONEST)
+    cell = next(c for c in notebook["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == which)
+    cell["cell_type"] = kind
+    submission = read_submission(json.dumps(notebook).encode(), PLAN)
+    assert (which in submission.answers) == (kind == "code")
+    flagged = [note for note in submission.to_review if which in note]
+    assert bool(flagged) == (kind != "code"), plain((kind, submission.to_review))
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(0, 3 * MAX_TEXT), min_size=1, max_size=4),
+       char=st.sampled_from(['x', '"', "\x00", "é", "\ud800"]), printed=st.booleans())
+def test_no_message_the_kernel_sends_is_larger_than_the_grader_reads(sizes, char, printed):
+    """Printed text, a value's text form, a hidden-cases report or an image of any size: once
+    bounded, the message's JSON is below the grader's limit (8 MB), and what was small is
+    unchanged."""
+    data = {f"kind/{n}": char * size if n % 2 else {"cases": [char * size]}
+            for n, size in enumerate(sizes)}
+    content = {"name": "stdout", "text": char * sizes[0]} if printed else {"data": data}
+    bounded = bounded_content(content)
+    assert json_size(bounded) <= MAX_CONTENT_BYTES < Limits().max_message_kb * 1024
+    if json_size(content) <= MAX_CONTENT_BYTES and max(sizes) <= MAX_TEXT:
+        assert bounded == content  # what fits is sent as it is
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from([(3,), (2, 3), (1, 4)]),
+       form=st.sampled_from(["matrix", "masked", "object", "memmap-like view"]))
+def test_numbers_in_a_numpy_subclass_or_object_array_are_read_as_those_numbers(seed, shape,
+                                                                               form):
+    """A reviewer's case: a careful grader takes a matrix, a masked array with nothing masked or
+    an array of Python numbers for the numbers they hold (only the numbers cross over)."""
+    numbers = np.random.default_rng(seed).normal(size=shape)
+    value = {"matrix": lambda: np.asmatrix(numbers.reshape(shape[0], -1)),
+             "masked": lambda: np.ma.masked_array(numbers),
+             "object": lambda: numbers.astype(object),
+             "memmap-like view": lambda: numbers.view(type("Mine", (np.ndarray,), {}))}[form]()
+    read = decode(encode(value))
+    expected = numbers.reshape(shape[0], -1) if form == "matrix" else numbers
+    assert compare(read, expected, rtol=0, atol=0) == (True, ""), plain(form)

@@ -29,9 +29,18 @@ from hypothesis import strategies as st
 
 from autograder.cli import main
 from autograder.course_folder import Course
-from autograder.grader import cgroups, mounts, sandbox
+from autograder.grader import cgroups, mounts, own_mounts, sandbox
+from autograder.grader import kernel as kernel_module
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
-from autograder.grader.sandbox import HOME, SOCKETS_BYTES, SOCKETS_FILES, Limits, bwrap_works
+from autograder.grader.mounts import SOCKETS_BYTES, SOCKETS_FILES
+from autograder.grader.sandbox import (
+    BYTES_ONLY,
+    HOME,
+    HOST_MOUNTS,
+    OWN_NAMESPACE,
+    Limits,
+    bwrap_works,
+)
 from autograder.protocol import HIDDEN_MIME
 
 LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
@@ -186,12 +195,37 @@ needs_mounts = pytest.mark.skipif(not (bwrap_works() and mounts.can_mount()),
                                   reason="needs bubblewrap and a grader that may mount (root)")
 
 
+@pytest.fixture(scope="module", params=[HOST_MOUNTS, OWN_NAMESPACE])
+def bounding(request):
+    """Each way the writable places are bounded in bytes and files: mounted by the grader on the
+    host (root), or in the sandbox's own user and mount namespace (a grader that may not mount;
+    here the grader is told it may not)."""
+    works = {HOST_MOUNTS: bwrap_works() and mounts.can_mount(),
+             OWN_NAMESPACE: bwrap_works() and own_mounts.works()}
+    if not works[request.param]:
+        pytest.skip(f"{request.param}: not possible on this machine")
+    return request.param
+
+
+def started(limits: Limits, mode: str) -> SandboxedKernel:
+    """A sandboxed kernel started with its writable places bounded the `mode` way."""
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (sandbox, kernel_module):
+            patch.setattr(module, "writable_mode", lambda: mode)
+        kernel = SandboxedKernel(limits)
+        kernel.start()
+    return kernel
+
+
 @pytest.fixture(scope="module")
-def bounded_kernel():
+def bounded_kernel(bounding):
     """One sandboxed kernel with small bounds on its writable places, and those places."""
-    with SandboxedKernel(BOUNDED) as kernel:
+    kernel = started(BOUNDED, bounding)
+    try:
         assert kernel.execute(FILL, timeout=30).status == "ok"
         yield kernel, writable_mounts(kernel)
+    finally:
+        kernel.stop()
 
 
 def bound_of(point: str, runtime) -> tuple[int, int]:
@@ -201,7 +235,6 @@ def bound_of(point: str, runtime) -> tuple[int, int]:
     return BOUNDED.tmpfs_mb * 2**20, BOUNDED.tmpfs_files
 
 
-@needs_mounts
 def test_every_writable_place_the_kernel_sees_is_a_tmpfs_bounded_in_bytes_and_files(
         bounded_kernel):
     """Read from the kernel's own mount table, not from a list of places: every folder it may
@@ -217,7 +250,6 @@ def test_every_writable_place_the_kernel_sees_is_a_tmpfs_bounded_in_bytes_and_fi
         assert 0 < int(options["nr_inodes"]) <= files, (point, options)
 
 
-@needs_mounts
 @settings(max_examples=24, deadline=None)
 @given(data=st.data(), size=st.sampled_from([0, 1, 4096, 2**20, 3 * 2**20]),
        depth=st.integers(0, 3))
@@ -236,8 +268,7 @@ def test_writing_past_each_bound_in_each_writable_place_is_refused(bounded_kerne
     assert held["entries"] <= files_bound and held["bytes"] <= size_bound, held
 
 
-@needs_mounts
-def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(tmp_path):
+def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(bounding):
     """The sample: a notebook that wrote 757 MB in 60,000 files into the folder of its connection
     file. That folder is now the grader's small tmpfs: the writes stop at its bound, the grader
     goes on, and nothing is left once the kernel stops."""
@@ -250,8 +281,7 @@ def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(tmp_pa
              "        written += 1\n"
              "except OSError as error:\n"
              "    print(written, error.errno)\n")
-    kernel = SandboxedKernel(BOUNDED)
-    kernel.start()
+    kernel = started(BOUNDED, bounding)
     runtime = kernel.runtime
     outcome = kernel.execute(write, timeout=60)
     written, error = map(int, outcome.output.split())
@@ -302,11 +332,12 @@ def test_a_class_with_a_notebook_filling_every_writable_place_is_graded_and_leav
         assert result["scores"]["linear_test"][0] == 2.0, (student, result)
 
 
-def test_without_the_right_to_mount_bubblewrap_bounds_bytes_and_the_grader_says_so(
+def test_without_mounts_or_user_namespaces_bubblewrap_bounds_bytes_and_the_grader_says_so(
         tmp_path, capsys, monkeypatch):
-    """The fallback, where the grader may not mount: bubblewrap's tmpfs of tmpfs_mb for each
-    writable place, /dev still read-only, and one warning naming what is not bounded."""
-    monkeypatch.setattr(sandbox, "can_mount", lambda: False)
+    """The fallback, where no tmpfs can be mounted (not root, and user namespaces disabled):
+    bubblewrap's tmpfs of tmpfs_mb for each writable place, /dev still read-only, and one
+    warning naming what is not bounded."""
+    monkeypatch.setattr(sandbox, "writable_mode", lambda: BYTES_ONLY)
     sandbox.warn_files_unbounded.cache_clear()
     runtime = tmp_path / "kernel"
     runtime.mkdir()

@@ -270,11 +270,61 @@ def fixture_cases(course: Path) -> list[Case]:
                     "fork_that_never_returns", {"timed_out"}, all_tests(FIXTURE)),
         with_linear(correct["linear_answer"] + "\nraise ValueError('x' * 100_000_000)\n",
                     "right_function_then_a_100_mb_message", {honest}, all_tests(FIXTURE)),
+        # a reviewer's round: one output larger than the grader reads costs nothing
+        with_linear(correct["linear_answer"] + "\nprint('x' * 30_000_000)\n'y' * 30_000_000\n",
+                    "right_function_then_a_30_mb_output", {honest}, all_tests(FIXTURE)),
         # issue 21, class 1: no file costs the grader unbounded work; class 5: its record
         Case("60000_invalid_outputs", FIXTURE, _with_invalid_outputs(
             synthetic.student_notebook(FIXTURE, correct), 60_000), {honest}, all_tests(FIXTURE)),
         Case("larger_than_50_mb", FIXTURE, b" " * (MAX_BYTES + 1), {"crashed"}, set()),
+        # issue 21, a reviewer's round: what the grader's cells rely on, put back
+        Case("changes_the_interpreter_state", FIXTURE, synthetic.with_added_cell(
+            synthetic.student_notebook(FIXTURE, correct), "linear_answer",
+            INTERPRETER_STATE_GAMES), {honest}, all_tests(FIXTURE)),
+        Case("sets_the_standard_streams_to_none", FIXTURE, synthetic.with_added_cell(
+            synthetic.with_added_cell(synthetic.student_notebook(FIXTURE, correct),
+                                      "linear_answer", "import sys\nsys.stdout = None\n"),
+            "softmax_answer", "import sys\nsys.stderr = sys.stdout = None\nraise ValueError"),
+            {honest}, all_tests(FIXTURE)),
+        # forged kernel messages are dropped, never believed or raised
+        Case("forged_kernel_messages", FIXTURE, synthetic.with_added_cell(
+            synthetic.student_notebook(FIXTURE, correct), "linear_answer", FORGED_MESSAGES),
+            {honest}, all_tests(FIXTURE)),
+        # a cell's own metadata does not make it the instructor's: the helper runs
+        Case("own_cell_with_forged_nbgrader_metadata", FIXTURE, _with_metadata(
+            synthetic.with_added_cell(synthetic.student_notebook(
+                FIXTURE, dict(correct, linear_answer="def linear(x, w, b):\n"
+                                                     "    return _helper(x, w) + b\n")),
+                "setup_imports", "def _helper(x, w):\n    return np.asarray(x) @ w\n"),
+            None, {"grade": True, "grade_id": "bonus_test", "points": 50, "locked": True},
+            code="def _helper"), {honest}, all_tests(FIXTURE)),
+        Case("answer_cell_turned_into_a_raw_cell", FIXTURE, _as_raw_cell(
+            synthetic.student_notebook(FIXTURE, correct), "softmax_answer"), {honest},
+            all_tests(FIXTURE) - {"softmax_test"}),
     ]
+
+
+# Interpreter state a student's cell may leave that the grader's checks rely on.
+INTERPRETER_STATE_GAMES = (
+    "import os, sys, types, warnings\nimport numpy\n"
+    "abs = 3\nfloat = 'x'\nall = None\n"
+    "sys.modules['numpy'] = types.ModuleType('numpy')\nsys.modules['numpy.testing'] = None\n"
+    "sys.setrecursionlimit(60)\nnumpy.seterr(all='raise')\nwarnings.simplefilter('error')\n"
+    "os.chdir('/')\nimport builtins\nbuiltins.abs = lambda value: 10**9\n")
+# Messages sent on the kernel's own output socket: unsigned, signed wrongly, and signed with
+# content no JSON parser takes (nested 100,000 deep, an integer of 6,000 digits).
+FORGED_MESSAGES = (
+    "_k = get_ipython().kernel\n_s = _k.session\n"
+    "_parent = _s.pack(_k.get_parent('shell')['header'])\n"
+    "def _send(content, sign=True, kind='display_data'):\n"
+    "    frames = [_s.pack(_s.msg_header(kind)), _parent, b'{}', content]\n"
+    "    _k.iopub_socket.send_multipart([b'x', b'<IDS|MSG>', _s.sign(frames) if sign else b'',"
+    " *frames])\n"
+    "_send(b'{}', sign=False)\n"
+    "_k.iopub_socket.send_multipart([b'x', b'<IDS|MSG>', b'bad', b'[[', b'{', b'{', b'{'])\n"
+    "_send(b'[' * 100_000 + b']' * 100_000)\n"
+    "_send(b'{\"name\": \"stdout\", \"text\": ' + b'9' * 6_000 + b'}', kind='stream')\n"
+    "_send(b'[1, 2]')\n")
 
 
 def _with_answer_copies(notebook, grade_id: str, codes: list[str]):
@@ -311,11 +361,22 @@ LEAK = ("import builtins\n"
         "    raise ValueError(seen)\n")
 
 
-def _with_metadata(notebook, grade_id: str, value):
-    """A copy of `notebook` whose cell `grade_id` has `value` as its nbgrader metadata."""
+def _with_metadata(notebook, grade_id: str | None, value, code: str = ""):
+    """A copy of `notebook` whose cell `grade_id` (or, if None, the cell whose source starts
+    with `code`) has `value` as its nbgrader metadata."""
     for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+        if (cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id if grade_id
+                else cell.source.startswith(code)):
             cell.metadata["nbgrader"] = value
+    return notebook
+
+
+def _as_raw_cell(notebook, grade_id: str):
+    """`notebook` with the cell `grade_id` turned into a raw cell (JupyterLab's R key)."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            notebook.cells[index] = nbformat.v4.new_raw_cell(cell.source, metadata=cell.metadata,
+                                                             id=cell.get("id"))
     return notebook
 
 
@@ -504,7 +565,8 @@ def test_cheats_are_named_in_messages(graded):
         _, delegated = graded[("fx_basics", name)]
         assert "linear_forward" in delegated.messages["linear_test"], (name, delegated.messages)
     _, always = graded[("fx_basics", "always_equal_object")]
-    assert "not plain data" in always.messages["linear_test"]
+    # read as the numbers it holds (zeros), whatever its __eq__ says: wrong, and scored 0
+    assert always.messages["linear_test"].endswith("wrong values")
 
 
 def test_a_written_answer_in_a_code_cell_goes_to_the_instructor(course, graded):

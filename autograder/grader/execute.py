@@ -2,9 +2,11 @@
 
 Steps run in notebook order, as Run All runs them. The grader puts back what its own cells
 rely on (autograder.in_kernel.names): before each setup and test cell the objects the setup
-cells bound to names no answer binds, and before every chunk IPython's transformers as the
-kernel started with them, so a student's rebinding of `np` or a failing input transformer
-costs nothing but itself. A student's cells run statement by statement. A chunk
+cells bound to names no answer binds, the interpreter's state as the setup cells left it
+(modules, built-ins, streams, working folder, warning filters, ...) with no name hiding a
+built-in the grader's cells use, and before every chunk IPython's transformers as the kernel
+started with them, so a student's rebinding of `np` or `abs`, a replaced module or a failing
+input transformer costs nothing but itself. A student's cells run statement by statement. A chunk
 that times out is interrupted; a kernel that dies or ignores the interrupt is replaced by a
 fresh one, into which the setup and answer cells that had run are replayed, so a crash in one
 exercise costs only that exercise. The whole notebook has a wall-clock budget; steps left
@@ -17,6 +19,7 @@ when it runs out are marked "skipped".
 
 from __future__ import annotations
 
+import builtins
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +27,8 @@ from pathlib import Path
 from autograder.grader import syntax
 from autograder.grader.course_lib_view import course_lib_view
 from autograder.grader.kernel import HiddenBudget, Outcome, SandboxedKernel
-from autograder.grader.plan import MAX_PARSED_CHARS, Plan, Step, bound_names
+from autograder.grader.plan import MAX_PARSED_CHARS, Plan, Step, bound_names, loaded_names
+from autograder.grader.pythons import KernelPython
 from autograder.grader.sandbox import Limits
 
 FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the kernel names it
@@ -32,9 +36,10 @@ FORBIDDEN_CALL = "ForbiddenCall"  # autograder.in_kernel.ForbiddenCall, as the k
 MAX_RESTARTS = 3
 NAMES = "__import__('autograder.in_kernel.names', fromlist=['names'])"  # in_kernel/names.py
 ERRORS = "__import__('autograder.in_kernel.errors', fromlist=['errors'])"  # in_kernel/errors.py
-SNAPSHOT = f"{NAMES}.snapshot() and {ERRORS}.install()"  # at a kernel's start
-RESTORE = f"{NAMES}.restore(globals())"  # before the grader's own cells
+MESSAGES = "__import__('autograder.in_kernel.messages', fromlist=['messages'])"  # its messages
+SNAPSHOT = f"{NAMES}.snapshot() and {ERRORS}.install() and {MESSAGES}.install()"  # at start
 RESET_HOOKS = f"{NAMES}.reset_hooks()"  # before a student's
+STREAMS = f"{NAMES}.put_back_streams()"  # after every chunk
 
 
 @dataclass
@@ -79,6 +84,18 @@ def statements(code: str) -> list[str]:
             for start, end in zip(starts, [*starts[1:], len(lines) + 1], strict=True)]
 
 
+def restore_code(plan: Plan) -> str:
+    """The expression run before the grader's own cells (setup and tests): it puts back what
+    they rely on, and unbinds the names that hide a built-in they use (`abs = 3` in an answer)
+    unless the setup or the instructor's solutions bind that name themselves (see
+    autograder.in_kernel.names)."""
+    bound = {name for step in plan.steps if step.kind != "test" for name in bound_names(step.code)}
+    used = {name for step in plan.steps if step.kind != "answer"
+            for code in (step.code, step.hidden_code) for name in loaded_names(code)}
+    shadowed = sorted(name for name in used - bound if hasattr(builtins, name))
+    return f"{NAMES}.restore(globals(), {shadowed!r})"
+
+
 def kept_names(plan: Plan, step: Step) -> str:
     """The expression that keeps what a setup step binds (but no answer's solution binds: those
     names are the student's), run after it (see autograder.in_kernel.names)."""
@@ -91,32 +108,35 @@ class _Session:
     """A kernel plus the program replayed into a replacement kernel after a crash."""
 
     def __init__(self, limits: Limits, files: tuple[Path, ...], run: KernelRun,
-                 course_lib: Path | None):
+                 course_lib: Path | None, python: KernelPython | None):
         self.limits, self.files, self.run_log = limits, files, run
-        self.course_lib = course_lib
+        self.course_lib, self.python = course_lib, python
         self.program: list[tuple[str, str, str]] = []  # (before, code, after) expressions
         self.restarts = 0
         self.budget = HiddenBudget(limits.max_hidden_kb * 1024)  # for the whole notebook
         self.kernel = self._start()
 
     def _start(self) -> SandboxedKernel:
-        kernel = SandboxedKernel(self.limits, self.files, self.course_lib, self.budget)
+        kernel = SandboxedKernel(self.limits, self.files, self.course_lib, self.budget,
+                                 self.python)
         kernel.start()
         kernel.execute("", self.limits.cell_timeout, after=SNAPSHOT)  # before any student code
         return kernel
 
     def _execute(self, before: str, code: str, after: str, budget: float) -> Outcome:
-        """Evaluate `before`, run `code`, evaluate `after` (in `budget` seconds in all)."""
+        """Evaluate `before`, run `code`, evaluate `after` and put the standard streams back
+        (in `budget` seconds in all)."""
         started = time.monotonic()
         self.kernel.execute("", budget, after=before)
         budget -= time.monotonic() - started
         if budget <= 0:
             return Outcome("timeout", error="putting back the grader's names timed out")
-        return self.kernel.execute(code, timeout=budget, after=after)
+        return self.kernel.execute(code, timeout=budget,
+                                   after=f"({after}) and {STREAMS}" if after else STREAMS)
 
     def run(self, label: str, code: str, deadline: float, keep: bool, *, before: str,
             after: str = "", split: bool = False) -> Outcome:
-        """Run one cell, after the expression `before` (RESTORE or RESET_HOOKS) and before
+        """Run one cell, after the expression `before` (`restore_code` or RESET_HOOKS) and before
         `after`; `split`: statement by statement, so that what a statement that runs away or
         kills the kernel leaves undone costs only that statement (the definitions before it
         are replayed into the next kernel). Stop at the first error, as Run All."""
@@ -166,8 +186,10 @@ class _Session:
 
 
 def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits,
-             added: list[tuple[str, str]] = (), apart: frozenset[str] = frozenset()) -> KernelRun:
-    """Run setup, answer and test steps of `plan` with the given answers (None: the solutions).
+             added: list[tuple[str, str]] = (), apart: frozenset[str] = frozenset(),
+             python: KernelPython | None = None) -> KernelRun:
+    """Run setup, answer and test steps of `plan` with the given answers (None: the solutions),
+    on `python` (the grader's own if None; see autograder.grader.pythons).
 
     added: code cells the student added, (the answer or test cell each follows, or "", code);
     each runs right after that cell (those following none, before the first answer or test),
@@ -185,19 +207,21 @@ def run_plan(plan: Plan, answers: dict[str, str] | None, limits: Limits,
                for step in plan.tests if step.grade_id in apart]
     for tests, forbidden in groups:
         if tests or not apart:
-            _run_group(plan, code_for, added, limits, run, deadline, tests, frozenset(forbidden))
+            _run_group(plan, code_for, added, limits, run, deadline, tests, frozenset(forbidden),
+                       python)
     return run
 
 
 def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, tests: list,
-               forbidden: frozenset[str]) -> None:
+               forbidden: frozenset[str], python: KernelPython | None) -> None:
     """Run setup, answers, added cells and `tests` in one kernel (in notebook order)."""
     after: dict[str, list[str]] = {}
     for anchor, code in added:
         after.setdefault(anchor, []).append(code)
     wanted = {step.grade_id for step in tests}
     last = max((i for i, step in enumerate(plan.steps) if step.grade_id in wanted), default=-1)
-    session = _Session(limits, plan.files, run, course_lib_view(forbidden))
+    restore = restore_code(plan)
+    session = _Session(limits, plan.files, run, course_lib_view(forbidden), python)
     try:
         for step in plan.steps[: last + 1]:
             if step.kind != "setup":
@@ -207,9 +231,9 @@ def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, t
             if step.kind == "test" and step.grade_id in wanted:
                 if step.choice_variables:
                     session.run("reading quiz answers", choice_code(step), deadline, True,
-                                before=RESTORE)
+                                before=restore)
                 visible = session.run(f"test cell {step.grade_id}", step.code, deadline, False,
-                                      before=RESTORE)
+                                      before=restore)
                 run.outcomes[step.grade_id] = visible
                 if step.hidden_code and visible.status in ("ok", "error"):  # judge decides
                     label = f"the hidden tests of {step.grade_id}"
@@ -217,7 +241,7 @@ def _run_group(plan, code_for, added, limits, run: KernelRun, deadline: float, t
                         label, step.hidden_code, deadline, False, before=RESET_HOOKS)
             elif step.kind == "setup":
                 outcome = session.run(f"setup cell {step.grade_id}", step.code, deadline, True,
-                                      before=RESTORE, after=kept_names(plan, step))
+                                      before=restore, after=kept_names(plan, step))
                 run.outcomes.setdefault(step.grade_id, outcome)
             elif step.kind == "answer":
                 outcome = session.run(f"answer cell {step.grade_id}", code_for[step.grade_id],

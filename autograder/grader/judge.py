@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import platform
 import string
 
 from autograder.grader import syntax
@@ -287,4 +286,4 @@ def judge(plan: Plan, submission: Submission, run: KernelRun, references: dict,
     else:
         status = Status.NEEDS_MANUAL_GRADING if waiting else Status.GRADED
     return GradeResult(plan.name, status, "; ".join(findings), scores, messages, failed_checks,
-                       submission.sha256, plan.digest, review, platform.python_version())
+                       submission.sha256, plan.digest, review)

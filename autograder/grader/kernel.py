@@ -32,9 +32,18 @@ from pathlib import Path
 import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
+from jupyter_client.session import Session
 
+from autograder.grader import own_mounts
 from autograder.grader.cgroups import SandboxGroup
-from autograder.grader.sandbox import Limits, prepare_writable, sandboxed_command
+from autograder.grader.pythons import KernelPython
+from autograder.grader.sandbox import (
+    OWN_NAMESPACE,
+    Limits,
+    prepare_writable,
+    sandboxed_command,
+    writable_mode,
+)
 from autograder.grader.scratch import remove_scratch, scratch_folder
 from autograder.protocol import HIDDEN_MIME
 
@@ -103,6 +112,26 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def read_message(session: Session, frames: list[bytes]) -> dict | None:
+    """One message from the kernel's frames, or None if it is not a well-formed message signed
+    with the connection's key: its header, parent header and content dicts, its type a string.
+
+    The kernel runs the student's code, which holds the key and the sockets: a message can be
+    forged, unsigned, or hold JSON that no parser takes (nested 100,000 deep, an integer of
+    6,000 digits). Such a message is dropped, never believed and never raised: it costs the
+    student's cell at most what a message the kernel never sent costs."""
+    try:
+        _identities, frames = session.feed_identities(frames)
+        message = session.deserialize(frames)
+    except Exception:  # noqa: BLE001 - whatever the frames hold, they are only dropped
+        return None
+    if not (isinstance(message.get("parent_header"), dict)
+            and isinstance(message.get("msg_type"), str)
+            and isinstance(message.get("content"), dict)):
+        return None
+    return message
+
+
 class HiddenBudget:
     """Bytes of hidden-case data the grader still keeps for one notebook."""
 
@@ -121,8 +150,10 @@ class SandboxedKernel:
     """An IPython kernel in the sandbox, started on `start()` (or `with`), killed on `stop()`."""
 
     def __init__(self, limits: Limits, files: tuple[Path, ...] = (),
-                 course_lib: Path | None = None, budget: HiddenBudget | None = None):
+                 course_lib: Path | None = None, budget: HiddenBudget | None = None,
+                 python: KernelPython | None = None):
         self.limits = limits
+        self.python = python  # the Python it runs on (None: the grader's own)
         self.files = [Path(f).resolve() for f in files]
         self.course_lib = course_lib  # the course_lib view it imports (None: the real one)
         self.budget = budget or HiddenBudget(limits.max_hidden_kb * 1024)
@@ -142,8 +173,11 @@ class SandboxedKernel:
     def start(self) -> None:
         """Launch the kernel and wait until it answers."""
         self.runtime = scratch_folder("kernel-")
-        longest_socket = self.runtime / "socket-5"  # ZeroMQ names one socket per channel
-        if len(bytes(longest_socket)) > MAX_SOCKET_PATH:
+        # ZeroMQ names one socket per channel: "<...>/socket-5" is the longest, as the grader
+        # reaches it (through /proc/<pid>/root when the sandbox mounts in its own namespace)
+        longest_socket = (own_mounts.socket_path(2**22, self.runtime)
+                          if writable_mode() == OWN_NAMESPACE else f"{self.runtime}/socket") + "-5"
+        if len(os.fsencode(longest_socket)) > MAX_SOCKET_PATH:
             self.stop()
             raise KernelStartError(
                 f"the temporary folder's path is too long for the kernel's sockets "
@@ -164,8 +198,8 @@ class SandboxedKernel:
         self.group = SandboxGroup(self.limits.sandbox_memory_bytes(), self.limits.max_processes,
                                   self.limits.cpus)
         argv, env, cwd = sandboxed_command(
-            connection_file, self.runtime, self.files, self.limits, self.group, self.course_lib
-        )
+            connection_file, self.runtime, self.files, self.limits, self.group, self.course_lib,
+            self.python)
         self.process = subprocess.Popen(
             argv, env=env, cwd=cwd, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -175,6 +209,8 @@ class SandboxedKernel:
         context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         self.client = BlockingKernelClient(context=context)
         self.client.load_connection_file(str(connection_file))
+        if writable_mode() == OWN_NAMESPACE:  # the sockets are in the sandbox's own mounts
+            self.client.ip = own_mounts.socket_path(self.process.pid, self.runtime)
         # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
         # start, and the client then reports it dead while it is still booting. Liveness is
         # the process itself.
@@ -244,14 +280,14 @@ class SandboxedKernel:
         outcome.seconds = time.monotonic() - started
         return outcome
 
-    def _next_message(self, timeout: float) -> tuple[dict, int]:
-        """(the next IOPub message, its size in bytes); raise queue.Empty if none came."""
+    def _next_message(self, timeout: float) -> tuple[dict | None, int]:
+        """(the next IOPub message as `read_message` reads it, its size in bytes); raise
+        queue.Empty if none came."""
         channel = self.client.iopub_channel
         if not channel.socket.poll(int(timeout * 1000)):
             raise queue.Empty
         frames = channel.socket.recv_multipart()
-        _identities, frames = channel.session.feed_identities(frames)
-        return channel.session.deserialize(frames), sum(map(len, frames))
+        return read_message(channel.session, frames), sum(map(len, frames))
 
     def _collect(self, msg_id: str, deadline: float) -> Outcome:
         """Read messages of one execution until it finishes, the kernel dies or time is up."""
@@ -269,11 +305,9 @@ class SandboxedKernel:
                     outcome.status = "died"
                     break
                 continue
-            if message["parent_header"].get("msg_id") != msg_id:
+            if message is None or message["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]
-            if not isinstance(content, dict):
-                continue  # a forged message: the kernel's own are always dicts
             if kind == "status" and content.get("execution_state") == "idle":
                 break
             if kind == "stream":

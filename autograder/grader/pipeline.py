@@ -3,7 +3,9 @@
     1. read the plan            grader.plan.read_plan (once per source notebook per run)
     2. read the submission      grader.submission.read_submission (parsed once; finds tampering)
     3. start the sandboxed kernel and run setup, answers, tests
-                                grader.execute.run_plan (grader.kernel in grader.sandbox)
+                                grader.execute.run_plan (grader.kernel in grader.sandbox), on
+                                the Python the notebook was saved with, or the nearest
+                                (grader.pythons)
     4. carry out the values     in the kernel, autograder.in_kernel.cases sends them as
                                 autograder.protocol messages; grader.kernel reads them
     5. judge against the references
@@ -23,12 +25,13 @@ any stage is that notebook's "crashed" status, with a reason naming the grader e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autograder.grader.execute import run_plan, stopped_by_forbidden
 from autograder.grader.judge import judge, needs_a_forbidden_function, references_from_run
 from autograder.grader.plan import Plan, read_plan
+from autograder.grader.pythons import available, choose
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import Submission, Submitted, read_submission, read_submitted
 from autograder.records import GradeResult, Status, grader_error
@@ -65,11 +68,12 @@ def grade(task: Task) -> Graded:
             status, reason = submission.problem
             return Graded(zero_result(plan, status, reason, submission.sha256), submission)
         stage = "running the notebook"
+        python, note = choose(submission.saved_on, available())
         run = run_plan(plan, submission.answers, task.limits, submission.added,
-                       task.references.apart)
+                       task.references.apart, python)
         stage = "judging the results"
-        return Graded(judge(plan, submission, run, task.references.values,
-                            task.references.excused), submission)
+        result = judge(plan, submission, run, task.references.values, task.references.excused)
+        return Graded(replace(result, python=python.name, python_note=note), submission)
     except Exception as error:  # the grader failed on this notebook: never keep a partial score
         digest = task.submitted.sha256 if task.submitted is not None else ""
         return crashed(plan, grader_error(error, stage), digest)

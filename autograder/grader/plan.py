@@ -142,6 +142,16 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(normalise(text).encode("utf-8", "replace")).hexdigest()[:16]
 
 
+def parse_cell(code: str) -> ast.Module | None:
+    """A cell's code parsed, IPython's magic and shell lines left out; None if it does not
+    parse."""
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        return syntax.parse("\n".join(lines))
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
 def bound_names(code: str) -> list[str]:
     r"""The names a cell's top-level statements bind (imports, assignments, definitions); IPython's
     magic and shell lines are left out, and code that does not parse binds none.
@@ -149,10 +159,8 @@ def bound_names(code: str) -> list[str]:
     >>> bound_names("import numpy as np\nfrom a import b\nx, y = 1, 2\ndef f(): pass\n%time f()")
     ['np', 'b', 'x', 'y', 'f']
     """
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        tree = syntax.parse("\n".join(lines))
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    tree = parse_cell(code)
+    if tree is None:
         return []
     names = []
     for node in tree.body:
@@ -164,6 +172,28 @@ def bound_names(code: str) -> list[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     return [name for name in dict.fromkeys(names) if name != "*"]
+
+
+def loaded_names(code: str) -> set[str]:
+    r"""The names a cell's code reads, and those its string literals read when they are
+    expressions (a hidden_cases call's test expressions); code that does not parse reads none.
+
+    >>> sorted(loaded_names("assert abs(f(x)) < 1\nhidden_cases('f', ['float(f(2))'])"))
+    ['abs', 'f', 'float', 'hidden_cases', 'x']
+    """
+    tree = parse_cell(code)
+    if tree is None:
+        return set()
+    names = {node.id for node in ast.walk(tree)
+             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                expression = syntax.parse(node.value)
+            except (SyntaxError, ValueError, MemoryError, RecursionError):
+                continue
+            names |= {inner.id for inner in ast.walk(expression) if isinstance(inner, ast.Name)}
+    return names
 
 
 def without_solution_markers(code: str) -> str:

@@ -14,13 +14,15 @@ With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
   at most one core at an equal share, a memory limit that covers the kernel and its tmpfs
   together, a process limit, and the member list through which the whole sandbox is killed.
 
-The writable folders are the home (the working folder), /tmp, /dev/shm (`Limits.tmpfs_mb` bytes and
-`Limits.tmpfs_files` files and folders each) and the kernel's scratch folder, which holds its
-connection file and sockets (SOCKETS_BYTES, SOCKETS_FILES). Where the grader may mount (root),
-each is a tmpfs it mounts itself with `size=` and `nr_inodes=` (grader.mounts,
-`prepare_writable`), shown in the sandbox by a bind. Elsewhere bubblewrap's own tmpfs bounds the
-home, /tmp and /dev/shm in bytes only, and the scratch folder is the host's disk: a warning says
-so once.
+The writable folders are the home (the working folder), /tmp, /dev/shm (`Limits.tmpfs_mb` bytes
+and `Limits.tmpfs_files` files and folders each) and the kernel's scratch folder, which holds
+its connection file and sockets (mounts.SOCKETS_BYTES and SOCKETS_FILES). Each is a tmpfs
+mounted with `size=` and `nr_inodes=` (grader.mounts) and shown in the sandbox by a bind: where
+the grader may mount (root), by the grader on the host (`prepare_writable`); elsewhere in a user
+and mount namespace of the kernel's own, which bubblewrap runs in (grader.own_mounts; the grader
+reaches the sockets through /proc/<pid>/root). Only where neither works (no user namespaces)
+bubblewrap's own tmpfs bounds the home, /tmp and /dev/shm in bytes only and the scratch folder
+is the host's disk: a warning says so once.
 
 Without bwrap the kernel runs with the same resource limits and clean environment but can read
 any file the grading user can: a loud warning says so.
@@ -37,18 +39,18 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.grader import own_mounts
 from autograder.grader.cgroups import SandboxGroup
-from autograder.grader.mounts import can_mount, mount_bounded
+from autograder.grader.mounts import WRITABLE, can_mount, mount_writable
+from autograder.grader.pythons import KernelPython, own_python
 
-HOME = "/home/student"
+HOME = WRITABLE["home"]
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "mime.types")
 # the parts of the autograder package a kernel imports (the trust boundary: docs/architecture.md)
 KERNEL_SIDE = ("__init__.py", "protocol.py", "hidden.py", "in_kernel")
-# writable folders of the sandbox: {name in the kernel's scratch folder: where the sandbox shows it}
-WRITABLE = {"home": HOME, "tmp": "/tmp", "shm": "/dev/shm"}
-SOCKETS_BYTES = 1 << 20  # the scratch folder itself: a connection file, six sockets, WRITABLE
-SOCKETS_FILES = 64
+# how the writable folders are bounded (`writable_mode`)
+HOST_MOUNTS, OWN_NAMESPACE, BYTES_ONLY = "host mounts", "own namespace", "bytes only"
 
 
 @dataclass(frozen=True)
@@ -112,18 +114,26 @@ def package_dir(name: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
-def readable_paths() -> list[Path]:
-    """Host paths the kernel may read: Python, the environment, course_lib and the kernel's side
-    of autograder (KERNEL_SIDE)."""
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package_dir("course_lib")}
+def readable_paths(python: KernelPython) -> list[Path]:
+    """Host paths the kernel may read: its Python's installation and environment, course_lib and
+    the kernel's side of autograder (KERNEL_SIDE)."""
+    paths = {python.base_prefix.resolve(), python.prefix.resolve(), package_dir("course_lib")}
     paths |= {package_dir("autograder") / name for name in KERNEL_SIDE}
     return sorted(paths)
 
 
-def kernel_environment(home: str) -> dict[str, str]:
-    """The only environment variables the kernel sees."""
+def import_path() -> list[str]:
+    """The folders holding course_lib and autograder, which the kernel imports whatever Python
+    it runs on (the sandbox shows only them, and the kernel's side, of those folders)."""
+    return list(dict.fromkeys(str(package_dir(name).parent)
+                              for name in ("course_lib", "autograder")))
+
+
+def kernel_environment(home: str, python: KernelPython, imports: list[str]) -> dict[str, str]:
+    """The only environment variables the kernel sees (`imports`: its PYTHONPATH)."""
     return {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{python.executable.parent}:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONPATH": ":".join(imports),
         "HOME": home,
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
@@ -139,10 +149,11 @@ def kernel_environment(home: str) -> dict[str, str]:
     }
 
 
-def boot_command(connection_file: Path, limits: Limits) -> list[str]:
-    """The command that starts the kernel under resource limits (see autograder.in_kernel.boot)."""
+def boot_command(connection_file: Path, limits: Limits, python: KernelPython) -> list[str]:
+    """The command that starts the kernel on `python` under resource limits (see
+    autograder.in_kernel.boot)."""
     return [
-        sys.executable, "-m", "autograder.in_kernel.boot",
+        str(python.executable), "-m", "autograder.in_kernel.boot",
         "--memory-mb", str(limits.memory_mb),
         "--max-processes", str(limits.max_processes),
         "--cpu-seconds", str(int(limits.notebook_timeout) + 5),
@@ -152,27 +163,36 @@ def boot_command(connection_file: Path, limits: Limits) -> list[str]:
 
 
 @functools.cache
+def writable_mode() -> str:
+    """How the sandbox's writable folders are bounded in bytes and files: HOST_MOUNTS (the grader
+    may mount: it mounts them on the host, `prepare_writable`), OWN_NAMESPACE (it may not: they
+    are mounted in a user and mount namespace of the kernel's own, grader.own_mounts), or
+    BYTES_ONLY (neither works: bubblewrap's tmpfs, bounded in bytes only)."""
+    if bwrap_works() and can_mount():
+        return HOST_MOUNTS
+    return OWN_NAMESPACE if bwrap_works() and own_mounts.works() else BYTES_ONLY
+
+
+@functools.cache
 def warn_files_unbounded() -> None:
-    print("warning: the grader may not mount here (not root): the sandbox's in-memory folders "
-          "are bounded in bytes but not in files, and the kernel's socket folder is on disk; "
-          "grade as root for both bounds", file=sys.stderr)
+    print("warning: no tmpfs can be mounted here (not root, and no user namespaces): the "
+          "sandbox's in-memory folders are bounded in bytes but not in files, and the kernel's "
+          "socket folder is on disk", file=sys.stderr)
 
 
 def prepare_writable(runtime_dir: Path, limits: Limits) -> None:
     """Make the kernel's (empty) scratch folder a bounded tmpfs holding one bounded tmpfs per
-    writable folder of the sandbox (WRITABLE), where the grader may mount; else do nothing."""
-    if not (bwrap_works() and can_mount()):
-        return
-    mount_bounded(runtime_dir, SOCKETS_BYTES, SOCKETS_FILES)
-    for name in WRITABLE:
-        (runtime_dir / name).mkdir()
-        mount_bounded(runtime_dir / name, limits.tmpfs_mb * 1024 * 1024, limits.tmpfs_files)
+    writable folder of the sandbox (mounts.mount_writable), on the host where the grader may
+    mount; else do nothing here (see `writable_mode`)."""
+    if writable_mode() == HOST_MOUNTS:
+        mount_writable(runtime_dir, limits.tmpfs_mb * 1024 * 1024, limits.tmpfs_files)
 
 
 def writable_places(runtime_dir: Path, tmpfs_mb: int) -> dict[str, list[str]]:
-    """{place: the bubblewrap arguments that make it} for WRITABLE's places: binds of the grader's
-    bounded mounts (`prepare_writable`), else bubblewrap's tmpfs of `tmpfs_mb` (bytes only)."""
-    if (runtime_dir / "tmp").is_dir():
+    """{place: the bubblewrap arguments that make it} for WRITABLE's places: binds of the bounded
+    mounts (`prepare_writable`, grader.own_mounts), else bubblewrap's tmpfs of `tmpfs_mb` (bytes
+    only)."""
+    if writable_mode() != BYTES_ONLY:
         return {place: ["--bind", str(runtime_dir / name), place]
                 for name, place in WRITABLE.items()}
     warn_files_unbounded()
@@ -181,17 +201,20 @@ def writable_places(runtime_dir: Path, tmpfs_mb: int) -> dict[str, list[str]]:
 
 
 def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
-                  course_lib: Path | None = None, tmpfs_mb: int = Limits.tmpfs_mb) -> list[str]:
+                  course_lib: Path | None = None, tmpfs_mb: int = Limits.tmpfs_mb,
+                  python: KernelPython | None = None) -> list[str]:
     """Wrap `inner` in bubblewrap: read-only system and packages, bounded writable folders, no
     network; `course_lib`, if given, is shown in place of the real course_lib (see
-    autograder.grader.course_lib_view)."""
+    autograder.grader.course_lib_view); `python`: the Python the kernel runs on (the grader's
+    own if None)."""
+    python = python or own_python()
     places = writable_places(runtime_dir, tmpfs_mb)
     command = [shutil.which("bwrap") or "bwrap", *places[HOME], *places["/tmp"], "--chdir", HOME]
     for folder in SYSTEM_DIRS:
         command += ["--ro-bind-try", folder, folder]
     for name in ETC_FILES:
         command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for path in readable_paths():
+    for path in readable_paths(python):
         command += ["--ro-bind", str(path), str(path)]
     if course_lib is not None:
         real = package_dir("course_lib")
@@ -204,20 +227,25 @@ def bwrap_command(runtime_dir: Path, files: list[Path], inner: list[str],
     command += ["--proc", "/proc", "--dev", "/dev", *places["/dev/shm"], "--remount-ro", "/dev",
                 "--remount-ro", "/", "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
                 "--clearenv"]
-    for key, value in kernel_environment(HOME).items():
+    for key, value in kernel_environment(HOME, python, import_path()).items():
         command += ["--setenv", key, value]
     return [*command, *inner]
 
 
 def sandboxed_command(
     connection_file: Path, runtime_dir: Path, files: list[Path], limits: Limits,
-    group: SandboxGroup, course_lib: Path | None = None,
+    group: SandboxGroup, course_lib: Path | None = None, python: KernelPython | None = None,
 ) -> tuple[list[str], dict[str, str], str]:
     """(argv, environment, working folder) to launch a sandboxed kernel (`course_lib`: the view
-    of course_lib it imports, None for the real one)."""
-    inner = boot_command(connection_file, limits)
+    of course_lib it imports, None for the real one; `python`: the Python it runs on, the
+    grader's own if None)."""
+    python = python or own_python()
+    inner = boot_command(connection_file, limits, python)
     if bwrap_works():
-        command = bwrap_command(runtime_dir, files, inner, course_lib, limits.tmpfs_mb)
+        command = bwrap_command(runtime_dir, files, inner, course_lib, limits.tmpfs_mb, python)
+        if writable_mode() == OWN_NAMESPACE:
+            command = own_mounts.command(runtime_dir, limits.tmpfs_mb * 1024 * 1024,
+                                         limits.tmpfs_files, command)
         return group.wrap(command), {}, "/"
     warn_unsandboxed()
     work = runtime_dir / "work"
@@ -225,9 +253,9 @@ def sandboxed_command(
     for file in files:
         shutil.copy(file, work / file.name)
     private = {"TMPDIR": str(work), "MPLCONFIGDIR": str(work), "JUPYTER_RUNTIME_DIR": str(work)}
-    if course_lib is not None:  # found first; the real one stays readable without bwrap
-        private["PYTHONPATH"] = str(linked_view(course_lib, runtime_dir))
-    environment = kernel_environment(str(work)) | private
+    # the view, if any, is found first; the real course_lib stays readable without bwrap
+    view = [str(linked_view(course_lib, runtime_dir))] if course_lib is not None else []
+    environment = kernel_environment(str(work), python, [*view, *import_path()]) | private
     return group.wrap(inner), environment, str(work)
 
 

@@ -11,7 +11,10 @@ compared with the release version of the source).
 
 Cells are read as Run All runs them: when several cells claim one answer's grade_id (a copy
 made in JupyterLab), the last one is the answer and the earlier ones run where they stand,
-like cells the student added; the notebook is flagged for review.
+like cells the student added; the notebook is flagged for review. A code cell whose nbgrader
+metadata names no cell of the source (forged, or copied from another notebook) is the student's
+own and runs where it stands; an answer cell turned into a markdown or raw cell does not run
+(graded as not answered), and the notebook is flagged.
 
 >>> read_submission(None, plan).problem  # doctest: +SKIP
 (<Status.MISSING: 'missing'>, 'no notebook was submitted')
@@ -36,9 +39,9 @@ from autograder.grader.plan import (
     VariantCheck,
     grade_id_of,
     normalise,
-    role,
     text_digest,
 )
+from autograder.grader.pythons import recorded_minor
 from autograder.records import Status
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -64,6 +67,7 @@ class Submission:
     sha256: str = ""  # of the whole submitted file, the bytes judged
     to_review: list[str] = field(default_factory=list)  # what the instructor should look at
     variant_problem: str = ""  # why the notebook is not its student's own variant ("" if it is)
+    saved_on: tuple[int, int] | None = None  # the Python the file records it was saved with
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,12 @@ def cell_text(value) -> str:
     if not isinstance(value, str):
         return ""
     return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def cell_type_name(cell: dict) -> str:
+    """A cell's type as a report may show it: one of the notebook format's, else "unknown"."""
+    kind = cell.get("cell_type")
+    return kind if kind in ("code", "markdown", "raw") else "unknown"
 
 
 def read_submitted(path: str | Path) -> Submitted | None:
@@ -161,6 +171,7 @@ def _read_added_cells(cells: list, plan: Plan, submission: Submission,
     typed into one right after an unanswered written answer is that answer; other added cells
     are the student's code, run where they stand."""
     steps = {step.grade_id for step in plan.steps if step.kind != "setup"}
+    instructors = steps | set(plan.written) | set(plan.locked)
     after_step = last_graded = ""
     for cell in cells:
         grade_id = grade_id_of(cell)
@@ -170,8 +181,8 @@ def _read_added_cells(cells: list, plan: Plan, submission: Submission,
             after_step = grade_id if grade_id in steps else after_step
             continue
         if not isinstance(cell, dict) or cell.get("cell_type") != "code" or (
-            role(cell) and not copy
-        ):
+            grade_id in instructors and not copy
+        ):  # a cell whose metadata names no cell of the source is the student's: it runs
             continue
         code, cell_id = cell_text(cell.get("source")), cell.get("id")
         if not code.strip() or (isinstance(cell_id, str) and cell_id in plan.release_ids
@@ -236,6 +247,7 @@ def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
     submission = Submission(problem=problem, sha256=raw.sha256 if raw is not None else "")
     if notebook is None:
         return submission
+    submission.saved_on = recorded_minor(notebook)
     carried = instructor_text_in(notebook["cells"], plan)
     if carried:
         submission.problem = (Status.TAMPERED, f"the notebook carries the instructor's {carried} "
@@ -254,6 +266,11 @@ def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
         cell = found[-1]  # Run All: the last cell to run defines the answer
         if grade_id in plan.answer_ids and cell.get("cell_type") == "code":
             submission.answers[grade_id] = cell_text(cell.get("source"))
+        elif grade_id in plan.answer_ids:
+            submission.to_review.append(
+                f"the answer cell {grade_id} was turned into a {cell_type_name(cell)} cell, "
+                "which Run All does not run: graded as not answered")
+            continue
         elif grade_id in plan.written:
             submission.written[grade_id] = cell_text(cell.get("source"))
             if cell.get("cell_type") == "code":

@@ -16,6 +16,9 @@ MAX_CHARS = 20_000  # characters of an exception's message reported
 def short_traceback(shell, etype, value, tb, tb_offset=None) -> list[str]:
     """Show the exception as IPython does (the kernel sends it as the cell's error), its
     message cut to MAX_CHARS first; return the structured traceback shown."""
+    from autograder.in_kernel.names import put_back_streams
+
+    put_back_streams()  # the traceback is written through them
     message = str(value)
     if len(message) > MAX_CHARS:
         value.args = (f"{message[:MAX_CHARS]}... [{len(message):,} characters in all]",)

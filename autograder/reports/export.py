@@ -91,6 +91,8 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
             row["score"] = sum(s or 0.0 for s, _ in scores.values())
             row["max_score"] = sum(p for _, p in scores.values())
             row["highest_similarity"] = similarity.get(student, "")
+            row["python"] = "; ".join(p["result"].python_shown for p in parts
+                                      if p["result"] is not None and p["result"].python)
             row.update({g: ("" if s is None else s) for g, (s, _) in scores.items()})
             rows.append(row)
     return rows
@@ -99,7 +101,7 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
 def write_csv(rows: list[dict], path: str | Path) -> Path:
     """Write rows to CSV (columns: fixed ones, then every question id in first-seen order)."""
     columns = ["student", "assignment", "status", "reason", "score", "max_score",
-               "highest_similarity"]
+               "highest_similarity", "python"]
     for row in rows:
         columns += [key for key in row if key not in columns]
     text = io.StringIO(newline="")

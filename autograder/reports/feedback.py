@@ -188,7 +188,7 @@ def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], stude
     maximum = sum(p for _, p in row["scores"].values())
     lines.append(f"<br>Score: <b>{total:g} / {maximum:g}</b>")
     if result and result.python:
-        lines.append(f"<br>Your code ran on Python {escape(result.python)}")
+        lines.append(f"<br>Your code ran on Python {escape(result.python_shown)}")
     lines.append("</p>")
     lines.append("<table><tr><th>Item</th><th>Score</th><th>What happened</th></tr>")
     stories = {grade_id: item_story(source, grade_id, row, answers, self_paced)
@@ -225,7 +225,7 @@ def text_report(source: SourceFacts, row: dict, answers: dict[str, str]) -> str:
     result = row["result"]
     status = str(row["status"]).replace("_", " ")
     reason = f" ({row['reason']})" if row["reason"] else ""
-    python = f"; run on Python {result.python}" if result.python else ""
+    python = f"; run on Python {result.python_shown}" if result.python else ""
     lines.append(f"total: {result.score:g} / {result.max_score:g}; status: {status}{reason}"
                  f"{python}")
     return "\n".join(lines)

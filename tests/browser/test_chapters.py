@@ -180,6 +180,13 @@ def quiz_arguments(source: str) -> dict:
     raise AssertionError(f"no MultipleChoice(...) call in the quiz cell:\n{source}")
 
 
+def check_option(cell, quiz: dict, key: str) -> None:
+    """Pick option `key` of the quiz widget in `cell` and click Check."""
+    label = re.compile(rf"(^|\s){re.escape(quiz['options'][key])}$")
+    cell.get_by_role("radio", name=label).check()
+    cell.get_by_role("button", name="Check", exact=True).click()
+
+
 def test_first_quiz_says_why_an_option_is_wrong_gives_a_hint_and_accepts_the_right_one(chapter):
     notebook = chapter.notebook
     cell = notebook.cell_with(".widget-radio-box")
@@ -190,9 +197,7 @@ def test_first_quiz_says_why_an_option_is_wrong_gives_a_hint_and_accepts_the_rig
     outputs = cell.locator(".jp-Cell-outputArea")
 
     def check(key: str) -> None:
-        label = re.compile(rf"(^|\s){re.escape(quiz['options'][key])}$")
-        cell.get_by_role("radio", name=label).check()
-        cell.get_by_role("button", name="Check", exact=True).click()
+        check_option(cell, quiz, key)
 
     check(wrong)
     expect(outputs).to_contain_text("Not quite.")
@@ -210,6 +215,37 @@ def test_first_quiz_says_why_an_option_is_wrong_gives_a_hint_and_accepts_the_rig
     expect(outputs).to_contain_text(quiz["explanations"][right])
     expect(outputs).not_to_contain_text("Not quite.")
     chapter.screenshot("quiz-right", cell)
+
+
+@pytest.mark.parametrize("chapter", ["ch1_base_models.ipynb"], indirect=True)
+def test_the_quiz_answers_at_once_while_cells_are_still_running(chapter):
+    """The quiz widget is answered in the browser: with the kernel busy (a cell sleeping, as
+    during Run All), Check and Hint answer at once, and the second try holds. (The second quiz:
+    the first one's view has had its wrong try.)"""
+    notebook = chapter.notebook
+    cell = notebook.cells.filter(has=notebook.page.locator(".widget-radio-box")).nth(1)
+    quiz = quiz_arguments(chapter.cells[notebook.cell_index(cell)].source)
+    right = quiz["answer"]
+    first, second = [key for key in quiz["options"] if key != right][:2]
+    outputs = cell.locator(".jp-Cell-outputArea")
+    sleeper = notebook.cells.nth(notebook.cell_index(cell) + 1)
+    notebook.replace_source(sleeper, "import time\ntime.sleep(30)")
+    sleeper.locator(".cm-content").click()
+    notebook.page.keyboard.press("Shift+Enter")
+    status = notebook.page.get_by_title(f"Change kernel for {notebook.path}")
+    expect(status).to_have_text(re.compile(r"\| Busy$"))
+    answered_at_once = {"timeout": 5_000}  # the sleep lasts 30 s
+
+    check_option(cell, quiz, first)
+    expect(outputs).to_contain_text("Try another option", **answered_at_once)
+    expect(outputs).not_to_contain_text(quiz["explanations"][right])
+    check_option(cell, quiz, second)
+    expect(outputs).to_contain_text(quiz["explanations"][right], **answered_at_once)
+    cell.get_by_role("button", name="Hint", exact=True).click()
+    expect(outputs).to_contain_text(quiz["hint"], **answered_at_once)
+    chapter.screenshot("quiz-answered-while-busy", cell)
+    expect(status).to_have_text(re.compile(r"\| Busy$"), timeout=1_000)
+    notebook.wait_for_kernel_idle()
 
 
 def test_first_slider_or_dropdown_redraws_what_it_drives(chapter):

@@ -19,9 +19,8 @@ import nbformat
 import pytest
 from synthetic import student_notebook
 
-from autograder.grader.pipeline import grade_notebook, reference_values
-from autograder.grader.plan import read_plan, role, without_solution_markers
-from autograder.grader.sandbox import Limits
+from autograder.grader.pipeline import grade_notebook
+from autograder.grader.plan import role, without_solution_markers
 from course_lib.quiz import MultipleChoice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,15 +72,12 @@ def grade_variants(path: Path, wrong: dict, written_answer: str, folder: Path) -
         submitted = folder / f"variant_{index}.ipynb"
         nbformat.write(student_notebook(source, answers, written=written_answer), submitted)
         jobs[index] = (submitted, mutated)
-    # The reference values, computed once here (as `llmf-grade grade` does before its fan-out)
-    # rather than once in each worker; then two worker processes, as `llmf-grade grade` uses
-    # (not threads: CPython 3.11.7 raises "SystemError: AST constructor recursion depth
-    # mismatch" when two threads build ASTs at once, as the grader's judge does).
-    references = reference_values(read_plan(path), Limits())
+    # Two worker processes, as `llmf-grade grade` uses (not threads: CPython 3.11.7 raises
+    # "SystemError: AST constructor recursion depth mismatch" when two threads build ASTs at once,
+    # as the grader's judge does); each computes the reference values once and caches them.
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
-        futures = {i: pool.submit(grade_notebook, jobs[i][0], path, references=references)
-                   for i in variants}
+        futures = {i: pool.submit(grade_notebook, jobs[i][0], path) for i in variants}
         results = {i: future.result() for i, future in futures.items()}
     return {index: (results[index], jobs[index][1]) for index in variants}
 

@@ -8,7 +8,8 @@ Prints, in one run:
      for the shipped base model's shape (its config, batch 32 as in `make pretrain`), with the
      GFLOP/s they reach; with --compare-with REV also the code at git revision REV, and the
      speed-up; the same shapes through the plain model (transformer.py's own forward and
-     backward, without course_lib.fast), and the fast step's time by phase; with PyTorch
+     backward, without course_lib.fast), the fast step's time by phase, and the time of its
+     matrix products alone (the floor left when all element-wise work is free); with PyTorch
      installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
   3. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
      shipped shape with block_size 256), and the shipped model's load + 200-token generation.
@@ -80,6 +81,35 @@ def step_flops(shape: dict) -> float:
     C, T, L = shape["n_embd"], shape["block_size"], shape["n_layer"]
     n_matmul = 12 * C * C * L + shape["vocab_size"] * C
     return (6 * n_matmul + 12 * L * T * C) * shape["batch"] * T
+
+
+def matrix_products(shape: dict):
+    """A closure doing the matrix products of one fast training step and nothing else, at the
+    step's shapes: each linear layer's forward product and its two backward ones, attention's
+    batched products (2 forward, 4 backward), the output head's three; float32, as training.
+    Its time is the floor the step's element-wise work, Python and allocation add to."""
+    B, T, C, H, V = (shape[k] for k in ("batch", "block_size", "n_embd", "n_head", "vocab_size"))
+    N, d = B * T, C // H
+    rng = np.random.default_rng(0)
+
+    def array(*dims):
+        return rng.standard_normal(dims, dtype=np.float32)
+
+    linear = [(array(N, c_in), array(c_in, c_out), array(N, c_out))  # x, w, dy
+              for c_in, c_out in ((C, 3 * C), (C, C), (C, 4 * C), (4 * C, C))]
+    q, k, dy_r = array(B, H, T, d), array(B, H, T, d), array(B, H, T, d + 1)
+    att, v_t = array(B, H, T, T), array(B, H, d + 1, T)
+    h, head, dlogits = array(N, C), array(V, C), array(N, V)
+
+    def products():
+        for _ in range(shape["n_layer"]):
+            for x, w, dy in linear:
+                x @ w, dy @ w.T, x.T @ dy                      # forward, dx, dw
+            q @ k.swapaxes(-1, -2), att @ q                     # scores, att @ v
+            att.swapaxes(-1, -2) @ q, dy_r @ v_t, att @ k, att.swapaxes(-1, -2) @ q  # backward
+        h @ head.T, dlogits.T @ h, dlogits @ head               # the head
+
+    return products
 
 
 def extract_course_lib(revision: str, workdir: Path) -> Path:
@@ -234,6 +264,9 @@ def training_figures(title: str, shape: dict, old_root: Path | None, args) -> No
     phases = phase_times(shape, args.steps)
     print("  this checkout's step by phase (best of each): " + ", ".join(
         f"{name} {seconds * 1e3:.1f} ms" for name, seconds in phases.items()))  # fmt: skip
+    floor = best_of(matrix_products(shape), args.steps)
+    print(f"  the step's matrix products alone: {floor * 1e3:.1f} ms, {flops / floor / 1e9:.1f} "
+          f"GFLOP/s ({floor / ours:.0%} of this checkout's step)")
 
 
 def generation_figures(repeats: int) -> None:

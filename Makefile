@@ -1,7 +1,8 @@
 # llm-foundations: every set-up step the course needs, from a fresh machine with Python 3.10+ and make.
 #   make course       install the course (only what it needs) into .venv and open JupyterLab on the
 #                     learner's own copies of the notebooks (work/, made on first start)
-#   make instructor   JupyterLab in the nbgrader course folder ($LLMF_COURSE, else course/), with
+#   make instructor   install the instructor's tools too (nbgrader, a local MathJax) and open
+#                     JupyterLab in the nbgrader course folder ($LLMF_COURSE, else course/), with
 #                     Formgrader and Create Assignment
 #   make test         install the test, lint and Dask extras too, and run the whole test suite
 #                     (lint and browser tests included)
@@ -9,13 +10,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Two installs: the course's, for learners and instructors alike (the course and its grader: a
-# learner's `llmf-grade check` grades with nbgrader too), and a maintainer's (the test, lint and
-# Dask extras on top). Both are editable: course_lib and autograder run from this checkout, so a
+# Three installs, each on top of the one before: the course's, for learners (the course and its
+# grader: a learner's `llmf-grade check` grades with autograder alone, nbgrader is not needed),
+# the instructor's (the `instructor` extra: nbgrader, and the MathJax Formgrader typesets with
+# offline), and a maintainer's (the test, lint and Dask extras). All are editable: course_lib and autograder run from this checkout, so a
 # `git pull` updates them. setuptools announces every editable install with a notice that
 # folders named like the package in the working folder take precedence on imports; here they are
 # the package itself, so that one message (and only it) is filtered out.
 COURSE_INSTALLED := $(VENV)/.course-installed
+INSTRUCTOR_INSTALLED := $(VENV)/.instructor-installed
 INSTALLED := $(VENV)/.installed
 PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet
 # Jupyter refuses to run as root unless told to (containers, CI machines).
@@ -30,7 +33,11 @@ $(COURSE_INSTALLED): pyproject.toml
 	touch $(COURSE_INSTALLED)
 	@echo "installed into $(VENV): run the grader as $(BIN)/llmf-grade (or first: source $(BIN)/activate)"
 
-$(INSTALLED): $(COURSE_INSTALLED)
+$(INSTRUCTOR_INSTALLED): $(COURSE_INSTALLED)
+	$(PIP) -e '.[instructor]'
+	touch $(INSTRUCTOR_INSTALLED)
+
+$(INSTALLED): $(INSTRUCTOR_INSTALLED)
 	$(PIP) -e '.[dev,cluster]'
 	touch $(INSTALLED)
 
@@ -42,7 +49,7 @@ $(INSTALLED): $(COURSE_INSTALLED)
 course: $(COURSE_INSTALLED)
 	$(BIN)/python -m autograder.lab learner $(ROOT_FLAG) $(LAB_ARGS)
 
-instructor: $(COURSE_INSTALLED)
+instructor: $(INSTRUCTOR_INSTALLED)
 	$(BIN)/python -m autograder.lab instructor $(ROOT_FLAG) $(LAB_ARGS)
 
 # Two test workers on two cores: one BLAS thread each (notebook kernels inherit it); with the
@@ -61,7 +68,7 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
-student: $(COURSE_INSTALLED)
+student: $(INSTRUCTOR_INSTALLED)
 	$(BIN)/llmf-grade release
 
 # One BLAS thread: the same sums in the same order, so the weights come out the same bit for bit.

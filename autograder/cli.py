@@ -29,6 +29,8 @@ from tqdm.auto import tqdm
 from autograder.course_folder import COURSE_ENV, Course, default_course_root, repository_course
 
 GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
+# the packages of the `instructor` extra, which a learner's install (`make course`) leaves out
+INSTRUCTOR_PACKAGES = ("nbgrader",)
 
 
 def _course(args) -> Course:
@@ -375,6 +377,13 @@ def main(argv: list[str] | None = None) -> int:
         args.student = None
     try:
         return args.run(args) or 0
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in INSTRUCTOR_PACKAGES:
+            raise
+        print(f"llmf-grade {args.command}: error: this command needs the instructor's tools "
+              f"({error.name} is not installed): run `make instructor` once, or "
+              "pip install -e '.[instructor]'", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from autograder import formgrader_math
 from autograder.editions import classroom_preprocessors
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -15,6 +16,10 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # Generating an assignment (`llmf-grade release`, or Formgrader's Generate button) builds the
 # classroom edition: nbgrader's student version with every quiz's answer and explanations removed.
 c.GenerateAssignment.preprocessors = classroom_preprocessors()
+
+# Formgrader typesets the written answers' math with the MathJax this server serves (the
+# instructor's install has it), not one from a CDN: it works offline.
+c.HTMLExporter.extra_template_basedirs = formgrader_math.template_dirs()
 
 # A course-local exchange, for one machine (Formgrader's Release/Collect buttons work without a
 # system-wide /srv/nbgrader/exchange). On JupyterHub, set this to the hub's shared exchange.

@@ -4,8 +4,8 @@ A question is plain data plus a widget. In JupyterLab the learner picks an optio
 "Check". In the self-paced edition (the question knows its answer) the widget says whether the
 choice is right and why; a first wrong choice gets only its own explanation and a second try,
 and the explanation of every option (the right one marked) comes with the right choice or the
-second wrong one. The buttons are answered by the kernel, so while cells are still running
-(Run All) a click is answered once they finish, as the prompt says. In the classroom edition
+second wrong one. The widget is answered in the browser (course_lib/quiz_widget.py), so Check
+and Hint answer at once even while Run All keeps the kernel busy. In the classroom edition
 the release removes the answer and the explanations (see autograder.editions), so the widget
 only records the choice and says that the explanations come with the graded feedback.
 
@@ -37,8 +37,7 @@ import ast
 import html
 import re
 
-PROMPT = ("Pick an option, then click Check (or Hint for a nudge). While the notebook's cells are "
-          "still running, Check answers as soon as they finish.")
+PROMPT = "Pick an option, then click Check (or Hint for a nudge)."
 MAX_ANSWER_CHARS = 100  # a longer answer is no choice, and is not read
 # what may enclose or end a one-letter answer, as in "(B)", "b)", "[c]", "D." or "'A'"
 ANSWER_MARKS = "()[]{}.,:;'\"` \t\n"
@@ -142,40 +141,28 @@ class MultipleChoice:
         return f"<ul style='list-style: none'>{items}</ul>"
 
     def widget(self):
-        """The interactive widget: radio buttons, Check and Hint buttons, a feedback area.
+        """The interactive widget (course_lib/quiz_widget.py): radio buttons, Check and Hint, and a
+        feedback area, answered in the browser. It carries every text Check can show: for each
+        choice the one `feedback_html` gives after a wrong check, and for each wrong choice of a
+        self-paced question (only) the one of a first wrong check, the second try."""
+        from course_lib.quiz_widget import QuizWidget
 
-        Its children are (radio buttons, HBox(Check, Hint), feedback HTML).
-        """
-        import ipywidgets as widgets
-
-        choice = widgets.RadioButtons(
-            options=[(f"{key}. {text}", key) for key, text in self.options.items()],
-            value=None,
-            layout=widgets.Layout(width="auto"),
+        wrong = [key for key in self.options if self.has_key and key != self.answer]
+        return QuizWidget(
+            options=[[key, f"{key}. {text}"] for key, text in self.options.items()],
+            prompt=_paragraphs([PROMPT]),
+            hint=self.hint_html(),
+            pick_first=self.feedback_html(None),
+            final={key: self.feedback_html(key, wrong_before=1) for key in self.options},
+            retry={key: self.feedback_html(key, wrong_before=0) for key in wrong},
         )
-        check_button = widgets.Button(description="Check", button_style="primary")
-        hint_button = widgets.Button(description="Hint")
-        feedback = widgets.HTML(_paragraphs([PROMPT]), layout=widgets.Layout(width="100%"))
-        wrong_checks = []  # the wrong choices checked so far
-
-        def on_check(_):
-            feedback.value = self.feedback_html(choice.value, len(wrong_checks))
-            if self.has_key and choice.value not in (None, self.answer):
-                wrong_checks.append(choice.value)
-
-        def on_hint(_):
-            feedback.value = self.hint_html()
-
-        check_button.on_click(on_check)
-        hint_button.on_click(on_hint)
-        return widgets.VBox([choice, widgets.HBox([check_button, hint_button]), feedback])
 
     def _ipython_display_(self):
         from IPython.display import display
 
-        bundle = self.widget()._repr_mimebundle_()
-        bundle["text/html"] = self._question_html()  # shown only where widgets cannot be
-        display(bundle, raw=True)
+        data, metadata = self.widget()._repr_mimebundle_()  # anywidget: (data, metadata)
+        data["text/html"] = self._question_html()  # shown only where widgets cannot be
+        display(data, metadata=metadata, raw=True)
         install_quote_reminder()  # the answer cells below the quiz get the missing-quotes reminder
         install_unanswered_note()  # and a one-line note, not a traceback, while unanswered
 

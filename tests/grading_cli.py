@@ -7,7 +7,9 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -33,11 +35,24 @@ def llmf(course: Path, *args) -> int:
     return main(["--course", str(course), *map(str, args)])
 
 
-def released_course(root: Path) -> Path:
-    """The fixture course copied to `root` with the course's config, and released; `root`."""
+@functools.cache
+def _released_fixture_course() -> Path:
+    """The fixture course with the course's config, released once in this process (nbgrader's
+    release takes seconds, and many tests start from it); removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="llmf-released-fixture-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    root = folder / "course"
     shutil.copytree(FIXTURES / "source", root / "source")
     shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
     assert llmf(root, "release", "--notebooks", root / "notebooks") == 0
+    return root
+
+
+def released_course(root: Path) -> Path:
+    """The fixture course copied to `root` with the course's config, and released; `root`.
+    The release runs once per test process: `root` gets a copy of its every file (sources,
+    release/, notebooks/, gradebook.db, the exchange folder), which hold no path of their own."""
+    shutil.copytree(_released_fixture_course(), root, dirs_exist_ok=True)
     return root
 
 

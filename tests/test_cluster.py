@@ -244,7 +244,8 @@ def test_task_whose_worker_dies_twice_is_recorded_crashed(tmp_path, local_cluste
 
 def test_interrupted_client_then_rerun_completes_the_class(tmp_path):
     correct = synthetic.correct_answers(SOURCE)
-    students = {f"s{i}": synthetic.student_notebook(SOURCE, correct) for i in range(6)}
+    # two workers, interrupted once the first grade is recorded: some of the four are, not all
+    students = {f"s{i}": synthetic.student_notebook(SOURCE, correct) for i in range(4)}
     root = make_course(tmp_path / "course", students)
     client = grading_in_background(root, "--scheduler", "local:2", *FAST, capture=True)
     os.killpg(client.pid, signal.SIGINT)  # Ctrl-C in the instructor's terminal
@@ -255,7 +256,7 @@ def test_interrupted_client_then_rerun_completes_the_class(tmp_path):
         printed = (hung.stderr or "")[-3000:]
         pytest.fail(f"still running 120 s after Ctrl-C; it printed: {printed!r}")
     interrupted = results(root)
-    assert 1 <= len(interrupted) < 6, stderr[-2000:]
+    assert 1 <= len(interrupted) < len(students), stderr[-2000:]
     assert "interrupted" in stderr
     for result in interrupted.values():  # whole, current results only
         assert result["scores"]["linear_test"][0] == 2.0

@@ -243,7 +243,8 @@ def test_make_instructor_serves_the_course_llmf_course_names(tmp_path):
     private = fresh_course(tmp_path / "private")
     dry_run = subprocess.run(
         ["make", "--no-print-directory", "-o", ".venv/.course-installed",
-         f"BIN={Path(sys.executable).parent}", "instructor", "LAB_ARGS=--help-all"],
+         "-o", ".venv/.instructor-installed", f"BIN={Path(sys.executable).parent}",
+         "instructor", "LAB_ARGS=--help-all"],
         cwd=REPOSITORY, capture_output=True, text=True, timeout=300,
         env={**os.environ, COURSE_ENV: str(private)})
     assert f"serving the course folder {private.resolve()}" in dry_run.stderr, dry_run.stderr

@@ -54,7 +54,7 @@ def test_environment_yml_installs_the_project_itself():
     assert ["-e ."] in pip_sections
 
 
-STAMPS = (".venv/.course-installed", ".venv/.installed")
+STAMPS = (".venv/.course-installed", ".venv/.instructor-installed", ".venv/.installed")
 
 
 def make(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
@@ -76,23 +76,45 @@ def test_a_learner_installs_the_course_without_any_extra(tmp_path):
     (tmp_path / "pyproject.toml").write_text("")
     commands = install_commands("course", tmp_path)
     assert commands and not any("[" in command for command in commands), commands
-    assert install_commands("instructor", tmp_path) == commands
+    instructor = install_commands("instructor", tmp_path)
+    assert instructor[:-1] == commands and instructor[-1].endswith(" -e '.[instructor]'")
     assert "'.[dev,cluster]'" in install_commands("test", tmp_path)[-1]
+
+
+EXTRAS = ["dask", "distributed", "pytest", "hypothesis", "playwright", "ruff", "nbgrader",
+          "jupyter_server_mathjax"]
+
+
+def run_without_extras(code: str) -> subprocess.CompletedProcess:
+    """`code` run by this Python in the checkout, where no package of an extra can be found."""
+    blocker = ("import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):"
+               f"\n        if name.split('.')[0] in {EXTRAS!r}:\n"
+               "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+               "sys.meta_path.insert(0, Block())\n")
+    return subprocess.run([sys.executable, "-c", blocker + code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
 
 
 def test_the_course_imports_nothing_an_extra_brings():
     """The modules `make course` and `llmf-grade check` start from import in a Python where
-    the extras' packages cannot be found."""
-    extras = ["dask", "distributed", "pytest", "hypothesis", "playwright", "ruff"]
-    blocker = ("import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):"
-               f"\n        if name.split('.')[0] in {extras!r}:\n"
-               "            raise ImportError(f'{name} is an extra')\n"
-               "sys.meta_path.insert(0, Block())\n")
+    the extras' packages cannot be found (the instructor's nbgrader is one of them), and
+    `check` reads a chapter's plan there."""
     learner = ["course_lib.quiz", "course_lib.pretrained", "autograder.lab", "autograder.cli",
                "autograder.selfcheck"]
-    code = blocker + "".join(f"import {module}\n" for module in learner)
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    run = run_without_extras("".join(f"import {module}\n" for module in learner) + (
+        "autograder.grader.plan.read_plan('course/source/ch1_base_models/ch1_base_models.ipynb')"))
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_an_instructors_command_in_a_learners_install_says_what_to_install(tmp_path):
+    course = tmp_path / "course"
+    (course / "source" / "ch1").mkdir(parents=True)
+    run = run_without_extras("import sys\nfrom autograder.cli import main\n"
+                             f"sys.exit(main(['release', '--course', {str(course)!r}]))")
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert run.stderr.strip() == (
+        "llmf-grade release: error: this command needs the instructor's tools (nbgrader is not "
+        "installed): run `make instructor` once, or pip install -e '.[instructor]'")
 
 
 @pytest.mark.slow

@@ -15,7 +15,6 @@ tampering.
 from __future__ import annotations
 
 import ast
-import copy
 import hashlib
 import re
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.grader import syntax
+from autograder.grader.student_version import release_version
 from autograder.protocol import DEFAULT_ATOL, DEFAULT_RTOL
 
 QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
@@ -265,16 +265,6 @@ def source_files(source_path: Path) -> tuple[Path, ...]:
         path for path in sorted(source_path.parent.iterdir())
         if path.is_file() and path.suffix != ".ipynb" and not path.name.startswith(".")
     )
-
-
-def release_version(notebook):
-    """The student version of a source notebook (solutions stubbed, hidden tests removed)."""
-    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
-
-    released = copy.deepcopy(notebook)
-    for preprocessor in (ClearSolutions(), ClearHiddenTests(), ClearMarkScheme()):
-        released, _ = preprocessor.preprocess(released, {})
-    return released
 
 
 def read_plan(source_path: str | Path) -> Plan:

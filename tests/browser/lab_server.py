@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The folders each Makefile target serves (copied from what git tracks, so no local state).
 SERVED = {"course": ["notebooks", ".gitignore"], "instructor": ["course", ".gitignore"]}
 # the Makefile's install steps, which a test run (already in the installed environment) skips
-INSTALL_STAMPS = (".venv/.course-installed", ".venv/.installed")
+INSTALL_STAMPS = (".venv/.course-installed", ".venv/.instructor-installed", ".venv/.installed")
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 30
 

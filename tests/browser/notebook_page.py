@@ -144,7 +144,15 @@ class NotebookPage:
 
     def run_all(self) -> None:
         """Run > Run All Cells, then wait until JupyterLab reports the run over."""
+        self.start_run_all()
+        self.wait_for_run_all()
+
+    def start_run_all(self) -> None:
+        """Run > Run All Cells (the kernel runs on while other pages are driven)."""
         self.menu("Run", "Run All Cells")
+
+    def wait_for_run_all(self) -> None:
+        """Wait until JupyterLab reports the run over."""
         self.page.wait_for_function(
             f"""(finished) => {{
                 const indicator = document.querySelector('{INDICATOR}');

@@ -78,36 +78,63 @@ def learner(browser):
         context.close()
 
 
-@pytest.fixture(scope="module", params=CHAPTERS)
-def chapter(request, learner, course_server, evidence, timings):
-    name = request.param
-    page, problems = new_page(learner)
+RUN_ALL_AT_ONCE = 2  # chapters run with Run All at the same time: one kernel per core
+
+
+@pytest.fixture(scope="session")
+def chapter_runs(request, learner, course_server, evidence, timings) -> dict[str, ChapterRun]:
+    """Every chapter the session's tests ask for, open in a page of its own and run with Run
+    All, RUN_ALL_AT_ONCE chapters at a time (the browser waits on one page while the other's
+    kernel runs); the pages stay open for the tests until the session ends."""
+    wanted = sorted({item.callspec.params["chapter"] for item in request.session.items
+                     if "chapter" in getattr(getattr(item, "callspec", None), "params", {})})
+    runs: dict[str, ChapterRun] = {}
+    started_all = time.monotonic()
     try:
-        run = ChapterRun(
-            name=name,
-            notebook=NotebookPage(page, course_server, name),
-            cells=nbformat.read(NOTEBOOKS / name, as_version=4).cells,
-            evidence=evidence,
-            problems=problems,
-        )
-        started = time.monotonic()
-        run.notebook.open(cell_count=len(run.cells))
-        opened = time.monotonic()
-        run.screenshot("first-screen")
-        run.notebook.run_all()
-        finished = time.monotonic()
-        try:
-            page.wait_for_function(SETTLED_JS, timeout=SETTLE_TIMEOUT_MS, polling=POLL_MS)
-        except PlaywrightTimeout:
-            pass  # the report below shows what is left unsettled, and the tests say so
-        run.report = run.notebook.report()
-        for cell, prompt in zip(run.report, run.notebook.execution_prompts(), strict=True):
-            cell["prompt"] = prompt
-        timings[f"{name}: open until the kernel is idle (s)"] = opened - started
-        timings[f"{name}: Run All (s)"] = finished - opened
-        yield run
+        for first in range(0, len(wanted), RUN_ALL_AT_ONCE):
+            batch = wanted[first : first + RUN_ALL_AT_ONCE]
+            started = {}
+            for name in batch:
+                page, problems = new_page(learner)
+                run = runs[name] = ChapterRun(
+                    name=name,
+                    notebook=NotebookPage(page, course_server, name),
+                    cells=nbformat.read(NOTEBOOKS / name, as_version=4).cells,
+                    evidence=evidence,
+                    problems=problems,
+                )
+                opening = time.monotonic()
+                run.notebook.open(cell_count=len(run.cells))
+                timings[f"{name}: open until the kernel is idle (s)"] = time.monotonic() - opening
+                run.screenshot("first-screen")
+            for name in batch:
+                runs[name].notebook.start_run_all()
+                started[name] = time.monotonic()
+            for name in batch:
+                run = runs[name]
+                run.notebook.wait_for_run_all()
+                timings[f"{name}: Run All, beside another chapter's (s)"] = (
+                    time.monotonic() - started[name])
+                try:
+                    run.notebook.page.wait_for_function(SETTLED_JS, timeout=SETTLE_TIMEOUT_MS,
+                                                        polling=POLL_MS)
+                except PlaywrightTimeout:
+                    pass  # the report below shows what is left unsettled, and the tests say so
+                run.report = run.notebook.report()
+                for cell, prompt in zip(run.report, run.notebook.execution_prompts(),
+                                        strict=True):
+                    cell["prompt"] = prompt
+        timings["every chapter opened and run (s)"] = time.monotonic() - started_all
+        yield runs
     finally:
-        page.close()
+        for run in runs.values():
+            run.notebook.page.close()
+
+
+@pytest.fixture(scope="module", params=CHAPTERS)
+def chapter(request, chapter_runs) -> ChapterRun:
+    """One chapter, open in its own page after Run All."""
+    return chapter_runs[request.param]
 
 
 def test_run_all_runs_every_code_cell(chapter):
@@ -119,15 +146,28 @@ def test_run_all_runs_every_code_cell(chapter):
     assert not not_run, f"{chapter.name}: Run All did not reach the code cells {not_run}"
 
 
+def unsolved_errors(cell) -> set[str]:
+    """The errors an unsolved exercise may raise in `cell` (a cell of the notebook file): its
+    answer cell meets the stub; its test cell the stub, or a name the stub never defined."""
+    role = cell.metadata.get("nbgrader", {})
+    if role.get("solution"):
+        return {"NotImplementedError"}
+    return UNSOLVED_ERRORS if role.get("grade") else set()
+
+
 def test_only_unsolved_exercises_raise(chapter):
+    """The only errors are the unsolved exercises', each in its own answer or test cell, and a
+    cell that raises is tagged raises-exception (else Run All would stop there). The one run
+    of each student notebook in the suite (tests/test_notebooks.py runs the sources)."""
     unexpected = [
         (index, cell["errors"]) for index, cell in enumerate(chapter.report)
         if cell["errors"] and not (
-            "raises-exception" in chapter.tags(index) and set(cell["errors"]) <= UNSOLVED_ERRORS
+            "raises-exception" in chapter.tags(index)
+            and set(cell["errors"]) <= unsolved_errors(chapter.cells[index])
         )
     ]
     assert not unexpected, (
-        f"{chapter.name}: errors other than an unsolved exercise's in a cell tagged "
+        f"{chapter.name}: errors other than an unsolved exercise's in its own cell tagged "
         f"raises-exception (cell index, errors): {unexpected}"
     )
 
@@ -180,6 +220,13 @@ def quiz_arguments(source: str) -> dict:
     raise AssertionError(f"no MultipleChoice(...) call in the quiz cell:\n{source}")
 
 
+def check_option(cell, quiz: dict, key: str) -> None:
+    """Pick option `key` of the quiz widget in `cell` and click Check."""
+    label = re.compile(rf"(^|\s){re.escape(quiz['options'][key])}$")
+    cell.get_by_role("radio", name=label).check()
+    cell.get_by_role("button", name="Check", exact=True).click()
+
+
 def test_first_quiz_says_why_an_option_is_wrong_gives_a_hint_and_accepts_the_right_one(chapter):
     notebook = chapter.notebook
     cell = notebook.cell_with(".widget-radio-box")
@@ -190,9 +237,7 @@ def test_first_quiz_says_why_an_option_is_wrong_gives_a_hint_and_accepts_the_rig
     outputs = cell.locator(".jp-Cell-outputArea")
 
     def check(key: str) -> None:
-        label = re.compile(rf"(^|\s){re.escape(quiz['options'][key])}$")
-        cell.get_by_role("radio", name=label).check()
-        cell.get_by_role("button", name="Check", exact=True).click()
+        check_option(cell, quiz, key)
 
     check(wrong)
     expect(outputs).to_contain_text("Not quite.")
@@ -210,6 +255,37 @@ def test_first_quiz_says_why_an_option_is_wrong_gives_a_hint_and_accepts_the_rig
     expect(outputs).to_contain_text(quiz["explanations"][right])
     expect(outputs).not_to_contain_text("Not quite.")
     chapter.screenshot("quiz-right", cell)
+
+
+@pytest.mark.parametrize("chapter", ["ch1_base_models.ipynb"], indirect=True)
+def test_the_quiz_answers_at_once_while_cells_are_still_running(chapter):
+    """The quiz widget is answered in the browser: with the kernel busy (a cell sleeping, as
+    during Run All), Check and Hint answer at once, and the second try holds. (The second quiz:
+    the first one's view has had its wrong try.)"""
+    notebook = chapter.notebook
+    cell = notebook.cells.filter(has=notebook.page.locator(".widget-radio-box")).nth(1)
+    quiz = quiz_arguments(chapter.cells[notebook.cell_index(cell)].source)
+    right = quiz["answer"]
+    first, second = [key for key in quiz["options"] if key != right][:2]
+    outputs = cell.locator(".jp-Cell-outputArea")
+    sleeper = notebook.cells.nth(notebook.cell_index(cell) + 1)
+    notebook.replace_source(sleeper, "import time\ntime.sleep(30)")
+    sleeper.locator(".cm-content").click()
+    notebook.page.keyboard.press("Shift+Enter")
+    status = notebook.page.get_by_title(f"Change kernel for {notebook.path}")
+    expect(status).to_have_text(re.compile(r"\| Busy$"))
+    answered_at_once = {"timeout": 5_000}  # the sleep lasts 30 s
+
+    check_option(cell, quiz, first)
+    expect(outputs).to_contain_text("Try another option", **answered_at_once)
+    expect(outputs).not_to_contain_text(quiz["explanations"][right])
+    check_option(cell, quiz, second)
+    expect(outputs).to_contain_text(quiz["explanations"][right], **answered_at_once)
+    cell.get_by_role("button", name="Hint", exact=True).click()
+    expect(outputs).to_contain_text(quiz["hint"], **answered_at_once)
+    chapter.screenshot("quiz-answered-while-busy", cell)
+    expect(status).to_have_text(re.compile(r"\| Busy$"), timeout=1_000)
+    notebook.wait_for_kernel_idle()
 
 
 def test_first_slider_or_dropdown_redraws_what_it_drives(chapter):

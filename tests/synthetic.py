@@ -41,6 +41,10 @@ ATTACKS = {
         "    _t.start()\n    _threads.append(_t)\n"
     ),
 }
+# Attacks whose status is a race between the sandbox's process limit and the cell's time limit:
+# which comes first depends on the machine's load (on a busy machine a fork bomb's cell times
+# out before its forks fail), so only their scores are the same from run to run.
+RACING_ATTACKS = frozenset({"fork_bomb", "thread_flood"})
 
 
 def correct_answers(source_path: str | Path) -> dict[str, str]:

@@ -88,9 +88,8 @@ def generic_cases(source: Path) -> list[Case]:
     attack_status = {
         "sys_exit": {honest}, "syntax_error": {honest}, "memory_2gib": {honest},
         "os_exit": {"crashed"}, "infinite_loop": {"timed_out"},
-        "ignores_interrupts": {"timed_out"}, "fork_bomb": ANY_RUN_STATUS,
-        "thread_flood": ANY_RUN_STATUS,
-    }
+        "ignores_interrupts": {"timed_out"},
+    } | {attack: ANY_RUN_STATUS for attack in synthetic.RACING_ATTACKS}
     transformer = (
         "def _blank(lines):\n    return [] if any('assert' in l or 'hidden' in l for l in lines)"
         " else lines\nget_ipython().input_transformers_post.append(_blank)\n"

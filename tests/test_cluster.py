@@ -37,6 +37,9 @@ distributed = pytest.importorskip("distributed", reason="needs the cluster extra
                                   + cluster.INSTALL_HINT)
 import dask  # noqa: E402  (after the skip: dask comes with distributed)
 
+ATTACKERS = {"cyd": "os_exit", "dan": "infinite_loop", "eli": "fork_bomb"}  # {student: attack}
+RACING = {student for student, attack in ATTACKERS.items() if attack in synthetic.RACING_ATTACKS}
+
 
 def submissions() -> dict[str, object]:
     """{student: notebook or raw bytes}: correct, wrong and adversarial hand-ins."""
@@ -47,11 +50,8 @@ def submissions() -> dict[str, object]:
     return {
         "ada": released,
         "bob": synthetic.student_notebook(SOURCE, {}),
-        "cyd": synthetic.student_notebook(SOURCE, synthetic.attacked_answers(SOURCE, "os_exit")),
-        "dan": synthetic.student_notebook(SOURCE,
-                                          synthetic.attacked_answers(SOURCE, "infinite_loop")),
-        "eli": synthetic.student_notebook(SOURCE,
-                                          synthetic.attacked_answers(SOURCE, "fork_bomb")),
+        **{student: synthetic.student_notebook(SOURCE, synthetic.attacked_answers(SOURCE, attack))
+           for student, attack in ATTACKERS.items()},
         "fay": synthetic.without_cell(released, locked.metadata["nbgrader"]["grade_id"]),
         "gus": b'{"cells": [',
         "hal": b"",
@@ -75,6 +75,14 @@ def results(root: Path) -> dict[str, dict]:
     """{student: result file as JSON}."""
     return {path.parent.parent.name: json.loads(path.read_text())
             for path in root.glob("autograded/*/*/*.result.json")}
+
+
+def without_race(results: dict[str, dict]) -> dict[str, dict]:
+    """`results` with the status and reason of the RACING students left out (their scores kept):
+    whether a fork bomb's forks fail before its cell's time limit depends on the machine's load."""
+    return {student: {key: value for key, value in result.items()
+                      if student not in RACING or key not in ("status", "reason")}
+            for student, result in results.items()}
 
 
 def gradebook(root: Path) -> dict[str, dict]:
@@ -164,7 +172,7 @@ def test_cluster_grades_exactly_like_the_local_pool(tmp_path):
         assert llmf(dask_, "grade", "--scheduler", address, *FAST) == 0
     on_pool, on_dask = results(pool), results(dask_)
     assert sorted(on_dask) == sorted(students)
-    assert on_dask == on_pool
+    assert without_race(on_dask) == without_race(on_pool)
     assert gradebook(dask_) == gradebook(pool)
     assert sum(book is not None for book in gradebook(dask_).values()) >= 6
     statuses = Counter(result["status"] for result in on_dask.values())

@@ -243,8 +243,8 @@ def cmd_pythons(args) -> int:
                if tuple(map(int, name[len("python"):].split("."))) not in
                {python.minor for python in ready}]
     if missing:
-        print(f"found on PATH, not prepared: {', '.join(missing)} (llmf-grade pythons "
-              "--add-found)")
+        print(f"found on PATH, not prepared (or prepared for an earlier course_lib): "
+              f"{', '.join(missing)} (llmf-grade pythons --add-found)")
     return 0
 
 

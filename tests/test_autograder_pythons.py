@@ -9,10 +9,13 @@ PATH): its kernel environment is prepared once per machine, in a cache folder ou
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
+import re
 import sys
+from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
 
 import pytest
@@ -25,11 +28,57 @@ from autograder.grader import pythons
 from autograder.grader.kernel import SandboxedKernel
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.pythons import KernelPython, choose, recorded_minor
-from autograder.grader.sandbox import Limits, bwrap_works
+from autograder.grader.sandbox import KERNEL_SIDE, Limits, bwrap_works
 
 LIMITS = Limits(cell_timeout=20, notebook_timeout=120)
 MINORS = st.tuples(st.just(3), st.integers(6, 15)) | st.tuples(st.integers(0, 4),
                                                                 st.integers(0, 20))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The top-level names of the modules a file imports, anywhere in it (lazy imports too)."""
+    tree = ast.parse(path.read_text())
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {node.module for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module}
+    return {name.split(".")[0] for name in names}
+
+
+def with_requirements(distributions: set[str]) -> set[str]:
+    """`distributions` and everything they require (extras left out), by installed metadata."""
+    found, todo = set(), [name.lower() for name in distributions]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            needed = requires(name) or []
+        except PackageNotFoundError:  # another platform's requirement (colorama on Windows)
+            continue
+        todo += [re.match(r"[A-Za-z0-9._-]+", requirement).group().lower().replace("_", "-")
+                 for requirement in needed if "extra ==" not in requirement]
+    return found
+
+
+def test_a_kernel_environment_holds_everything_the_kernel_side_imports():
+    """Every third-party module that course_lib or autograder's kernel side imports comes with
+    a package of a prepared kernel environment, pinned as the project pins it."""
+    root = Path(pythons.__file__).parents[2]
+    files = [*root.glob("course_lib/**/*.py")]
+    for name in KERNEL_SIDE:
+        side = root / "autograder" / name
+        files += [*side.glob("**/*.py")] if side.is_dir() else [side]
+    modules = set().union(*map(imported_modules, files))
+    third_party = modules - set(sys.stdlib_module_names) - {"course_lib", "autograder"}
+    provided = with_requirements(set(pythons.KERNEL_DISTRIBUTIONS))
+    by_module = packages_distributions()
+    missing = {module for module in third_party
+               if not {d.lower() for d in by_module.get(module, [module])} & provided}
+    assert not missing, f"imported by the kernel side, not in KERNEL_DISTRIBUTIONS: {missing}"
+    assert all(re.search(r"[<>=]", package) for package in pythons.kernel_packages()), \
+        "every kernel package is pinned by the project's own requirements"
 
 
 @settings(max_examples=1000, deadline=None)

@@ -5,9 +5,10 @@ alias statement (`type Vector = list[float]`) or an f-string that nests its own 
 3.12. So besides the grader's own Python, an instructor prepares a kernel environment for each
 other Python the students may use, once, with network (`llmf-grade pythons --add python3.13`, or
 `--add-found` for every python3.10 to python3.13 on PATH; `make pythons`): a virtual environment
-made by that interpreter with what the kernel side imports (KERNEL_PACKAGES). Each lives in
+made by that interpreter with what the kernel side imports (`kernel_packages()`). Each lives in
 `folder()` (`$LLMF_PYTHONS`, else `llmf-pythons/` inside the grader's own environment) and is
-ready once its marker file (MARKER, written last) names its version; grading never installs.
+ready once its marker file (MARKER, written last) names its version and the packages it holds,
+which must still be what the kernel side needs; grading never installs.
 
 Each notebook is graded on the Python its file records (`metadata.language_info.version`, as
 Jupyter saves it) when one of the same minor version is ready; else on the nearest (the newer of
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,10 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUPPORTED = ((3, 10), (3, 11), (3, 12), (3, 13))  # the course's Pythons (pyproject.toml)
-# what the kernel side imports: ipykernel (the kernel), numpy (the protocol, course_lib),
-# matplotlib, ipywidgets and tqdm (course_lib's plots, quiz widget and progress bars)
-KERNEL_PACKAGES = ("ipykernel>=6.25", "numpy>=1.26,<3", "matplotlib>=3.8", "ipywidgets>=8,<9",
-                   "tqdm>=4.66")
+# What the kernel side imports (course_lib, and autograder's KERNEL_SIDE): ipykernel (the kernel),
+# numpy (the protocol, course_lib), matplotlib, ipywidgets, anywidget and tqdm (course_lib's plots,
+# widgets, quiz widget and progress bars). A kernel environment installs them at the versions the
+# project requires (kernel_packages); tests/test_autograder_pythons.py checks that every import of
+# the kernel side comes with one of them.
+KERNEL_DISTRIBUTIONS = ("ipykernel", "numpy", "matplotlib", "ipywidgets", "anywidget", "tqdm")
+PROJECT = "llm-foundations"  # the distribution whose requirements pin KERNEL_DISTRIBUTIONS
 MARKER = "llmf-kernel.json"
 PYTHONS_ENV = "LLMF_PYTHONS"
 MAX_VERSION_CHARS = 40  # a recorded version longer than this is no version
@@ -59,6 +64,22 @@ class KernelPython:
         return ".".join(map(str, self.version))
 
 
+def kernel_packages() -> list[str]:
+    """KERNEL_DISTRIBUTIONS as pip requirements, pinned as the project's own requirements pin them.
+
+    >>> [package for package in kernel_packages() if package.startswith("numpy")]
+    ['numpy<3,>=1.26']
+    """
+    from importlib.metadata import requires
+
+    pinned = {}
+    for requirement in requires(PROJECT) or []:
+        name = re.match(r"[A-Za-z0-9._-]+", requirement).group()
+        if ";" not in requirement:  # not an extra's requirement
+            pinned[name.lower()] = requirement.replace(" ", "")
+    return [pinned.get(name, name) for name in KERNEL_DISTRIBUTIONS]
+
+
 def own_python() -> KernelPython:
     """The grader's own Python (always available)."""
     return KernelPython(tuple(sys.version_info[:3]), Path(sys.executable))
@@ -78,6 +99,8 @@ def prepared() -> list[KernelPython]:
             python = KernelPython(tuple(facts["version"]), Path(facts["executable"]),
                                   Path(facts["prefix"]), Path(facts["base_prefix"]))
         except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if facts.get("packages") != kernel_packages():  # made for an earlier course_lib
             continue
         if python.executable.exists() and len(python.version) == 3:
             found.append(python)
@@ -162,7 +185,7 @@ def found_on_path() -> list[str]:
 
 def prepare(interpreter: str, log=print) -> KernelPython:
     """Make (or make again) the kernel environment of `interpreter`: a virtual environment with
-    KERNEL_PACKAGES installed by pip (the one step that needs the network), then its marker.
+    `kernel_packages()` installed by pip (the one step that needs the network), then its marker.
     Raise ValueError (not a supported Python) or subprocess.CalledProcessError (pip failed)."""
     version, executable = interpreter_facts(interpreter)
     prefix = folder() / f"python{version[0]}.{version[1]}"
@@ -171,12 +194,12 @@ def prepare(interpreter: str, log=print) -> KernelPython:
         f"({executable}) in {prefix}")
     subprocess.run([str(executable), "-m", "venv", "--clear", str(prefix)], check=True)
     python = prefix / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *KERNEL_PACKAGES],
-                   check=True)
+    packages = kernel_packages()
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
     base = subprocess.run([str(python), "-c", "import sys; print(sys.base_prefix)"],
                           capture_output=True, text=True, check=True).stdout.strip()
     kernel = KernelPython(version, python, prefix, Path(base))
     (prefix / MARKER).write_text(json.dumps({
         "version": list(version), "executable": str(python), "prefix": str(prefix),
-        "base_prefix": base}))
+        "base_prefix": base, "packages": packages}))
     return kernel

@@ -5,8 +5,9 @@
   cell is rewritten as `MultipleChoice("question", options={...}, hint="...")`: no answer, no
   explanations. Nothing else of a quiz cell survives (outputs, metadata other than its tags),
   and saved widget state is dropped from the notebook's metadata, so no key is shipped in
-  any form. `StripQuizKeys` does this inside nbgrader's generate_assignment, so
-  Formgrader's "Generate" button builds the same edition.
+  any form. `strip_quiz_keys` does this inside nbgrader's generate_assignment
+  (autograder.release.StripQuizKeys), so Formgrader's "Generate" button builds the same edition.
+  This module needs no nbgrader: a learner's `check` and the grader's variants use it too.
 - Self-paced edition (`notebooks/`, what `make course` opens): the classroom edition with each
   quiz cell's source put back from the source notebook, so the widget checks answers at once.
 
@@ -20,8 +21,6 @@ The answer key used for grading and feedback is always read from the source note
 from __future__ import annotations
 
 import copy
-
-from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.quiz_keys import QUIZ_CLASS, literal_arguments, quiz_call
 
@@ -80,21 +79,3 @@ def self_paced_edition(classroom, source):
         if is_quiz_cell(original):
             cell.source = original.source
     return notebook
-
-
-class StripQuizKeys(NbGraderPreprocessor):
-    """nbgrader preprocessor: the classroom edition's quiz cells (see `strip_quiz_keys`)."""
-
-    def preprocess(self, nb, resources):
-        return strip_quiz_keys(nb), resources
-
-
-def classroom_preprocessors() -> list:
-    """nbgrader's generate_assignment pipeline, stripping quiz keys once outputs are cleared."""
-    from nbgrader.converters import GenerateAssignment
-    from nbgrader.preprocessors import ClearOutput
-
-    stock = GenerateAssignment.class_traits()["preprocessors"].default()
-    at = stock.index(ClearOutput) + 1
-    return [*stock[:at], StripQuizKeys, *stock[at:]]
-

@@ -14,12 +14,30 @@ import copy
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.course_folder import Course
-from autograder.editions import classroom_preprocessors, self_paced_edition
+from autograder.editions import self_paced_edition, strip_quiz_keys
 from autograder.files import atomic_write
 from autograder.grader.plan import read_plan
 from autograder.quiz_keys import read_quiz_keys
+
+
+class StripQuizKeys(NbGraderPreprocessor):
+    """nbgrader preprocessor: the classroom edition's quiz cells (autograder.editions)."""
+
+    def preprocess(self, nb, resources):
+        return strip_quiz_keys(nb), resources
+
+
+def classroom_preprocessors() -> list:
+    """nbgrader's generate_assignment pipeline, stripping quiz keys once outputs are cleared."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.preprocessors import ClearOutput
+
+    stock = GenerateAssignment.class_traits()["preprocessors"].default()
+    at = stock.index(ClearOutput) + 1
+    return [*stock[:at], StripQuizKeys, *stock[at:]]
 
 
 class ReleaseError(RuntimeError):

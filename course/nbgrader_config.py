@@ -6,7 +6,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 from autograder import formgrader_math
-from autograder.editions import classroom_preprocessors
+from autograder.release import classroom_preprocessors
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 

@@ -13,7 +13,8 @@
   objects and numpy arrays from the JSON, so nothing a student defines can reach the grader: a
   numpy scalar arrives as the Python number it holds, a named tuple as a plain tuple.
 - `as_graded(value)`: a value as the grader reads it, in the kernel's own process (the
-  self-checks of course_lib.exercises check exactly what the grader will compare).
+  self-checks of course_lib.exercises check exactly what the grader will compare, `exact`: they
+  ask for the plain forms themselves, not the subclasses and object arrays read generously).
 
 >>> decode(encode([1, 2.5, "a", None]))
 [1, 2.5, 'a', None]
@@ -53,8 +54,10 @@ def _exact_numpy_scalar(value) -> bool:
     )
 
 
-def to_jsonable(value, depth: int = 0):
-    """Turn plain data into JSON-compatible structures; raise NotPlainData otherwise."""
+def to_jsonable(value, depth: int = 0, exact: bool = False):
+    """Turn plain data into JSON-compatible structures; raise NotPlainData otherwise. `exact`
+    refuses what the grader reads generously (an array of a numpy subclass, a masked array with
+    nothing masked, an array of Python objects) as well."""
     if depth > MAX_DEPTH:
         raise NotPlainData(f"data nested deeper than {MAX_DEPTH} levels")
     kind = type(value)
@@ -63,22 +66,28 @@ def to_jsonable(value, depth: int = 0):
     if kind is float:
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if _exact_numpy_scalar(value):
-        return to_jsonable(value.item(), depth + 1)
+        return to_jsonable(value.item(), depth + 1, exact)
     if kind is list:
-        return [to_jsonable(item, depth + 1) for item in value]
+        return [to_jsonable(item, depth + 1, exact) for item in value]
     if kind is tuple or isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple:
         items = tuple.__iter__(value)  # its items, read by tuple's own iterator
-        return {"__tuple__": [to_jsonable(item, depth + 1) for item in items]}
+        return {"__tuple__": [to_jsonable(item, depth + 1, exact) for item in items]}
     if kind is dict:
         if not all(type(key) is str for key in value):
             raise NotPlainData("a dict with non-string keys")
-        return {"__dict__": {key: to_jsonable(item, depth + 1) for key, item in value.items()}}
+        return {"__dict__": {key: to_jsonable(item, depth + 1, exact)
+                             for key, item in value.items()}}
     if isinstance(value, np.ndarray) and kind is not np.ndarray:  # a matrix, a masked array
         if np.ma.is_masked(value):
             raise NotPlainData("a masked array with masked values")
+        if exact:
+            raise NotPlainData("a masked array" if isinstance(value, np.ma.MaskedArray)
+                               else f"an array of a numpy subclass ({kind.__qualname__})")
         return to_jsonable(np.ndarray.view(np.ma.getdata(value), np.ndarray), depth)
     if kind is np.ndarray and value.dtype.kind == "O":  # numbers held as Python objects
-        return to_jsonable(value.tolist(), depth)
+        if exact:
+            raise NotPlainData("a numpy array of Python objects")
+        return to_jsonable(value.tolist(), depth, exact)
     if kind is np.ndarray:
         if value.dtype.kind not in ARRAY_KINDS:
             raise NotPlainData(f"a numpy array of dtype {value.dtype}")
@@ -136,11 +145,12 @@ def decode(text: str):
     return from_jsonable(json.loads(text))
 
 
-def as_graded(value):
+def as_graded(value, exact: bool = False):
     """`value` as the grader reads it: fresh built-in objects and numpy arrays, each numpy
     scalar the Python number it holds; NotPlainData (naming the type) for anything that is not
-    plain data."""
-    return from_jsonable(to_jsonable(value))
+    plain data. `exact` (the self-checks') refuses the arrays the grader reads generously too,
+    since a hidden case may check a value's type: a self-check never passes what it fails."""
+    return from_jsonable(to_jsonable(value, exact=exact))
 
 
 def hidden_report(name: str, cases: list[dict]) -> dict:

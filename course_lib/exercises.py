@@ -5,8 +5,9 @@ A self-check calls the learner's function through `call`, which
 - returns the function's value as the grader reads it (autograder.protocol.as_graded): fresh
   numpy arrays and Python numbers (a numpy scalar is the number it holds), so a check judges
   exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
-  a masked array, an array of objects, a float whose `==` always says yes) fails the check the
-  way it fails at grading, with a message saying what to return instead;
+  a masked array, an array of objects, a float whose `==` always says yes) fails the check
+  with a message saying what to return instead (the grader reads the numbers of some of these,
+  but a hidden case may check the type, so the check asks for the plain form);
 - stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
   shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
 - turns an error the function raises into an AssertionError that says what it usually means in
@@ -62,7 +63,7 @@ GENERAL_MEANINGS = {
     "MemoryError": "your code ran out of memory: does it build an array far larger than its "
                    "input (an outer product, a table of every pair)?",
 }
-NOT_PLAIN = ("your function's value holds {kind}, which the grader cannot read: return plain "
+NOT_PLAIN = ("your function's value holds {kind}, which is not plain data: return plain "
              "values, numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns "
              "an array-like into a plain numpy array)")
 NOT_NUMBERS = ("your function returned {kind}, not an array of numbers: return a numpy array "
@@ -107,7 +108,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     finally:
         library_untouched()
     try:
-        value = as_graded(value)
+        value = as_graded(value, exact=True)
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except RecursionError:

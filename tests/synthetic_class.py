@@ -367,6 +367,190 @@ def _training_step(rng):
             "    return W - lr * g, float(loss)\n")
 
 
+def _softmax_rows(rng, scores, weights, indent="    "):
+    """Lines turning `scores` into `weights`, a softmax over the last axis, in one of the two
+    ways chapters 1-4 taught (`indent`: the lines' indentation)."""
+    if rng.random() < 0.5:
+        lines = [f"{weights} = np.exp({scores} - {scores}.max(axis=-1, keepdims=True))",
+                 f"{weights} = {weights} / {weights}.sum(axis=-1, keepdims=True)"]
+    else:
+        lines = [f"{scores} = {scores} - np.max({scores}, axis=-1, keepdims=True)",
+                 f"{weights} = np.exp({scores}) / np.sum(np.exp({scores}), axis=-1, "
+                 "keepdims=True)"]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+def _attention(rng):
+    if rng.random() < 0.5:
+        keys = _pick(rng, "k.swapaxes(-1, -2)", "np.swapaxes(k, -1, -2)",
+                     "np.moveaxis(k, -1, -2)")
+        if rng.random() < 0.5:
+            mask = ("    future = np.triu(np.ones((n_q, n_k), dtype=bool), n_k - n_q + 1)\n"
+                    "    scores = np.where(future, -np.inf, scores)\n")
+        else:
+            mask = ("    future = np.arange(n_k)[None, :] > np.arange(n_q)[:, None] + n_k - n_q\n"
+                    "    scores[..., future] = -np.inf\n")
+        return ("def attention(q, k, v):\n"
+                f"    q, k, v = {_asarray(rng, 'q', 'float')}, np.asarray(k), np.asarray(v)\n"
+                "    n_q, n_k, d = q.shape[-2], k.shape[-2], q.shape[-1]\n"
+                f"    scores = q @ {keys} {_pick(rng, '/ np.sqrt(d)', '* d ** -0.5')}\n"
+                + mask + _softmax_rows(rng, "scores", "weights") +
+                f"    return {_pick(rng, 'weights @ v', 'np.matmul(weights, v)')}\n")
+    if rng.random() < 0.5:
+        dots = "np.einsum('...d,...jd->...j', q[..., i, :], k[..., :seen, :])"
+        mixed = "np.einsum('...j,...jd->...d', a, v[..., :seen, :])"
+    else:
+        dots = "(q[..., i, None, :] * k[..., :seen, :]).sum(axis=-1)"
+        mixed = "(a[..., :, None] * v[..., :seen, :]).sum(axis=-2)"
+    return ("def attention(q, k, v):\n"
+            f"    q = {_asarray(rng, 'q', 'float')}\n"
+            "    k, v = np.asarray(k), np.asarray(v)\n"
+            "    n_q, n_k = q.shape[-2], k.shape[-2]\n"
+            f"    scale = {_pick(rng, 'np.sqrt(q.shape[-1])', 'q.shape[-1] ** 0.5')}\n"
+            "    out = np.zeros(q.shape[:-1] + v.shape[-1:])\n"
+            "    for i in range(n_q):\n"
+            "        seen = n_k - n_q + i + 1\n"
+            f"        s = {dots} / scale\n"
+            + _softmax_rows(rng, "s", "a", indent="        ") +
+            f"        out[..., i, :] = {mixed}\n"
+            "    return out\n")
+
+
+def _heads(rng):
+    if rng.random() < 0.5:
+        heads = _pick(rng, "np.reshape(x, (B, T, n_head, -1))",
+                      "x.reshape(B, T, n_head, C // n_head)")
+        split = ("def split_heads(x, n_head):\n"
+                 f"    B, T, C = {_pick(rng, 'x.shape', 'np.shape(x)')}\n"
+                 f"    heads = {heads}\n"
+                 f"    return heads.{_pick(rng, 'transpose(0, 2, 1, 3)', 'swapaxes(1, 2)')}\n")
+    else:
+        split = ("def split_heads(x, n_head):\n"
+                 "    x = np.asarray(x)\n"
+                 "    width = x.shape[-1] // n_head\n"
+                 "    heads = []\n"
+                 "    for h in range(n_head):\n"
+                 "        heads.append(x[:, :, h * width:(h + 1) * width])\n"
+                 f"    return np.stack(heads, axis={_pick(rng, '1', '-3')})\n")
+    if rng.random() < 0.5:
+        merge = ("def merge_heads(y):\n"
+                 "    B, H, T, d = y.shape\n"
+                 f"    return {_pick(rng, 'y.transpose(0, 2, 1, 3)', 'np.swapaxes(y, 1, 2)')}"
+                 f".reshape({_pick(rng, 'B, T, H * d', '(B, T, -1)')})\n")
+    else:
+        heads = _pick(rng, "y.shape[1]", "len(y[0])")
+        merge = ("def merge_heads(y):\n"
+                 "    y = np.asarray(y)\n"
+                 f"    pieces = [y[:, h] for h in range({heads})]\n"
+                 f"    return np.concatenate(pieces, axis={_pick(rng, '-1', '2')})\n")
+    return split + "\n\n" + merge
+
+
+def _layer_norm(rng):
+    if rng.random() < 0.5:
+        mean = _pick(rng, "x.mean(axis=-1, keepdims=True)", "np.mean(x, -1, keepdims=True)")
+        var = _pick(rng, "x.var(axis=-1, keepdims=True)",
+                    "((x - mu) ** 2).mean(axis=-1, keepdims=True)")
+        return ("def layer_norm(x, g, b, eps=1e-5):\n"
+                f"    mu = {mean}\n"
+                f"    var = {var}\n"
+                "    return g * (x - mu) / np.sqrt(var + eps) + b\n")
+    return ("def layer_norm(x, g, b, eps=1e-5):\n"
+            f"    x = {_asarray(rng, 'x', 'float')}\n"
+            "    centred = x - np.mean(x, axis=-1, keepdims=True)\n"
+            "    std = np.sqrt(np.mean(centred * centred, axis=-1, keepdims=True) + eps)\n"
+            "    return centred / std * g + b\n")
+
+
+def _gelu(rng):
+    if rng.random() < 0.5:
+        scale = _pick(rng, "np.sqrt(2 / np.pi)", "(2 / np.pi) ** 0.5")
+        return ("def gelu(x):\n"
+                f"    return 0.5 * x * (1 + np.tanh({scale} * "
+                f"(x + 0.044715 * {_pick(rng, 'x ** 3', 'np.power(x, 3)')})))\n")
+    return ("import math\n\n\n"
+            "def gelu(x):\n"
+            f"    x = {_asarray(rng, 'x', 'float')}\n"
+            "    c = math.sqrt(2.0 / math.pi)\n"
+            "    inner = c * (x + 0.044715 * x * x * x)\n"
+            "    return x * (1.0 + np.tanh(inner)) / 2.0\n")
+
+
+def _block(rng):
+    """transformer_block in one function, or with a helper function per sub-layer."""
+    if rng.random() < 0.5:
+        qkv = _pick(rng, "q, k, v = np.split(qkv, 3, axis=-1)",
+                    "q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]")
+        return ("def transformer_block(x, p, n_head):\n"
+                "    C = x.shape[-1]\n"
+                "    h = layer_norm(x, p['ln1.g'], p['ln1.b'])\n"
+                "    qkv = h @ p['attn.w_qkv'] + p['attn.b_qkv']\n"
+                f"    {qkv}\n"
+                "    y = attention(split_heads(q, n_head), split_heads(k, n_head), "
+                "split_heads(v, n_head))\n"
+                "    x = x + merge_heads(y) @ p['attn.w_proj'] + p['attn.b_proj']\n"
+                "    h = layer_norm(x, p['ln2.g'], p['ln2.b'])\n"
+                "    h = gelu(h @ p['mlp.w_fc'] + p['mlp.b_fc'])\n"
+                "    return x + h @ p['mlp.w_proj'] + p['mlp.b_proj']\n")
+    return ("def attention_part(h, p, n_head):\n"
+            "    width = h.shape[-1]\n"
+            "    qkv = np.matmul(h, p['attn.w_qkv']) + p['attn.b_qkv']\n"
+            "    heads = [split_heads(qkv[:, :, i * width:(i + 1) * width], n_head) "
+            f"for i in {_pick(rng, 'range(3)', '(0, 1, 2)')}]\n"
+            "    return np.matmul(merge_heads(attention(*heads)), p['attn.w_proj']) "
+            "+ p['attn.b_proj']\n\n\n"
+            "def mlp_part(h, p):\n"
+            "    hidden = gelu(np.matmul(h, p['mlp.w_fc']) + p['mlp.b_fc'])\n"
+            "    return np.matmul(hidden, p['mlp.w_proj']) + p['mlp.b_proj']\n\n\n"
+            "def transformer_block(x, p, n_head):\n"
+            "    x = x + attention_part(layer_norm(x, p['ln1.g'], p['ln1.b']), p, n_head)\n"
+            "    x = x + mlp_part(layer_norm(x, p['ln2.g'], p['ln2.b']), p)\n"
+            "    return x\n")
+
+
+def _transformer_block(rng):
+    """Exercise 5.3's cell: layer_norm, gelu and transformer_block, each its own way."""
+    return "\n\n".join([_layer_norm(rng), _gelu(rng), _block(rng)])
+
+
+def _forward(rng):
+    if rng.random() < 0.5:
+        count = _pick(rng, "len({name.split('.')[1] for name in weights "
+                           "if name.startswith('h.')})",
+                      "1 + max(int(name.split('.')[1]) for name in weights "
+                      "if name.startswith('h.'))")
+        prefix = _pick(rng, "'h.' + str(layer) + '.'", "'h.{}.'.format(layer)")
+        positions = _pick(rng, ":T", "np.arange(T)")
+        head = _pick(rng, "x @ weights['wte'].T", "np.matmul(x, weights['wte'].T)")
+        return ("def forward_pass(ids, weights, n_head):\n"
+                "    ids = np.asarray(ids)\n"
+                f"    T = ids.shape[{_pick(rng, '1', '-1')}]\n"
+                f"    x = weights['wte'][ids] + weights['wpe'][{positions}]\n"
+                f"    n_layer = {count}\n"
+                "    for layer in range(n_layer):\n"
+                f"        prefix = {prefix}\n"
+                "        block = {name[len(prefix):]: w for name, w in weights.items() "
+                "if name.startswith(prefix)}\n"
+                "        x = transformer_block(x, block, n_head)\n"
+                "    x = layer_norm(x, weights['ln_f.g'], weights['ln_f.b'])\n"
+                f"    return {head}\n")
+    head = _pick(rng, "np.einsum('btc,vc->btv', h, wte)", "h @ wte.T")
+    return ("def block_params(weights, i):\n"
+            "    prefix = 'h.%d.' % i\n"
+            "    return {key.split('.', 2)[2]: value for key, value in weights.items() "
+            "if key.startswith(prefix)}\n\n\n"
+            "def forward_pass(ids, weights, n_head):\n"
+            f"    tokens = {_pick(rng, 'np.array(ids)', 'np.asarray(ids, dtype=np.int64)')}\n"
+            "    wte, wpe = weights['wte'], weights['wpe']\n"
+            "    x = wte[tokens] + wpe[np.arange(tokens.shape[-1])]\n"
+            "    i = 0\n"
+            "    while 'h.%d.ln1.g' % i in weights:\n"
+            "        x = transformer_block(x, block_params(weights, i), n_head)\n"
+            "        i += 1\n"
+            "    h = layer_norm(x, weights['ln_f.g'], weights['ln_f.b'])\n"
+            f"    return {head}\n")
+
+
 HONEST = {"ex1_1_make_pairs": _make_pairs, "ex1_2_bigram_probs": _bigram_probs,
           "ex1_3_bpe_merges": _bpe_merges,
           "ex2_1_sequence_log_prob": _sequence_log_prob, "ex2_2_generate_greedy": _generate_greedy,
@@ -374,7 +558,8 @@ HONEST = {"ex1_1_make_pairs": _make_pairs, "ex1_2_bigram_probs": _bigram_probs,
           "ex3_1_losses": _losses, "ex3_2_cross_entropy_grad": _ce_grad,
           "ex3_3_perplexity": _perplexity, "ex4_1_sft_example": _sft_example,
           "ex4_2_masked_nll": _masked_nll, "ex4_3_one_sgd_step": _sgd_step,
-          "ex4_4_training_step": _training_step}
+          "ex4_4_training_step": _training_step, "ex5_1_attention": _attention,
+          "ex5_2_heads": _heads, "ex5_3_block": _transformer_block, "ex5_4_forward": _forward}
 
 # A student's habits: equivalent ways of writing the same thing, each student with their own set
 REWRITES = [

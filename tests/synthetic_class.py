@@ -565,7 +565,7 @@ HONEST = {"ex1_1_make_pairs": _make_pairs, "ex1_2_bigram_probs": _bigram_probs,
 REWRITES = [
     (r"np\.asarray\(", "np.array("),
     (r"dtype=float\b", "dtype=np.float64"),
-    (r"\brange\((?!0, )", "range(0, "),
+    (r"\brange\(((?:[^(),]|\([^()]*\))+)\)", r"range(0, \1)"),  # range(n) only, not range(a, b)
     (r"(\w+) \+= (.+)", r"\1 = \1 + \2"),
     (r"(\w+)\[(\w+)\]\[([^]]+)\]", r"\1[\2, \3]"),
     (r"\.sum\(\)", ".sum(axis=None)"),
@@ -615,7 +615,9 @@ def honest_text(rng: random.Random) -> str:
 
 def _local_names(code: str) -> set[str]:
     """Names a copier can rename without breaking the tests: every name bound inside a
-    function (parameters, assignments, loop variables), not the functions' own names."""
+    function (assignments, loop variables, the parameters of inner functions and lambdas), not
+    the top-level functions' names nor their parameters (the exercise's signature: a check may
+    pass an argument by its name, `stop_id=0`)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -627,8 +629,10 @@ def _local_names(code: str) -> set[str]:
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
                     found.add(inner.id)
-    top = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    return {name for name in found - top if not keyword.iskeyword(name)}
+    signatures = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    kept = {node.name for node in signatures} | {arg.arg for node in signatures
+                                                 for arg in node.args.args}
+    return {name for name in found - kept if not keyword.iskeyword(name)}
 
 
 def rename(code: str, rng: random.Random) -> str:

@@ -103,9 +103,11 @@ def _bpe_merges(rng):
                 "        for s in seqs:\n"
                 "            pairs.update(zip(s, s[1:]))\n"
                 "        ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))\n"
-                "        if not ranked or ranked[0][1] < 2:\n"
+                "        if not ranked:\n"
                 "            break\n"
-                "        a, b = ranked[0][0]\n"
+                "        (a, b), top = ranked[0]\n"
+                "        if top < 2:\n"
+                "            break\n"
                 "        learnt.append((a, b))\n"
                 f"        new_id = {_pick(rng, 'first_id + step', 'first_id + len(learnt) - 1')}\n"
                 "        for n, s in enumerate(seqs):\n"
@@ -151,7 +153,8 @@ def _sequence_log_prob(rng):
         return ("def sequence_log_prob(step_probs, tokens):\n"
                 "    total = 0.0\n"
                 "    for t in range(len(tokens) - 1):\n"
-                "        total += np.log(step_probs[t][tokens[t + 1]])\n"
+                "        row = step_probs[t]\n"
+                "        total += np.log(row[tokens[t + 1]])\n"
                 f"    return {_pick(rng, 'float(total)', 'total')}\n")
     return ("def sequence_log_prob(step_probs, tokens):\n"
             f"    p = {_asarray(rng, 'step_probs', 'float')}\n"
@@ -303,15 +306,18 @@ def _sft_example(rng):
 def _masked_nll(rng):
     if rng.random() < 0.5:
         return ("def masked_nll(logits, targets, mask):\n"
+                f"    z = {_asarray(rng, 'logits', 'float')}\n"
                 "    total, n = 0.0, 0\n"
-                "    for row, gold, keep in zip(logits, targets, mask):\n"
+                "    rows = zip(z.reshape(-1, z.shape[-1]), np.ravel(targets), np.ravel(mask))\n"
+                "    for row, gold, keep in rows:\n"
                 "        if keep:\n"
-                "            total -= log_softmax(np.asarray(row, dtype=float))[gold]\n"
+                "            total -= log_softmax(row)[gold]\n"
                 "            n += 1\n"
                 "    return float(total / n)\n")
     return ("def masked_nll(logits, targets, mask):\n"
             f"    lp = log_softmax({_asarray(rng, 'logits', 'float')}, axis=-1)\n"
-            "    nll = -lp[np.arange(len(targets)), targets]\n"
+            "    gold = np.asarray(targets)[..., None]\n"
+            "    nll = -np.take_along_axis(lp, gold, axis=-1)[..., 0]\n"
             "    m = np.asarray(mask, dtype=bool)\n"
             "    return float(nll[m].mean())\n")
 

@@ -94,6 +94,16 @@ def _bigram_probs(rng):
 
 def _bpe_merges(rng):
     if rng.random() < 0.5:
+        if rng.random() < 0.5:
+            best = ("        ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))\n"
+                    "        if not ranked:\n"
+                    "            break\n"
+                    "        (a, b), top = ranked[0]\n")
+        else:
+            best = ("        if not pairs:\n"
+                    "            break\n"
+                    "        a, b = min(pairs, key=lambda p: (-pairs[p], p))\n"
+                    "        top = pairs[(a, b)]\n")
         return ("from collections import Counter\n\n\n"
                 "def learn_merges(chunks, n_merges, first_id):\n"
                 "    seqs = [list(c) for c in chunks]\n"
@@ -101,11 +111,8 @@ def _bpe_merges(rng):
                 "    for step in range(n_merges):\n"
                 "        pairs = Counter()\n"
                 "        for s in seqs:\n"
-                "            pairs.update(zip(s, s[1:]))\n"
-                "        ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))\n"
-                "        if not ranked:\n"
-                "            break\n"
-                "        (a, b), top = ranked[0]\n"
+                f"            pairs.update(zip({_pick(rng, 's', 's[:-1]')}, s[1:]))\n"
+                + best +
                 "        if top < 2:\n"
                 "            break\n"
                 "        learnt.append((a, b))\n"
@@ -119,10 +126,18 @@ def _bpe_merges(rng):
                 "                    out.append(t)\n"
                 "            seqs[n] = out\n"
                 "    return learnt\n")
+    at_pair = _pick(rng, "tuple(seq[i:i + 2]) == pair",
+                    "i + 1 < len(seq) and (seq[i], seq[i + 1]) == pair")
+    count = _pick(rng, "                freq[(seq[j], seq[j + 1])] = "
+                       "freq.get((seq[j], seq[j + 1]), 0) + 1\n",
+                  "                pair = (seq[j], seq[j + 1])\n"
+                  "                freq[pair] = freq.get(pair, 0) + 1\n")
+    best = _pick(rng, "min(p for p in freq if freq[p] == top)",
+                 "sorted(p for p in freq if freq[p] == top)[0]")
     return ("def merge_pair(seq, pair, new_id):\n"
             "    result, i = [], 0\n"
             "    while i < len(seq):\n"
-            "        if tuple(seq[i:i + 2]) == pair:\n"
+            f"        if {at_pair}:\n"
             "            result.append(new_id)\n"
             "            i += 2\n"
             "        else:\n"
@@ -132,17 +147,17 @@ def _bpe_merges(rng):
             "def learn_merges(chunks, n_merges, first_id):\n"
             "    data = [list(c) for c in chunks]\n"
             "    merges = []\n"
-            "    while len(merges) < n_merges:\n"
+            f"    {_pick(rng, 'while len(merges) < n_merges', 'for _ in range(n_merges)')}:\n"
             "        freq = {}\n"
             "        for seq in data:\n"
             "            for j in range(len(seq) - 1):\n"
-            "                freq[(seq[j], seq[j + 1])] = freq.get((seq[j], seq[j + 1]), 0) + 1\n"
+            + count +
             "        if not freq:\n"
             "            break\n"
             "        top = max(freq.values())\n"
             "        if top < 2:\n"
             "            break\n"
-            "        best = min(p for p in freq if freq[p] == top)\n"
+            f"        best = {best}\n"
             "        data = [merge_pair(seq, best, first_id + len(merges)) for seq in data]\n"
             "        merges.append(best)\n"
             "    return merges\n")

@@ -10,10 +10,12 @@ debugging print left behind, ...); their written answers are sentences drawn slo
 many phrasings. A copy (`disguise`) renames every local name, reorders the top-level
 functions and rewrites the comments (and a copied written answer has a few words changed and a
 sentence added): what a student who copies does to hide it. The multiple-choice answers are
-the right ones for everybody. Nothing here is graded: the solutions are meant to be plausible,
-not checked. A class may also have students who hand in a classmate's notebook file as their
-own (`swapped`); `write_per_student` gives every student their own variant of each chapter
-(autograder.variants) and hands in the classmate's file for those, which the grader must flag.
+the right ones for everybody. The solutions are right: tests/test_similarity.py grades, as
+handed in, a few students whose solutions hold between them every line the writers draw, and
+they earn every point. A class may also have students who hand in a classmate's notebook file
+as their own (`swapped`); `write_per_student` gives every student their own variant of each
+chapter (autograder.variants) and hands in the classmate's file for those, which the grader
+must flag.
 
     cls = synthetic_class(source_paths, honest=45, copied_pairs=10, published_copies=5, seed=0)
     cls.answers["h03"]["ch1_base_models"]  # {grade_id: code}, cls.written[...], cls.planted
@@ -595,17 +597,21 @@ REWRITES = [
 ]
 
 
-def personal_style(code: str, rng: random.Random) -> str:
+def personal_style(code: str, rng: random.Random, every_habit: bool | None = None) -> str:
     """`code` written with a student's own habits: some of REWRITES applied, a debugging print
-    left here and there."""
-    habits = [rule for rule in REWRITES if rng.random() < 0.5]
+    left here and there. every_habit=True applies every rewrite and prints after every
+    assignment, False none of them (the writer's code as it is); None draws them."""
+    if every_habit is None:
+        habits, prints = [rule for rule in REWRITES if rng.random() < 0.5], 0.25
+    else:
+        habits, prints = (REWRITES, 1.0) if every_habit else ([], 0.0)
     out = []
     for line in code.splitlines():
         for pattern, replacement in habits:
             line = re.sub(pattern, replacement, line)
         out.append(line)
         assigned = re.match(r"(\s+)(\w+) = ", line)
-        if assigned and rng.random() < 0.25:
+        if assigned and rng.random() < prints:
             out.append(f"{assigned.group(1)}print({assigned.group(2)!r}, {assigned.group(2)})")
     return "\n".join(out) + "\n"
 
@@ -632,6 +638,15 @@ def honest_text(rng: random.Random) -> str:
         sentences.append(f"{rng.choice(OPENERS)} {rng.choice(SUBJECTS)} {rng.choice(VERBS)} "
                          f"{rng.choice(OBJECTS)} {rng.choice(REASONS)}.")
     return " ".join(sentences)
+
+
+def own_solution(grade_id: str, rng: random.Random, every_habit: bool | None = None
+                 ) -> tuple[str, str]:
+    """An honest student's solution of exercise `grade_id` (its HONEST writer's, drawn with
+    `rng`), and the same solution as they hand it in: in their habits (`personal_style`), with
+    their own names."""
+    solution = HONEST[grade_id](rng)
+    return solution, rename(personal_style(solution, rng, every_habit), rng)
 
 
 def _local_names(code: str) -> set[str]:
@@ -736,7 +751,7 @@ def synthetic_class(sources: dict[str, str], honest: int = 45, copied_pairs: int
         result.answers[student], result.written[student] = {}, {}
         for assignment, correct in solutions.items():
             result.answers[student][assignment] = {
-                g: (rename(personal_style(HONEST[g](rng), rng), rng) if g in HONEST else code)
+                g: own_solution(g, rng)[1] if g in HONEST else code
                 for g, code in correct.items()}
             result.written[student][assignment] = honest_text(rng)
     for number, original in enumerate(result.honest[:copied_pairs]):

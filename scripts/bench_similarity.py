@@ -1,4 +1,4 @@
-"""Measure the similarity report on a synthetic class of the course's four chapters.
+"""Measure the similarity report on a synthetic class of every chapter of the course.
 
     python scripts/bench_similarity.py [--honest 40] [--pairs 10] [--published 5] [--swapped 5]
                                        [--seed 0]

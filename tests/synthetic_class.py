@@ -10,10 +10,12 @@ debugging print left behind, ...); their written answers are sentences drawn slo
 many phrasings. A copy (`disguise`) renames every local name, reorders the top-level
 functions and rewrites the comments (and a copied written answer has a few words changed and a
 sentence added): what a student who copies does to hide it. The multiple-choice answers are
-the right ones for everybody. Nothing here is graded: the solutions are meant to be plausible,
-not checked. A class may also have students who hand in a classmate's notebook file as their
-own (`swapped`); `write_per_student` gives every student their own variant of each chapter
-(autograder.variants) and hands in the classmate's file for those, which the grader must flag.
+the right ones for everybody. The solutions are right: tests/test_similarity.py grades, as
+handed in, a few students whose solutions hold between them every line the writers draw, and
+they earn every point. A class may also have students who hand in a classmate's notebook file
+as their own (`swapped`); `write_per_student` gives every student their own variant of each
+chapter (autograder.variants) and hands in the classmate's file for those, which the grader
+must flag.
 
     cls = synthetic_class(source_paths, honest=45, copied_pairs=10, published_copies=5, seed=0)
     cls.answers["h03"]["ch1_base_models"]  # {grade_id: code}, cls.written[...], cls.planted
@@ -94,6 +96,16 @@ def _bigram_probs(rng):
 
 def _bpe_merges(rng):
     if rng.random() < 0.5:
+        if rng.random() < 0.5:
+            best = ("        ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))\n"
+                    "        if not ranked:\n"
+                    "            break\n"
+                    "        (a, b), top = ranked[0]\n")
+        else:
+            best = ("        if not pairs:\n"
+                    "            break\n"
+                    "        a, b = min(pairs, key=lambda p: (-pairs[p], p))\n"
+                    "        top = pairs[(a, b)]\n")
         return ("from collections import Counter\n\n\n"
                 "def learn_merges(chunks, n_merges, first_id):\n"
                 "    seqs = [list(c) for c in chunks]\n"
@@ -101,11 +113,10 @@ def _bpe_merges(rng):
                 "    for step in range(n_merges):\n"
                 "        pairs = Counter()\n"
                 "        for s in seqs:\n"
-                "            pairs.update(zip(s, s[1:]))\n"
-                "        ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))\n"
-                "        if not ranked or ranked[0][1] < 2:\n"
+                f"            pairs.update(zip({_pick(rng, 's', 's[:-1]')}, s[1:]))\n"
+                + best +
+                "        if top < 2:\n"
                 "            break\n"
-                "        a, b = ranked[0][0]\n"
                 "        learnt.append((a, b))\n"
                 f"        new_id = {_pick(rng, 'first_id + step', 'first_id + len(learnt) - 1')}\n"
                 "        for n, s in enumerate(seqs):\n"
@@ -117,10 +128,18 @@ def _bpe_merges(rng):
                 "                    out.append(t)\n"
                 "            seqs[n] = out\n"
                 "    return learnt\n")
+    at_pair = _pick(rng, "tuple(seq[i:i + 2]) == pair",
+                    "i + 1 < len(seq) and (seq[i], seq[i + 1]) == pair")
+    count = _pick(rng, "                freq[(seq[j], seq[j + 1])] = "
+                       "freq.get((seq[j], seq[j + 1]), 0) + 1\n",
+                  "                pair = (seq[j], seq[j + 1])\n"
+                  "                freq[pair] = freq.get(pair, 0) + 1\n")
+    best = _pick(rng, "min(p for p in freq if freq[p] == top)",
+                 "sorted(p for p in freq if freq[p] == top)[0]")
     return ("def merge_pair(seq, pair, new_id):\n"
             "    result, i = [], 0\n"
             "    while i < len(seq):\n"
-            "        if tuple(seq[i:i + 2]) == pair:\n"
+            f"        if {at_pair}:\n"
             "            result.append(new_id)\n"
             "            i += 2\n"
             "        else:\n"
@@ -130,17 +149,17 @@ def _bpe_merges(rng):
             "def learn_merges(chunks, n_merges, first_id):\n"
             "    data = [list(c) for c in chunks]\n"
             "    merges = []\n"
-            "    while len(merges) < n_merges:\n"
+            f"    {_pick(rng, 'while len(merges) < n_merges', 'for _ in range(n_merges)')}:\n"
             "        freq = {}\n"
             "        for seq in data:\n"
             "            for j in range(len(seq) - 1):\n"
-            "                freq[(seq[j], seq[j + 1])] = freq.get((seq[j], seq[j + 1]), 0) + 1\n"
+            + count +
             "        if not freq:\n"
             "            break\n"
             "        top = max(freq.values())\n"
             "        if top < 2:\n"
             "            break\n"
-            "        best = min(p for p in freq if freq[p] == top)\n"
+            f"        best = {best}\n"
             "        data = [merge_pair(seq, best, first_id + len(merges)) for seq in data]\n"
             "        merges.append(best)\n"
             "    return merges\n")
@@ -151,7 +170,8 @@ def _sequence_log_prob(rng):
         return ("def sequence_log_prob(step_probs, tokens):\n"
                 "    total = 0.0\n"
                 "    for t in range(len(tokens) - 1):\n"
-                "        total += np.log(step_probs[t][tokens[t + 1]])\n"
+                "        row = step_probs[t]\n"
+                "        total += np.log(row[tokens[t + 1]])\n"
                 f"    return {_pick(rng, 'float(total)', 'total')}\n")
     return ("def sequence_log_prob(step_probs, tokens):\n"
             f"    p = {_asarray(rng, 'step_probs', 'float')}\n"
@@ -303,15 +323,18 @@ def _sft_example(rng):
 def _masked_nll(rng):
     if rng.random() < 0.5:
         return ("def masked_nll(logits, targets, mask):\n"
+                f"    z = {_asarray(rng, 'logits', 'float')}\n"
                 "    total, n = 0.0, 0\n"
-                "    for row, gold, keep in zip(logits, targets, mask):\n"
+                "    rows = zip(z.reshape(-1, z.shape[-1]), np.ravel(targets), np.ravel(mask))\n"
+                "    for row, gold, keep in rows:\n"
                 "        if keep:\n"
-                "            total -= log_softmax(np.asarray(row, dtype=float))[gold]\n"
+                "            total -= log_softmax(row)[gold]\n"
                 "            n += 1\n"
                 "    return float(total / n)\n")
     return ("def masked_nll(logits, targets, mask):\n"
             f"    lp = log_softmax({_asarray(rng, 'logits', 'float')}, axis=-1)\n"
-            "    nll = -lp[np.arange(len(targets)), targets]\n"
+            "    gold = np.asarray(targets)[..., None]\n"
+            "    nll = -np.take_along_axis(lp, gold, axis=-1)[..., 0]\n"
             "    m = np.asarray(mask, dtype=bool)\n"
             "    return float(nll[m].mean())\n")
 
@@ -367,6 +390,190 @@ def _training_step(rng):
             "    return W - lr * g, float(loss)\n")
 
 
+def _softmax_rows(rng, scores, weights, indent="    "):
+    """Lines turning `scores` into `weights`, a softmax over the last axis, in one of the two
+    ways chapters 1-4 taught (`indent`: the lines' indentation)."""
+    if rng.random() < 0.5:
+        lines = [f"{weights} = np.exp({scores} - {scores}.max(axis=-1, keepdims=True))",
+                 f"{weights} = {weights} / {weights}.sum(axis=-1, keepdims=True)"]
+    else:
+        lines = [f"{scores} = {scores} - np.max({scores}, axis=-1, keepdims=True)",
+                 f"{weights} = np.exp({scores}) / np.sum(np.exp({scores}), axis=-1, "
+                 "keepdims=True)"]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+def _attention(rng):
+    if rng.random() < 0.5:
+        keys = _pick(rng, "k.swapaxes(-1, -2)", "np.swapaxes(k, -1, -2)",
+                     "np.moveaxis(k, -1, -2)")
+        if rng.random() < 0.5:
+            mask = ("    future = np.triu(np.ones((n_q, n_k), dtype=bool), n_k - n_q + 1)\n"
+                    "    scores = np.where(future, -np.inf, scores)\n")
+        else:
+            mask = ("    future = np.arange(n_k)[None, :] > np.arange(n_q)[:, None] + n_k - n_q\n"
+                    "    scores[..., future] = -np.inf\n")
+        return ("def attention(q, k, v):\n"
+                f"    q, k, v = {_asarray(rng, 'q', 'float')}, np.asarray(k), np.asarray(v)\n"
+                "    n_q, n_k, d = q.shape[-2], k.shape[-2], q.shape[-1]\n"
+                f"    scores = q @ {keys} {_pick(rng, '/ np.sqrt(d)', '* d ** -0.5')}\n"
+                + mask + _softmax_rows(rng, "scores", "weights") +
+                f"    return {_pick(rng, 'weights @ v', 'np.matmul(weights, v)')}\n")
+    if rng.random() < 0.5:
+        dots = "np.einsum('...d,...jd->...j', q[..., i, :], k[..., :seen, :])"
+        mixed = "np.einsum('...j,...jd->...d', a, v[..., :seen, :])"
+    else:
+        dots = "(q[..., i, None, :] * k[..., :seen, :]).sum(axis=-1)"
+        mixed = "(a[..., :, None] * v[..., :seen, :]).sum(axis=-2)"
+    return ("def attention(q, k, v):\n"
+            f"    q = {_asarray(rng, 'q', 'float')}\n"
+            "    k, v = np.asarray(k), np.asarray(v)\n"
+            "    n_q, n_k = q.shape[-2], k.shape[-2]\n"
+            f"    scale = {_pick(rng, 'np.sqrt(q.shape[-1])', 'q.shape[-1] ** 0.5')}\n"
+            "    out = np.zeros(q.shape[:-1] + v.shape[-1:])\n"
+            "    for i in range(n_q):\n"
+            "        seen = n_k - n_q + i + 1\n"
+            f"        s = {dots} / scale\n"
+            + _softmax_rows(rng, "s", "a", indent="        ") +
+            f"        out[..., i, :] = {mixed}\n"
+            "    return out\n")
+
+
+def _heads(rng):
+    if rng.random() < 0.5:
+        heads = _pick(rng, "np.reshape(x, (B, T, n_head, -1))",
+                      "x.reshape(B, T, n_head, C // n_head)")
+        split = ("def split_heads(x, n_head):\n"
+                 f"    B, T, C = {_pick(rng, 'x.shape', 'np.shape(x)')}\n"
+                 f"    heads = {heads}\n"
+                 f"    return heads.{_pick(rng, 'transpose(0, 2, 1, 3)', 'swapaxes(1, 2)')}\n")
+    else:
+        split = ("def split_heads(x, n_head):\n"
+                 "    x = np.asarray(x)\n"
+                 "    width = x.shape[-1] // n_head\n"
+                 "    heads = []\n"
+                 "    for h in range(n_head):\n"
+                 "        heads.append(x[:, :, h * width:(h + 1) * width])\n"
+                 f"    return np.stack(heads, axis={_pick(rng, '1', '-3')})\n")
+    if rng.random() < 0.5:
+        merge = ("def merge_heads(y):\n"
+                 "    B, H, T, d = y.shape\n"
+                 f"    return {_pick(rng, 'y.transpose(0, 2, 1, 3)', 'np.swapaxes(y, 1, 2)')}"
+                 f".reshape({_pick(rng, 'B, T, H * d', '(B, T, -1)')})\n")
+    else:
+        heads = _pick(rng, "y.shape[1]", "len(y[0])")
+        merge = ("def merge_heads(y):\n"
+                 "    y = np.asarray(y)\n"
+                 f"    pieces = [y[:, h] for h in range({heads})]\n"
+                 f"    return np.concatenate(pieces, axis={_pick(rng, '-1', '2')})\n")
+    return split + "\n\n" + merge
+
+
+def _layer_norm(rng):
+    if rng.random() < 0.5:
+        mean = _pick(rng, "x.mean(axis=-1, keepdims=True)", "np.mean(x, -1, keepdims=True)")
+        var = _pick(rng, "x.var(axis=-1, keepdims=True)",
+                    "((x - mu) ** 2).mean(axis=-1, keepdims=True)")
+        return ("def layer_norm(x, g, b, eps=1e-5):\n"
+                f"    mu = {mean}\n"
+                f"    var = {var}\n"
+                "    return g * (x - mu) / np.sqrt(var + eps) + b\n")
+    return ("def layer_norm(x, g, b, eps=1e-5):\n"
+            f"    x = {_asarray(rng, 'x', 'float')}\n"
+            "    centred = x - np.mean(x, axis=-1, keepdims=True)\n"
+            "    std = np.sqrt(np.mean(centred * centred, axis=-1, keepdims=True) + eps)\n"
+            "    return centred / std * g + b\n")
+
+
+def _gelu(rng):
+    if rng.random() < 0.5:
+        scale = _pick(rng, "np.sqrt(2 / np.pi)", "(2 / np.pi) ** 0.5")
+        return ("def gelu(x):\n"
+                f"    return 0.5 * x * (1 + np.tanh({scale} * "
+                f"(x + 0.044715 * {_pick(rng, 'x ** 3', 'np.power(x, 3)')})))\n")
+    return ("import math\n\n\n"
+            "def gelu(x):\n"
+            f"    x = {_asarray(rng, 'x', 'float')}\n"
+            "    c = math.sqrt(2.0 / math.pi)\n"
+            "    inner = c * (x + 0.044715 * x * x * x)\n"
+            "    return x * (1.0 + np.tanh(inner)) / 2.0\n")
+
+
+def _block(rng):
+    """transformer_block in one function, or with a helper function per sub-layer."""
+    if rng.random() < 0.5:
+        qkv = _pick(rng, "q, k, v = np.split(qkv, 3, axis=-1)",
+                    "q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]")
+        return ("def transformer_block(x, p, n_head):\n"
+                "    C = x.shape[-1]\n"
+                "    h = layer_norm(x, p['ln1.g'], p['ln1.b'])\n"
+                "    qkv = h @ p['attn.w_qkv'] + p['attn.b_qkv']\n"
+                f"    {qkv}\n"
+                "    y = attention(split_heads(q, n_head), split_heads(k, n_head), "
+                "split_heads(v, n_head))\n"
+                "    x = x + merge_heads(y) @ p['attn.w_proj'] + p['attn.b_proj']\n"
+                "    h = layer_norm(x, p['ln2.g'], p['ln2.b'])\n"
+                "    h = gelu(h @ p['mlp.w_fc'] + p['mlp.b_fc'])\n"
+                "    return x + h @ p['mlp.w_proj'] + p['mlp.b_proj']\n")
+    return ("def attention_part(h, p, n_head):\n"
+            "    width = h.shape[-1]\n"
+            "    qkv = np.matmul(h, p['attn.w_qkv']) + p['attn.b_qkv']\n"
+            "    heads = [split_heads(qkv[:, :, i * width:(i + 1) * width], n_head) "
+            f"for i in {_pick(rng, 'range(3)', '(0, 1, 2)')}]\n"
+            "    return np.matmul(merge_heads(attention(*heads)), p['attn.w_proj']) "
+            "+ p['attn.b_proj']\n\n\n"
+            "def mlp_part(h, p):\n"
+            "    hidden = gelu(np.matmul(h, p['mlp.w_fc']) + p['mlp.b_fc'])\n"
+            "    return np.matmul(hidden, p['mlp.w_proj']) + p['mlp.b_proj']\n\n\n"
+            "def transformer_block(x, p, n_head):\n"
+            "    x = x + attention_part(layer_norm(x, p['ln1.g'], p['ln1.b']), p, n_head)\n"
+            "    x = x + mlp_part(layer_norm(x, p['ln2.g'], p['ln2.b']), p)\n"
+            "    return x\n")
+
+
+def _transformer_block(rng):
+    """Exercise 5.3's cell: layer_norm, gelu and transformer_block, each its own way."""
+    return "\n\n".join([_layer_norm(rng), _gelu(rng), _block(rng)])
+
+
+def _forward(rng):
+    if rng.random() < 0.5:
+        count = _pick(rng, "len({name.split('.')[1] for name in weights "
+                           "if name.startswith('h.')})",
+                      "1 + max(int(name.split('.')[1]) for name in weights "
+                      "if name.startswith('h.'))")
+        prefix = _pick(rng, "'h.' + str(layer) + '.'", "'h.{}.'.format(layer)")
+        positions = _pick(rng, ":T", "np.arange(T)")
+        head = _pick(rng, "x @ weights['wte'].T", "np.matmul(x, weights['wte'].T)")
+        return ("def forward_pass(ids, weights, n_head):\n"
+                "    ids = np.asarray(ids)\n"
+                f"    T = ids.shape[{_pick(rng, '1', '-1')}]\n"
+                f"    x = weights['wte'][ids] + weights['wpe'][{positions}]\n"
+                f"    n_layer = {count}\n"
+                "    for layer in range(n_layer):\n"
+                f"        prefix = {prefix}\n"
+                "        block = {name[len(prefix):]: w for name, w in weights.items() "
+                "if name.startswith(prefix)}\n"
+                "        x = transformer_block(x, block, n_head)\n"
+                "    x = layer_norm(x, weights['ln_f.g'], weights['ln_f.b'])\n"
+                f"    return {head}\n")
+    head = _pick(rng, "np.einsum('btc,vc->btv', h, wte)", "h @ wte.T")
+    return ("def block_params(weights, i):\n"
+            "    prefix = 'h.%d.' % i\n"
+            "    return {key.split('.', 2)[2]: value for key, value in weights.items() "
+            "if key.startswith(prefix)}\n\n\n"
+            "def forward_pass(ids, weights, n_head):\n"
+            f"    tokens = {_pick(rng, 'np.array(ids)', 'np.asarray(ids, dtype=np.int64)')}\n"
+            "    wte, wpe = weights['wte'], weights['wpe']\n"
+            "    x = wte[tokens] + wpe[np.arange(tokens.shape[-1])]\n"
+            "    i = 0\n"
+            "    while 'h.%d.ln1.g' % i in weights:\n"
+            "        x = transformer_block(x, block_params(weights, i), n_head)\n"
+            "        i += 1\n"
+            "    h = layer_norm(x, weights['ln_f.g'], weights['ln_f.b'])\n"
+            f"    return {head}\n")
+
+
 HONEST = {"ex1_1_make_pairs": _make_pairs, "ex1_2_bigram_probs": _bigram_probs,
           "ex1_3_bpe_merges": _bpe_merges,
           "ex2_1_sequence_log_prob": _sequence_log_prob, "ex2_2_generate_greedy": _generate_greedy,
@@ -374,13 +581,14 @@ HONEST = {"ex1_1_make_pairs": _make_pairs, "ex1_2_bigram_probs": _bigram_probs,
           "ex3_1_losses": _losses, "ex3_2_cross_entropy_grad": _ce_grad,
           "ex3_3_perplexity": _perplexity, "ex4_1_sft_example": _sft_example,
           "ex4_2_masked_nll": _masked_nll, "ex4_3_one_sgd_step": _sgd_step,
-          "ex4_4_training_step": _training_step}
+          "ex4_4_training_step": _training_step, "ex5_1_attention": _attention,
+          "ex5_2_heads": _heads, "ex5_3_block": _transformer_block, "ex5_4_forward": _forward}
 
 # A student's habits: equivalent ways of writing the same thing, each student with their own set
 REWRITES = [
     (r"np\.asarray\(", "np.array("),
     (r"dtype=float\b", "dtype=np.float64"),
-    (r"\brange\((?!0, )", "range(0, "),
+    (r"\brange\(((?:[^(),]|\([^()]*\))+)\)", r"range(0, \1)"),  # range(n) only, not range(a, b)
     (r"(\w+) \+= (.+)", r"\1 = \1 + \2"),
     (r"(\w+)\[(\w+)\]\[([^]]+)\]", r"\1[\2, \3]"),
     (r"\.sum\(\)", ".sum(axis=None)"),
@@ -389,17 +597,21 @@ REWRITES = [
 ]
 
 
-def personal_style(code: str, rng: random.Random) -> str:
+def personal_style(code: str, rng: random.Random, every_habit: bool | None = None) -> str:
     """`code` written with a student's own habits: some of REWRITES applied, a debugging print
-    left here and there."""
-    habits = [rule for rule in REWRITES if rng.random() < 0.5]
+    left here and there. every_habit=True applies every rewrite and prints after every
+    assignment, False none of them (the writer's code as it is); None draws them."""
+    if every_habit is None:
+        habits, prints = [rule for rule in REWRITES if rng.random() < 0.5], 0.25
+    else:
+        habits, prints = (REWRITES, 1.0) if every_habit else ([], 0.0)
     out = []
     for line in code.splitlines():
         for pattern, replacement in habits:
             line = re.sub(pattern, replacement, line)
         out.append(line)
         assigned = re.match(r"(\s+)(\w+) = ", line)
-        if assigned and rng.random() < 0.25:
+        if assigned and rng.random() < prints:
             out.append(f"{assigned.group(1)}print({assigned.group(2)!r}, {assigned.group(2)})")
     return "\n".join(out) + "\n"
 
@@ -428,9 +640,20 @@ def honest_text(rng: random.Random) -> str:
     return " ".join(sentences)
 
 
+def own_solution(grade_id: str, rng: random.Random, every_habit: bool | None = None
+                 ) -> tuple[str, str]:
+    """An honest student's solution of exercise `grade_id` (its HONEST writer's, drawn with
+    `rng`), and the same solution as they hand it in: in their habits (`personal_style`), with
+    their own names."""
+    solution = HONEST[grade_id](rng)
+    return solution, rename(personal_style(solution, rng, every_habit), rng)
+
+
 def _local_names(code: str) -> set[str]:
     """Names a copier can rename without breaking the tests: every name bound inside a
-    function (parameters, assignments, loop variables), not the functions' own names."""
+    function (assignments, loop variables, the parameters of inner functions and lambdas), not
+    the top-level functions' names nor their parameters (the exercise's signature: a check may
+    pass an argument by its name, `stop_id=0`)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -442,8 +665,10 @@ def _local_names(code: str) -> set[str]:
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
                     found.add(inner.id)
-    top = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    return {name for name in found - top if not keyword.iskeyword(name)}
+    signatures = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    kept = {node.name for node in signatures} | {arg.arg for node in signatures
+                                                 for arg in node.args.args}
+    return {name for name in found - kept if not keyword.iskeyword(name)}
 
 
 def rename(code: str, rng: random.Random) -> str:
@@ -526,7 +751,7 @@ def synthetic_class(sources: dict[str, str], honest: int = 45, copied_pairs: int
         result.answers[student], result.written[student] = {}, {}
         for assignment, correct in solutions.items():
             result.answers[student][assignment] = {
-                g: (rename(personal_style(HONEST[g](rng), rng), rng) if g in HONEST else code)
+                g: own_solution(g, rng)[1] if g in HONEST else code
                 for g, code in correct.items()}
             result.written[student][assignment] = honest_text(rng)
     for number, original in enumerate(result.honest[:copied_pairs]):

@@ -23,7 +23,7 @@ import synthetic_class  # noqa: E402
 
 from autograder.cli import main  # noqa: E402
 from autograder.course_folder import Course  # noqa: E402
-from autograder.grader.pipeline import References, Task, grade  # noqa: E402
+from autograder.grader.pipeline import References, Task, grade, grade_notebook  # noqa: E402
 from autograder.grader.plan import read_plan  # noqa: E402
 from autograder.grader.sandbox import Limits  # noqa: E402
 from autograder.grader.submission import read_submission  # noqa: E402
@@ -37,6 +37,32 @@ CHAPTER = "ch3_pretraining_objective"
 SOURCE = ROOT / "course" / "source" / CHAPTER / f"{CHAPTER}.ipynb"
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
 EXERCISES = sorted(synthetic_class.HONEST)
+SOURCES = sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
+DRAWN = 400  # honest students drawn per chapter, from whose solutions the graded few are chosen
+
+
+def exercises_of(source: Path) -> list[str]:
+    """The code exercises of a chapter (grade_ids ex...), in notebook order."""
+    return [g for g in synthetic.answer_ids(source) if g.startswith("ex")]
+
+
+def covering_students(source: Path, every_habit: bool) -> dict[int, dict[str, str]]:
+    """A few honest students of the chapter whose solutions hold between them every line that
+    any of DRAWN students' solutions holds (every way of every writer, every option of each
+    choice), chosen greedily: {seed: their answers as handed in, with every habit of
+    synthetic_class.personal_style or none}."""
+    lines, handed_in = {}, {}
+    for seed in range(DRAWN):
+        rng = random.Random(seed)
+        drawn = {g: synthetic_class.own_solution(g, rng, every_habit)
+                 for g in exercises_of(source)}
+        lines[seed] = {(g, line) for g, (solution, _) in drawn.items()
+                       for line in solution.splitlines()}
+        handed_in[seed] = {g: answer for g, (_, answer) in drawn.items()}
+    every, chosen = set().union(*lines.values()), []
+    while (missing := every.difference(*(lines[seed] for seed in chosen))):
+        chosen.append(max(lines, key=lambda seed: len(lines[seed] & missing)))
+    return {seed: handed_in[seed] for seed in chosen}
 
 
 def dice(first: str, second: str) -> float:
@@ -69,6 +95,30 @@ def test_solutions_of_different_exercises_stay_low(pair, seed):
     rng = random.Random(seed)
     first, second = (synthetic_class.HONEST[name](rng) for name in pair)
     assert dice(first, second) < similarity.THRESHOLD
+
+
+def test_every_exercise_of_every_chapter_has_an_honest_writer():
+    """Without one, every student of the synthetic class hands in the published solution of
+    that exercise, and the report finds no copy in its chapter (Chapter 5, before it had
+    writers: recall 0 of 15)."""
+    assert sorted(g for source in SOURCES for g in exercises_of(source)) == EXERCISES
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("every_habit", [False, True], ids=["no habit", "every habit"])
+@pytest.mark.parametrize("source", SOURCES, ids=lambda source: source.parent.name)
+def test_honest_students_solutions_earn_every_point(source, every_habit, tmp_path):
+    """The synthetic class's honest solutions are right: the few students whose solutions cover
+    every line the writers draw, handed in with their own names and with none or all of the
+    habits a student may have, earn every point of every exercise."""
+    for seed, answers in covering_students(source, every_habit).items():
+        path = tmp_path / f"honest_{seed}.ipynb"
+        nbformat.write(synthetic.student_notebook(source, answers), str(path))
+        result = grade_notebook(path, source)
+        lost = {g: result.scores[f"test_{g}"] for g in answers
+                if result.scores[f"test_{g}"][0] != result.scores[f"test_{g}"][1]}
+        assert not lost, (seed, lost, {g: result.messages.get(f"test_{g}") for g in lost},
+                          answers)
 
 
 def test_winnowing_keeps_a_fingerprint_in_every_window():

@@ -3,9 +3,12 @@
 The fingerprints are checked as properties (renaming, reordering and re-commenting never lower
 a copied pair below the threshold; different exercises stay low), then the report is run on a
 small synthetic class of one chapter (tests/synthetic_class.py) with planted copies, through
-the command line, the page's escaping and bounds, and the export's column.
+the command line, the page's escaping and bounds, and the export's column. The synthetic class's
+honest solutions are themselves checked: every exercise has a writer, and what they write passes
+every check and hidden case.
 """
 
+import functools
 import random
 import shutil
 import sys
@@ -18,12 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
+import chapter_harness as harness  # noqa: E402
 import synthetic  # noqa: E402
 import synthetic_class  # noqa: E402
+from wrong_messages import ChapterRun, hidden_verdict  # noqa: E402
 
 from autograder.cli import main  # noqa: E402
 from autograder.course_folder import Course  # noqa: E402
-from autograder.grader.pipeline import References, Task, grade, grade_notebook  # noqa: E402
+from autograder.grader.pipeline import References, Task, grade  # noqa: E402
 from autograder.grader.plan import read_plan  # noqa: E402
 from autograder.grader.sandbox import Limits  # noqa: E402
 from autograder.grader.submission import read_submission  # noqa: E402
@@ -104,21 +109,28 @@ def test_every_exercise_of_every_chapter_has_an_honest_writer():
     assert sorted(g for source in SOURCES for g in exercises_of(source)) == EXERCISES
 
 
-@pytest.mark.slow
+@functools.cache
+def chapter_run(source: Path) -> tuple[ChapterRun, dict[str, list]]:
+    """(the chapter's ChapterRun, {exercise: the hidden values of the instructor's solution})."""
+    notebook = nbformat.read(source, as_version=4)
+    run, keys = ChapterRun(notebook), harness.answer_keys(notebook)
+    return run, {g: run.run(g, keys[g]).hidden for g in exercises_of(source)}
+
+
 @pytest.mark.parametrize("every_habit", [False, True], ids=["no habit", "every habit"])
 @pytest.mark.parametrize("source", SOURCES, ids=lambda source: source.parent.name)
-def test_honest_students_solutions_earn_every_point(source, every_habit, tmp_path):
+def test_honest_students_solutions_earn_every_point(source, every_habit):
     """The synthetic class's honest solutions are right: the few students whose solutions cover
     every line the writers draw, handed in with their own names and with none or all of the
-    habits a student may have, earn every point of every exercise."""
+    habits a student may have, pass every visible check and every hidden case of every
+    exercise, run as the grader's kernel runs them (ChapterRun, in this process)."""
+    run, references = chapter_run(source)
     for seed, answers in covering_students(source, every_habit).items():
-        path = tmp_path / f"honest_{seed}.ipynb"
-        nbformat.write(synthetic.student_notebook(source, answers), str(path))
-        result = grade_notebook(path, source)
-        lost = {g: result.scores[f"test_{g}"] for g in answers
-                if result.scores[f"test_{g}"][0] != result.scores[f"test_{g}"][1]}
-        assert not lost, (seed, lost, {g: result.messages.get(f"test_{g}") for g in lost},
-                          answers)
+        for grade_id, answer in answers.items():
+            verdicts = run.run(grade_id, answer)
+            assert verdicts.visible is None and hidden_verdict(references[grade_id],
+                                                                verdicts.hidden), (
+                seed, grade_id, repr(verdicts.visible), answer)
 
 
 def test_winnowing_keeps_a_fingerprint_in_every_window():

@@ -23,6 +23,7 @@ Which Python ran is recorded with the result and named in the export and the fee
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -64,7 +65,8 @@ class KernelPython:
         return ".".join(map(str, self.version))
 
 
-def kernel_packages() -> list[str]:
+@functools.cache  # read once per process: every notebook graded asks which Pythons are ready
+def kernel_packages() -> tuple[str, ...]:
     """KERNEL_DISTRIBUTIONS as pip requirements, pinned as the project's own requirements pin them.
 
     >>> [package for package in kernel_packages() if package.startswith("numpy")]
@@ -77,7 +79,7 @@ def kernel_packages() -> list[str]:
         name = re.match(r"[A-Za-z0-9._-]+", requirement).group()
         if ";" not in requirement:  # not an extra's requirement
             pinned[name.lower()] = requirement.replace(" ", "")
-    return [pinned.get(name, name) for name in KERNEL_DISTRIBUTIONS]
+    return tuple(pinned.get(name, name) for name in KERNEL_DISTRIBUTIONS)
 
 
 def own_python() -> KernelPython:
@@ -100,7 +102,7 @@ def prepared() -> list[KernelPython]:
                                   Path(facts["prefix"]), Path(facts["base_prefix"]))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if facts.get("packages") != kernel_packages():  # made for an earlier course_lib
+        if facts.get("packages") != list(kernel_packages()):  # made for an earlier course_lib
             continue
         if python.executable.exists() and len(python.version) == 3:
             found.append(python)
@@ -201,5 +203,5 @@ def prepare(interpreter: str, log=print) -> KernelPython:
     kernel = KernelPython(version, python, prefix, Path(base))
     (prefix / MARKER).write_text(json.dumps({
         "version": list(version), "executable": str(python), "prefix": str(prefix),
-        "base_prefix": base, "packages": packages}))
+        "base_prefix": base, "packages": list(packages)}))
     return kernel

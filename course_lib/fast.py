@@ -68,6 +68,10 @@ TWINS = {
     "backward": ("course_lib.transformer.Transformer.backward",),
     "cross_entropy_and_grad": ("course_lib.losses.cross_entropy",
                                "course_lib.losses.cross_entropy_grad"),
+    "loss_and_gradients": ("course_lib.transformer.Transformer.forward",
+                           "course_lib.losses.cross_entropy",
+                           "course_lib.losses.cross_entropy_grad",
+                           "course_lib.transformer.Transformer.backward"),
 }
 
 BLOCK_ELEMENTS = 32 * 1024  # per array: 128 KiB of float32, so a few arrays fit in the L2 cache
@@ -451,3 +455,18 @@ def cross_entropy_and_grad(logits, targets, mask=None, reduction: str = "mean"):
     grad[rows, gold] -= weight                                               # minus the one-hot
     loss = losses.reduce_token_losses(token_losses.reshape(targets.shape), weights, reduction)
     return loss, grad.reshape(logits.shape)
+
+
+def loss_and_gradients(model, x, y, mask=None, reduction: str = "mean"):
+    """A training step without its update: (the loss of the batch x, y (B, T) [, mask], the
+    gradient of every parameter), through `forward`, `cross_entropy_and_grad` and `backward`.
+    Logits that are NaN or infinite raise FloatingPointError before any gradient is computed.
+    """
+    logits, cache = forward(model, x)                                        # (B, T, V)
+    if not np.isfinite(logits.sum()):  # one pass: a sum is finite only if every logit is
+        raise FloatingPointError(
+            "the model's logits contain NaN or inf, so training has diverged; the parameters "
+            "were not updated. Try a lower learning rate or a smaller clip value"
+        )
+    loss, dlogits = cross_entropy_and_grad(logits, y, mask, reduction)       # (B, T, V)
+    return loss, backward(model, dlogits, cache)

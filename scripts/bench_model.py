@@ -6,8 +6,9 @@ Prints, in one run:
   2. ms per training step (forward, loss, backward, AdamW: `training.train_step`) for nanoGPT's
      "baby GPT" shape (4 layers, 4 heads, 128 features, block 64, batch 12, 65 characters) and
      for the shipped base model's shape (its config, batch 32 as in `make pretrain`), with the
-     GFLOP/s they reach; with --compare-with REV also the code at git revision REV, and the
-     speed-up; the same shapes through the plain model (transformer.py's own forward and
+     GFLOP/s they reach; the same step with its batch shared by two worker processes
+     (course_lib.data_parallel); with --compare-with REV also the code at git revision REV, and
+     the speed-up; the same shapes through the plain model (transformer.py's own forward and
      backward, without course_lib.fast), the fast step's time by phase, and the time of its
      matrix products alone (the floor left when all element-wise work is free); with PyTorch
      installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
@@ -122,7 +123,8 @@ def extract_course_lib(revision: str, workdir: Path) -> Path:
 
 def numpy_step(root: Path, shape: dict, path: str = "fast"):
     """A training-step closure of the Transformer of the course_lib found in directory `root`:
-    `training.train_step` ("fast"), or the model's own plain forward and backward ("plain")."""
+    `training.train_step` ("fast"), the same with two worker processes ("parallel":
+    `train(..., workers=2)`), or the model's own plain forward and backward ("plain")."""
     sys.path.insert(0, str(root))
     from course_lib import losses, optim, training, transformer
 
@@ -135,6 +137,11 @@ def numpy_step(root: Path, shape: dict, path: str = "fast"):
     x, y = tokens[:, :-1], tokens[:, 1:]
     if path == "fast":
         return lambda: training.train_step(model, (x, y), optimizer, lr=1e-4)
+    if path == "parallel":  # its worker processes end with this process
+        from course_lib.data_parallel import DataParallel
+
+        parallel = DataParallel(model, workers=2)
+        return lambda: training.train_step(model, (x, y), optimizer, lr=1e-4, parallel=parallel)
 
     def plain_step():
         logits, cache = model.forward(x)
@@ -243,6 +250,7 @@ def time_in_processes(implementations: dict, shape: dict, repeats: int, steps: i
 
 def training_figures(title: str, shape: dict, old_root: Path | None, args) -> None:
     implementations = {"course_lib (this checkout)": ("fast", REPO),
+                       "the same, 2 worker processes": ("parallel", REPO),
                        "its plain model (no fast.py)": ("plain", REPO)}
     if old_root is not None:
         implementations[f"course_lib at {args.compare_with}"] = ("fast", old_root)
@@ -317,7 +325,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (removed by default)")
-    parser.add_argument("--worker", choices=["fast", "plain", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["fast", "parallel", "plain", "torch"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()

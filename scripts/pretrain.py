@@ -6,6 +6,9 @@ split, pre-train a small transformer on random windows, measure its validation l
 
     python scripts/pretrain.py                 # the shipped model
     python scripts/pretrain.py --steps 200     # a quick rehearsal
+
+Each batch is shared by two worker processes (--workers 2), each with one BLAS thread, so that
+a run is deterministic on a given machine and uses two cores.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes sharing each batch (course_lib.data_parallel); 1: none")
     return parser.parse_args()
 
 
@@ -104,6 +109,7 @@ def main() -> None:
         min_lr=args.lr / 10,
         eval_fn=eval_fn,
         eval_every=max(1, args.steps // 10),
+        workers=args.workers,
     )
     train_seconds = time.perf_counter() - started
     loss = validation_loss(model, tokenizer)
@@ -121,6 +127,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "lr": args.lr,
             "seed": args.seed,
+            "workers": args.workers,
             "train_seconds": round(train_seconds, 1),
             "train_loss_last": round(float(np.mean(history.train_loss[-20:])), 5),
         },

@@ -98,7 +98,7 @@ def random_model(seed: int, dtype=np.float64, **sizes) -> Transformer:
 
 # the fast functions each test below covers
 COVERED = {f"{pair}_{way}" for pair in LAYER_PAIRS for way in ("forward", "backward")} | {
-    "embedding_backward", "forward", "backward", "cross_entropy_and_grad"}
+    "embedding_backward", "forward", "backward", "cross_entropy_and_grad", "loss_and_gradients"}
 
 
 def test_every_fast_function_is_compared_with_its_plain_twin():
@@ -174,6 +174,27 @@ def test_the_fused_loss_and_gradient_equal_the_plain_ones(shape, V, reduction, m
     assert_same(grad, losses.cross_entropy_grad(logits, targets, mask, reduction))
 
 
+@settings(max_examples=30, deadline=None)
+@given(B=st.integers(1, 3), T=st.integers(1, 9), masked=st.booleans(), diverged=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))  # fmt: skip
+def test_the_loss_and_gradients_equal_the_models_own(B, T, masked, diverged, seed):
+    model, rng = random_model(seed), np.random.default_rng(seed)
+    x, y = rng.integers(0, 13, size=(B, T)), rng.integers(0, 13, size=(B, T))
+    mask = None
+    if masked:
+        mask = rng.integers(0, 2, size=(B, T))
+        mask.flat[0] = 1  # at least one predicted token
+    if diverged:
+        model.params["wte"][x[0, 0]] = np.inf
+        with pytest.raises(FloatingPointError, match="diverged"), np.errstate(invalid="ignore"):
+            fast.loss_and_gradients(model, x, y, mask)
+        return
+    loss, grads = fast.loss_and_gradients(model, x, y, mask)
+    logits, cache = model.forward(x)
+    assert_same(loss, losses.cross_entropy(logits, y, mask))
+    assert_same(grads, model.backward(losses.cross_entropy_grad(logits, y, mask), cache))
+
+
 def plain_train_step(model, batch, optimizer, lr, clip=1.0) -> float:
     """training.train_step through the model's own (plain) forward, loss and backward."""
     x, y = batch
@@ -199,12 +220,17 @@ def test_training_steps_in_float32_match_the_plain_path():
     (plain_losses, plain_params), (fast_losses, fast_params) = runs
     np.testing.assert_allclose(fast_losses, plain_losses, rtol=1e-5)
     assert plain_losses[-1] < plain_losses[0]
-    C = plain_params["wte"].shape[1]
-    for name, p in plain_params.items():
+    assert_trained_alike(fast_params, plain_params)
+
+
+def assert_trained_alike(params: dict, reference: dict) -> None:
+    """Weights trained along two float32 paths agree to 1e-4 of each tensor's scale."""
+    C = reference["wte"].shape[1]
+    for name, p in reference.items():
         if name.endswith("attn.b_qkv"):  # the key bias's gradient is 0 (a softmax shift) up to
-            p, f = np.delete(p, np.s_[C : 2 * C]), np.delete(fast_params[name], np.s_[C : 2 * C])
+            p, f = np.delete(p, np.s_[C : 2 * C]), np.delete(params[name], np.s_[C : 2 * C])
         else:  # rounding, which AdamW divides by its own size: it moves by noise on both paths
-            f = fast_params[name]
+            f = params[name]
         np.testing.assert_allclose(f, p, atol=1e-4 * np.abs(p).max(), err_msg=name)
 
 

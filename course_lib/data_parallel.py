@@ -1,0 +1,232 @@
+"""Training on every core: each batch's sequences shared out among worker processes.
+
+numpy runs a training step's element-wise work (GELU, softmax, layer norm, the loss: about half
+the step) on one core, and threads cannot share it out: each of its short calls holds Python's
+lock, so two threads running GELU on halves of the baby GPT's activations took x1.05 the time of
+one. Processes can. `DataParallel` starts `workers` Python processes (`python -m
+course_lib.data_parallel`), each with a copy of the model and a BLAS of one thread. For each
+step the main process writes the parameters into a file in memory that every worker maps,
+hands each worker a share of the batch's sequences, and adds up the gradients they write into
+another. The sum is the whole batch's gradient: what `fast.loss_and_gradients` computes in one
+process, up to float32 rounding (tests/test_data_parallel.py).
+
+`training.train(..., workers=2)` and `make pretrain` use it; `scripts/bench_model.py` measures it
+beside the one-process step.
+
+Example:
+
+>>> from course_lib.transformer import Transformer, TransformerConfig
+>>> model = Transformer(TransformerConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1,
+...                                       n_embd=8))
+>>> x, y = np.array([[0, 1, 2, 3], [4, 3, 2, 1]]), np.array([[1, 2, 3, 4], [3, 2, 1, 0]])
+>>> with DataParallel(model, workers=2) as parallel:
+...     loss, grads = parallel.loss_and_gradients(x, y)
+>>> one_process, _ = fast.loss_and_gradients(model, x, y)
+>>> bool(abs(loss - one_process) < 1e-5), grads["wte"].shape
+(True, (5, 8))
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+from . import fast
+from .transformer import Transformer, TransformerConfig
+
+# every BLAS numpy may be built with, held to one thread in a worker: the cores are the workers'
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+LOG_LINES = 20  # of a worker's standard error, quoted when it stops
+
+
+class DataParallel:
+    """`workers` processes computing a model's loss and gradients, each on a share of a batch.
+
+    Start it where a training loop starts and close it after (or use `with`): the processes and
+    the memory they share end with it. Changes to the model's parameter values (an optimizer's
+    step) reach the workers at the next call; a change of shapes needs a new DataParallel.
+    """
+
+    def __init__(self, model: Transformer, workers: int = 2):
+        if not isinstance(model, Transformer):
+            raise TypeError(f"DataParallel needs a Transformer, got {type(model).__name__}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+        self.model = model
+        self._shapes = {name: p.shape for name, p in model.params.items()}
+        self._folder = Path(tempfile.mkdtemp(prefix="llmf-workers-", dir=_memory_folder()))
+        layout = {"config": model.config.to_dict(), "dtype": model.dtype.str, "workers": workers,
+                  "shapes": {name: list(shape) for name, shape in self._shapes.items()}}
+        (self._folder / "layout.json").write_text(json.dumps(layout))
+        params, self._grads = _shared_buffers(self._folder, layout, "w+")  # (P,), (workers, P)
+        self._params = _views(params, self._shapes)
+        self._workers = [_start_worker(self._folder, index) for index in range(workers)]
+        self._finalizer = weakref.finalize(self, _shut_down, self._workers, self._folder)
+
+    def loss_and_gradients(self, x, y, mask=None):
+        """(the batch's mean loss over its predicted tokens, every parameter's gradient), as
+        fast.loss_and_gradients(model, x, y, mask): ids x and targets y (B, T) or (T,), mask
+        like y (1 = predicted). The sequences are shared out in order, the first worker taking
+        the first ones; a worker's error is raised here, with its type and message."""
+        if not self._finalizer.alive:
+            raise RuntimeError("this DataParallel is closed: start a new one")
+        x, y = np.asarray(x), np.asarray(y)
+        mask = None if mask is None else np.asarray(mask)
+        if x.ndim == 1:  # one sequence: one share
+            x, y, mask = x[None], y[None], None if mask is None else mask[None]
+        count = y.size if mask is None else int(np.count_nonzero(mask))
+        if count == 0:
+            raise ValueError("the mask selects no tokens, so the mean loss is undefined")
+        for name, shared in self._params.items():
+            shared[...] = self.model.params[name]
+        shares = [rows for rows in np.array_split(np.arange(len(x)), len(self._workers))
+                  if rows.size]  # fmt: skip
+        try:
+            for index, rows in enumerate(shares):
+                self._send(index, (x[rows], y[rows], None if mask is None else mask[rows], count))
+            replies = [self._receive(index) for index in range(len(shares))]
+        except BaseException:  # a worker stopped, or the caller interrupted: start afresh
+            self.close()
+            raise
+        for reply in replies:
+            if reply[0] == "error":
+                raise _as_exception(*reply[1:])
+        total = np.sum(self._grads[: len(shares)], axis=0, dtype=self.model.dtype)  # (P,)
+        return sum(reply[1] for reply in replies) / count, _views(total, self._shapes)
+
+    def _send(self, index: int, request) -> None:
+        try:
+            pickle.dump(request, self._workers[index].stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._workers[index].stdin.flush()
+        except OSError:  # the pipe is broken: the worker has stopped
+            raise self._stopped(index) from None
+
+    def _receive(self, index: int):
+        try:
+            return pickle.load(self._workers[index].stdout)
+        except (EOFError, pickle.UnpicklingError):
+            raise self._stopped(index) from None
+
+    def _stopped(self, index: int) -> RuntimeError:
+        """The error for worker `index` having stopped, quoting the end of its log."""
+        log = (self._folder / f"worker-{index}.log").read_text(errors="replace").splitlines()
+        return RuntimeError(f"training worker {index} stopped (exit code "
+                            f"{self._workers[index].wait()})"
+                            + ("; it wrote:\n" + "\n".join(log[-LOG_LINES:]) if log else ""))
+
+    def close(self) -> None:
+        """End the worker processes and free the memory they share (again: nothing)."""
+        self._finalizer()
+
+    def __enter__(self) -> DataParallel:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _views(flat, shapes: dict) -> dict:
+    """name -> a view of `flat` (P,) with that shape, the arrays one after the other."""
+    views, start = {}, 0
+    for name, shape in shapes.items():
+        size = int(np.prod(shape, dtype=np.int64))
+        views[name] = flat[start : start + size].reshape(shape)
+        start += size
+    return views
+
+
+def _shared_buffers(folder: Path, layout: dict, mode: str):
+    """The parameters (P,) and every worker's gradients (workers, P), memory-mapped files of
+    `folder` (mode "w+" creates them, "r+" opens them) seen as plain arrays."""
+    size = sum(int(np.prod(shape, dtype=np.int64)) for shape in layout["shapes"].values())
+    dtype = np.dtype(layout["dtype"])
+    params = np.memmap(folder / "params", dtype, mode, shape=(size,))
+    grads = np.memmap(folder / "grads", dtype, mode, shape=(layout["workers"], size))
+    return np.asarray(params), np.asarray(grads)
+
+
+def _memory_folder() -> str | None:
+    """/dev/shm where it is writable (a memory file system), else the system's temp folder."""
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
+def _start_worker(folder: Path, index: int) -> subprocess.Popen:
+    """`python -m course_lib.data_parallel folder index`, finding this very course_lib, its
+    BLAS on one thread, its standard error in folder/worker-<index>.log."""
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
+    with open(folder / f"worker-{index}.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "course_lib.data_parallel", str(folder), str(index)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+            env={**os.environ, **ONE_THREAD, "PYTHONPATH": path})  # fmt: skip
+
+
+def _as_exception(name: str, message: str) -> Exception:
+    """A worker's error as the built-in exception of that name, else a RuntimeError."""
+    kind = getattr(builtins, name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        return kind(message)
+    return RuntimeError(f"{name}: {message}")
+
+
+def _shut_down(workers: list, folder: Path) -> None:
+    """Close each worker's input (it exits when it reads the end), wait, then remove `folder`."""
+    for worker in workers:
+        try:
+            worker.stdin.close()
+        except OSError:  # it has stopped already
+            pass
+    for worker in workers:
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        worker.stdout.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(folder: Path, index: int) -> None:
+    """A worker's loop: for each request (x, y, mask, count) on standard input, until it ends,
+    write its share's gradients / count into row `index` of the shared gradients and reply
+    ("loss", its share's summed loss) or ("error", the error's type name, its message)."""
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print goes to the log, not into the replies
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the main process's to handle
+    layout = json.loads((folder / "layout.json").read_text())
+    shapes = {name: tuple(shape) for name, shape in layout["shapes"].items()}
+    params, grads = _shared_buffers(folder, layout, "r+")
+    model = Transformer._from_params(TransformerConfig.from_dict(layout["config"]),
+                                     _views(params, shapes), {})  # fmt: skip
+    mine = _views(grads[index], shapes)
+    fast.keep_freed_memory()
+    while True:
+        try:
+            x, y, mask, count = pickle.load(requests)
+        except EOFError:
+            return
+        try:
+            loss, share = fast.loss_and_gradients(model, x, y, mask, reduction="sum")
+            for name, grad in share.items():
+                np.multiply(grad, 1.0 / count, out=mine[name])       # its part of the mean
+            reply = ("loss", float(loss))
+        except Exception as error:  # the main process raises it
+            reply = ("error", type(error).__name__, str(error))
+        pickle.dump(reply, replies)
+        replies.flush()
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,143 @@
+"""course_lib.data_parallel: worker processes give the loss and gradients of one process.
+
+The sum of the workers' shares equals fast.loss_and_gradients on the whole batch, in float64 to
+~1e-10 on random batches, masks and parameter values (hypothesis); training with two workers
+follows training in one process (float32); a worker's error is raised with its own type and
+message, a worker that dies is reported with what it wrote, and closing leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_fast import assert_same, assert_trained_alike, random_model
+
+from course_lib import fast
+from course_lib.data import random_windows
+from course_lib.data_parallel import DataParallel
+from course_lib.optim import AdamW
+from course_lib.training import train, train_step
+
+V, BLOCK = 13, 9
+
+
+@pytest.fixture(scope="module")
+def model():
+    return random_model(0, dtype=np.float64, vocab_size=V, block_size=BLOCK)
+
+
+@pytest.fixture(scope="module")
+def parallel(model):
+    with DataParallel(model, workers=3) as parallel:
+        yield parallel
+
+
+@settings(max_examples=30, deadline=None)
+@given(B=st.integers(1, 7), T=st.integers(1, BLOCK), single=st.booleans(),
+       masked=st.booleans(), seed=st.integers(0, 2**32 - 1))  # fmt: skip
+def test_the_workers_sum_to_the_one_process_loss_and_gradients(model, parallel, B, T, single,
+                                                               masked, seed):
+    rng = np.random.default_rng(seed)
+    for p in model.params.values():  # new values, as a step makes: the workers must see them
+        p[...] = 0.5 * rng.standard_normal(p.shape)
+    shape = (T,) if single else (B, T)
+    x, y = rng.integers(0, V, size=shape), rng.integers(0, V, size=shape)
+    mask = None
+    if masked:
+        mask = rng.integers(0, 2, size=shape)
+        mask.flat[-1] = 1  # at least one predicted token
+    loss, grads = parallel.loss_and_gradients(x, y, mask)
+    one_loss, one_grads = fast.loss_and_gradients(model, x, y, mask)
+    assert_same(loss, one_loss)
+    assert_same(grads, one_grads)
+
+
+def test_a_workers_error_is_raised_with_its_type_and_message(model, parallel):
+    x = np.zeros((4, 3), dtype=int)
+    for y, kind, words in [(np.full((4, 3), V), ValueError, "target"),
+                           (np.zeros((4, 2), dtype=int), ValueError, "shape")]:
+        with pytest.raises(kind, match=words) as raised:
+            parallel.loss_and_gradients(x, y)
+        with pytest.raises(kind) as in_one_process:
+            fast.loss_and_gradients(model, x, y)
+        assert str(raised.value).split("(")[0] == str(in_one_process.value).split("(")[0]
+    with pytest.raises(ValueError, match="mask selects no tokens"):
+        parallel.loss_and_gradients(x, x, np.zeros_like(x))
+    loss, _ = parallel.loss_and_gradients(x, x)  # the workers serve on after an error
+    assert np.isfinite(loss)
+
+
+def test_a_diverged_model_raises_before_any_update():
+    model = random_model(1, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+    model.params["wte"][3] = np.nan
+    before = {name: p.copy() for name, p in model.params.items()}
+    x, y = random_windows(np.arange(100) % V, 4, 8, np.random.default_rng(0))
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train(model, lambda step: (x, y), 1, progress=False, workers=2)
+    for name, p in model.params.items():
+        np.testing.assert_array_equal(p, before[name])
+
+
+def test_a_worker_that_dies_is_reported_and_the_rest_shut_down():
+    model = random_model(2, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+    parallel = DataParallel(model, workers=2)
+    folder, workers = parallel._folder, parallel._workers
+    os.kill(workers[1].pid, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match=r"training worker 1 stopped \(exit code -9\)"):
+        parallel.loss_and_gradients(np.zeros((2, 4), dtype=int), np.zeros((2, 4), dtype=int))
+    assert all(worker.poll() is not None for worker in workers) and not folder.exists()
+    with pytest.raises(RuntimeError, match="closed"):
+        parallel.loss_and_gradients(np.zeros((2, 4), dtype=int), np.zeros((2, 4), dtype=int))
+
+
+def test_closing_ends_the_workers_and_removes_their_files():
+    model = random_model(3, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+    with DataParallel(model, workers=2) as parallel:
+        folder, workers = parallel._folder, parallel._workers
+        assert folder.exists() and all(worker.poll() is None for worker in workers)
+    assert all(worker.returncode == 0 for worker in workers) and not folder.exists()
+    parallel.close()  # again: nothing
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_a_bad_number_of_workers_is_refused(workers):
+    model = random_model(4, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        DataParallel(model, workers)
+
+
+def test_training_with_two_workers_follows_training_in_one_process():
+    """Twenty AdamW steps in float32, masked fine-tuning batches: the losses agree to 1e-5
+    relative and the weights as in test_fast (float32 rounding of two partial sums instead of
+    one, compounded by the steps, is all that differs)."""
+    rng = np.random.default_rng(7)
+    batches = []
+    for _ in range(20):
+        tokens = rng.integers(0, V, size=(5, BLOCK + 1))
+        batches.append((tokens[:, :-1], tokens[:, 1:], rng.integers(0, 2, size=(5, BLOCK)) | 1))
+    runs = []
+    for workers in (1, 2):
+        model = random_model(5, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+        history = train(model, lambda step: batches[step], 20, lr=1e-2, progress=False,
+                        workers=workers)  # fmt: skip
+        runs.append((np.array(history.train_loss), model.params))
+    (one_losses, one_params), (two_losses, two_params) = runs
+    np.testing.assert_allclose(two_losses, one_losses, rtol=1e-5)
+    assert one_losses[-1] < one_losses[0]
+    assert_trained_alike(two_params, one_params)
+
+
+def test_train_step_takes_its_gradients_from_a_given_data_parallel():
+    model = random_model(6, dtype=np.float64, vocab_size=V, block_size=BLOCK)
+    twin = random_model(6, dtype=np.float64, vocab_size=V, block_size=BLOCK)
+    x, y = random_windows(np.arange(200) % V, 4, BLOCK, np.random.default_rng(1))
+    with DataParallel(model, workers=2) as parallel:
+        losses = [train_step(model, (x, y), AdamW(model.params), lr=1e-2, parallel=parallel),
+                  train_step(twin, (x, y), AdamW(twin.params), lr=1e-2)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-12)
+    assert_same(model.params, twin.params)

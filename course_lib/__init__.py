@@ -9,6 +9,7 @@ Each module has one job; read them in this order:
     transformer  the model, read top to bottom: configuration, each layer's forward and backward,
                  the block, the model (training passes, decoding with a key/value cache)
     fast         the same functions computed faster, for training (tested equal to transformer)
+    data_parallel  a training step's batch shared out among worker processes, one per core
     checkpoint   saving and loading a model's weights and config
     losses       softmax, cross-entropy, sequence and dataset losses
     sampling     greedy, temperature, top-k, top-p and the generation loop

@@ -71,8 +71,15 @@ class DataParallel:
         (self._folder / "layout.json").write_text(json.dumps(layout))
         params, self._grads = _shared_buffers(self._folder, layout, "w+")  # (P,), (workers, P)
         self._params = _views(params, self._shapes)
-        self._workers = [_start_worker(self._folder, index) for index in range(workers)]
+        self._workers: list[subprocess.Popen] = []
         self._finalizer = weakref.finalize(self, _shut_down, self._workers, self._folder)
+        try:
+            for index in range(workers):
+                self._workers.append(_start_worker(self._folder, index))
+        except OSError as error:  # e.g. a limit on processes
+            self.close()
+            raise RuntimeError(f"could not start {workers} training worker processes ({error}); "
+                               "train in this process instead (workers=1)") from error
 
     def loss_and_gradients(self, x, y, mask=None):
         """(the batch's mean loss over its predicted tokens, every parameter's gradient), as

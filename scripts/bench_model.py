@@ -12,7 +12,8 @@ Prints, in one run:
      backward, without course_lib.fast), the fast step's time by phase, and the time of its
      matrix products alone (the floor left when all element-wise work is free); with PyTorch
      installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
-  3. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
+  3. element-wise work (GELU) on two threads against one;
+  4. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
      shipped shape with block_size 256), and the shipped model's load + 200-token generation.
 
 Timings on a shared machine are noisy: every figure is the best of --repeats rounds, and the
@@ -277,6 +278,29 @@ def training_figures(title: str, shape: dict, old_root: Path | None, args) -> No
           f"GFLOP/s ({floor / ours:.0%} of this checkout's step)")
 
 
+def threads_figure(repeats: int) -> None:
+    """Element-wise work on two threads against one (why course_lib.data_parallel uses
+    processes): fast.gelu_forward on the two halves of the baby GPT's MLP activations (768,
+    512), ten times each, one half per thread or both in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from course_lib import fast
+
+    rows = BABY_GPT["batch"] * BABY_GPT["block_size"]
+    halves = np.split(np.random.default_rng(0).standard_normal(
+        (rows, 4 * BABY_GPT["n_embd"]), dtype=np.float32), 2)  # fmt: skip
+
+    def ten_gelus(x):
+        for _ in range(10):
+            fast.gelu_forward(x)
+
+    with ThreadPoolExecutor(2) as pool:
+        one = best_of(lambda: [ten_gelus(half) for half in halves], repeats)
+        two = best_of(lambda: list(pool.map(ten_gelus, halves)), repeats)
+    print(f"\nGELU on both halves of the baby GPT's activations, 10 times: one thread "
+          f"{one * 1e3:.1f} ms, two threads {two * 1e3:.1f} ms (x{two / one:.2f} the time)")
+
+
 def generation_figures(repeats: int) -> None:
     """ms per cached decoding step (one new token) at several context lengths."""
     from course_lib.pretrained import MODEL_PATH
@@ -354,6 +378,7 @@ def main() -> None:
             if args.compare_with else None  # fmt: skip
         training_figures("baby GPT", BABY_GPT, old_root, args)
         training_figures("shipped model", shipped, old_root, args)
+    threads_figure(args.repeats)
     generation_figures(args.repeats)
 
 

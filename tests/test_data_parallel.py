@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fast import assert_same, assert_trained_alike, random_model
 
-from course_lib import fast
+from course_lib import data_parallel, fast
 from course_lib.data import random_windows
 from course_lib.data_parallel import DataParallel
 from course_lib.optim import AdamW
@@ -141,3 +141,20 @@ def test_train_step_takes_its_gradients_from_a_given_data_parallel():
                   train_step(twin, (x, y), AdamW(twin.params), lr=1e-2)]
     assert losses[0] == pytest.approx(losses[1], rel=1e-12)
     assert_same(model.params, twin.params)
+
+
+def test_workers_that_cannot_start_leave_nothing_and_say_what_to_do(monkeypatch, tmp_path):
+    model = random_model(7, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+    start, started = data_parallel._start_worker, []
+
+    def start_one_only(folder, index):  # the second is refused, as a limit on processes would
+        if index == 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        started.append(start(folder, index))
+        return started[-1]
+
+    monkeypatch.setattr(data_parallel, "_memory_folder", lambda: str(tmp_path))
+    monkeypatch.setattr(data_parallel, "_start_worker", start_one_only)
+    with pytest.raises(RuntimeError, match=r"could not start 2 .*\(workers=1\)"):
+        DataParallel(model, workers=2)
+    assert started[0].poll() is not None and list(tmp_path.iterdir()) == []

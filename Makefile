@@ -71,7 +71,8 @@ lint: $(INSTALLED)
 student: $(INSTRUCTOR_INSTALLED)
 	$(BIN)/llmf-grade release
 
-# One BLAS thread: the same sums in the same order, so the weights come out the same bit for bit.
+# One BLAS thread in each process (this one and the two workers each batch is shared with): the
+# same sums in the same order, so the weights come out the same bit for bit.
 pretrain: $(INSTALLED)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python scripts/pretrain.py
 

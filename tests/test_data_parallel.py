@@ -158,3 +158,20 @@ def test_workers_that_cannot_start_leave_nothing_and_say_what_to_do(monkeypatch,
     with pytest.raises(RuntimeError, match=r"could not start 2 .*\(workers=1\)"):
         DataParallel(model, workers=2)
     assert started[0].poll() is not None and list(tmp_path.iterdir()) == []
+
+
+def test_training_with_workers_repeats_bit_for_bit():
+    """make pretrain's promise: the same sums in the same order, whichever worker ends first."""
+    tokens = np.arange(300) % V
+
+    def run():
+        model, rng = random_model(8, dtype=np.float32, vocab_size=V, block_size=BLOCK), \
+            np.random.default_rng(9)  # fmt: skip
+        history = train(model, lambda step: random_windows(tokens, 5, 8, rng), 4, progress=False,
+                        workers=2)  # fmt: skip
+        return history.train_loss, model.params
+
+    (losses_a, params_a), (losses_b, params_b) = run(), run()
+    assert losses_a == losses_b
+    for name in params_a:
+        np.testing.assert_array_equal(params_a[name], params_b[name])

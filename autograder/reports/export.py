@@ -11,16 +11,14 @@ in. A submission with no result file, or changed since it was graded, is "ungrad
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from autograder.class_variants import ClassVariants
 from autograder.course_folder import Course
-from autograder.files import atomic_write
 from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
 from autograder.reports.gradebook import manual_grading
 from autograder.reports.similarity import highest_similarity
+from autograder.reports.spreadsheet import write_csv as write_table
 
 
 class RecordedGrades:
@@ -99,13 +97,10 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
 
 
 def write_csv(rows: list[dict], path: str | Path) -> Path:
-    """Write rows to CSV (columns: fixed ones, then every question id in first-seen order)."""
+    """Write rows to CSV (columns: fixed ones, then every question id in first-seen order);
+    text that a spreadsheet would run as a formula is written as text (`spreadsheet.cell`)."""
     columns = ["student", "assignment", "status", "reason", "score", "max_score",
                "highest_similarity", "python"]
     for row in rows:
         columns += [key for key in row if key not in columns]
-    text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=columns, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    return atomic_write(path, text.getvalue())
+    return write_table(path, [columns, *([row.get(c, "") for c in columns] for row in rows)])

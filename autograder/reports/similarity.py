@@ -28,7 +28,6 @@ per student and kind) and only ever shown HTML-escaped.
 from __future__ import annotations
 
 import builtins
-import csv
 import io
 import json
 import keyword
@@ -46,6 +45,7 @@ from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
 from autograder.grader.submission import read_submission, read_submitted
+from autograder.reports.spreadsheet import write_csv
 
 CODE_GRAM = 7  # tokens per fingerprinted k-gram of code
 WINDOW = 4  # winnowing window: any match of CODE_GRAM + WINDOW - 1 tokens is always found
@@ -343,14 +343,11 @@ def write_report(course: Course, report: Report) -> tuple[Path, Path]:
     """Write the page, the CSV of reported pairs and every student's highest score (read by
     `llmf-grade export`). Returns (page, csv)."""
     folder = report_folder(course)
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(["rank", "student_a", "student_b", "score", "code", "text"])
-    for rank, pair in enumerate(report.pairs, 1):
-        writer.writerow([rank, *pair.students, pair.score, pair.scores["code"],
-                         pair.scores["text"]])
+    rows = [["rank", "student_a", "student_b", "score", "code", "text"]]
+    rows += [[rank, *pair.students, pair.score, pair.scores["code"], pair.scores["text"]]
+             for rank, pair in enumerate(report.pairs, 1)]
     page = atomic_write(folder / f"{report.assignment}.html", html_page(report))
-    table = atomic_write(folder / f"{report.assignment}.csv", text.getvalue())
+    table = write_csv(folder / f"{report.assignment}.csv", rows)
     atomic_write(folder / f"{report.assignment}.highest.json", json.dumps(report.highest))
     return page, table
 

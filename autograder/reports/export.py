@@ -20,6 +20,16 @@ from autograder.reports.gradebook import manual_grading
 from autograder.reports.similarity import highest_similarity
 from autograder.reports.spreadsheet import write_csv as write_table
 
+# what a student reads instead of the grader's own error, whose text may quote the submission
+GRADER_FAILED = "the grader failed on this notebook; your instructor has the details"
+
+
+def student_reason(row: dict) -> str:
+    """The reason of a notebook's row (`RecordedGrades.notebook_row`) as its student may read
+    it: a grader error, whose text may quote the submission, as GRADER_FAILED."""
+    result = row["result"]
+    return GRADER_FAILED if result is not None and result.grader_failed else row["reason"]
+
 
 class RecordedGrades:
     """A course's result files joined with formgrader's manual scores and comments (gradebook
@@ -67,9 +77,12 @@ class RecordedGrades:
                 "manual": manual}
 
 
-def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
-    """CSV rows (dicts) for the given or all assignments and students."""
+def export_rows(course: Course, assignments=None, students=None, for_students: bool = False
+                ) -> list[dict]:
+    """CSV rows (dicts) for the given or all assignments and students; `for_students`: each
+    reason as its student may read it (`student_reason`), for files students see."""
     grades = RecordedGrades(course)
+    reason_of = student_reason if for_students else (lambda part: part["reason"])
     rows = []
     for assignment in assignments or course.assignments():
         notebooks = course.notebooks(assignment)
@@ -81,7 +94,7 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
                 "student": student,
                 "assignment": assignment,
                 "status": str(status),
-                "reason": "; ".join(p["reason"] for p in parts if p["reason"]),
+                "reason": "; ".join(reason for reason in map(reason_of, parts) if reason),
             }
             scores = {}
             for part in parts:

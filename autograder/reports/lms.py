@@ -17,7 +17,9 @@ that LMS's download (see `collect.LMS_PATTERNS`), which is the one the LMS match
 
 A grade is written only when it is final: a notebook still `ungraded` or waiting for
 `needs_manual_grading` gets an empty cell, which the LMSs leave unchanged on import. Feedback
-columns carry the status and reason only (the grader's words, never a student's text).
+columns carry the status and reason only, as the student may read them: the grader's words,
+never a student's text (a grader error's own text, which may quote the submission, is replaced
+by a fixed sentence, as on the feedback page: `export.student_reason`).
 
 Every file is written by `spreadsheet.csv_text`: a text cell a spreadsheet would run as a formula
 gets a single quote before it. No id column ever needs one, so each LMS reads its ids exactly as
@@ -42,7 +44,7 @@ from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.item_names import item_names
 from autograder.records import Status
-from autograder.reports.export import RecordedGrades, export_rows
+from autograder.reports.export import RecordedGrades, export_rows, student_reason
 from autograder.reports.spreadsheet import csv_text
 
 LMS_FORMATS = ("canvas", "moodle", "blackboard", "gradescope")
@@ -95,8 +97,9 @@ def _grade(row: dict) -> str:
     return "" if row["status"] in PENDING else _number(row["score"])
 
 
-def _comment(row: dict) -> str:
-    return f"{row['status']}: {row['reason']}" if row["reason"] else str(row["status"])
+def _comment(status: str, reason: str) -> str:
+    """A feedback comment: the status, then the reason if there is one."""
+    return f"{status}: {reason}" if reason else str(status)
 
 
 def lms_file(lms: str, assignment: str, rows: list[dict]) -> str:
@@ -110,7 +113,8 @@ def lms_file(lms: str, assignment: str, rows: list[dict]) -> str:
     if lms == "moodle":
         table = [MOODLE_HEADER]
         table += [[f"Participant {row['student']}", "", "", str(row["status"]), _grade(row),
-                   _number(row["max_score"]), "Yes", "", "", _comment(row)] for row in rows]
+                   _number(row["max_score"]), "Yes", "", "",
+                   _comment(row["status"], row["reason"])] for row in rows]
         return csv_text(table)
     if lms == "blackboard":
         table = [BLACKBOARD_HEADER + [f"{assignment} [Total Pts: {_number(maximum)} Score]"]]
@@ -130,7 +134,7 @@ def write_lms_files(course: Course, lms: str, output: Path, assignments: list[st
         return write_gradescope_results(course, output, assignments, students)
     written = []
     for assignment in assignments:
-        rows = export_rows(course, [assignment], students)
+        rows = export_rows(course, [assignment], students, for_students=True)
         path = output.with_name(f"{output.stem}-{assignment}.csv")
         written.append(atomic_write(path, lms_file(lms, assignment, rows)))
     return written
@@ -151,8 +155,8 @@ def gradescope_results(row: dict, names: dict[str, str]) -> dict:
                         output=messages.get(grade_id, ""))
         tests.append(test)
     return {"score": sum(s or 0.0 for s, _ in row["scores"].values()),
-            "output": _comment(row), "visibility": GRADESCOPE_VISIBILITY,
-            "stdout_visibility": "hidden", "tests": tests}
+            "output": _comment(row["status"], student_reason(row)),
+            "visibility": GRADESCOPE_VISIBILITY, "stdout_visibility": "hidden", "tests": tests}
 
 
 def write_gradescope_results(course: Course, folder: Path, assignments: list[str],

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course_folder import Course
-from autograder.files import atomic_write
+from autograder.files import atomic_write, visible
 from autograder.grader.plan import Plan, read_plan
 from autograder.grader.submission import cell_text, read_submission, read_submitted
 from autograder.item_names import item_names, notebook_title
@@ -174,9 +174,9 @@ def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], stude
     visible_code = {step.grade_id: step.code for step in source.plan.tests}
     lines = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{escape(source.title)}: feedback for {escape(student)}</title>",
+        f"<title>{escape(source.title)}: feedback for {escape(visible(student))}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>{escape(source.title)}</h1><p>Student: <b>{escape(student)}</b><br>",
+        f"<h1>{escape(source.title)}</h1><p>Student: <b>{escape(visible(student))}</b><br>",
         f"Status: <b>{escape(str(row['status']).replace('_', ' '))}</b>",
     ]
     reason = student_reason(row)

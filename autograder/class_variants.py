@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course_folder import Course, check_student_id
+from autograder.course_folder import Course, student_id_problem
 from autograder.files import atomic_write
 from autograder.grader.plan import Plan, VariantCheck, plan_of
 from autograder.variants import (
@@ -69,11 +69,9 @@ def read_roster(path: str | Path) -> list[str]:
             if any(cell.strip() for cell in row):
                 problems.append(f"line {line} has no student id")
             continue
-        try:
-            check_student_id(student)
-        except ValueError:
-            problems.append(f"line {line}: {student!r} is not a usable student id (expected "
-                            "letters, digits, '.', '_', '@' or '-')")
+        problem = student_id_problem(student)
+        if problem:
+            problems.append(f"line {line}: {student!r} is not a usable student id ({problem})")
             continue
         if student in seen:
             problems.append(f"line {line}: student {student!r} is listed twice (first on line "

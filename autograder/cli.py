@@ -27,6 +27,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from autograder.course_folder import COURSE_ENV, Course, default_course_root, repository_course
+from autograder.files import printable
 
 GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
 # the packages of the `instructor` extra, which a learner's install (`make course`) leaves out
@@ -65,6 +66,17 @@ def _collected(course: Course, args) -> list[str]:
                          f"`llmf-grade release {' '.join(unreleased)}` first (it enters the "
                          "assignment in the gradebook)")
     return collected
+
+
+def _say_refused(course: Course, command: str) -> None:
+    """One line naming the gradebook's student ids that cannot name a folder (left out)."""
+    refused = course.refused_students()
+    if refused:
+        named = ", ".join(repr(printable(student)) for student in refused[:5])
+        more = f" and {len(refused) - 5} more" if len(refused) > 5 else ""
+        print(f"llmf-grade {command}: warning: left out the gradebook's student id(s) {named}"
+              f"{more}: each would make a path (empty, '.', '..', or with '/', a backslash or "
+              "NUL); `nbgrader db student remove <id>` removes one", file=sys.stderr)
 
 
 def cmd_release(args) -> None:
@@ -135,6 +147,7 @@ def cmd_grade(args) -> int:
     allow_unsandboxed = args.allow_unsandboxed or _grading_setting(course, "allow_unsandboxed",
                                                                    False)
     assignments = _collected(course, args)
+    _say_refused(course, "grade")
     try:
         statuses = grade_course(course, assignments, args.student or None,
                                 limits=limits, workers=args.jobs, force=args.force,
@@ -172,6 +185,7 @@ def cmd_export(args) -> None:
     course = _course(args)
     sync_gradebook(course)
     assignments = _collected(course, args)
+    _say_refused(course, "export")
     if args.lms:
         from autograder.reports.lms import write_lms_files
 
@@ -201,6 +215,7 @@ def cmd_feedback(args) -> None:
 
     course = _course(args)
     pages = FeedbackPages(course)
+    _say_refused(course, "feedback")
     keys = [(s, a, n) for a in _collected(course, args) for n in course.notebooks(a)
             for s in (args.student or course.students())]
     written = [pages.write(*key) for key in tqdm(keys, desc="feedback", unit="nb")]

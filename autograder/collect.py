@@ -31,9 +31,12 @@ every entry holding a submission is named as one LMS names them, that naming is 
 report says so; when only some are, collect refuses, naming the `--lms` to give (`--lms none`
 reads the names as they are).
 
-Two student ids that differ only in capitals (`Bob`, `bob`; in the download or against a
-student already collected) are reported, not collected: a disk that ignores case would make them
-one folder.
+A student id is letters, digits, `.`, `_`, `@` and `-`, a letter or digit first, and names a
+folder of its own on any disk (`course_folder.student_id_problem`: not ending with `.`, which
+Windows drops, nor a Windows device's name such as `CON`); an entry naming no such id is
+reported, not collected. Two student ids that differ only in capitals (`Bob`, `bob`; in the
+download or against a student already collected) are reported, not collected: a disk that
+ignores case would make them one folder.
 
 A changed file replaces the old copy and invalidates its grade record.
 """
@@ -49,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.course_folder import Course, check_student_id
+from autograder.course_folder import Course, student_id_problem
 from autograder.files import atomic_write, printable
 from autograder.grader.submission import MAX_BYTES
 
@@ -316,11 +319,11 @@ class _Naming:
                     return ("named as the assignment's notebook, with no student in its name: "
                             "put it in a folder named by the student, or name it "
                             f"<student>_{notebook}.ipynb")
-        try:
-            candidate.student = check_student_id(student)
-        except ValueError:
-            return (f"{printable(student)!r} is not usable as a student id (letters, digits, "
-                    "'.', '_', '@', '-'): rename it, or give --id-pattern or --lms")
+        problem = student_id_problem(student)
+        if problem:
+            return (f"{printable(student)!r} is not usable as a student id ({problem}): rename "
+                    "it, or give --id-pattern or --lms")
+        candidate.student = student
         return None
 
 

@@ -25,7 +25,12 @@ import re
 import sys
 from pathlib import Path
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+from autograder.files import printable
+
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")  # matched whole (`fullmatch`)
+# names Windows keeps for devices, with any extension ("con.txt"): no folder can have them
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)),
+                             *(f"LPT{n}" for n in range(10))})
 
 
 COURSE_ENV = "LLMF_COURSE"
@@ -51,14 +56,42 @@ def ensure_scripts_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def check_student_id(student: str) -> str:
-    """Return `student` if it is a safe folder name, else raise ValueError."""
-    if not STUDENT_ID.match(student) or ".." in student:
-        raise ValueError(
-            f"student id {student!r} is not usable as a folder name; "
-            "expected letters, digits, '.', '_', '@' or '-'"
-        )
-    return student
+def student_id_problem(student: str) -> str | None:
+    """Why `student` cannot be a student id, a folder of its own on any disk, or None.
+
+    >>> student_id_problem("ada.lovelace@uni-x.edu") is None
+    True
+    >>> student_id_problem("ada\\n")
+    "expected letters, digits, '.', '_', '@' or '-', a letter or digit first"
+    >>> student_id_problem("CON.txt"), student_id_problem("ada.")
+    ("a device's name on Windows", "ends with '.', which Windows drops")
+    """
+    if not STUDENT_ID.fullmatch(student):
+        return "expected letters, digits, '.', '_', '@' or '-', a letter or digit first"
+    if ".." in student:
+        return "holds '..'"
+    if student.endswith("."):
+        return "ends with '.', which Windows drops"
+    if student.split(".")[0].upper() in WINDOWS_DEVICES:
+        return "a device's name on Windows"
+    return None
+
+
+def folder_name_problem(student: str) -> str | None:
+    """Why a student id the course holds cannot be the name of a folder of its own, or None.
+
+    collect takes only ids without a `student_id_problem`, but nbgrader's own collect and
+    Formgrader take any, so the gradebook may hold `..` or `a/b`, which would make a path
+    leading elsewhere. (A folder of submitted/ that is not valid UTF-8 is a folder all the same.)
+
+    >>> folder_name_problem("ada"), folder_name_problem("../ada")
+    (None, "holds '/', a backslash or NUL, which would make it a path")
+    """
+    if student in ("", ".", ".."):
+        return "empty, '.' or '..', which name no folder of its own"
+    if any(character in student for character in "/\\\0"):
+        return "holds '/', a backslash or NUL, which would make it a path"
+    return None
 
 
 class Course:
@@ -85,20 +118,28 @@ class Course:
     def source(self, assignment: str, notebook: str) -> Path:
         return self.root / "source" / assignment / f"{notebook}.ipynb"
 
+    def _student_file(self, area: str, student: str, assignment: str, name: str) -> Path:
+        """<root>/<area>/<student>/<assignment>/<name>; ValueError if `student` would not name
+        one folder there (`folder_name_problem`), so no path leads out of its place."""
+        problem = folder_name_problem(student)
+        if problem:
+            raise ValueError(f"student id {printable(student)!r} cannot name a folder: {problem}")
+        return self.root / area / student / assignment / name
+
     def submission(self, student: str, assignment: str, notebook: str) -> Path:
-        return self.root / "submitted" / student / assignment / f"{notebook}.ipynb"
+        return self._student_file("submitted", student, assignment, f"{notebook}.ipynb")
 
     def autograded(self, student: str, assignment: str, notebook: str) -> Path:
-        return self.root / "autograded" / student / assignment / f"{notebook}.ipynb"
+        return self._student_file("autograded", student, assignment, f"{notebook}.ipynb")
 
     def result(self, student: str, assignment: str, notebook: str) -> Path:
-        return self.root / "autograded" / student / assignment / f"{notebook}.result.json"
+        return self._student_file("autograded", student, assignment, f"{notebook}.result.json")
 
     def feedback(self, student: str, assignment: str, notebook: str) -> Path:
-        return self.root / "feedback" / student / assignment / f"{notebook}.html"
+        return self._student_file("feedback", student, assignment, f"{notebook}.html")
 
-    def students(self) -> list[str]:
-        """Students with a submitted/ folder or a gradebook entry."""
+    def _all_students(self) -> set[str]:
+        """Every id of a submitted/ folder or a gradebook entry."""
         found = set()
         submitted = self.root / "submitted"
         if submitted.is_dir():
@@ -106,7 +147,16 @@ class Course:
         if (self.root / "gradebook.db").exists():
             with self.gradebook() as gradebook:
                 found |= {student.id for student in gradebook.students}
-        return sorted(found)
+        return found
+
+    def students(self) -> list[str]:
+        """Students with a submitted/ folder or a gradebook entry, but for the gradebook's ids
+        that cannot name a folder (`refused_students`)."""
+        return sorted(s for s in self._all_students() if folder_name_problem(s) is None)
+
+    def refused_students(self) -> list[str]:
+        """The gradebook's ids that cannot name a folder: left out of grading and reports."""
+        return sorted(s for s in self._all_students() if folder_name_problem(s) is not None)
 
     @functools.cached_property
     def nbgrader_config(self):

@@ -1,10 +1,11 @@
 """Writing, fingerprinting and naming files: the one atomic write every part of the autograder
-uses, and file names made safe to print."""
+uses, file names made safe to print, and text made to show what it holds."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from pathlib import Path
 
 
@@ -49,3 +50,16 @@ def printable(text: str) -> str:
     """
     text = os.fsencode(text).decode("utf-8", "backslashreplace")
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def visible(text: str) -> str:
+    r"""`text` with each character that shows nothing or reorders what is shown as its escape:
+    control characters but tab and newline, and Unicode's format characters (bidi overrides
+    and isolates, zero-width spaces and joiners). A page then shows what the text holds: an id
+    `ada\u202e` cannot turn "ada and bob" round, nor a line of code read otherwise than it runs.
+
+    >>> visible("ada\u202e and bob\u200b\tx")
+    'ada\\u202e and bob\\u200b\tx'
+    """
+    return "".join(ascii(ch)[1:-1] if ch not in "\t\n" and unicodedata.category(ch) in
+                   ("Cc", "Cf") else ch for ch in text)

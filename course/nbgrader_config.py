@@ -5,7 +5,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograder import formgrader_math
+from autograder import formgrader_html, formgrader_math
 from autograder.release import classroom_preprocessors
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -20,6 +20,9 @@ c.GenerateAssignment.preprocessors = classroom_preprocessors()
 # Formgrader typesets the written answers' math with the MathJax this server serves (the
 # instructor's install has it), not one from a CDN: it works offline.
 c.HTMLExporter.extra_template_basedirs = formgrader_math.template_dirs()
+# ... and shows a student's written answer as HTML that runs nothing: no script, event handler
+# or javascript: link a student wrote reaches the instructor's page (autograder/formgrader_html.py).
+c.HTMLExporter.filters = {"strip_files_prefix": formgrader_html.strip_files_prefix_and_clean}
 
 # A course-local exchange, for one machine (Formgrader's Release/Collect buttons work without a
 # system-wide /srv/nbgrader/exchange). On JupyterHub, set this to the hub's shared exchange.

@@ -18,6 +18,7 @@ import shutil
 import signal
 import time
 import zipfile
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from autograder.collect import (
     OLDER,
     collect,
 )
-from autograder.course_folder import Course
+from autograder.course_folder import Course, student_id_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -461,3 +462,49 @@ def test_any_download_folder_ends_reports_every_entry_and_collects_each_latest_o
     assert all(entry.reason for entry in report.entries)
     assert submitted(course) == expected
     assert sorted(item.student for item in report.taken) == sorted(expected)
+
+
+def test_ids_a_disk_would_change_or_merge_are_reported_never_collected(course, tmp_path, capsys):
+    """`ada\\n` (a regular expression's `$` lets a last newline through), `ada.` (Windows drops
+    the dot: `ada`'s folder), device names Windows keeps (`CON`, `nul.txt`): each is reported in
+    one line saying why, and only `ada` is collected."""
+    download = tmp_path / "download"
+    for name in ("ada", "ada\n", "ada.", "CON", "nul.txt", "Com1"):
+        write(download / name / "fx_basics.ipynb", json.dumps({"student": name}))
+    write(download / "cy\n_fx_basics.ipynb", '{"student": "cy"}')
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 8  # seven entries and the summary, one line each
+    assert submitted(course) == {"ada": '{"student": "ada"}'}
+    said = "\n".join(printed)
+    assert "'ada.' is not usable as a student id (ends with '.', which Windows drops)" in said
+    for device in ("CON", "nul.txt", "Com1"):
+        assert f"'{device}' is not usable as a student id (a device's name on Windows)" in said
+    assert "'ada\\\\n' is not usable" in said and "'cy\\\\n' is not usable" in said
+
+
+ID_PIECES = st.sampled_from(["a", "B", "b", "1", ".", "..", "-", "_", "@", "\n", " ", "\\", ":",
+                             "con", "NUL", "lpt1", "é", "e\u0301", "\u202e", "\u200b", "="])
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(names=st.lists(st.builds("".join, st.lists(ID_PIECES, min_size=1, max_size=4)).filter(
+    lambda name: name not in (".", "..")), max_size=6, unique=True))
+def test_every_collected_id_is_one_folder_on_any_disk_and_nothing_else_is(tmp_path_factory,
+                                                                          names):
+    """Property: of folders named anything, collect takes exactly those whose name is a usable
+    id (`student_id_problem`) spelled by no other in capitals; every other one is reported in
+    one line; every folder collect makes is in submitted/ and names one student on any disk."""
+    download = tmp_path_factory.mktemp("download")
+    for name in names:
+        write(download / name / "fx_basics.ipynb", json.dumps({"student": name}))
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    report = collect(course, "fx_basics", download, lms="none")
+    usable = [n for n in names if student_id_problem(n) is None]
+    folds = Counter(name.casefold() for name in usable)
+    collected = sorted(name for name in usable if folds[name.casefold()] == 1)
+    assert sorted(submitted(course)) == collected
+    assert sorted(os.listdir(course.root)) == ["source", "submitted"][:1 + bool(collected)]
+    assert all("\n" not in entry.line() for entry in report.entries)
+    assert len(report.entries) == len(names)

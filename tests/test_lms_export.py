@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -27,8 +27,15 @@ from autograder.collect import collect  # noqa: E402
 from autograder.course_folder import Course  # noqa: E402
 from autograder.files import sha256_file  # noqa: E402
 from autograder.grader.plan import read_plan  # noqa: E402
-from autograder.records import GradeResult, Status, save_result  # noqa: E402
+from autograder.records import (  # noqa: E402
+    GradeResult,
+    Status,
+    grader_error,
+    load_result,
+    save_result,
+)
 from autograder.reports import lms  # noqa: E402
+from autograder.reports.export import GRADER_FAILED, export_rows  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IMPORTS = FIXTURES / "lms" / "imports"
@@ -162,3 +169,51 @@ def test_the_command_line_writes_the_files_or_names_the_students_it_cannot_match
     assert main(["--course", str(course.root), "export", str(output), "--lms", "moodle"]) == 1
     error = capsys.readouterr().err
     assert "'ada lovelace'" in error and "Moodle participant id" in error
+
+
+def _grader_failed(course: Course, student: str, quoted: str) -> None:
+    """Record the grader failing on the student's notebook, its error quoting `quoted`."""
+    path = course.result(student, ASSIGNMENT, ASSIGNMENT)
+    result = load_result(path)
+    result.status, result.reason = Status.CRASHED, grader_error(ValueError(quoted), "reading")
+    save_result(result, path)
+
+
+def test_a_grader_errors_text_reaches_the_instructors_csv_but_no_file_students_see(tmp_path):
+    """The feedback page shows a fixed sentence for a grader error, whose text may quote the
+    submission; so do Moodle's feedback comments and Gradescope's output, which students read."""
+    course = _course(tmp_path, "moodle")
+    _grader_failed(course, "23456", "cell 'SECRET answer' is odd")
+    _export(course, "moodle", tmp_path / "grades.csv")
+    table = _read(tmp_path / f"grades-{ASSIGNMENT}.csv")
+    comments = {row[0]: row[9] for row in table[1:]}
+    assert comments["Participant 23456"] == f"crashed: {GRADER_FAILED}"
+    _export(course, "gradescope", tmp_path / "gradescope")
+    output = json.loads((tmp_path / "gradescope" / "23456" / ASSIGNMENT / "results.json")
+                        .read_text())["output"]
+    assert output == f"crashed: {GRADER_FAILED}"
+    rows = {row["student"]: row for row in export_rows(course, [ASSIGNMENT])}
+    assert "SECRET answer" in rows["23456"]["reason"]  # the instructor's CSV has the details
+
+
+@pytest.fixture(scope="module")
+def moodle_course(tmp_path_factory) -> Course:
+    return _course(tmp_path_factory.mktemp("moodle"), "moodle")
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(quoted=st.text(min_size=1, max_size=40))
+def test_no_file_students_see_quotes_a_grader_error(moodle_course, tmp_path_factory, quoted):
+    """Property: whatever a grader error quotes, Moodle's comment and Gradescope's output are
+    the status and the fixed sentence."""
+    _grader_failed(moodle_course, "12345", quoted)
+    folder = tmp_path_factory.mktemp("out")
+    _export(moodle_course, "moodle", folder / "grades.csv")
+    table = _read(folder / f"grades-{ASSIGNMENT}.csv")
+    assert {row[0]: row[9] for row in table[1:]}["Participant 12345"] == \
+        f"crashed: {GRADER_FAILED}"
+    _export(moodle_course, "gradescope", folder / "gradescope")
+    results = json.loads((folder / "gradescope" / "12345" / ASSIGNMENT / "results.json")
+                         .read_text())
+    assert results["output"] == f"crashed: {GRADER_FAILED}"

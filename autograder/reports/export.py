@@ -11,16 +11,24 @@ in. A submission with no result file, or changed since it was graded, is "ungrad
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from autograder.class_variants import ClassVariants
 from autograder.course_folder import Course
-from autograder.files import atomic_write
 from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
 from autograder.reports.gradebook import manual_grading
 from autograder.reports.similarity import highest_similarity
+from autograder.reports.spreadsheet import write_csv as write_table
+
+# what a student reads instead of the grader's own error, whose text may quote the submission
+GRADER_FAILED = "the grader failed on this notebook; your instructor has the details"
+
+
+def student_reason(row: dict) -> str:
+    """The reason of a notebook's row (`RecordedGrades.notebook_row`) as its student may read
+    it: a grader error, whose text may quote the submission, as GRADER_FAILED."""
+    result = row["result"]
+    return GRADER_FAILED if result is not None and result.grader_failed else row["reason"]
 
 
 class RecordedGrades:
@@ -69,9 +77,12 @@ class RecordedGrades:
                 "manual": manual}
 
 
-def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
-    """CSV rows (dicts) for the given or all assignments and students."""
+def export_rows(course: Course, assignments=None, students=None, for_students: bool = False
+                ) -> list[dict]:
+    """CSV rows (dicts) for the given or all assignments and students; `for_students`: each
+    reason as its student may read it (`student_reason`), for files students see."""
     grades = RecordedGrades(course)
+    reason_of = student_reason if for_students else (lambda part: part["reason"])
     rows = []
     for assignment in assignments or course.assignments():
         notebooks = course.notebooks(assignment)
@@ -83,7 +94,7 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
                 "student": student,
                 "assignment": assignment,
                 "status": str(status),
-                "reason": "; ".join(p["reason"] for p in parts if p["reason"]),
+                "reason": "; ".join(reason for reason in map(reason_of, parts) if reason),
             }
             scores = {}
             for part in parts:
@@ -99,13 +110,10 @@ def export_rows(course: Course, assignments=None, students=None) -> list[dict]:
 
 
 def write_csv(rows: list[dict], path: str | Path) -> Path:
-    """Write rows to CSV (columns: fixed ones, then every question id in first-seen order)."""
+    """Write rows to CSV (columns: fixed ones, then every question id in first-seen order);
+    text that a spreadsheet would run as a formula is written as text (`spreadsheet.cell`)."""
     columns = ["student", "assignment", "status", "reason", "score", "max_score",
                "highest_similarity", "python"]
     for row in rows:
         columns += [key for key in row if key not in columns]
-    text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=columns, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    return atomic_write(path, text.getvalue())
+    return write_table(path, [columns, *([row.get(c, "") for c in columns] for row in rows)])

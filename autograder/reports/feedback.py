@@ -24,12 +24,12 @@ from pathlib import Path
 import nbformat
 
 from autograder.course_folder import Course
-from autograder.files import atomic_write
+from autograder.files import atomic_write, visible
 from autograder.grader.plan import Plan, read_plan
 from autograder.grader.submission import cell_text, read_submission, read_submitted
 from autograder.item_names import item_names, notebook_title
 from autograder.quiz_keys import QuizKey, read_quiz_keys
-from autograder.reports.export import RecordedGrades
+from autograder.reports.export import RecordedGrades, student_reason
 from autograder.reports.wording import (
     ItemFacts,
     exercise_story,
@@ -40,8 +40,6 @@ from autograder.reports.wording import (
 )
 
 MAX_CHOICE_CELL = 2_000  # characters of a quiz answer cell read for its choice (one line is asked)
-# shown instead of the grader's own error, whose text may quote the submission
-GRADER_FAILED = "the grader failed on this notebook; your instructor has the details"
 SOLUTION = re.compile(r"### BEGIN SOLUTION\s*\n(?P<text>.*?)\n?\s*### END SOLUTION", re.DOTALL)
 
 STYLE = """
@@ -176,12 +174,12 @@ def feedback_page(source: SourceFacts, row: dict, answers: dict[str, str], stude
     visible_code = {step.grade_id: step.code for step in source.plan.tests}
     lines = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{escape(source.title)}: feedback for {escape(student)}</title>",
+        f"<title>{escape(source.title)}: feedback for {escape(visible(student))}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>{escape(source.title)}</h1><p>Student: <b>{escape(student)}</b><br>",
+        f"<h1>{escape(source.title)}</h1><p>Student: <b>{escape(visible(student))}</b><br>",
         f"Status: <b>{escape(str(row['status']).replace('_', ' '))}</b>",
     ]
-    reason = GRADER_FAILED if result and result.grader_failed else row["reason"]
+    reason = student_reason(row)
     if reason:
         lines.append(f" ({escape(reason)})")
     total = sum(s or 0 for s, _ in row["scores"].values())

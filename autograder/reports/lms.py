@@ -17,7 +17,14 @@ that LMS's download (see `collect.LMS_PATTERNS`), which is the one the LMS match
 
 A grade is written only when it is final: a notebook still `ungraded` or waiting for
 `needs_manual_grading` gets an empty cell, which the LMSs leave unchanged on import. Feedback
-columns carry the status and reason only (the grader's words, never a student's text).
+columns carry the status and reason only, as the student may read them: the grader's words,
+never a student's text (a grader error's own text, which may quote the submission, is replaced
+by a fixed sentence, as on the feedback page: `export.student_reason`).
+
+Every file is written by `spreadsheet.csv_text`: a text cell a spreadsheet would run as a formula
+gets a single quote before it. No id column ever needs one, so each LMS reads its ids exactly as
+its download named the students: Canvas's and Moodle's ids are digits, and a Blackboard username
+must begin with a letter or digit (`IDENTIFIERS`; every id `collect` takes does).
 
 Gradescope (`gradescope`): one `results.json` per submission, in the format of Gradescope's
 autograder specification (`score`, `output`, `tests` with `name`, `number`, `score`,
@@ -26,8 +33,6 @@ autograder specification (`score`, `output`, `tests` with `name`, `number`, `sco
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from pathlib import Path
@@ -39,7 +44,8 @@ from autograder.course_folder import Course
 from autograder.files import atomic_write
 from autograder.item_names import item_names
 from autograder.records import Status
-from autograder.reports.export import RecordedGrades, export_rows
+from autograder.reports.export import RecordedGrades, export_rows, student_reason
+from autograder.reports.spreadsheet import csv_text
 
 LMS_FORMATS = ("canvas", "moodle", "blackboard", "gradescope")
 PENDING = (str(Status.UNGRADED), str(Status.NEEDS_MANUAL_GRADING))
@@ -49,8 +55,11 @@ IDENTIFIERS = {
                "'lovelaceada_12345_6789_ch1.ipynb', read by `collect --lms canvas`)"),
     "moodle": (re.compile(r"\d+"), "a Moodle participant id (digits, as in the folder "
                "'Ada Lovelace_12345_assignsubmission_file_', read by `collect --lms moodle`)"),
-    "blackboard": (re.compile(r"[^_\s,\"]+"), "a Blackboard username (no underscore, space, "
-                   "comma or quote, as read by `collect --lms blackboard`)"),
+    # first a letter or digit: a cell beginning with = + - @ would be written with a quote
+    # before it (autograder.reports.spreadsheet), which Blackboard would not match
+    "blackboard": (re.compile(r"[A-Za-z0-9][^_\s,\"]*"), "a Blackboard username (a letter or "
+                   "digit first; no underscore, space, comma or quote, as read by "
+                   "`collect --lms blackboard`)"),
 }
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_HEADER = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
@@ -88,15 +97,9 @@ def _grade(row: dict) -> str:
     return "" if row["status"] in PENDING else _number(row["score"])
 
 
-def _comment(row: dict) -> str:
-    return f"{row['status']}: {row['reason']}" if row["reason"] else str(row["status"])
-
-
-def _csv(rows: list[list], quote_all: bool = False) -> str:
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
-    writer.writerows(rows)
-    return text.getvalue()
+def _comment(status: str, reason: str) -> str:
+    """A feedback comment: the status, then the reason if there is one."""
+    return f"{status}: {reason}" if reason else str(status)
 
 
 def lms_file(lms: str, assignment: str, rows: list[dict]) -> str:
@@ -106,16 +109,17 @@ def lms_file(lms: str, assignment: str, rows: list[dict]) -> str:
         table = [CANVAS_HEADER + [assignment],
                  ["Points Possible", "", "", "", "", _number(maximum)]]
         table += [[row["student"], row["student"], "", "", "", _grade(row)] for row in rows]
-        return _csv(table)
+        return csv_text(table)
     if lms == "moodle":
         table = [MOODLE_HEADER]
         table += [[f"Participant {row['student']}", "", "", str(row["status"]), _grade(row),
-                   _number(row["max_score"]), "Yes", "", "", _comment(row)] for row in rows]
-        return _csv(table)
+                   _number(row["max_score"]), "Yes", "", "",
+                   _comment(row["status"], row["reason"])] for row in rows]
+        return csv_text(table)
     if lms == "blackboard":
         table = [BLACKBOARD_HEADER + [f"{assignment} [Total Pts: {_number(maximum)} Score]"]]
         table += [["", "", row["student"], _grade(row)] for row in rows]
-        return _csv(table, quote_all=True)
+        return csv_text(table, quote_all=True)
     raise ValueError(f"unknown LMS {lms!r}; expected one of {LMS_FORMATS}")
 
 
@@ -130,7 +134,7 @@ def write_lms_files(course: Course, lms: str, output: Path, assignments: list[st
         return write_gradescope_results(course, output, assignments, students)
     written = []
     for assignment in assignments:
-        rows = export_rows(course, [assignment], students)
+        rows = export_rows(course, [assignment], students, for_students=True)
         path = output.with_name(f"{output.stem}-{assignment}.csv")
         written.append(atomic_write(path, lms_file(lms, assignment, rows)))
     return written
@@ -151,8 +155,8 @@ def gradescope_results(row: dict, names: dict[str, str]) -> dict:
                         output=messages.get(grade_id, ""))
         tests.append(test)
     return {"score": sum(s or 0.0 for s, _ in row["scores"].values()),
-            "output": _comment(row), "visibility": GRADESCOPE_VISIBILITY,
-            "stdout_visibility": "hidden", "tests": tests}
+            "output": _comment(row["status"], student_reason(row)),
+            "visibility": GRADESCOPE_VISIBILITY, "stdout_visibility": "hidden", "tests": tests}
 
 
 def write_gradescope_results(course: Course, folder: Path, assignments: list[str],

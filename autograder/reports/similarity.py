@@ -18,7 +18,8 @@ answers: they are published), under the name `PUBLISHED`. Pairs whose higher sco
 threshold are reported, ranked, with their matching lines side by side.
 
 Whatever a student wrote is read within bounds (`MAX_CELL_CHARS` per cell, `MAX_DOCUMENT_CHARS`
-per student and kind) and only ever shown HTML-escaped.
+per student and kind) and only ever shown HTML-escaped, with every character that would hide
+or reorder what is shown (a bidi override, a zero-width space) written as its escape.
 
 >>> report = similarity_report(Course("course"), "ch3_pretraining_objective")  # doctest: +SKIP
 >>> report.pairs[0].students, report.pairs[0].score                              # doctest: +SKIP
@@ -28,7 +29,6 @@ per student and kind) and only ever shown HTML-escaped.
 from __future__ import annotations
 
 import builtins
-import csv
 import io
 import json
 import keyword
@@ -43,9 +43,10 @@ from pathlib import Path
 import nbformat
 
 from autograder.course_folder import Course
-from autograder.files import atomic_write
+from autograder.files import atomic_write, visible
 from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
 from autograder.grader.submission import read_submission, read_submitted
+from autograder.reports.spreadsheet import write_csv
 
 CODE_GRAM = 7  # tokens per fingerprinted k-gram of code
 WINDOW = 4  # winnowing window: any match of CODE_GRAM + WINDOW - 1 tokens is always found
@@ -286,6 +287,12 @@ mark { background: #ffe08a; } h3 { margin-top: 2rem; }
 """
 
 
+def visible_html(text: str) -> str:
+    """Student text as the page shows it: escaped, and every character that would hide or
+    reorder what is shown written as its escape (`files.visible`)."""
+    return escape(visible(text))
+
+
 def _side(doc: Document, lines: set[int]) -> str:
     """A document's lines around its matches, matching lines marked, all escaped."""
     shown = sorted(lines)[:SHOWN_LINES]
@@ -296,7 +303,7 @@ def _side(doc: Document, lines: set[int]) -> str:
         if previous is not None and number > previous + 1:
             out.append("…")
         line = doc.lines[number] if number < len(doc.lines) else ""
-        text = escape(line[:SHOWN_CHARS]) + ("…" if len(line) > SHOWN_CHARS else "")
+        text = visible_html(line[:SHOWN_CHARS]) + ("…" if len(line) > SHOWN_CHARS else "")
         out.append(f"<mark>{text}</mark>")
         previous = number
     return "<pre>" + "\n".join(out) + "</pre>"
@@ -305,13 +312,14 @@ def _side(doc: Document, lines: set[int]) -> str:
 def html_page(report: Report) -> str:
     """The report as one self-contained HTML page (every student text escaped)."""
     rows = "".join(
-        f"<tr><td>{rank}</td><td>{escape(a)}</td><td>{escape(b)}</td>"
+        f"<tr><td>{rank}</td><td>{visible_html(a)}</td><td>{visible_html(b)}</td>"
         f"<td>{pair.scores['code']:.2f}</td><td>{pair.scores['text']:.2f}</td></tr>"
         for rank, pair in enumerate(report.pairs, 1) for a, b in [pair.students])
     details = []
     for rank, pair in enumerate(report.pairs, 1):
         a, b = pair.students
-        details.append(f"<h3 id='pair-{rank}'>{rank}. {escape(a)} and {escape(b)}</h3>")
+        details.append(f"<h3 id='pair-{rank}'>{rank}. {visible_html(a)} and "
+                       f"{visible_html(b)}</h3>")
         for kind in KINDS:
             if pair.scores[kind] == 0:
                 continue
@@ -319,8 +327,8 @@ def html_page(report: Report) -> str:
             docs = report.documents[kind]
             details.append(
                 f"<p>{'code answers' if kind == 'code' else 'written answers'}: "
-                f"{pair.scores[kind]:.2f}</p><div class='side'><div><b>{escape(a)}</b>"
-                f"{_side(docs[a], first)}</div><div><b>{escape(b)}</b>"
+                f"{pair.scores[kind]:.2f}</p><div class='side'><div><b>{visible_html(a)}</b>"
+                f"{_side(docs[a], first)}</div><div><b>{visible_html(b)}</b>"
                 f"{_side(docs[b], second)}</div></div>")
     empty = "" if report.pairs else "<p>No pair reaches the threshold.</p>"
     return (
@@ -343,14 +351,11 @@ def write_report(course: Course, report: Report) -> tuple[Path, Path]:
     """Write the page, the CSV of reported pairs and every student's highest score (read by
     `llmf-grade export`). Returns (page, csv)."""
     folder = report_folder(course)
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(["rank", "student_a", "student_b", "score", "code", "text"])
-    for rank, pair in enumerate(report.pairs, 1):
-        writer.writerow([rank, *pair.students, pair.score, pair.scores["code"],
-                         pair.scores["text"]])
+    rows = [["rank", "student_a", "student_b", "score", "code", "text"]]
+    rows += [[rank, *pair.students, pair.score, pair.scores["code"], pair.scores["text"]]
+             for rank, pair in enumerate(report.pairs, 1)]
     page = atomic_write(folder / f"{report.assignment}.html", html_page(report))
-    table = atomic_write(folder / f"{report.assignment}.csv", text.getvalue())
+    table = write_csv(folder / f"{report.assignment}.csv", rows)
     atomic_write(folder / f"{report.assignment}.highest.json", json.dumps(report.highest))
     return page, table
 

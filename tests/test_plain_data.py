@@ -1,0 +1,64 @@
+"""A learner's value as plain data (autograder.protocol), in the kernel and in the self-checks.
+
+- An array arrives as the array it is: its shape (a 0-d array too), dtype and values, whatever
+  its memory layout (transposed, sliced, broadcast, read-only, of the other byte order).
+- A numpy scalar arrives as the Python value it holds (numpy's text scalar as its str), or is
+  refused with a message naming its type.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograder.protocol import NotPlainData, decode, encode
+
+dtypes = st.one_of(hnp.boolean_dtypes(), hnp.integer_dtypes(endianness="="),
+                   hnp.unsigned_integer_dtypes(endianness="="),
+                   hnp.floating_dtypes(endianness="=", sizes=(16, 32, 64)))
+LAYOUTS = {
+    "as made": lambda a: a,
+    "transposed": lambda a: a.T,
+    "reversed": lambda a: a[::-1] if a.ndim else a,
+    "broadcast": lambda a: np.broadcast_to(a, (2, *a.shape)),
+    "read-only": lambda a: np.lib.stride_tricks.as_strided(a, writeable=False),
+    "Fortran order": np.asfortranarray,
+    "the other byte order": lambda a: a.astype(a.dtype.newbyteorder()),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=hnp.arrays(dtypes, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)),
+       layout=st.sampled_from(sorted(LAYOUTS)))
+def test_an_array_arrives_as_the_array_it_is_whatever_its_layout(base, layout):
+    value = LAYOUTS[layout](base)
+    back = decode(encode(value))
+    assert type(back) is np.ndarray
+    assert (back.shape, back.dtype) == (value.shape, value.dtype)
+    assert np.array_equal(back, value, equal_nan=value.dtype.kind == "f")
+
+
+def test_a_0_d_array_stays_0_d():
+    back = decode(encode(np.array(2.5)))
+    assert back.shape == () and back == 2.5
+
+
+SCALARS = [
+    (np.bool_(True), True), (np.int8(-3), -3), (np.uint64(2**63), 2**63), (np.float16(1.5), 1.5),
+    (np.float32(0.25), 0.25), (np.float64(-2.0), -2.0), (np.longdouble(1.5), 1.5),
+    (np.str_("B"), "B"), (np.complex128(1j), None), (np.bytes_(b"B"), None),
+    (np.datetime64("2020-01-01"), None), (np.timedelta64(1, "D"), None), (np.void(b"x"), None),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), SCALARS, ids=[type(v).__name__ for v, _ in SCALARS])
+def test_a_numpy_scalar_is_the_python_value_it_holds_or_refused_by_its_type(value, expected):
+    if expected is None:
+        with pytest.raises(NotPlainData, match=type(value).__name__):
+            encode(value)
+        return
+    back = decode(encode(value))
+    assert type(back) is type(expected) and back == expected

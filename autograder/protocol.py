@@ -105,6 +105,18 @@ def to_jsonable(value, depth: int = 0, exact: bool = False):
     raise NotPlainData(f"a {kind.__module__}.{kind.__qualname__}")
 
 
+def class_names(value) -> list[str]:
+    """The names of `value`'s class and of its bases, nearest first, read through `type`'s own
+    descriptors: a learner's metaclass can make `type(value).__name__` or `.__mro__` run any
+    code (raise, never return), these no code of theirs.
+
+    >>> class_names(KeyError())[:3]
+    ['KeyError', 'LookupError', 'Exception']
+    """
+    bases = type.__dict__["__mro__"].__get__(type(value))
+    return [type.__dict__["__name__"].__get__(base) for base in bases]
+
+
 def encode(value) -> str:
     """JSON text for a plain-data value (raises NotPlainData for anything else)."""
     return json.dumps(to_jsonable(value), allow_nan=False)

@@ -4,17 +4,29 @@
   its memory layout (transposed, sliced, broadcast, read-only, of the other byte order).
 - A numpy scalar arrives as the Python value it holds (numpy's text scalar as its str), or is
   refused with a message naming its type.
+- A value whose reading runs the learner's code (tests/hostile_values.py), or an exception whose
+  class lies about its name, costs `hidden_cases` only the case that returned or raised it: that
+  case gives no value, the others are reported.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hostile_values import BEHAVIOURS, COSTLY, HOSTILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.protocol import NotPlainData, decode, encode
+from autograder.hidden import hidden_cases
+from autograder.protocol import (
+    GRADING_ENV,
+    HIDDEN_MIME,
+    NotPlainData,
+    decode,
+    encode,
+    from_jsonable,
+)
 
 dtypes = st.one_of(hnp.boolean_dtypes(), hnp.integer_dtypes(endianness="="),
                    hnp.unsigned_integer_dtypes(endianness="="),
@@ -62,3 +74,62 @@ def test_a_numpy_scalar_is_the_python_value_it_holds_or_refused_by_its_type(valu
         return
     back = decode(encode(value))
     assert type(back) is type(expected) and back == expected
+
+
+# ------------------------------------------------------------- hidden_cases, under the grader
+
+
+def grading_report(expressions: list[str], namespace: dict) -> list[dict]:
+    """The cases hidden_cases sends the grader for `expressions` evaluated in `namespace`."""
+    import IPython.display
+
+    sent = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(GRADING_ENV, "1")
+        patch.setattr(IPython.display, "publish_display_data", sent.append)
+        namespace["hidden_cases"] = hidden_cases
+        exec(f"hidden_cases('f', {expressions!r})", namespace)  # noqa: S102 - the test's cell
+    (message,) = sent
+    return message[HIDDEN_MIME]["cases"]
+
+
+RAISING = sorted(name for name in BEHAVIOURS if name.startswith("raises"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(sorted(set(HOSTILE) - COSTLY)), behaviour=st.sampled_from(RAISING),
+       position=st.integers(0, 2))
+def test_a_value_that_cannot_be_read_costs_only_its_own_case(kind, behaviour, position):
+    """Its case gives no value (or, where the learner's code let it be read, the numbers it
+    holds); the cases before and after it give theirs (the grader judges case by case)."""
+    namespace = {"hostile": lambda: HOSTILE[kind](BEHAVIOURS[behaviour])}
+    expressions = ["1.5", "[1, 2]", "'text'"]
+    expressions[position] = "hostile()"
+    cases = grading_report(expressions, namespace)
+    assert len(cases) == 3
+    assert "error" in cases[position] or from_jsonable(cases[position]["value"]) is not None
+    assert [case for number, case in enumerate(cases) if number != position] == [
+        {"value": value} for number, value in enumerate([1.5, [1, 2], "text"])
+        if number != position]
+
+
+class LyingMeta(type):
+    """A metaclass whose every look at a class's name or bases raises."""
+
+    __name__ = __mro__ = property(lambda cls: 1 / 0)
+
+    def __getattr__(cls, name):
+        raise RuntimeError(name)
+
+
+class LyingError(ValueError, metaclass=LyingMeta):
+    pass
+
+
+def test_an_exception_whose_class_lies_about_its_name_costs_only_its_own_case():
+    def raises():
+        raise LyingError("no")
+
+    cases = grading_report(["raises()", "2"], {"raises": raises})
+    assert cases == [{"error": "raised LyingError"}, {"value": 2}]
+

@@ -11,13 +11,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
+import synthetic
 from hostile_values import BEHAVIOURS, COSTLY, HOSTILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograder.grader.pipeline import grade_notebook
+from autograder.grader.sandbox import Limits
 from autograder.hidden import hidden_cases
 from autograder.protocol import (
     GRADING_ENV,
@@ -74,6 +80,25 @@ def test_a_numpy_scalar_is_the_python_value_it_holds_or_refused_by_its_type(valu
         return
     back = decode(encode(value))
     assert type(back) is type(expected) and back == expected
+
+
+CAREFUL = Path(__file__).parent.joinpath("fixtures", "careful", "source", "fx_careful",
+                                        "fx_careful.ipynb")
+
+
+def test_right_answers_held_in_numpy_scalars_score_through_the_sandbox(tmp_path):
+    """Graded for real: a choice picked from an array of letters (np.str_) and a mean computed
+    in long double precision are right answers."""
+    answers = dict(synthetic.correct_answers(CAREFUL),
+                   q1_1="answer_q1_1 = np.array(['A', 'B', 'C'])[1]",
+                   mean_answer="def mean_loss(losses):\n"
+                               "    return np.mean(np.asarray(losses, dtype=np.longdouble))\n")
+    path = tmp_path / CAREFUL.name
+    nbformat.write(synthetic.student_notebook(CAREFUL, answers), str(path))
+    result = grade_notebook(path, CAREFUL, limits=Limits(cell_timeout=10, notebook_timeout=90))
+    assert result.status == "needs_manual_grading", result.reason
+    assert {item: score for item, score in result.scores.items() if score[0] != score[1]} == {
+        "explain_answer": (None, 2.0)}, result.messages
 
 
 # ------------------------------------------------------------- hidden_cases, under the grader

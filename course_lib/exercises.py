@@ -128,13 +128,23 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
 
 def as_floats(value):
     """A plain value as a float64 numpy array; an AssertionError saying what to return instead
-    if it is not an array (or list) of numbers."""
+    if it is not an array (or list) of numbers: None among them (numpy would read it as NaN),
+    or an int too large for a float, is not."""
     if value is None:
         raise AssertionError(NO_VALUE)
+    if _holds_none(value):
+        raise AssertionError(NOT_NUMBERS.format(kind="None among its numbers"))
     try:
         return np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        raise AssertionError(NOT_NUMBERS.format(kind="a number too large for a float")) from None
     except (TypeError, ValueError):
         raise AssertionError(NOT_NUMBERS.format(kind=_kind_of(value))) from None
+
+
+def _holds_none(value) -> bool:
+    """True if a plain value is None or a list or tuple holding None at any depth."""
+    return value is None or type(value) in (list, tuple) and any(map(_holds_none, value))
 
 
 def passed(what: str) -> None:

@@ -115,11 +115,32 @@ def test_a_value_the_grader_cannot_read_fails_the_check_with_what_to_return(valu
 @pytest.mark.parametrize(("value", "message"), [
     (None, "returned None"), ((np.zeros(2), None), "not an array of numbers"),
     ([[1.0], [2.0, 3.0]], "not an array of numbers"), ("text", "not an array of numbers"),
+    ([1.0, None], "returned None among its numbers"), (10**400, "too large for a float"),
+    ([2.0, 10**400], "too large for a float"),
 ])
 def test_a_check_that_computes_gets_numbers_or_says_what_to_return(value, message):
     with pytest.raises(AssertionError, match=message):
         call(lambda: value, floats=True)
     assert call(lambda: [1, 2], floats=True).dtype == np.float64
+
+
+numbers_or_not = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(max_size=2), st.builds(lambda power: 10**power, st.integers(300, 400))),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner)), max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(numbers_or_not)
+def test_a_check_that_computes_gets_the_numbers_or_one_of_call_s_messages(value):
+    """Never another error (an int too large for a float raised OverflowError), and None is no
+    number (numpy reads it as NaN)."""
+    try:
+        array = call(lambda: value, floats=True)
+    except AssertionError as error:
+        assert fills_a_message_of_call(str(error)), str(error)
+        return
+    assert array.dtype == np.float64 and not np.isnan(array).any()
 
 
 # ------------------------------------------------------------------ time, errors and libraries

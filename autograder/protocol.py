@@ -6,7 +6,9 @@
 - The report: `{"name": str, "cases": [{"value": plain data} or {"error": str}, ...]}` (built by
   `hidden_report`, validated by `read_report`).
 - Plain data as JSON: None, bool, int, float, str, lists and (named) tuples, dicts with string keys,
-  numpy scalars and numpy arrays of booleans or numbers (an array of a numpy subclass, a matrix
+  numpy scalars of booleans, numbers and text (each the Python value it holds, a longdouble's
+  rounded to a float), numpy arrays of booleans or numbers of any shape and memory layout (a
+  0-d array stays 0-d; an array of a numpy subclass, a matrix
   or a masked array with nothing masked, as its numbers; an array of Python objects as the list
   of its items, each plain data). Anything else (including other subclasses, such as a float
   whose `__eq__` always returns True) is refused. Decoding builds fresh built-in
@@ -36,6 +38,7 @@ import numpy as np
 GRADING_ENV = "LLMF_GRADING"
 HIDDEN_MIME = "application/vnd.llmf.hidden-cases+json"
 ARRAY_KINDS = "biuf"  # bool, signed int, unsigned int, float
+SCALAR_KINDS = ARRAY_KINDS + "U"  # and numpy's scalar of text, np.str_
 # The tolerances of a hidden case unless its call gives others: np.allclose's own, which the
 # visible checks use, so that the checks and the grader accept the same rounding.
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-5, 1e-8
@@ -50,7 +53,7 @@ def _exact_numpy_scalar(value) -> bool:
     return (
         isinstance(value, np.generic)
         and np.dtype(type(value)).type is type(value)
-        and np.dtype(type(value)).kind in ARRAY_KINDS
+        and np.dtype(type(value)).kind in SCALAR_KINDS
     )
 
 
@@ -65,8 +68,9 @@ def to_jsonable(value, depth: int = 0, exact: bool = False):
         return value
     if kind is float:
         return value if math.isfinite(value) else {"__float__": repr(value)}
-    if _exact_numpy_scalar(value):
-        return to_jsonable(value.item(), depth + 1, exact)
+    if _exact_numpy_scalar(value):  # the Python value it holds; a longdouble holds none
+        item = value.item()
+        return to_jsonable(float(item) if type(item) is kind else item, depth + 1, exact)
     if kind is list:
         return [to_jsonable(item, depth + 1, exact) for item in value]
     if kind is tuple or isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple:
@@ -91,15 +95,26 @@ def to_jsonable(value, depth: int = 0, exact: bool = False):
     if kind is np.ndarray:
         if value.dtype.kind not in ARRAY_KINDS:
             raise NotPlainData(f"a numpy array of dtype {value.dtype}")
-        data = np.ascontiguousarray(value)
         return {
             "__array__": {
-                "dtype": data.dtype.str,
-                "shape": list(data.shape),
-                "data": base64.b64encode(data.tobytes()).decode("ascii"),
+                "dtype": value.dtype.str,
+                "shape": list(value.shape),
+                "data": base64.b64encode(value.tobytes(order="C")).decode("ascii"),
             }
         }
     raise NotPlainData(f"a {kind.__module__}.{kind.__qualname__}")
+
+
+def class_names(value) -> list[str]:
+    """The names of `value`'s class and of its bases, nearest first, read through `type`'s own
+    descriptors: a learner's metaclass can make `type(value).__name__` or `.__mro__` run any
+    code (raise, never return), these no code of theirs.
+
+    >>> class_names(KeyError())[:3]
+    ['KeyError', 'LookupError', 'Exception']
+    """
+    bases = type.__dict__["__mro__"].__get__(type(value))
+    return [type.__dict__["__name__"].__get__(base) for base in bases]
 
 
 def encode(value) -> str:

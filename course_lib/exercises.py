@@ -7,7 +7,10 @@ A self-check calls the learner's function through `call`, which
   exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
   a masked array, an array of objects, a float whose `==` always says yes) fails the check
   with a message saying what to return instead (the grader reads the numbers of some of these,
-  but a hidden case may check the type, so the check asks for the plain form);
+  but a hidden case may check the type, so the check asks for the plain form). Reading the
+  value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
+  cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
+  is read within the time limit too, and a value that cannot be read fails the same way;
 - stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
   shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
 - turns an error the function raises into an AssertionError that says what it usually means in
@@ -40,12 +43,14 @@ import signal
 import sys
 import threading
 import time
+from types import FunctionType, ModuleType
 
 import numpy as np
 
-from autograder.protocol import NotPlainData, as_graded
+from autograder.protocol import NotPlainData, as_graded, class_names
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
+RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
 MAX_PRINTED = 1_000  # characters of an error's own message printed above the check's
 MAX_OUTPUT = 20_000  # characters of a learner's function's own printing shown, per call
 
@@ -74,6 +79,10 @@ TOO_SLOW = (f"your function ran for more than {TIME_LIMIT:g} s on a small input 
 REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's and Python's own "
             "functions, so they were put back. Leave the libraries' names alone")
 UNEXPLAINED = "your code raised {kind}: read its message above"
+# what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
+# or found more data than can be read within the time limit
+UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
+              "returned, or it holds far more data than it seems to)")
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
@@ -96,7 +105,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     name = _name_of(function)
     library_untouched()
     try:
-        with time_limit(TIME_LIMIT), bounded_output(MAX_OUTPUT):
+        with bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
             value = function(*args, **kwargs)
     except NotImplementedError:
         raise
@@ -108,23 +117,34 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     finally:
         library_untouched()
     try:
-        value = as_graded(value, exact=True)
+        with time_limit(TIME_LIMIT):
+            value = as_graded(value, exact=True)
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
-    except RecursionError:
-        raise AssertionError(NOT_PLAIN.format(kind="data nested without end")) from None
+    except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read
+        raise AssertionError(NOT_PLAIN.format(kind=UNREADABLE)) from None
     return as_floats(value) if floats else value
 
 
 def as_floats(value):
     """A plain value as a float64 numpy array; an AssertionError saying what to return instead
-    if it is not an array (or list) of numbers."""
+    if it is not an array (or list) of numbers: None among them (numpy would read it as NaN),
+    or an int too large for a float, is not."""
     if value is None:
         raise AssertionError(NO_VALUE)
+    if _holds_none(value):
+        raise AssertionError(NOT_NUMBERS.format(kind="None among its numbers"))
     try:
         return np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        raise AssertionError(NOT_NUMBERS.format(kind="a number too large for a float")) from None
     except (TypeError, ValueError):
         raise AssertionError(NOT_NUMBERS.format(kind=_kind_of(value))) from None
+
+
+def _holds_none(value) -> bool:
+    """True if a plain value is None or a list or tuple holding None at any depth."""
+    return value is None or type(value) in (list, tuple) and any(map(_holds_none, value))
 
 
 def passed(what: str) -> None:
@@ -138,38 +158,49 @@ def passed(what: str) -> None:
 def meaning(error: Exception, explain: dict[str, str]) -> str:
     """The first meaning in `explain`, then in GENERAL_MEANINGS, that names the type of `error`
     or one of its base classes."""
-    names = {cls.__name__ for cls in type(error).__mro__}
+    names = set(class_names(error))
     for table in (explain, GENERAL_MEANINGS):
         for name, text in table.items():
             if name in names:
                 return text
-    return UNEXPLAINED.format(kind=type(error).__name__)
+    return UNEXPLAINED.format(kind=class_names(error)[0])
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Raise TimeLimitExceeded in the code of the `with` block after `seconds` (a timer signal:
-    only in the main thread of a system that has one, which a notebook's kernel is; elsewhere
-    no limit). A timer already running outside is put back, less the time spent inside."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-            signal, "setitimer"):
-        yield
-        return
+class time_limit:  # noqa: N801 - a context manager, named as the function it replaces
+    """Raise TimeLimitExceeded in the code of the `with` block after `seconds`, and again every
+    RETRY seconds until the block ends: Python drops an exception raised in a `__del__` or a
+    garbage collector's callback (it prints "Exception ignored"), so one raise landing there
+    would leave the block without a limit. A timer signal: only in the main thread of a system
+    that has one, which a notebook's kernel is; elsewhere no limit. A timer already running
+    outside is put back, less the time spent inside. Put it innermost of a `with` of several
+    context managers: the others' exits then run after it has stopped raising.
+    """
 
-    def expired(signum, frame):
-        raise TimeLimitExceeded
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.armed = (threading.current_thread() is threading.main_thread()
+                      and hasattr(signal, "setitimer"))
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer:
-            spent = time.monotonic() - started
-            signal.setitimer(signal.ITIMER_REAL, max(outer - spent, 1e-3))
+    def __enter__(self):
+        if self.armed:
+            self.previous = signal.signal(signal.SIGALRM, self._expired)
+            self.outer = signal.setitimer(signal.ITIMER_REAL, self.seconds, RETRY)
+            self.started = time.monotonic()
+        return self
+
+    def _expired(self, signum, frame):
+        if frame is None or frame.f_code is not time_limit.__exit__.__code__:
+            raise TimeLimitExceeded  # (not in __exit__, which is taking the limit away)
+
+    def __exit__(self, *exception) -> bool:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+            remaining, interval = self.outer
+            if remaining:
+                spent = time.monotonic() - self.started
+                signal.setitimer(signal.ITIMER_REAL, max(remaining - spent, 1e-3), interval)
+        return False
 
 
 class _BoundedStream:
@@ -217,8 +248,8 @@ def library_untouched() -> None:
     built-ins were replaced since first seen (a name bound to another object, or removed)."""
     replaced = []
     for module_name, module in list(sys.modules.items()):
-        if module is None or module_name.partition(".")[0] not in WATCHED_MODULES:
-            continue
+        if type(module) is not ModuleType or module_name.partition(".")[0] not in WATCHED_MODULES:
+            continue  # None, or whatever else a learner's code put there, holds no library
         original = _ORIGINALS.setdefault(module_name, dict(vars(module)))
         current = vars(module)
         for attribute, value in original.items():
@@ -234,8 +265,9 @@ def library_untouched() -> None:
 
 
 def _name_of(function) -> str:
-    name = getattr(function, "__name__", None)
-    return name if type(name) is str else "your function"
+    """A function's name; "your function" for any other callable (reading its name could run
+    the learner's code)."""
+    return function.__name__ if type(function) is FunctionType else "your function"
 
 
 def _kind_of(value) -> str:
@@ -253,7 +285,7 @@ def _describe(error: BaseException) -> str:
         message = "(its message could not be read)"
     if len(message) > MAX_PRINTED:
         message = f"{message[:MAX_PRINTED]}… ({len(message) - MAX_PRINTED:,} more characters)"
-    return f"{type(error).__name__}: {message}"
+    return f"{class_names(error)[0]}: {message}"
 
 
 library_untouched()  # the modules as the setup cells imported them

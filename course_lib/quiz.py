@@ -37,6 +37,8 @@ import ast
 import html
 import re
 
+import numpy as np
+
 PROMPT = "Pick an option, then click Check (or Hint for a nudge)."
 MAX_ANSWER_CHARS = 100  # a longer answer is no choice, and is not read
 # what may enclose or end a one-letter answer, as in "(B)", "b)", "[c]", "D." or "'A'"
@@ -52,7 +54,10 @@ def as_choice(value):
     """A multiple-choice answer as the question's options spell it, read as a careful human
     reads it: a letter in capitals, whatever spaces, brackets, quotes or full stop enclose it;
     a true/false answer as "True" or "False"; anything else (several letters, a sentence) is
-    returned unchanged, and the check says what a choice looks like."""
+    returned unchanged, and the check says what a choice looks like. A numpy scalar of a bool or
+    a text is read as the one it holds, as the grader reads it (autograder.protocol)."""
+    if type(value) in (np.bool_, np.str_):
+        value = value.item()
     if type(value) is bool:
         return str(value)
     if type(value) is not str or len(value) > MAX_ANSWER_CHARS:

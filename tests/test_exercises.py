@@ -1,9 +1,11 @@
 """course_lib.exercises: a learner's error becomes an AssertionError that says what it means."""
 
 import string
+import types
 
 import numpy as np
 import pytest
+from hostile_values import BEHAVIOURS, HOSTILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,6 +115,8 @@ def test_a_value_the_grader_cannot_read_fails_the_check_with_what_to_return(valu
 @pytest.mark.parametrize(("value", "message"), [
     (None, "returned None"), ((np.zeros(2), None), "not an array of numbers"),
     ([[1.0], [2.0, 3.0]], "not an array of numbers"), ("text", "not an array of numbers"),
+    ([1.0, None], "returned None among its numbers"), (10**400, "too large for a float"),
+    ([2.0, 10**400], "too large for a float"),
 ])
 def test_a_check_that_computes_gets_numbers_or_says_what_to_return(value, message):
     with pytest.raises(AssertionError, match=message):
@@ -120,17 +124,40 @@ def test_a_check_that_computes_gets_numbers_or_says_what_to_return(value, messag
     assert call(lambda: [1, 2], floats=True).dtype == np.float64
 
 
+numbers_or_not = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(max_size=2), st.builds(lambda power: 10**power, st.integers(300, 400))),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner)), max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(numbers_or_not)
+def test_a_check_that_computes_gets_the_numbers_or_one_of_call_s_messages(value):
+    """Never another error (an int too large for a float raised OverflowError), and None is no
+    number (numpy reads it as NaN)."""
+    try:
+        array = call(lambda: value, floats=True)
+    except AssertionError as error:
+        assert fills_a_message_of_call(str(error)), str(error)
+        return
+    assert array.dtype == np.float64 and not np.isnan(array).any()
+
+
 # ------------------------------------------------------------------ time, errors and libraries
 
 
 @pytest.mark.parametrize("body", ["time.sleep(100)", "while True:\n        pass",
                                   "while True:\n        try:\n            time.sleep(100)\n"
-                                  "        except Exception:\n            pass"])
+                                  "        except Exception:\n            pass",
+                                  "while True:\n        Finalised()"])
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped one
 def test_a_function_that_never_returns_is_stopped(body, monkeypatch):
+    """Stopped within the time limit, even where the limit's exception first lands in a
+    `__del__` (the last body's objects), which Python drops."""
     import time
 
     monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
-    namespace = {"time": time}
+    namespace = {"time": time, "Finalised": type("Finalised", (), {"__del__": lambda self: None})}
     exec(f"def endless():\n    {body}\n", namespace)  # noqa: S102 - the test's own function
     started = time.monotonic()
     with pytest.raises(AssertionError, match="ran for more than"):
@@ -217,3 +244,82 @@ def test_the_feedback_page_shows_every_message_call_can_fail_with(template, fiel
     message = template.format(**dict.fromkeys(names, field))
     shown = visible_error(Step("test", "t", "assert ok"), f"AssertionError: {message}")
     assert shown == "AssertionError: " + template.format(**dict.fromkeys(names, FIELD))
+
+
+# ------------------------------------------------ what the learner's code can do to the check
+
+
+def fills_a_message_of_call(message: str) -> bool:
+    """True if `message` is one of call's own messages, its fields filled with anything."""
+    from autograder.grader.judge import fills_template, shared_templates
+
+    return any(fills_template(parts, message) for parts in shared_templates())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(HOSTILE)), st.sampled_from(sorted(BEHAVIOURS)))
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # see below
+def test_a_value_whose_reading_runs_the_learner_s_code_fails_in_plain_words(kind, behaviour):
+    """Reading the value (its class's own code raising or never returning, or far more data
+    than its size) fails the check with one of call's messages, within the time limit (whose
+    first exception often lands in hypothesis's garbage-collector callback, which drops it)."""
+    import time
+
+    value = HOSTILE[kind](BEHAVIOURS[behaviour])
+    started = time.monotonic()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(exercises, "TIME_LIMIT", 0.2)
+        with pytest.raises(AssertionError) as caught:
+            call(lambda: value)
+    assert fills_a_message_of_call(str(caught.value)), str(caught.value)
+    assert time.monotonic() - started < 5
+
+
+class LyingMeta(type):
+    """A metaclass whose every look at a class's name, bases or attributes raises."""
+
+    __name__ = __mro__ = property(lambda cls: 1 / 0)
+
+    def __getattr__(cls, name):
+        raise RuntimeError(name)
+
+
+class LyingError(KeyError, metaclass=LyingMeta):
+    pass
+
+
+class NamelessFunction:
+    """A callable whose __name__ raises."""
+
+    __name__ = property(lambda self: 1 / 0)
+
+    def __call__(self):
+        return 2.0
+
+
+def test_a_function_or_an_error_whose_class_lies_about_its_name_is_still_read(capsys):
+    assert call(NamelessFunction()) == 2.0
+
+    def fails():
+        raise LyingError("no")
+
+    with pytest.raises(AssertionError) as caught:
+        call(fails)
+    assert str(caught.value) == GENERAL_MEANINGS["KeyError"]
+    assert "raised LyingError" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("entry", [3, None, "numpy", type("Odd", (types.ModuleType,), {
+    "__dict__": property(lambda self: 1 / 0)})("numpy.odd")])
+def test_something_else_than_a_module_under_a_watched_name_is_no_error_of_the_check(entry):
+    """sys.modules may hold anything under numpy.*, course_lib.* (the learner's code put it
+    there): the checks go on, and still find a library function replaced."""
+    import sys
+
+    sys.modules["numpy.odd"] = entry
+    try:
+        assert call(lambda: 1.5) == 1.5
+        with pytest.raises(AssertionError, match="your code replaced numpy.allclose"):
+            call(lambda: setattr(np, "allclose", lambda *a, **k: True))
+    finally:
+        del sys.modules["numpy.odd"]

@@ -38,6 +38,7 @@ from wrong_messages import ChapterRun, defined_functions, hidden_verdict
 
 from autograder.grader.judge import visible_error
 from autograder.grader.plan import Step
+from autograder.protocol import decode, encode
 from course_lib import exercises
 from course_lib.quiz import as_choice
 
@@ -358,6 +359,7 @@ spellings = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["AB", "A, B", "b) two", "option B", "", "True", "false", "1", "½"]),
     st.booleans(), st.integers(-3, 3), st.none(), st.floats(allow_nan=True),
+    st.builds(np.str_, st.one_of(letters, st.text(max_size=4))), st.builds(np.bool_, st.booleans()),
 )
 
 
@@ -379,5 +381,7 @@ def test_a_quiz_answer_is_read_alike_by_its_check_and_the_grader(answer, key):
     in_grader = check_passes({"as_choice": as_choice, "answer_q": graded})
     assert in_notebook == in_grader
     assert in_grader == (graded in {"A", "B", "C", "D"})
-    if type(answer) is str and answer.strip(" \t\n()[]'\".:,").upper() == key:
+    if in_grader:  # the hidden case then sends it: a valid choice is plain data, read as itself
+        assert decode(encode(graded)) == graded
+    if isinstance(answer, str) and answer.strip(" \t\n()[]'\".:,").upper() == key:
         assert graded == key, f"{answer!r} is read as {graded!r}, not as the choice {key}"

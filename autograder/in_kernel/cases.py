@@ -32,6 +32,7 @@ from autograder.protocol import (
     GRADING_ENV,
     HIDDEN_MIME,
     NotPlainData,
+    class_names,
     hidden_report,
     to_jsonable,
 )
@@ -40,18 +41,25 @@ from autograder.protocol import (
 def _evaluate(expression: str, namespace: dict, grading: bool):
     """(value, outcome) for one case; outcome is {"value": plain data} or {"error": "why"}.
 
-    Outside the grader an exception propagates, so the instructor sees its traceback.
+    Reading a value may run its own code (a subclass's or a metaclass's), which may raise
+    anything: that case gives no value, and the other cases are still reported (an exception's
+    name is read by protocol.class_names, which runs none of its class's code). Outside the
+    grader an exception propagates, so the instructor sees its traceback.
     """
     try:
         value = eval(expression, namespace)  # noqa: S307 - instructor-written test expression
     except Exception as error:  # a wrong answer may raise anything
         if not grading:
             raise
-        return None, {"error": f"raised {type(error).__name__}"}
+        return None, {"error": f"raised {class_names(error)[0]}"}
     try:
         return value, {"value": to_jsonable(value)}
     except NotPlainData as error:
         return value, {"error": f"returned {error}, not plain data (numbers, strings, arrays)"}
+    except Exception:  # the value's own code raised while it was read (or it is too large)
+        if not grading:
+            raise
+        return value, {"error": "returned a value that could not be read as plain data"}
 
 
 def hidden_cases(name: str, expressions, *, forbid=(), rtol: float = DEFAULT_RTOL,

@@ -1,0 +1,160 @@
+"""A learner's value as plain data (autograder.protocol), in the kernel and in the self-checks.
+
+- An array arrives as the array it is: its shape (a 0-d array too), dtype and values, whatever
+  its memory layout (transposed, sliced, broadcast, read-only, of the other byte order).
+- A numpy scalar arrives as the Python value it holds (numpy's text scalar as its str), or is
+  refused with a message naming its type.
+- A value whose reading runs the learner's code (tests/hostile_values.py), or an exception whose
+  class lies about its name, costs `hidden_cases` only the case that returned or raised it: that
+  case gives no value, the others are reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import synthetic
+from hostile_values import BEHAVIOURS, COSTLY, HOSTILE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograder.grader.pipeline import grade_notebook
+from autograder.grader.sandbox import Limits
+from autograder.hidden import hidden_cases
+from autograder.protocol import (
+    GRADING_ENV,
+    HIDDEN_MIME,
+    NotPlainData,
+    decode,
+    encode,
+    from_jsonable,
+)
+
+dtypes = st.one_of(hnp.boolean_dtypes(), hnp.integer_dtypes(endianness="="),
+                   hnp.unsigned_integer_dtypes(endianness="="),
+                   hnp.floating_dtypes(endianness="=", sizes=(16, 32, 64)))
+LAYOUTS = {
+    "as made": lambda a: a,
+    "transposed": lambda a: a.T,
+    "reversed": lambda a: a[::-1] if a.ndim else a,
+    "broadcast": lambda a: np.broadcast_to(a, (2, *a.shape)),
+    "read-only": lambda a: np.lib.stride_tricks.as_strided(a, writeable=False),
+    "Fortran order": np.asfortranarray,
+    "the other byte order": lambda a: a.astype(a.dtype.newbyteorder()),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=hnp.arrays(dtypes, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)),
+       layout=st.sampled_from(sorted(LAYOUTS)))
+def test_an_array_arrives_as_the_array_it_is_whatever_its_layout(base, layout):
+    value = LAYOUTS[layout](base)
+    back = decode(encode(value))
+    assert type(back) is np.ndarray
+    assert (back.shape, back.dtype) == (value.shape, value.dtype)
+    assert np.array_equal(back, value, equal_nan=value.dtype.kind == "f")
+
+
+def test_a_0_d_array_stays_0_d():
+    back = decode(encode(np.array(2.5)))
+    assert back.shape == () and back == 2.5
+
+
+SCALARS = [
+    (np.bool_(True), True), (np.int8(-3), -3), (np.uint64(2**63), 2**63), (np.float16(1.5), 1.5),
+    (np.float32(0.25), 0.25), (np.float64(-2.0), -2.0), (np.longdouble(1.5), 1.5),
+    (np.str_("B"), "B"), (np.complex128(1j), None), (np.bytes_(b"B"), None),
+    (np.datetime64("2020-01-01"), None), (np.timedelta64(1, "D"), None), (np.void(b"x"), None),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), SCALARS, ids=[type(v).__name__ for v, _ in SCALARS])
+def test_a_numpy_scalar_is_the_python_value_it_holds_or_refused_by_its_type(value, expected):
+    if expected is None:
+        with pytest.raises(NotPlainData, match=type(value).__name__):
+            encode(value)
+        return
+    back = decode(encode(value))
+    assert type(back) is type(expected) and back == expected
+
+
+CAREFUL = Path(__file__).parent.joinpath("fixtures", "careful", "source", "fx_careful",
+                                        "fx_careful.ipynb")
+
+
+def test_right_answers_held_in_numpy_scalars_score_through_the_sandbox(tmp_path):
+    """Graded for real: a choice picked from an array of letters (np.str_) and a mean computed
+    in long double precision are right answers."""
+    answers = dict(synthetic.correct_answers(CAREFUL),
+                   q1_1="answer_q1_1 = np.array(['A', 'B', 'C'])[1]",
+                   mean_answer="def mean_loss(losses):\n"
+                               "    return np.mean(np.asarray(losses, dtype=np.longdouble))\n")
+    path = tmp_path / CAREFUL.name
+    nbformat.write(synthetic.student_notebook(CAREFUL, answers), str(path))
+    result = grade_notebook(path, CAREFUL, limits=Limits(cell_timeout=10, notebook_timeout=90))
+    assert result.status == "needs_manual_grading", result.reason
+    assert {item: score for item, score in result.scores.items() if score[0] != score[1]} == {
+        "explain_answer": (None, 2.0)}, result.messages
+
+
+# ------------------------------------------------------------- hidden_cases, under the grader
+
+
+def grading_report(expressions: list[str], namespace: dict) -> list[dict]:
+    """The cases hidden_cases sends the grader for `expressions` evaluated in `namespace`."""
+    import IPython.display
+
+    sent = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(GRADING_ENV, "1")
+        patch.setattr(IPython.display, "publish_display_data", sent.append)
+        namespace["hidden_cases"] = hidden_cases
+        exec(f"hidden_cases('f', {expressions!r})", namespace)  # noqa: S102 - the test's cell
+    (message,) = sent
+    return message[HIDDEN_MIME]["cases"]
+
+
+RAISING = sorted(name for name in BEHAVIOURS if name.startswith("raises"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(sorted(set(HOSTILE) - COSTLY)), behaviour=st.sampled_from(RAISING),
+       position=st.integers(0, 2))
+def test_a_value_that_cannot_be_read_costs_only_its_own_case(kind, behaviour, position):
+    """Its case gives no value (or, where the learner's code let it be read, the numbers it
+    holds); the cases before and after it give theirs (the grader judges case by case)."""
+    namespace = {"hostile": lambda: HOSTILE[kind](BEHAVIOURS[behaviour])}
+    expressions = ["1.5", "[1, 2]", "'text'"]
+    expressions[position] = "hostile()"
+    cases = grading_report(expressions, namespace)
+    assert len(cases) == 3
+    assert "error" in cases[position] or from_jsonable(cases[position]["value"]) is not None
+    assert [case for number, case in enumerate(cases) if number != position] == [
+        {"value": value} for number, value in enumerate([1.5, [1, 2], "text"])
+        if number != position]
+
+
+class LyingMeta(type):
+    """A metaclass whose every look at a class's name or bases raises."""
+
+    __name__ = __mro__ = property(lambda cls: 1 / 0)
+
+    def __getattr__(cls, name):
+        raise RuntimeError(name)
+
+
+class LyingError(ValueError, metaclass=LyingMeta):
+    pass
+
+
+def test_an_exception_whose_class_lies_about_its_name_costs_only_its_own_case():
+    def raises():
+        raise LyingError("no")
+
+    cases = grading_report(["raises()", "2"], {"raises": raises})
+    assert cases == [{"error": "raised LyingError"}, {"value": 2}]
+

@@ -1,14 +1,14 @@
 """Training on every core: each batch's sequences shared out among worker processes.
 
-numpy runs a training step's element-wise work (GELU, softmax, layer norm, the loss: about half
-the step) on one core, and threads cannot share it out: each of its short calls holds Python's
-lock, so two threads running GELU on halves of the baby GPT's activations took x1.16 the time of
-one thread doing both (`scripts/bench_model.py`). Processes can. `DataParallel` starts `workers` Python processes (`python -m
-course_lib.data_parallel`), each with a copy of the model and a BLAS of one thread. For each
-step the main process writes the parameters into a file in memory that every worker maps,
-hands each worker a share of the batch's sequences, and adds up the gradients they write into
-another. The sum is the whole batch's gradient: what `fast.loss_and_gradients` computes in one
-process, up to float32 rounding (tests/test_data_parallel.py).
+numpy runs a training step's element-wise work (GELU, softmax, layer norm, the loss: about half the
+step) on one core, and threads cannot share it out: each of its short calls holds Python's lock, so
+two threads running GELU on halves of the baby GPT's activations took x1.16 the time of one thread
+doing both (`scripts/bench_model.py`). Processes can. `DataParallel` starts `workers` Python
+processes (`python -m course_lib.data_parallel`), each with a copy of the model and a BLAS of one
+thread. For each step the main process writes the parameters into a file in memory that every
+worker maps, hands each worker a share of the batch's sequences, and adds up the gradients they
+write into another. The sum is the whole batch's gradient: what `fast.loss_and_gradients` computes
+in one process, up to float32 rounding (tests/test_data_parallel.py).
 
 `training.train(..., workers=2)` and `make pretrain` use it. Measured side by side on 2 cores
 (`scripts/bench_model.py`, best of 7 rounds): the shipped shape's step 268 -> 188 ms (x1.42;

@@ -22,7 +22,10 @@ A self-check calls the learner's function through `call`, which
 - notices a numpy, course_lib or built-in function replaced by the learner's code (checks use
   them), puts it back and fails, so no check passes because its tools were changed;
 - with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
-  no check raises numpy's own error on a value of an odd shape or type.
+  no check raises numpy's own error on a value of an odd shape or type;
+- fails when the function changed the data it was given (an array, list or dict argument, at
+  any depth): a check's expected values may share that data, and the grader's inputs are its
+  own, so a function that works in place could pass a check that the grader fails.
 
 `passed(what)` prints a check's last line, which says what a self-check cannot see: the grader
 runs the function on inputs of its own, and without course_lib's version of the exercise.
@@ -79,6 +82,8 @@ TOO_SLOW = (f"your function ran for more than {TIME_LIMIT:g} s on a small input 
 REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's and Python's own "
             "functions, so they were put back. Leave the libraries' names alone")
 UNEXPLAINED = "your code raised {kind}: read its message above"
+CHANGED_INPUT = ("your function changed its {argument} argument, the caller's data, in place: "
+                 "work on a copy (x = x.copy(), or z - z.max() rather than z -= z.max())")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -86,7 +91,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED)
+            UNEXPLAINED, CHANGED_INPUT)
 
 
 class TimeLimitExceeded(BaseException):
@@ -95,15 +100,18 @@ class TimeLimitExceeded(BaseException):
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
-         **kwargs):
+         in_place: str | None = None, **kwargs):
     """function(*args, **kwargs), read as the grader reads it (see the module's docstring); with
     `floats`, as a float64 numpy array (a check that computes with the value), or an
     AssertionError if it is not an array or list of numbers. If the function raises, print the
     error and raise an AssertionError with the meaning `explain` gives for the exception's type
     (a name of it or of a base class, such as "IndexError" or "TypeError"; the first that
-    applies), else a general meaning."""
+    applies), else a general meaning. If the function changed the data it was given, raise an
+    AssertionError with `in_place` (what that means in this exercise), else CHANGED_INPUT."""
     name = _name_of(function)
     library_untouched()
+    given = {**dict(enumerate(args)), **kwargs}  # position or keyword -> argument
+    before = {where: _data_copy(argument) for where, argument in given.items()}
     try:
         with bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
             value = function(*args, **kwargs)
@@ -116,6 +124,15 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise AssertionError(meaning(error, explain or {})) from None
     finally:
         library_untouched()
+    for where, argument in given.items():
+        try:
+            unchanged = _unchanged(before[where], argument)
+        except Exception:  # a dict key the learner's code put in, whose own == raised
+            unchanged = False
+        if not unchanged:
+            which = f"{where + 1}{_ORDINAL_ENDINGS.get(where + 1, 'th')}" \
+                if isinstance(where, int) else f"`{where}`"  # fmt: skip
+            raise AssertionError(in_place or CHANGED_INPUT.format(argument=which))
     try:
         with time_limit(TIME_LIMIT):
             value = as_graded(value, exact=True)
@@ -140,6 +157,45 @@ def as_floats(value):
         raise AssertionError(NOT_NUMBERS.format(kind="a number too large for a float")) from None
     except (TypeError, ValueError):
         raise AssertionError(NOT_NUMBERS.format(kind=_kind_of(value))) from None
+
+
+_ORDINAL_ENDINGS = {1: "st", 2: "nd", 3: "rd"}
+_NOT_COMPARED = object()  # an argument that is not data (a model, a tokenizer, a function)
+
+
+def _data_copy(argument):
+    """A copy of the data an argument holds, to compare after the call: numpy arrays of
+    numbers, bools or text, the lists, tuples and dicts that hold them, and Python's immutable
+    values; _NOT_COMPARED for anything else (a model, a tokenizer, a function: its own code
+    decides what a change is)."""
+    if type(argument) is np.ndarray:
+        return argument.copy() if argument.dtype.kind in "biufcSU" else _NOT_COMPARED
+    if type(argument) in (list, tuple):
+        return type(argument)(_data_copy(item) for item in argument)
+    if type(argument) is dict:
+        return {key: _data_copy(item) for key, item in argument.items()}
+    if type(argument) in (int, float, complex, str, bytes, bool, type(None)) or \
+            isinstance(argument, np.generic):  # fmt: skip
+        return argument
+    return _NOT_COMPARED
+
+
+def _unchanged(copy, argument) -> bool:
+    """True if `argument` still holds what `_data_copy` copied (NaN equal to NaN). Types are
+    compared first, so only numpy's and Python's own code runs, never the learner's."""
+    if copy is _NOT_COMPARED:
+        return True
+    if type(argument) is not type(copy):
+        return False
+    if type(copy) is np.ndarray:
+        return argument.shape == copy.shape and argument.dtype == copy.dtype and \
+            np.array_equal(argument, copy, equal_nan=copy.dtype.kind in "fc")  # fmt: skip
+    if type(copy) in (list, tuple):
+        return len(argument) == len(copy) and all(map(_unchanged, copy, argument))
+    if type(copy) is dict:
+        return argument.keys() == copy.keys() and all(_unchanged(copy[k], argument[k])
+                                                      for k in copy)  # fmt: skip
+    return bool(argument == copy or (argument != argument and copy != copy))  # NaN
 
 
 def _holds_none(value) -> bool:

@@ -323,3 +323,89 @@ def test_something_else_than_a_module_under_a_watched_name_is_no_error_of_the_ch
             call(lambda: setattr(np, "allclose", lambda *a, **k: True))
     finally:
         del sys.modules["numpy.odd"]
+
+
+# ---------------------------------------------------------------- the caller's data, in place
+
+
+def _data(leaves):
+    """Arguments as checks pass them: arrays of numbers, lists, tuples and dicts of them."""
+    arrays = st.builds(lambda n, seed, dtype: np.random.default_rng(seed).normal(size=n)
+                       .astype(dtype), st.integers(1, 5), st.integers(0, 99),
+                       st.sampled_from([np.float64, np.float32, np.int64]))  # fmt: skip
+    return st.recursive(arrays | leaves, lambda inner: st.lists(inner, min_size=1, max_size=3)
+                        | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=2), inner,
+                                                                     min_size=1, max_size=3),
+                        max_leaves=6)  # fmt: skip
+
+
+def _mutable_places(value, path=()):
+    """Every place in `value` a function could change in place: (path, kind)."""
+    if isinstance(value, np.ndarray):
+        yield path, "array"
+    elif isinstance(value, list):
+        yield path, "list"
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _mutable_places(item, (*path, i))
+    elif isinstance(value, dict):
+        yield path, "dict"
+        for key, item in value.items():
+            yield from _mutable_places(item, (*path, key))
+
+
+@settings(max_examples=200, deadline=None)
+@given(argument=_data(st.integers(-5, 5) | st.floats(allow_nan=True) | st.text(max_size=3)),
+       pick=st.integers(0, 99), as_keyword=st.booleans())  # fmt: skip
+def test_a_function_that_changes_the_data_it_was_given_fails_the_check(argument, pick,
+                                                                       as_keyword):
+    """Whatever the nesting, a change in place anywhere in an argument fails the check (a check's
+    expected values may share that data); reading it and returning a new value passes."""
+    places = list(_mutable_places(argument))
+    if not places:  # a tuple of immutable values: nothing to change
+        return
+    path, kind = places[pick % len(places)]
+
+    def change(data):
+        for step in path:
+            data = data[step]
+        if kind == "array":
+            data[0] = data[0] + 1 if data.dtype.kind == "i" else np.nan if data[0] == 1 else 1
+        elif kind == "list":
+            data.append(0)
+        else:
+            data["changed"] = 0
+        return 1
+
+    def read(data):
+        return 1
+
+    call_with = (lambda f: call(f, data=argument)) if as_keyword else \
+        (lambda f: call(f, argument))  # fmt: skip
+    assert call_with(read) == 1
+    with pytest.raises(AssertionError, match="changed its (1st|`data`) argument"):
+        call_with(lambda data: change(data))
+
+
+def test_a_check_names_what_a_change_in_place_means_in_its_exercise():
+    logits = np.array([2.0, 1.0, 0.1])
+
+    def softmax_in_place(z):
+        z -= z.max()
+        return np.exp(z) / np.exp(z).sum()
+
+    with pytest.raises(AssertionError, match="^work on a copy: z - z.max"):
+        call(softmax_in_place, logits, in_place="work on a copy: z - z.max()")
+    logits = np.array([2.0, 1.0, 0.1])
+    with pytest.raises(AssertionError, match="changed its 1st argument, the caller's data"):
+        call(softmax_in_place, logits)
+
+
+def test_a_nan_left_as_it_was_is_no_change_and_objects_are_not_compared():
+    model = types.SimpleNamespace(weights=np.zeros(2))
+
+    def train(model, data):
+        model.weights += 1  # an object's own state: not the check's data to compare
+        return float(np.nansum(data[0]))
+
+    assert call(train, model, [np.array([np.nan, 1.0]), float("nan")]) == 1.0

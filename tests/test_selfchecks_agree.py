@@ -228,23 +228,33 @@ def misbehaving(behaviour: str):
 MISBEHAVIOURS = ("raises with a huge message", "loops without end", "replaces numpy's checks")
 
 
-def mutating(namespace, name):
-    """A wrap: the named function returns its right value, then changes the caller's first
-    array or list argument in place (1 added to an array, a list reversed)."""
-    original = namespace[name]
+def mutating(first: bool, changes: list):
+    """A wrap: the named function changes the caller's first array or list argument in place (1
+    added to an array, a list reversed), before (`first`) or after computing its value, which
+    it returns; `changes` records whether there was one to change."""
+    def wrap(namespace, name):
+        original = namespace[name]
 
-    @functools.wraps(original)
-    def changed(*args, **kwargs):
-        value = original(*args, **kwargs)
-        for argument in args:
-            if isinstance(argument, np.ndarray) and argument.flags.writeable:
-                argument += 1
-                break
-            if type(argument) is list and len(argument) > 1:
-                argument.reverse()
-                break
-        return value
-    namespace[name] = changed
+        def change(args):
+            for argument in args:
+                if isinstance(argument, np.ndarray) and argument.flags.writeable:
+                    argument += 1
+                    return True
+                if type(argument) is list and len(argument) > 1:
+                    argument.reverse()
+                    return True
+            return False
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            if first:
+                changes.append(change(args))
+            value = original(*args, **kwargs)
+            if not first:
+                changes.append(change(args))
+            return value
+        namespace[name] = changed
+    return wrap
 
 
 def tolerance(name: str, exercise: str) -> float:
@@ -314,12 +324,16 @@ def test_every_exercise_and_kind_of_answer(exercise, kind):
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
-def test_changing_the_callers_input_is_judged_alike(exercise):
-    """A function that changes its caller's array or list: where a hidden case notices, a
-    visible check does too (a self-check never passes what the grader fails)."""
+@pytest.mark.parametrize("first", [True, False], ids=["then computes", "after computing"])
+def test_changing_the_callers_input_fails_the_self_check(exercise, first):
+    """A function that changes its caller's array or list, before computing its value (a wrong
+    value, which a check comparing with a view of that input could take for right) or after:
+    the self-check fails it, whatever the hidden cases say (course_lib.exercises.call)."""
     name, exercise_id = exercise
-    verdicts, target = verdicts_of(name, exercise_id, 0, mutating)
-    check_agreement(name, exercise_id, verdicts, EITHER, f"{target}: changes its input")
+    changes: list[bool] = []
+    verdicts, target = verdicts_of(name, exercise_id, 0, mutating(first, changes))
+    expected = WRONG if any(changes) else RIGHT
+    check_agreement(name, exercise_id, verdicts, expected, f"{target}: changes its input")
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])

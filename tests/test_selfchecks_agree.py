@@ -185,6 +185,11 @@ ANSWER_KINDS = {
     "a list for a tuple": (lambda value, rtol: list(value) if type(value) is tuple else value,
                            EITHER),
     "the axes reversed": (lambda value, rtol: each_leaf(value, arrays(lambda a: a.T)), EITHER),
+    "an empty array of the same dimensions": (lambda value, rtol: each_leaf(
+        value, arrays(lambda a: a[:0] if a.ndim else a)), WRONG),
+    "text for numbers": (lambda value, rtol: each_leaf(value, lambda leaf: (
+        str(leaf) if type(leaf) in (int, float) else leaf.astype(str)
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iuf" else leaf)), WRONG),
 }
 
 

@@ -11,9 +11,9 @@ write into another. The sum is the whole batch's gradient: what `fast.loss_and_g
 in one process, up to float32 rounding (tests/test_data_parallel.py).
 
 `training.train(..., workers=2)` and `make pretrain` use it. Measured side by side on 2 cores
-(`scripts/bench_model.py`, best of 7 rounds): the shipped shape's step 268 -> 188 ms (x1.42;
-`make pretrain` 9.5 minutes), the baby GPT's 43.8 -> 41.8 ms (x1.05: its half-batches are small,
-and the update, done once in this process, is 3 ms of the step).
+(`scripts/bench_model.py`, best of 7 rounds, 2026-12-07): the shipped shape's step 263 -> 180 ms
+(x1.46; `make pretrain` 9.5 minutes), the baby GPT's 44.9 -> 36.2 ms (x1.24: its half-batches are
+small, and the update, made once in this process, is 3 ms of the step).
 
 Example:
 

@@ -10,7 +10,7 @@ import string
 from html import escape
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.grader.judge import BUILTIN_EXCEPTIONS, judge_cases, visible_error
@@ -147,3 +147,24 @@ def test_a_self_paced_page_shows_the_model_answer_and_rubric_and_a_class_page_do
     in_class = feedback_page(source, row, {}, "ada")
     assert "Softmax is shift invariant" not in in_class
     assert "waiting for your instructor" in in_class
+
+
+def test_a_quiz_story_follows_the_graders_verdict_not_the_cells_text():
+    """The grader reads the value the notebook left; the cell's text may not show it."""
+    computed = "answer_q2_1 = ['A', 'B', 'C'][1]"
+    assert quiz_story(KEY, computed) == NOT_ANSWERED  # the text alone holds no choice
+    assert quiz_story(KEY, computed, scored_right=True) == (
+        "your answer B: right, because the model only sees the past.")
+    assert quiz_story(KEY, 'answer_q2_1 = "B"', scored_right=False).startswith(
+        "your answer cell writes B, the right answer, but when the notebook ran, answer_q2_1 "
+        "held something else")
+
+
+@settings(max_examples=300, deadline=None)
+@given(code=st.text(max_size=40) | st.sampled_from(['answer_q2_1 = "B"', 'answer_q2_1 = "C"',
+                                                    "answer_q2_1 = 'b'", "answer_q2_1 = B"]),
+       scored_right=st.booleans())  # fmt: skip
+def test_no_quiz_story_contradicts_its_score(code, scored_right):
+    story = quiz_story(KEY, code, scored_right=scored_right)
+    says_right = story.startswith("your answer B: right")
+    assert says_right == scored_right, story

@@ -118,7 +118,8 @@ def item_story(source: SourceFacts, grade_id: str, row: dict, answers: dict[str,
     )
     if grade_id in source.quizzes and not facts.graded_by_hand:
         key = source.quizzes[grade_id]
-        story = quiz_story(key, answers.get(key.answer_id, "")[:MAX_CHOICE_CELL])
+        story = quiz_story(key, answers.get(key.answer_id, "")[:MAX_CHOICE_CELL],
+                           scored_right=None if score is None else 0 < points == score)
     elif grade_id in source.plan.written:
         story = written_story(facts, self_paced)
     elif facts.graded_by_hand:

@@ -81,17 +81,27 @@ def _reason(explanation: str) -> str:
     return _lower_first(re.sub(r"^Right\s*[:.!,-]\s*", "", explanation.strip()))
 
 
-def quiz_story(key: QuizKey, code: str) -> str:
+def quiz_story(key: QuizKey, code: str, scored_right: bool | None = None) -> str:
     """The story of a multiple-choice question whose answer cell holds `code`. The choice is
-    read as the grader reads it: in any case, with spaces around it (" b " is "B")."""
+    read from the cell's text as the grader reads a value: in any case, with spaces around it
+    (" b " is "B"). The grader, though, reads the value the notebook left when it ran; given
+    its verdict (`scored_right`), the story never contradicts it: a right answer the cell
+    computes instead of writing is right, and a right choice that the notebook assigned again
+    later is not."""
     try:
         choice = chosen(code, key.answer_id)
         unquoted = unquoted_answers(code)
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
-        return NOT_ANSWERED  # code the parser cannot take holds no choice
+        choice, unquoted = None, []  # code the parser cannot take holds no written choice
     if choice is not None:
         choice = {option.lower(): option for option in key.options}.get(choice.strip().lower(),
                                                                          choice)
+    if scored_right and choice != key.answer:  # computed, or written in a form the text hides
+        choice = key.answer
+    if scored_right is False and choice == key.answer:
+        return (f"your answer cell writes {choice}, the right answer, but when the notebook "
+                f"ran, answer_{key.answer_id} held something else (is it assigned again further "
+                "down?), so it earned no points")
     if choice is None:
         unquoted = [written for variable, written in unquoted
                     if variable == key.variable and written.split(" = ")[1].strip('"')

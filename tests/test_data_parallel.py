@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import signal
 
+import nbformat
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fast import assert_same, assert_trained_alike, random_model
+from test_notebooks import execute
 
 from course_lib import data_parallel, fast
 from course_lib.data import random_windows
@@ -175,3 +177,24 @@ def test_training_with_workers_repeats_bit_for_bit():
     assert losses_a == losses_b
     for name in params_a:
         np.testing.assert_array_equal(params_a[name], params_b[name])
+
+
+def test_a_learner_trains_with_workers_from_a_notebook(tmp_path):
+    """In a Jupyter kernel, as a learner would: the workers start from the kernel and train."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "import numpy as np\n"
+        "from course_lib.data import random_windows\n"
+        "from course_lib.training import train\n"
+        "from course_lib.transformer import Transformer, TransformerConfig\n"
+        "model = Transformer(TransformerConfig(vocab_size=5, block_size=8, n_layer=1, n_head=1, "
+        "n_embd=16))\n"
+        "tokens = np.arange(100) % 5\n"
+        "history = train(model, lambda s: random_windows(tokens, 4, 8, np.random.default_rng(s)), "
+        "30, lr=1e-2, workers=2, progress=False)\n"
+        "print(history.train_loss[0] > 1.0 > 0.5 > history.train_loss[-1])\n")]  # fmt: skip
+    path = tmp_path / "workers.ipynb"
+    nbformat.write(notebook, path)
+    ran, _ = execute(path, allow_errors=False)
+    printed = "".join(output.get("text", "") for output in ran.cells[0].outputs)
+    assert printed.strip() == "True", printed

@@ -101,3 +101,13 @@ BEHAVIOURS = {
                     RecursionError)},
     "sleeps": sleeping,
 }
+
+
+class LyingMeta(type):
+    """A metaclass whose every look at a class's name, bases or attributes raises (for
+    exceptions and callables that lie about what they are)."""
+
+    __name__ = __mro__ = property(lambda cls: 1 / 0)
+
+    def __getattr__(cls, name):
+        raise RuntimeError(name)

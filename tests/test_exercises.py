@@ -6,7 +6,7 @@ import types
 
 import numpy as np
 import pytest
-from hostile_values import BEHAVIOURS, HOSTILE
+from hostile_values import BEHAVIOURS, HOSTILE, LyingMeta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -283,15 +283,6 @@ def test_a_value_whose_reading_runs_the_learner_s_code_fails_in_plain_words(kind
             call(lambda: value)
     assert fills_a_message_of_call(str(caught.value)), str(caught.value)
     assert time.monotonic() - started < 5
-
-
-class LyingMeta(type):
-    """A metaclass whose every look at a class's name, bases or attributes raises."""
-
-    __name__ = __mro__ = property(lambda cls: 1 / 0)
-
-    def __getattr__(cls, name):
-        raise RuntimeError(name)
 
 
 class LyingError(KeyError, metaclass=LyingMeta):

@@ -17,7 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 import synthetic
-from hostile_values import BEHAVIOURS, COSTLY, HOSTILE
+from hostile_values import BEHAVIOURS, COSTLY, HOSTILE, LyingMeta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -136,15 +136,6 @@ def test_a_value_that_cannot_be_read_costs_only_its_own_case(kind, behaviour, po
     assert [case for number, case in enumerate(cases) if number != position] == [
         {"value": value} for number, value in enumerate([1.5, [1, 2], "text"])
         if number != position]
-
-
-class LyingMeta(type):
-    """A metaclass whose every look at a class's name or bases raises."""
-
-    __name__ = __mro__ = property(lambda cls: 1 / 0)
-
-    def __getattr__(cls, name):
-        raise RuntimeError(name)
 
 
 class LyingError(ValueError, metaclass=LyingMeta):

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from . import fast
+from .losses import predicted_count
 from .transformer import Transformer, TransformerConfig
 
 # every BLAS numpy may be built with, held to one thread in a worker: the cores are the workers'
@@ -94,9 +95,7 @@ class DataParallel:
         mask = None if mask is None else np.asarray(mask)
         if x.ndim == 1:  # one sequence: one share
             x, y, mask = x[None], y[None], None if mask is None else mask[None]
-        count = y.size if mask is None else int(np.count_nonzero(mask))
-        if count == 0:
-            raise ValueError("the mask selects no tokens, so the mean loss is undefined")
+        count = predicted_count(mask, y.size)
         for name, shared in self._params.items():
             shared[...] = self.model.params[name]
         shares = [rows for rows in np.array_split(np.arange(len(x)), len(self._workers))

@@ -123,7 +123,7 @@ def loss_weights(weights, shape: tuple, reduction: str) -> np.ndarray:
     """Each position's weight in the reduced loss, shape `shape`: its mask value (1 without a
     mask), divided by the number of unmasked positions for "mean"."""
     weight = np.ones(shape) if weights is None else weights
-    return weight / _count(weights, weight.size) if reduction == "mean" else weight
+    return weight / predicted_count(weights, weight.size) if reduction == "mean" else weight
 
 
 def reduce_token_losses(losses: np.ndarray, weights, reduction: str):
@@ -133,7 +133,7 @@ def reduce_token_losses(losses: np.ndarray, weights, reduction: str):
         losses = np.where(weights > 0, losses, 0.0).astype(losses.dtype)
     if reduction == "none":
         return losses
-    return losses.sum() / (_count(weights, losses.size) if reduction == "mean" else 1)
+    return losses.sum() / (predicted_count(weights, losses.size) if reduction == "mean" else 1)
 
 
 def sequence_loss(model, ids) -> float:
@@ -212,7 +212,9 @@ def _check_mask(mask, shape):
     return mask.astype(np.float64)
 
 
-def _count(weights, size: int) -> int:
+def predicted_count(weights, size: int) -> int:
+    """How many of `size` positions a mask (or weights) predicts: all without one; ValueError
+    if none, when the mean loss is undefined."""
     count = size if weights is None else int(np.count_nonzero(weights))
     if count == 0:
         raise ValueError("the mask selects no tokens, so the mean loss is undefined")

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_lib.optim import AdamW, clip_grad_norm, cosine_lr
 
@@ -36,6 +38,35 @@ def test_adamw_first_step_matches_the_formula():
     # after bias correction m_hat = g and v_hat = g**2, so the Adam step is lr * sign(g)
     np.testing.assert_allclose(params["w"], [[1.0 * (1 - lr * wd) - lr, -2.0 * (1 - lr * wd) + lr]])
     np.testing.assert_allclose(params["b"], [0.5 - lr])  # no decay on a 1-D parameter
+
+
+@settings(max_examples=50, deadline=None)
+@given(steps=st.integers(1, 6), lr=st.floats(1e-5, 1.0), eps=st.floats(1e-12, 1e-2),
+       weight_decay=st.floats(0, 1), beta1=st.floats(0, 0.99), beta2=st.floats(0, 0.999),
+       seed=st.integers(0, 2**32 - 1))  # fmt: skip
+def test_adamw_is_the_textbook_update(steps, lr, eps, weight_decay, beta1, beta2, seed):
+    """The update, its bias corrections moved onto the scalars, equals the formula as written:
+    m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t), p -= lr (m_hat / (sqrt(v_hat) + eps) + wd p)
+    for matrices (without the wd term for vectors), in float64."""
+    rng = np.random.default_rng(seed)
+    params = {"w": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+    expected = {name: p.copy() for name, p in params.items()}
+    m, v = ({name: np.zeros_like(p) for name, p in params.items()} for _ in range(2))
+    optimizer = AdamW(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+    for t in range(1, steps + 1):
+        grads = {name: rng.normal(size=p.shape) * 10.0 ** rng.integers(-4, 3)
+                 for name, p in params.items()}  # fmt: skip
+        optimizer.step(grads)
+        for name, p in expected.items():
+            m[name] = beta1 * m[name] + (1 - beta1) * grads[name]
+            v[name] = beta2 * v[name] + (1 - beta2) * grads[name] ** 2
+            m_hat, v_hat = m[name] / (1 - beta1**t), v[name] / (1 - beta2**t)
+            decay = weight_decay * p if p.ndim >= 2 else 0.0
+            p -= lr * (m_hat / (np.sqrt(v_hat) + eps) + decay)
+    for name, p in expected.items():
+        np.testing.assert_allclose(params[name], p, rtol=1e-12, atol=1e-12 * lr, err_msg=name)
+        np.testing.assert_allclose(optimizer.m[name], m[name], rtol=1e-12)
+        np.testing.assert_allclose(optimizer.v[name], v[name], rtol=1e-12)
 
 
 def test_weight_decay_touches_only_matrices():

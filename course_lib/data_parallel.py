@@ -1,14 +1,28 @@
-"""Training on every core: each batch's sequences shared out among worker processes.
+"""Training on every core: each batch's sequences, and the update, shared out among processes.
 
 numpy runs a training step's element-wise work (GELU, softmax, layer norm, the loss: about half the
 step) on one core, and threads cannot share it out: each of its short calls holds Python's lock, so
 two threads running GELU on halves of the baby GPT's activations took x1.16 the time of one thread
 doing both (`scripts/bench_model.py`). Processes can. `DataParallel` starts `workers` Python
 processes (`python -m course_lib.data_parallel`), each with a copy of the model and a BLAS of one
-thread. For each step the main process writes the parameters into a file in memory that every
-worker maps, hands each worker a share of the batch's sequences, and adds up the gradients they
-write into another. The sum is the whole batch's gradient: what `fast.loss_and_gradients` computes
-in one process, up to float32 rounding (tests/test_data_parallel.py).
+thread, and shares memory with them: files in /dev/shm that every process maps, holding the
+parameters, each worker's gradients and AdamW's moments. A training step (`train_step`) takes
+three rounds, each a request to every worker and its reply through the worker's stdin and stdout:
+
+1. gradients: the main process writes the parameters into the shared memory and hands each worker
+   a share of the batch's sequences; each writes its share's gradients (over the whole batch's
+   count of predicted tokens) into its own row. A worker's error is raised here, before any change.
+2. reduce: each parameter belongs to one worker (`_owners`: about the same number of numbers
+   each), which adds up the rows' gradients of its parameters: the whole batch's gradient, what
+   `fast.loss_and_gradients` computes in one process, up to float32 rounding
+   (tests/test_data_parallel.py); it replies with their sum of squares.
+3. update: the main process turns the summed squares into clipping's factor
+   (`optim.clip_factor`), and each worker makes AdamW's update of its own parameters
+   (`optim.adamw_update`, as `AdamW.step` does). The main process copies the new parameters back.
+
+Sharing the update out matters at small shapes: made once in the main process, AdamW was 3 ms of
+the baby GPT's 36-ms step, with one core idle. `loss_and_gradients` makes only the first round and
+adds the rows up itself.
 
 `training.train(..., workers=2)` and `make pretrain` use it. Measured side by side on 2 cores
 (`scripts/bench_model.py`, best of 7 rounds, 2026-12-07): the shipped shape's step 263 -> 180 ms
@@ -32,6 +46,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 import os
 import pickle
 import shutil
@@ -46,6 +61,7 @@ import numpy as np
 
 from . import fast
 from .losses import predicted_count
+from .optim import AdamW, adamw_update, clip_factor
 from .transformer import Transformer, TransformerConfig
 
 # every BLAS numpy may be built with, held to one thread in a worker: the cores are the workers'
@@ -54,11 +70,14 @@ LOG_LINES = 20  # of a worker's standard error, quoted when it stops
 
 
 class DataParallel:
-    """`workers` processes computing a model's loss and gradients, each on a share of a batch.
+    """`workers` processes computing a model's loss and gradients, each on a share of a batch,
+    and (train_step) its AdamW update, each on a share of the parameters.
 
     Start it where a training loop starts and close it after (or use `with`): the processes and
-    the memory they share end with it. Changes to the model's parameter values (an optimizer's
-    step) reach the workers at the next call; a change of shapes needs a new DataParallel.
+    the memory they share end with it. Changes to the model's parameter values reach the workers
+    at the next call; a change of shapes needs a new DataParallel. An optimizer given to
+    train_step keeps its moments in the shared memory from then on (its `m` and `v` hold views of
+    it, which stay valid after closing), so that the workers update them in place.
     """
 
     def __init__(self, model: Transformer, workers: int = 2):
@@ -72,8 +91,9 @@ class DataParallel:
         layout = {"config": model.config.to_dict(), "dtype": model.dtype.str, "workers": workers,
                   "shapes": {name: list(shape) for name, shape in self._shapes.items()}}
         (self._folder / "layout.json").write_text(json.dumps(layout))
-        params, self._grads = _shared_buffers(self._folder, layout, "w+")  # (P,), (workers, P)
+        params, self._grads, moments = _shared_buffers(self._folder, layout, "w+")
         self._params = _views(params, self._shapes)
+        self._moments = [_views(moment, self._shapes) for moment in moments]  # AdamW's m, v
         self._workers: list[subprocess.Popen] = []
         self._finalizer = weakref.finalize(self, _shut_down, self._workers, self._folder)
         try:
@@ -89,6 +109,38 @@ class DataParallel:
         fast.loss_and_gradients(model, x, y, mask): ids x and targets y (B, T) or (T,), mask
         like y (1 = predicted). The sequences are shared out in order, the first worker taking
         the first ones; a worker's error is raised here, with its type and message."""
+        loss, shares = self._gradients(x, y, mask)
+        total = np.sum(self._grads[:shares], axis=0, dtype=self.model.dtype)  # (P,)
+        return loss, _views(total, self._shapes)
+
+    def train_step(self, x, y, mask, optimizer: AdamW, lr: float | None = None,
+                   clip: float | None = 1.0) -> float:
+        """training.train_step's step on the batch x, y [, mask]: the loss and gradients as
+        loss_and_gradients, the gradients clipped to the global norm `clip` (None: not clipped)
+        and `optimizer`'s AdamW update at lr (None: its own), made by the workers; returns the
+        loss. The optimizer must update this model's parameters. An error leaves the
+        parameters as they were."""
+        if set(optimizer.params) != set(self._shapes) or any(
+                optimizer.params[name].shape != shape for name, shape in self._shapes.items()):
+            raise ValueError("the optimizer must update this DataParallel's model: the same "
+                             "parameter names and shapes")  # fmt: skip
+        loss, shares = self._gradients(x, y, mask)
+        squares = self._ask([("reduce", shares)] * len(self._workers))
+        factor = clip_factor(math.sqrt(sum(squares)), clip) if clip else 1.0
+        for moments, shared in zip((optimizer.m, optimizer.v), self._moments, strict=True):
+            for name, view in shared.items():  # into the shared memory, once
+                if moments[name] is not view:
+                    view[...] = moments[name]
+                    moments[name] = view
+        self._ask([("update", factor, optimizer.settings(lr))] * len(self._workers))
+        optimizer.step_count += 1
+        for name, shared in self._params.items():
+            optimizer.params[name][...] = shared
+        return loss
+
+    def _gradients(self, x, y, mask):
+        """The first round: (the batch's mean loss, how many workers had a share), each worker's
+        gradients in its row of the shared memory."""
         if not self._finalizer.alive:
             raise RuntimeError("this DataParallel is closed: start a new one")
         x, y = np.asarray(x), np.asarray(y)
@@ -100,18 +152,24 @@ class DataParallel:
             shared[...] = self.model.params[name]
         shares = [rows for rows in np.array_split(np.arange(len(x)), len(self._workers))
                   if rows.size]  # fmt: skip
+        losses = self._ask([("gradients", x[rows], y[rows], None if mask is None else mask[rows],
+                             count) for rows in shares])  # fmt: skip
+        return sum(losses) / count, len(shares)
+
+    def _ask(self, requests: list) -> list:
+        """Send request i to worker i and return their replies' values; a worker's error is
+        raised with its type and message, after every worker has replied."""
         try:
-            for index, rows in enumerate(shares):
-                self._send(index, (x[rows], y[rows], None if mask is None else mask[rows], count))
-            replies = [self._receive(index) for index in range(len(shares))]
+            for index, request in enumerate(requests):
+                self._send(index, request)
+            replies = [self._receive(index) for index in range(len(requests))]
         except BaseException:  # a worker stopped, or the caller interrupted: start afresh
             self.close()
             raise
         for reply in replies:
             if reply[0] == "error":
                 raise _as_exception(*reply[1:])
-        total = np.sum(self._grads[: len(shares)], axis=0, dtype=self.model.dtype)  # (P,)
-        return sum(reply[1] for reply in replies) / count, _views(total, self._shapes)
+        return [reply[1] for reply in replies]
 
     def _send(self, index: int, request) -> None:
         try:
@@ -154,14 +212,30 @@ def _views(flat, shapes: dict) -> dict:
     return views
 
 
+def _owners(shapes: dict, workers: int) -> dict:
+    """name -> the worker that reduces and updates that parameter: the largest first, each to
+    the worker with the fewest numbers so far (ties: the lowest index).
+
+    >>> _owners({"w": (4, 4), "b": (4,), "g": (4,), "e": (2, 4)}, 2)
+    {'w': 0, 'e': 1, 'b': 1, 'g': 1}
+    """
+    sizes = {name: int(np.prod(shape, dtype=np.int64)) for name, shape in shapes.items()}
+    loads, owners = [0] * workers, {}
+    for name in sorted(sizes, key=lambda name: -sizes[name]):
+        owners[name] = loads.index(min(loads))
+        loads[owners[name]] += sizes[name]
+    return owners
+
+
 def _shared_buffers(folder: Path, layout: dict, mode: str):
-    """The parameters (P,) and every worker's gradients (workers, P), memory-mapped files of
-    `folder` (mode "w+" creates them, "r+" opens them) seen as plain arrays."""
+    """The parameters (P,), every worker's gradients (workers, P) and AdamW's moments m and v
+    (2, P): memory-mapped files of `folder` (mode "w+" creates them, "r+" opens them) seen as
+    plain arrays."""
     size = sum(int(np.prod(shape, dtype=np.int64)) for shape in layout["shapes"].values())
     dtype = np.dtype(layout["dtype"])
-    params = np.memmap(folder / "params", dtype, mode, shape=(size,))
-    grads = np.memmap(folder / "grads", dtype, mode, shape=(layout["workers"], size))
-    return np.asarray(params), np.asarray(grads)
+    return tuple(np.asarray(np.memmap(folder / name, dtype, mode, shape=shape))
+                 for name, shape in (("params", (size,)), ("grads", (layout["workers"], size)),
+                                     ("moments", (2, size))))  # fmt: skip
 
 
 def _memory_folder() -> str | None:
@@ -170,14 +244,15 @@ def _memory_folder() -> str | None:
 
 
 def _start_worker(folder: Path, index: int) -> subprocess.Popen:
-    """`python -m course_lib.data_parallel folder index`, finding this very course_lib, its
-    BLAS on one thread, its standard error in folder/worker-<index>.log."""
+    """`python -m course_lib.data_parallel folder index`, finding this very course_lib (run from
+    the folder that holds it, which `-m` puts first on the path), its BLAS on one thread, its
+    standard error in folder/worker-<index>.log."""
     package_parent = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
     with open(folder / f"worker-{index}.log", "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "course_lib.data_parallel", str(folder), str(index)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=package_parent,
             env={**os.environ, **ONE_THREAD, "PYTHONPATH": path})  # fmt: skip
 
 
@@ -206,30 +281,67 @@ def _shut_down(workers: list, folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+class _Worker:
+    """What worker `index` keeps between requests, and its answer to each (`answer`)."""
+
+    def __init__(self, folder: Path, index: int):
+        layout = json.loads((folder / "layout.json").read_text())
+        shapes = {name: tuple(shape) for name, shape in layout["shapes"].items()}
+        params, grads, moments = _shared_buffers(folder, layout, "r+")
+        self.params = _views(params, shapes)
+        self.model = Transformer._from_params(TransformerConfig.from_dict(layout["config"]),
+                                              self.params, {})  # fmt: skip
+        self.rows = [_views(row, shapes) for row in grads]                 # each worker's
+        self.mine = self.rows[index]
+        self.m, self.v = (_views(moment, shapes) for moment in moments)
+        owned = [name for name, owner in _owners(shapes, len(grads)).items() if owner == index]
+        self.summed = {name: np.empty(shapes[name], dtype=params.dtype) for name in owned}
+
+    def answer(self, request):
+        """("gradients", x, y, mask, count) -> ("loss", the share's summed loss), its
+        gradients / count in its row; ("reduce", shares) -> ("squares", the sum of squares of
+        its parameters' gradients, summed over the first `shares` rows); ("update", factor,
+        settings) -> ("updated", None), AdamW's update of its parameters by their summed
+        gradients times factor."""
+        kind, *arguments = request
+        if kind == "gradients":
+            x, y, mask, count = arguments
+            loss, share = fast.loss_and_gradients(self.model, x, y, mask, reduction="sum")
+            for name, grad in share.items():
+                np.multiply(grad, 1.0 / count, out=self.mine[name])  # its part of the mean
+            return "loss", float(loss)
+        if kind == "reduce":
+            (shares,) = arguments
+            squares = 0.0
+            for name, total in self.summed.items():
+                np.copyto(total, self.rows[0][name])
+                for row in self.rows[1:shares]:
+                    total += row[name]
+                squares += float(np.vdot(total, total))
+            return "squares", squares
+        factor, settings = arguments
+        for name, grad in self.summed.items():
+            if factor != 1.0:
+                grad *= factor
+            adamw_update(self.params[name], grad, self.m[name], self.v[name], **settings)
+        return "updated", None
+
+
 def _serve(folder: Path, index: int) -> None:
-    """A worker's loop: for each request (x, y, mask, count) on standard input, until it ends,
-    write its share's gradients / count into row `index` of the shared gradients and reply
-    ("loss", its share's summed loss) or ("error", the error's type name, its message)."""
+    """A worker's loop: for each request on standard input, until it ends, reply with
+    _Worker.answer's reply, or ("error", the error's type name, its message)."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print goes to the log, not into the replies
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the main process's to handle
-    layout = json.loads((folder / "layout.json").read_text())
-    shapes = {name: tuple(shape) for name, shape in layout["shapes"].items()}
-    params, grads = _shared_buffers(folder, layout, "r+")
-    model = Transformer._from_params(TransformerConfig.from_dict(layout["config"]),
-                                     _views(params, shapes), {})  # fmt: skip
-    mine = _views(grads[index], shapes)
+    worker = _Worker(folder, index)
     fast.keep_freed_memory()
     while True:
         try:
-            x, y, mask, count = pickle.load(requests)
+            request = pickle.load(requests)
         except EOFError:
             return
         try:
-            loss, share = fast.loss_and_gradients(model, x, y, mask, reduction="sum")
-            for name, grad in share.items():
-                np.multiply(grad, 1.0 / count, out=mine[name])       # its part of the mean
-            reply = ("loss", float(loss))
+            reply = worker.answer(request)
         except Exception as error:  # the main process raises it
             reply = ("error", type(error).__name__, str(error))
         pickle.dump(reply, replies)

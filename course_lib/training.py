@@ -8,8 +8,8 @@ as the model's own plain forward and backward, faster):
     grads = fast.backward(model, dlogits, cache)               # (fast.loss_and_gradients)
     clip_grad_norm(grads, clip); optimizer.step(grads, lr=cosine_lr(step, ...))
 
-With train(..., workers=2) the loss and gradients come from two worker processes, each on half
-of the batch's sequences (course_lib.data_parallel).
+With train(..., workers=2) two worker processes make the step: each the gradients of half of
+the batch's sequences, then the AdamW update of half of the parameters (course_lib.data_parallel).
 
 >>> history = train(model, get_batch, steps=100)     # doctest: +SKIP
 >>> history.plot()                                   # doctest: +SKIP
@@ -79,9 +79,9 @@ def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1
                parallel: DataParallel | None = None) -> float:
     """One optimisation step on batch = (x, y) or (x, y, mask); returns the batch's mean loss.
 
-    The loss and gradients come from `fast.loss_and_gradients`, or from `parallel`'s worker
-    processes when one is given. Logits that are NaN or infinite raise FloatingPointError
-    before any parameter changes.
+    The loss and gradients come from `fast.loss_and_gradients`; with `parallel` given, its
+    worker processes make the whole step (DataParallel.train_step). Logits that are NaN or
+    infinite raise FloatingPointError before any parameter changes.
 
     >>> from course_lib.transformer import Transformer, TransformerConfig
     >>> model = Transformer(TransformerConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1,
@@ -94,11 +94,10 @@ def train_step(model, batch, optimizer: AdamW, lr: float, clip: float | None = 1
     True
     """
     x, y, mask = _unpack(batch)
-    if parallel is None:
-        fast.keep_freed_memory()  # a step frees and takes again tens of MB: keep them (fast.py)
-        loss, grads = fast.loss_and_gradients(model, x, y, mask)
-    else:
-        loss, grads = parallel.loss_and_gradients(x, y, mask)
+    if parallel is not None:
+        return parallel.train_step(x, y, mask, optimizer, lr, clip)
+    fast.keep_freed_memory()  # a step frees and takes again tens of MB: keep them (fast.py)
+    loss, grads = fast.loss_and_gradients(model, x, y, mask)
     if clip:
         clip_grad_norm(grads, clip)
     optimizer.step(grads, lr=lr)

@@ -1,13 +1,16 @@
-"""course_lib.data_parallel: worker processes give the loss and gradients of one process.
+"""course_lib.data_parallel: worker processes make the training step of one process.
 
-The sum of the workers' shares equals fast.loss_and_gradients on the whole batch, in float64 to
-~1e-10 on random batches, masks and parameter values (hypothesis); training with two workers
-follows training in one process (float32); a worker's error is raised with its own type and
-message, a worker that dies is reported with what it wrote, and closing leaves nothing behind.
+The sum of the workers' shares equals fast.loss_and_gradients on the whole batch, and their
+steps (gradients, clipping, each its parameters' AdamW update) equal train_step's in one
+process, in float64 to ~1e-10 on random batches, masks, clipping and parameter values
+(hypothesis); training with two workers follows training in one process (float32); a worker's
+error is raised with its own type and message before anything changes, a worker that dies is
+reported with what it wrote, and closing leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 
@@ -59,6 +62,64 @@ def test_the_workers_sum_to_the_one_process_loss_and_gradients(model, parallel, 
     assert_same(grads, one_grads)
 
 
+@settings(max_examples=15, deadline=None)
+@given(B=st.integers(1, 7), steps=st.integers(1, 3), clip=st.sampled_from([None, 1e-3, 1e3]),
+       masked=st.booleans(), seed=st.integers(0, 2**32 - 1))  # fmt: skip
+def test_the_workers_steps_are_the_one_process_steps(model, parallel, B, steps, clip, masked,
+                                                     seed):
+    """Three workers, so that a batch of fewer sequences leaves some without a share; clipping
+    off, always on (1e-3) and never reached (1e3)."""
+    rng = np.random.default_rng(seed)
+    for p in model.params.values():
+        p[...] = 0.5 * rng.standard_normal(p.shape)
+    twin = copy.deepcopy(model)
+    optimizers = AdamW(model.params, lr=1e-2), AdamW(twin.params, lr=1e-2)
+    for _ in range(steps):
+        x, y = rng.integers(0, V, size=(B, BLOCK)), rng.integers(0, V, size=(B, BLOCK))
+        mask = rng.integers(0, 2, size=(B, BLOCK)) | np.eye(B, BLOCK, dtype=int) if masked else None
+        batch = (x, y) if mask is None else (x, y, mask)
+        loss = train_step(model, batch, optimizers[0], 1e-2, clip, parallel)
+        assert loss == pytest.approx(train_step(twin, batch, optimizers[1], 1e-2, clip),
+                                     rel=1e-10)  # fmt: skip
+    assert_same(model.params, twin.params)
+    assert_same((optimizers[0].m, optimizers[0].v), (optimizers[1].m, optimizers[1].v))
+    assert optimizers[0].step_count == optimizers[1].step_count == steps
+
+
+def test_the_optimizers_moments_stay_its_own_after_closing():
+    """The moments moved into the shared memory: after closing, the optimizer goes on in one
+    process exactly as one that never left it."""
+    model = random_model(10, dtype=np.float64, vocab_size=V, block_size=BLOCK)
+    twin = copy.deepcopy(model)
+    optimizers = AdamW(model.params, lr=1e-2), AdamW(twin.params, lr=1e-2)
+    x, y = random_windows(np.arange(200) % V, 4, BLOCK, np.random.default_rng(2))
+    with DataParallel(model, workers=2) as parallel:
+        train_step(model, (x, y), optimizers[0], 1e-2, parallel=parallel)
+    train_step(twin, (x, y), optimizers[1], 1e-2)
+    for _ in range(2):
+        for one, optimizer in zip((model, twin), optimizers, strict=True):
+            train_step(one, (x, y), optimizer, 1e-2)
+    assert_same(model.params, twin.params)
+    assert_same((optimizers[0].m, optimizers[0].v), (optimizers[1].m, optimizers[1].v))
+
+
+def test_an_optimizer_of_other_parameters_is_refused_before_any_work(model, parallel):
+    x = np.zeros((2, 3), dtype=int)
+    for params in ({"w": np.zeros(3)}, {**model.params, "wte": np.zeros((2, 2))}):
+        with pytest.raises(ValueError, match="same parameter names and shapes"):
+            parallel.train_step(x, x, None, AdamW(params))
+
+
+@given(sizes=st.lists(st.integers(1, 50), min_size=1, max_size=20), workers=st.integers(1, 5))
+def test_each_parameter_has_one_owner_and_the_workers_about_the_same_load(sizes, workers):
+    shapes = {f"p{i}": (size,) for i, size in enumerate(sizes)}
+    owners = data_parallel._owners(shapes, workers)
+    assert owners.keys() == shapes.keys() and set(owners.values()) <= set(range(workers))
+    loads = [sum(shapes[name][0] for name, owner in owners.items() if owner == w)
+             for w in range(workers)]  # fmt: skip
+    assert max(loads) - min(loads) <= max(sizes)  # the largest-first greedy bound
+
+
 def test_a_workers_error_is_raised_with_its_type_and_message(model, parallel):
     x = np.zeros((4, 3), dtype=int)
     for y, kind, words in [(np.full((4, 3), V), ValueError, "target"),
@@ -83,6 +144,40 @@ def test_a_diverged_model_raises_before_any_update():
         train(model, lambda step: (x, y), 1, progress=False, workers=2)
     for name, p in model.params.items():
         np.testing.assert_array_equal(p, before[name])
+
+
+def test_a_worker_that_dies_during_a_step_leaves_the_parameters_as_they_were():
+    model = random_model(11, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+    before = {name: p.copy() for name, p in model.params.items()}
+    optimizer = AdamW(model.params)
+    parallel = DataParallel(model, workers=2)
+    answer = parallel._ask
+
+    def killed_before_the_update(requests):  # as a worker killed between two rounds
+        if requests[0][0] == "update":
+            os.kill(parallel._workers[0].pid, signal.SIGKILL)
+        return answer(requests)
+
+    parallel._ask = killed_before_the_update
+    x = np.zeros((2, 4), dtype=int)
+    with pytest.raises(RuntimeError, match=r"training worker 0 stopped \(exit code -9\)"):
+        parallel.train_step(x, x, None, optimizer)
+    assert optimizer.step_count == 0
+    for name, p in model.params.items():
+        np.testing.assert_array_equal(p, before[name])
+
+
+def test_the_workers_import_this_course_lib_whatever_the_working_folder(monkeypatch, tmp_path):
+    """`python -m` puts the working folder first on the path: a folder of the learner's holding
+    a course_lib of its own must not be what the workers run."""
+    (tmp_path / "course_lib").mkdir()
+    (tmp_path / "course_lib" / "__init__.py").write_text("raise ImportError('the wrong one')\n")
+    monkeypatch.chdir(tmp_path)
+    model = random_model(12, dtype=np.float32, vocab_size=V, block_size=BLOCK)
+    x = np.zeros((2, 4), dtype=int)
+    with DataParallel(model, workers=1) as parallel:
+        loss, _ = parallel.loss_and_gradients(x, x)
+    assert np.isfinite(loss)
 
 
 def test_a_worker_that_dies_is_reported_and_the_rest_shut_down():

@@ -7,11 +7,12 @@ Prints, in one run:
      "baby GPT" shape (4 layers, 4 heads, 128 features, block 64, batch 12, 65 characters) and
      for the shipped base model's shape (its config, batch 32 as in `make pretrain`), with the
      GFLOP/s they reach; the same step with its batch shared by two worker processes
-     (course_lib.data_parallel); with --compare-with REV also the code at git revision REV, and
-     the speed-up; the same shapes through the plain model (transformer.py's own forward and
-     backward, without course_lib.fast), the fast step's time by phase, and the time of its
-     matrix products alone (the floor left when all element-wise work is free); with PyTorch
-     installed (`pip install torch`, never a course dependency) also PyTorch eager on the CPU;
+     (course_lib.data_parallel); with --compare-with REV also the code at git revision REV (its
+     2-worker step too, if it has one), and the speed-ups; the same shapes through the plain
+     model (transformer.py's own forward and backward, without course_lib.fast), the fast
+     step's time by phase, and the time of its matrix products alone (the floor left when all
+     element-wise work is free); with PyTorch installed (`pip install torch`, never a course
+     dependency) also PyTorch eager on the CPU, and the 2-worker step's time against it;
   3. element-wise work (GELU) on two threads against one;
   4. cached generation: ms per new token at contexts 16, 64, 128 and 256 (a model of the
      shipped shape with block_size 256), and the shipped model's load + 200-token generation.
@@ -244,7 +245,8 @@ def time_in_processes(implementations: dict, shape: dict, repeats: int, steps: i
         for name, (kind, root) in implementations.items():
             command = [sys.executable, __file__, "--worker", kind, "--shape", json.dumps(shape),
                        "--steps", str(steps)] + (["--root", str(root)] if root else [])
-            result = subprocess.run(command, check=True, capture_output=True, text=True)
+            result = subprocess.run(command, check=True, capture_output=True, text=True,
+                                    cwd=root or REPO)  # a worker's `python -m` finds root's
             times[name].append(json.loads(result.stdout.splitlines()[-1]))
     return times
 
@@ -255,6 +257,8 @@ def training_figures(title: str, shape: dict, old_root: Path | None, args) -> No
                        "its plain model (no fast.py)": ("plain", REPO)}
     if old_root is not None:
         implementations[f"course_lib at {args.compare_with}"] = ("fast", old_root)
+        if (old_root / "course_lib" / "data_parallel.py").exists():
+            implementations[f"2 workers at {args.compare_with}"] = ("parallel", old_root)
     if importlib.util.find_spec("torch") is not None:
         implementations["PyTorch eager (CPU)"] = ("torch", None)
     times = time_in_processes(implementations, shape, args.repeats, args.steps)
@@ -270,6 +274,12 @@ def training_figures(title: str, shape: dict, old_root: Path | None, args) -> No
                                             f" (median of the rounds: x{paired:.2f})")
         print(f"  {name:28s} {seconds * 1e3:7.1f} ms/step  {flops / seconds / 1e9:6.1f} GFLOP/s"
               f"{ratio}")  # fmt: skip
+    workers = "the same, 2 worker processes"
+    for other in (f"2 workers at {args.compare_with}", "PyTorch eager (CPU)"):
+        if other in times:
+            paired = np.median(np.divide(times[workers], times[other]))
+            print(f"  2 workers take x{best[workers] / best[other]:.2f} the time of {other} "
+                  f"(median of the rounds: x{paired:.2f})")  # fmt: skip
     phases = phase_times(shape, args.steps)
     print("  this checkout's step by phase (best of each): " + ", ".join(
         f"{name} {seconds * 1e3:.1f} ms" for name, seconds in phases.items()))  # fmt: skip

@@ -31,9 +31,11 @@ V x n_embd output head) and the second term is attention (q k^T and att v, full 
 
 OpenBLAS picks its kernel for the CPU unless OPENBLAS_CORETYPE forces one; this script removes
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from its own environment before numpy loads (pass
---keep-openblas-env to keep them).
+--keep-openblas-env to keep them). --avx2 runs everything as on a CPU without AVX-512, through
+the libraries' own switches (AVX2_ONLY): OpenBLAS's Haswell kernel, numpy's loops without their
+AVX-512 versions, PyTorch's AVX2 kernels; the header shows the kernel and numpy's SIMD levels.
 
-Usage:  .venv/bin/python scripts/bench_model.py [--compare-with 94fd8e4] [--repeats 7]
+Usage:  .venv/bin/python scripts/bench_model.py [--compare-with 94fd8e4] [--repeats 7] [--avx2]
 """
 
 from __future__ import annotations
@@ -41,9 +43,16 @@ from __future__ import annotations
 import os
 import sys
 
+AVX2_ONLY = {"OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
+             "MKL_ENABLE_INSTRUCTIONS": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2",
+             # numpy >= 2.4's names, then the older ones (each version ignores the other's)
+             "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512CD "
+                                         "AVX512_SKX AVX512_CLX AVX512_CNL"}  # fmt: skip
 if "--keep-openblas-env" not in sys.argv:  # before numpy loads OpenBLAS
     for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         os.environ.pop(variable, None)
+if "--avx2" in sys.argv:  # the worker processes inherit it
+    os.environ.update(AVX2_ONLY)
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
@@ -359,6 +368,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (removed by default)")
+    parser.add_argument("--avx2", action="store_true",
+                        help="run as on a CPU without AVX-512 (OpenBLAS, numpy and PyTorch)")
     parser.add_argument("--worker", choices=["fast", "parallel", "plain", "torch"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
@@ -375,7 +386,12 @@ def main() -> None:
                   f"{pool.get('architecture')}, {pool['num_threads']} threads")  # fmt: skip
     except ImportError:
         print("BLAS: (install threadpoolctl to see the library and its kernel)")
-    print(f"numpy {np.__version__}")
+    try:
+        from numpy._core import _multiarray_umath as umath  # numpy >= 2
+    except ImportError:
+        from numpy.core import _multiarray_umath as umath  # numpy 1.26
+    simd = [name for name in umath.__cpu_dispatch__ if umath.__cpu_features__.get(name)]
+    print(f"numpy {np.__version__}, its SIMD loops for: {' '.join(simd)}")
     print(f"numpy float32 GEMM peak (2048^3): {gemm_gflops():.1f} GFLOP/s")
 
     from course_lib.pretrained import MODEL_PATH

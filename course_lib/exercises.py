@@ -7,7 +7,10 @@ A self-check calls the learner's function through `call`, which
   exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
   a masked array, an array of objects, a float whose `==` always says yes) fails the check
   with a message saying what to return instead (the grader reads the numbers of some of these,
-  but a hidden case may check the type, so the check asks for the plain form). Reading the
+  but a hidden case may check the type, so the check asks for the plain form), and numbers in
+  a narrow numpy type (uint8, int16, float16, any unsigned one: protocol.narrow), which hold a
+  check's small numbers and wrap round or round the grader's larger ones, fail saying which
+  numbers the type holds and what to return instead. Reading the
   value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
   cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
   is read within the time limit too, and a value that cannot be read fails the same way;
@@ -50,7 +53,7 @@ from types import FunctionType, ModuleType
 
 import numpy as np
 
-from autograder.protocol import NotPlainData, as_graded, class_names
+from autograder.protocol import NarrowNumbers, NotPlainData, as_graded, class_names
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
 RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
@@ -84,6 +87,10 @@ REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's an
 UNEXPLAINED = "your code raised {kind}: read its message above"
 CHANGED_INPUT = ("your function changed its {argument} argument, the caller's data, in place: "
                  "work on a copy (x = x.copy(), or z - z.max() rather than z -= z.max())")
+NARROW = ("your function's value has numbers of type {type}, which {holds}: numpy wraps round "
+          "(or rounds) what does not fit without a word, so code right on these small examples "
+          "goes wrong on larger ones. Keep integers in int64 and reals in float64 "
+          "(np.asarray(x, dtype=np.int64), dtype=np.float64)")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -91,7 +98,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT)
+            UNEXPLAINED, CHANGED_INPUT, NARROW)
 
 
 class TimeLimitExceeded(BaseException):
@@ -136,6 +143,8 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     try:
         with time_limit(TIME_LIMIT):
             value = as_graded(value, exact=True)
+    except NarrowNumbers as error:
+        raise AssertionError(NARROW.format(type=error.dtype, holds=_holds(error.dtype))) from None
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read
@@ -324,6 +333,15 @@ def _name_of(function) -> str:
     """A function's name; "your function" for any other callable (reading its name could run
     the learner's code)."""
     return function.__name__ if type(function) is FunctionType else "your function"
+
+
+def _holds(dtype: np.dtype) -> str:
+    """What a narrow numpy number type holds, in words: its range, or its digits."""
+    if dtype.kind == "f":
+        return f"keeps only {np.finfo(dtype).precision} significant digits (the checks compare 5)"
+    info = np.iinfo(dtype)
+    unsigned = " (none below 0: 0 - 1 wraps round to the largest)" if dtype.kind == "u" else ""
+    return f"holds only the integers {info.min:,} .. {info.max:,}{unsigned}"
 
 
 def _kind_of(value) -> str:

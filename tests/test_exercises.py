@@ -125,6 +125,34 @@ def test_a_check_that_computes_gets_numbers_or_says_what_to_return(value, messag
     assert call(lambda: [1, 2], floats=True).dtype == np.float64
 
 
+@pytest.mark.parametrize(("value", "holds"), [
+    (np.arange(3, dtype=np.uint8), "0 .. 255 (none below 0"),
+    (np.arange(3, dtype=np.int8), "-128 .. 127"),
+    (np.arange(3, dtype=np.int16), "-32,768 .. 32,767"),
+    (np.arange(3, dtype=np.uint64), "none below 0"),
+    ((np.zeros(2), [np.arange(2, dtype=np.uint16)]), "0 .. 65,535"),
+    (np.full(2, 0.1, dtype=np.float16), "3 significant digits"),
+    ([np.float16(0.1)], "3 significant digits"), (np.uint8(7), "0 .. 255"),
+], ids=["uint8", "int8", "int16", "uint64", "nested uint16", "float16", "a float16 scalar",
+        "a uint8 scalar"])
+def test_numbers_in_a_narrow_type_fail_the_check_saying_what_the_type_holds(value, holds):
+    """Token ids in uint8 hold a check's small ids and wrap round the grader's (a vocabulary of
+    1,024): make_pairs passed its self-check and failed the hidden cases. Every numpy type
+    narrower than the exercises need fails, in words naming the type and what it holds."""
+    with pytest.raises(AssertionError, match="numbers of type") as caught:
+        call(lambda: value)
+    assert holds in str(caught.value) and "int64" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [np.arange(3, dtype=np.int32), np.arange(3), np.float32(0.5),
+                                   np.zeros(2, dtype=np.float32), np.array([True]),
+                                   np.zeros(2, dtype=np.longdouble)],
+                         ids=["int32", "int64", "a float32 scalar", "float32", "bool",
+                              "longdouble"])
+def test_the_types_the_exercises_compute_with_pass(value):
+    assert call(lambda: value) is not None
+
+
 numbers_or_not = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
               st.text(max_size=2), st.builds(lambda power: 10**power, st.integers(300, 400))),

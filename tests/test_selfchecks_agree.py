@@ -126,6 +126,12 @@ def lying(leaf):
     return AlwaysEqual(leaf) if type(leaf) is float else leaf
 
 
+def integers(dtype):
+    """An integer array held in `dtype` instead (wrapped round where its values do not fit, as
+    numpy's astype wraps them): the change of a learner who stores ids in a narrow type."""
+    return lambda leaf: leaf.astype(dtype) if leaf.dtype.kind in "iu" else leaf
+
+
 def wrong_sequence(value):
     """A list of ints or pairs with its last item dropped (an off-by-one)."""
     return value[:-1] if type(value) is list and value else value
@@ -190,6 +196,15 @@ ANSWER_KINDS = {
     "text for numbers": (lambda value, rtol: each_leaf(value, lambda leaf: (
         str(leaf) if type(leaf) in (int, float) else leaf.astype(str)
         if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iuf" else leaf)), WRONG),
+    "uint8 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.uint8))),
+                               WRONG),
+    "int16 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.int16))),
+                               WRONG),
+    "uint64 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.uint64))),
+                                WRONG),
+    "float16 for float64": (lambda value, rtol: each_leaf(value, lambda leaf: (
+        leaf.astype(np.float16) if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
+        else np.float16(leaf) if type(leaf) is float else leaf)), WRONG),
 }
 
 
@@ -326,6 +341,28 @@ def test_a_self_check_and_the_grader_agree_on_any_value(exercise, kind, which):
 def test_every_exercise_and_kind_of_answer(exercise, kind):
     """Every pair once, on the exercise's first function (the property above draws the rest)."""
     check_answer(exercise, kind, 0)
+
+
+NARROW_KINDS = ("uint8 for int64 arrays", "int16 for int64 arrays", "uint64 for int64 arrays",
+                "float16 for float64")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("kind", NARROW_KINDS)
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_numbers_in_a_narrow_type_fail_the_self_check_naming_the_type(exercise, kind, which):
+    """Token ids in uint8 (wrapped round on the grader's vocabulary of 1,024) or probabilities in
+    float16 (3 digits): the self-check says which type, what it holds and what to return
+    (exercises.NARROW), rather than passing (make_pairs in uint8) or naming a mistake the learner
+    did not make ("each row must sum to 1, got row sums [1. 0.9998 1.]")."""
+    name, exercise_id = exercise
+    changes: list[bool] = []
+    verdicts, target = verdicts_of(name, exercise_id, which,
+                                   returning(kind, tolerance(name, exercise_id), changes))
+    if any(changes):
+        assert type(verdicts.visible) is AssertionError, f"{target}: {kind} passed"
+        assert str(verdicts.visible).startswith("your function's value has numbers of type"), (
+            f"{target}: {kind}: {verdicts.visible}")
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])

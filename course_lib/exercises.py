@@ -28,7 +28,11 @@ A self-check calls the learner's function through `call`, which
   no check raises numpy's own error on a value of an odd shape or type;
 - fails when the function changed the data it was given (an array, list or dict argument, at
   any depth): a check's expected values may share that data, and the grader's inputs are its
-  own, so a function that works in place could pass a check that the grader fails.
+  own, so a function that works in place could pass a check that the grader fails;
+- fails when the function changed the value it returned at the call before (a list or array it
+  keeps between calls and fills again, a module-level cache): each check reads a value when it
+  is returned, but a hidden case that holds two results at once, [f(a), f(b)], sees the last
+  one twice.
 
 `passed(what)` prints a check's last line, which says what a self-check cannot see: the grader
 runs the function on inputs of its own, and without course_lib's version of the exercise.
@@ -91,6 +95,10 @@ NARROW = ("your function's value has numbers of type {type}, which {holds}: nump
           "(or rounds) what does not fit without a word, so code right on these small examples "
           "goes wrong on larger ones. Keep integers in int64 and reals in float64 "
           "(np.asarray(x, dtype=np.int64), dtype=np.float64)")
+REUSED = ("your function changed the value it had returned before when it ran again: it hands "
+          "out a list or array that it keeps between calls and fills again (a module-level "
+          "cache?), so a caller that holds two of its results sees the last one twice. Build a "
+          "new list or array on each call")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -98,7 +106,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT, NARROW)
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED)
 
 
 class TimeLimitExceeded(BaseException):
@@ -114,11 +122,14 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     error and raise an AssertionError with the meaning `explain` gives for the exception's type
     (a name of it or of a base class, such as "IndexError" or "TypeError"; the first that
     applies), else a general meaning. If the function changed the data it was given, raise an
-    AssertionError with `in_place` (what that means in this exercise), else CHANGED_INPUT."""
+    AssertionError with `in_place` (what that means in this exercise), else CHANGED_INPUT; if
+    it changed the value the call before returned, REUSED."""
     name = _name_of(function)
     library_untouched()
     given = {**dict(enumerate(args)), **kwargs}  # position or keyword -> argument
     before = {where: _data_copy(argument) for where, argument in given.items()}
+    earlier = _RETURNED[-1] if _RETURNED else None
+    earlier_copy = _data_copy(earlier)  # as it is now: only this run of the function may change it
     try:
         with bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
             value = function(*args, **kwargs)
@@ -132,14 +143,13 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     finally:
         library_untouched()
     for where, argument in given.items():
-        try:
-            unchanged = _unchanged(before[where], argument)
-        except Exception:  # a dict key the learner's code put in, whose own == raised
-            unchanged = False
-        if not unchanged:
+        if not _still(before[where], argument):
             which = f"{where + 1}{_ORDINAL_ENDINGS.get(where + 1, 'th')}" \
                 if isinstance(where, int) else f"`{where}`"  # fmt: skip
             raise AssertionError(in_place or CHANGED_INPUT.format(argument=which))
+    if not _still(earlier_copy, earlier):
+        raise AssertionError(REUSED)
+    returned = value
     try:
         with time_limit(TIME_LIMIT):
             value = as_graded(value, exact=True)
@@ -149,6 +159,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read
         raise AssertionError(NOT_PLAIN.format(kind=UNREADABLE)) from None
+    _RETURNED[:] = [returned]  # plain data, read within the time limit: copied at the next call
     return as_floats(value) if floats else value
 
 
@@ -170,6 +181,7 @@ def as_floats(value):
 
 _ORDINAL_ENDINGS = {1: "st", 2: "nd", 3: "rd"}
 _NOT_COMPARED = object()  # an argument that is not data (a model, a tokenizer, a function)
+_RETURNED: list = []  # the learner's own object that call last read as a value (at most one)
 
 
 def _data_copy(argument):
@@ -205,6 +217,15 @@ def _unchanged(copy, argument) -> bool:
         return argument.keys() == copy.keys() and all(_unchanged(copy[k], argument[k])
                                                       for k in copy)  # fmt: skip
     return bool(argument == copy or (argument != argument and copy != copy))  # NaN
+
+
+def _still(copy, data) -> bool:
+    """True if `data` still holds what `_data_copy` copied; False too when comparing raised (a
+    dict key the learner's code put in, whose own == raised)."""
+    try:
+        return _unchanged(copy, data)
+    except Exception:  # noqa: BLE001 - a learner's key may raise anything
+        return False
 
 
 def _holds_none(value) -> bool:

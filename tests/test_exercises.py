@@ -438,3 +438,30 @@ def test_a_nan_left_as_it_was_is_no_change_and_objects_are_not_compared():
         return float(np.nansum(data[0]))
 
     assert call(train, model, [np.array([np.nan, 1.0]), float("nan")]) == 1.0
+
+
+def test_a_function_that_refills_what_it_returned_before_fails_the_check():
+    """A list kept between calls and filled again: each check reads its value at once and
+    passes, but a caller that holds two results ([f(a), f(b)], as a hidden case may) sees the
+    last one twice."""
+    kept = []
+
+    def new_tokens(n):
+        kept[:] = range(n)
+        return kept
+
+    assert call(new_tokens, 2) == [0, 1]
+    with pytest.raises(AssertionError) as caught:
+        call(new_tokens, 3)
+    assert str(caught.value) == exercises.REUSED
+
+
+def test_only_the_learner_s_code_can_make_a_result_reused():
+    """A result that is the caller's own array (returned as given), which the caller then
+    changes, or a kept value nobody changes, is no reuse."""
+    given = np.arange(3.0)
+    constant = [1, 2]
+    assert call(np.asarray, given).tolist() == [0.0, 1.0, 2.0]
+    given += 1  # the caller's own change, between the calls
+    assert call(lambda: constant) == [1, 2]
+    assert call(lambda: constant) == [1, 2]

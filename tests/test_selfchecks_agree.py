@@ -277,6 +277,39 @@ def mutating(first: bool, changes: list):
     return wrap
 
 
+def refilling(changes: list):
+    """A wrap: the named function returns its value's arrays and lists (or the value itself)
+    in objects it keeps between calls, filled again at each call when the shape allows (a
+    module-level cache); `changes` records whether a kept object was handed out again."""
+    def wrap(namespace, name):
+        original = namespace[name]
+        kept: dict = {}
+
+        def keep(leaf, key):
+            """The object kept under `key` filled with `leaf`, if it can hold it; else `leaf`
+            (an array copied), kept from now on."""
+            held = kept.get(key)
+            if isinstance(leaf, np.ndarray) and isinstance(held, np.ndarray) and \
+                    (held.shape, held.dtype) == (leaf.shape, leaf.dtype):  # fmt: skip
+                held[...] = leaf
+            elif type(leaf) is list and type(held) is list:
+                held[:] = leaf
+            else:
+                kept[key] = leaf.copy() if isinstance(leaf, np.ndarray) else leaf
+                return kept[key]
+            changes.append(True)
+            return held
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            value = original(*args, **kwargs)
+            if type(value) is tuple:
+                return tuple(keep(item, position) for position, item in enumerate(value))
+            return keep(value, "value")
+        namespace[name] = changed
+    return wrap
+
+
 def tolerance(name: str, exercise: str) -> float:
     """The grader's smallest relative tolerance among the exercise's hidden cases."""
     return min(tolerances["rtol"] for _, tolerances in reference_values(name, exercise))
@@ -376,6 +409,25 @@ def test_changing_the_callers_input_fails_the_self_check(exercise, first):
     verdicts, target = verdicts_of(name, exercise_id, 0, mutating(first, changes))
     expected = WRONG if any(changes) else RIGHT
     check_agreement(name, exercise_id, verdicts, expected, f"{target}: changes its input")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_handing_out_a_kept_result_again_fails_the_self_check(exercise, which):
+    """A function that returns lists or arrays it keeps between calls and fills again (a
+    module-level cache): each check reads its value at once, but a hidden case holding two
+    results, [generate_greedy(model, p, 3) for p in prompts], saw the last one twice (Exercise
+    2.2 passed its self-check and lost the case). The self-check fails it in plain words
+    (course_lib.exercises.REUSED) when a kept object it read changes; a function that refills
+    only what another of the learner's functions reads inside (gelu inside transformer_block)
+    may pass both."""
+    name, exercise_id = exercise
+    changes: list[bool] = []
+    verdicts, target = verdicts_of(name, exercise_id, which, refilling(changes))
+    expected = EITHER if any(changes) else RIGHT
+    check_agreement(name, exercise_id, verdicts, expected, f"{target}: hands out a kept result")
+    if verdicts.visible is not None:
+        assert str(verdicts.visible) == exercises.REUSED, verdicts.visible
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])

@@ -26,6 +26,9 @@ A self-check calls the learner's function through `call`, which
   them), puts it back and fails, so no check passes because its tools were changed;
 - with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
   no check raises numpy's own error on a value of an odd shape or type;
+- with `ids=True` (an exercise that returns token ids), fails a value holding anything but
+  ints and integer arrays, saying what: a float or a bool equals an int in a check's `==`, but
+  a tokenizer raises its own error on it (a check that decodes the ids), and True is no id;
 - fails when the function changed the data it was given (an array, list or dict argument, at
   any depth): a check's expected values may share that data, and the grader's inputs are its
   own, so a function that works in place could pass a check that the grader fails;
@@ -95,6 +98,9 @@ NARROW = ("your function's value has numbers of type {type}, which {holds}: nump
           "(or rounds) what does not fit without a word, so code right on these small examples "
           "goes wrong on larger ones. Keep integers in int64 and reals in float64 "
           "(np.asarray(x, dtype=np.int64), dtype=np.float64)")
+NOT_IDS = ("your function returned {kind} among its token ids: a token id is an int, so convert "
+           "each with int(...) (3.0 and True compare equal to the ids 3 and 1, but a tokenizer "
+           "refuses them)")
 REUSED = ("your function changed the value it had returned before when it ran again: it hands "
           "out a list or array that it keeps between calls and fills again (a module-level "
           "cache?), so a caller that holds two of its results sees the last one twice. Build a "
@@ -106,7 +112,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED)
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS)
 
 
 class TimeLimitExceeded(BaseException):
@@ -115,10 +121,11 @@ class TimeLimitExceeded(BaseException):
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
-         in_place: str | None = None, **kwargs):
+         ids: bool = False, in_place: str | None = None, **kwargs):
     """function(*args, **kwargs), read as the grader reads it (see the module's docstring); with
     `floats`, as a float64 numpy array (a check that computes with the value), or an
-    AssertionError if it is not an array or list of numbers. If the function raises, print the
+    AssertionError if it is not an array or list of numbers; with `ids`, an AssertionError if
+    it holds anything but ints and integer arrays (NOT_IDS). If the function raises, print the
     error and raise an AssertionError with the meaning `explain` gives for the exception's type
     (a name of it or of a base class, such as "IndexError" or "TypeError"; the first that
     applies), else a general meaning. If the function changed the data it was given, raise an
@@ -160,7 +167,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read
         raise AssertionError(NOT_PLAIN.format(kind=UNREADABLE)) from None
     _RETURNED[:] = [returned]  # plain data, read within the time limit: copied at the next call
-    return as_floats(value) if floats else value
+    return as_floats(value) if floats else as_ids(value) if ids else value
 
 
 def as_floats(value):
@@ -177,6 +184,17 @@ def as_floats(value):
         raise AssertionError(NOT_NUMBERS.format(kind="a number too large for a float")) from None
     except (TypeError, ValueError):
         raise AssertionError(NOT_NUMBERS.format(kind=_kind_of(value))) from None
+
+
+def as_ids(value):
+    """A plain value of token ids, as it is; an AssertionError saying what to return instead if
+    it holds anything but ints and integer arrays (in lists, tuples and dicts)."""
+    if value is None:
+        raise AssertionError(NO_VALUE)
+    kind = _not_an_id(value)
+    if kind:
+        raise AssertionError(NOT_IDS.format(kind=kind))
+    return value
 
 
 _ORDINAL_ENDINGS = {1: "st", 2: "nd", 3: "rd"}
@@ -226,6 +244,18 @@ def _still(copy, data) -> bool:
         return _unchanged(copy, data)
     except Exception:  # noqa: BLE001 - a learner's key may raise anything
         return False
+
+
+def _not_an_id(value) -> str | None:
+    """What in a plain value is no token id ("a float", "an array of float64"), or None when it
+    holds only ints and integer arrays (in lists, tuples and dicts)."""
+    if type(value) in (list, tuple):
+        return next(filter(None, map(_not_an_id, value)), None)
+    if type(value) is dict:
+        return _not_an_id(list(value.values()))
+    if type(value) is np.ndarray:
+        return None if value.dtype.kind == "i" else f"an array of {value.dtype}"
+    return None if type(value) is int else "None" if value is None else _kind_of(value)
 
 
 def _holds_none(value) -> bool:

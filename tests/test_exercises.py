@@ -465,3 +465,21 @@ def test_only_the_learner_s_code_can_make_a_result_reused():
     given += 1  # the caller's own change, between the calls
     assert call(lambda: constant) == [1, 2]
     assert call(lambda: constant) == [1, 2]
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ([3, 1.0], "a float"), ([3, True], "a bool"), ([(102, 103), (261, 103.0)], "a float"),
+    ((np.arange(2), np.zeros(2)), "an array of float64"), ([1, None], "None"),
+    ({"ids": [1, "2"]}, "a str"),
+], ids=["a float", "a bool", "a float in a pair", "a float array", "None", "text in a dict"])
+def test_token_ids_that_are_not_ints_fail_the_check_saying_what_they_hold(value, kind):
+    """Greedy ids as floats (argmax of an array of floats kept as float) passed Exercise 2.2's
+    `out == [3, 1, 2, 4]` and then crashed its check with the tokenizer's own TypeError when it
+    decoded them; True for the id 1 passed that check and failed the grader."""
+    with pytest.raises(AssertionError) as caught:
+        call(lambda: value, ids=True)
+    assert str(caught.value) == exercises.NOT_IDS.format(kind=kind)
+    with pytest.raises(AssertionError, match="returned None"):
+        call(lambda: None, ids=True)
+    ids = [(1, 2), np.arange(3), [np.int64(4)], {"a": 5}]
+    assert same_plain(call(lambda: ids, ids=True), [(1, 2), np.arange(3), [4], {"a": 5}])

@@ -202,6 +202,8 @@ ANSWER_KINDS = {
                                WRONG),
     "uint64 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.uint64))),
                                 WRONG),
+    "floats for int ids": (lambda value, rtol: each_leaf(
+        value, lambda leaf: float(leaf) if type(leaf) is int else leaf), WRONG),
     "float16 for float64": (lambda value, rtol: each_leaf(value, lambda leaf: (
         leaf.astype(np.float16) if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
         else np.float16(leaf) if type(leaf) is float else leaf)), WRONG),

@@ -16,7 +16,8 @@
   numpy scalar arrives as the Python number it holds, a named tuple as a plain tuple.
 - `as_graded(value)`: a value as the grader reads it, in the kernel's own process (the
   self-checks of course_lib.exercises check exactly what the grader will compare, `exact`: they
-  ask for the plain forms themselves, not the subclasses and object arrays read generously).
+  ask for the plain forms themselves, not the subclasses and object arrays read generously, and
+  numbers in the numpy types the exercises compute with, not in a narrow type, NarrowNumbers).
 
 >>> decode(encode([1, 2.5, "a", None]))
 [1, 2.5, 'a', None]
@@ -49,6 +50,25 @@ class NotPlainData(TypeError):
     """Raised when a value is not plain data (the message names the offending type)."""
 
 
+class NarrowNumbers(NotPlainData):
+    """Raised, when reading `exact`ly, for numpy numbers of a narrow type (`narrow`): integers
+    of fewer than 32 bits or unsigned, floats of fewer than 32 bits. Such a type holds a small
+    example's numbers but wraps round (or rounds) larger ones without a word, so an answer in it
+    can pass a self-check and fail the grader's larger inputs. `dtype` is the type."""
+
+    def __init__(self, dtype: np.dtype):
+        super().__init__(f"numbers of the narrow type {dtype}")
+        self.dtype = dtype
+
+
+def narrow(dtype: np.dtype) -> bool:
+    """True for a numpy number type narrower than the exercises' numbers need: an unsigned
+    integer (no token id or count needs one, and 0 - 1 wraps round to its largest value), an
+    integer of fewer than 32 bits (int8, int16: a vocabulary's ids do not fit), a float of fewer
+    than 32 bits (float16: 3 significant digits, where the checks compare 5)."""
+    return dtype.kind == "u" or dtype.kind in "if" and dtype.itemsize < 4
+
+
 def _exact_numpy_scalar(value) -> bool:
     return (
         isinstance(value, np.generic)
@@ -60,7 +80,8 @@ def _exact_numpy_scalar(value) -> bool:
 def to_jsonable(value, depth: int = 0, exact: bool = False):
     """Turn plain data into JSON-compatible structures; raise NotPlainData otherwise. `exact`
     refuses what the grader reads generously (an array of a numpy subclass, a masked array with
-    nothing masked, an array of Python objects) as well."""
+    nothing masked, an array of Python objects) as well, and numbers of a narrow numpy type
+    (NarrowNumbers)."""
     if depth > MAX_DEPTH:
         raise NotPlainData(f"data nested deeper than {MAX_DEPTH} levels")
     kind = type(value)
@@ -69,6 +90,8 @@ def to_jsonable(value, depth: int = 0, exact: bool = False):
     if kind is float:
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if _exact_numpy_scalar(value):  # the Python value it holds; a longdouble holds none
+        if exact and narrow(np.dtype(kind)):
+            raise NarrowNumbers(np.dtype(kind))
         item = value.item()
         return to_jsonable(float(item) if type(item) is kind else item, depth + 1, exact)
     if kind is list:
@@ -95,6 +118,8 @@ def to_jsonable(value, depth: int = 0, exact: bool = False):
     if kind is np.ndarray:
         if value.dtype.kind not in ARRAY_KINDS:
             raise NotPlainData(f"a numpy array of dtype {value.dtype}")
+        if exact and narrow(value.dtype):
+            raise NarrowNumbers(value.dtype)
         return {
             "__array__": {
                 "dtype": value.dtype.str,
@@ -164,7 +189,9 @@ def as_graded(value, exact: bool = False):
     """`value` as the grader reads it: fresh built-in objects and numpy arrays, each numpy
     scalar the Python number it holds; NotPlainData (naming the type) for anything that is not
     plain data. `exact` (the self-checks') refuses the arrays the grader reads generously too,
-    since a hidden case may check a value's type: a self-check never passes what it fails."""
+    since a hidden case may check a value's type: a self-check never passes what it fails; and
+    numbers of a narrow type (NarrowNumbers), right on a check's small inputs and wrapped round
+    or rounded on the grader's larger ones."""
     return from_jsonable(to_jsonable(value, exact=exact))
 
 

@@ -7,7 +7,10 @@ A self-check calls the learner's function through `call`, which
   exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
   a masked array, an array of objects, a float whose `==` always says yes) fails the check
   with a message saying what to return instead (the grader reads the numbers of some of these,
-  but a hidden case may check the type, so the check asks for the plain form). Reading the
+  but a hidden case may check the type, so the check asks for the plain form), and numbers in
+  a narrow numpy type (uint8, int16, float16, any unsigned one: protocol.narrow), which hold a
+  check's small numbers and wrap round or round the grader's larger ones, fail saying which
+  numbers the type holds and what to return instead. Reading the
   value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
   cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
   is read within the time limit too, and a value that cannot be read fails the same way;
@@ -23,9 +26,16 @@ A self-check calls the learner's function through `call`, which
   them), puts it back and fails, so no check passes because its tools were changed;
 - with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
   no check raises numpy's own error on a value of an odd shape or type;
+- with `ids=True` (an exercise that returns token ids), fails a value holding anything but
+  ints and integer arrays, saying what: a float or a bool equals an int in a check's `==`, but
+  a tokenizer raises its own error on it (a check that decodes the ids), and True is no id;
 - fails when the function changed the data it was given (an array, list or dict argument, at
   any depth): a check's expected values may share that data, and the grader's inputs are its
-  own, so a function that works in place could pass a check that the grader fails.
+  own, so a function that works in place could pass a check that the grader fails;
+- fails when the function changed the value it returned at the call before (a list or array it
+  keeps between calls and fills again, a module-level cache): each check reads a value when it
+  is returned, but a hidden case that holds two results at once, [f(a), f(b)], sees the last
+  one twice.
 
 `passed(what)` prints a check's last line, which says what a self-check cannot see: the grader
 runs the function on inputs of its own, and without course_lib's version of the exercise.
@@ -50,7 +60,7 @@ from types import FunctionType, ModuleType
 
 import numpy as np
 
-from autograder.protocol import NotPlainData, as_graded, class_names
+from autograder.protocol import NarrowNumbers, NotPlainData, as_graded, class_names
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
 RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
@@ -84,6 +94,17 @@ REPLACED = ("your code replaced {names}: the checks use numpy's, course_lib's an
 UNEXPLAINED = "your code raised {kind}: read its message above"
 CHANGED_INPUT = ("your function changed its {argument} argument, the caller's data, in place: "
                  "work on a copy (x = x.copy(), or z - z.max() rather than z -= z.max())")
+NARROW = ("your function's value has numbers of type {type}, which {holds}: numpy wraps round "
+          "(or rounds) what does not fit without a word, so code right on these small examples "
+          "goes wrong on larger ones. Keep integers in int64 and reals in float64 "
+          "(np.asarray(x, dtype=np.int64), dtype=np.float64)")
+NOT_IDS = ("your function returned {kind} among its token ids: a token id is an int, so convert "
+           "each with int(...) (3.0 and True compare equal to the ids 3 and 1, but a tokenizer "
+           "refuses them)")
+REUSED = ("your function changed the value it had returned before when it ran again: it hands "
+          "out a list or array that it keeps between calls and fills again (a module-level "
+          "cache?), so a caller that holds two of its results sees the last one twice. Build a "
+          "new list or array on each call")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -91,7 +112,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT)
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS)
 
 
 class TimeLimitExceeded(BaseException):
@@ -100,18 +121,22 @@ class TimeLimitExceeded(BaseException):
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
-         in_place: str | None = None, **kwargs):
+         ids: bool = False, in_place: str | None = None, **kwargs):
     """function(*args, **kwargs), read as the grader reads it (see the module's docstring); with
     `floats`, as a float64 numpy array (a check that computes with the value), or an
-    AssertionError if it is not an array or list of numbers. If the function raises, print the
+    AssertionError if it is not an array or list of numbers; with `ids`, an AssertionError if
+    it holds anything but ints and integer arrays (NOT_IDS). If the function raises, print the
     error and raise an AssertionError with the meaning `explain` gives for the exception's type
     (a name of it or of a base class, such as "IndexError" or "TypeError"; the first that
     applies), else a general meaning. If the function changed the data it was given, raise an
-    AssertionError with `in_place` (what that means in this exercise), else CHANGED_INPUT."""
+    AssertionError with `in_place` (what that means in this exercise), else CHANGED_INPUT; if
+    it changed the value the call before returned, REUSED."""
     name = _name_of(function)
     library_untouched()
     given = {**dict(enumerate(args)), **kwargs}  # position or keyword -> argument
     before = {where: _data_copy(argument) for where, argument in given.items()}
+    earlier = _RETURNED[-1] if _RETURNED else None
+    earlier_copy = _data_copy(earlier)  # as it is now: only this run of the function may change it
     try:
         with bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
             value = function(*args, **kwargs)
@@ -125,22 +150,24 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     finally:
         library_untouched()
     for where, argument in given.items():
-        try:
-            unchanged = _unchanged(before[where], argument)
-        except Exception:  # a dict key the learner's code put in, whose own == raised
-            unchanged = False
-        if not unchanged:
+        if not _still(before[where], argument):
             which = f"{where + 1}{_ORDINAL_ENDINGS.get(where + 1, 'th')}" \
                 if isinstance(where, int) else f"`{where}`"  # fmt: skip
             raise AssertionError(in_place or CHANGED_INPUT.format(argument=which))
+    if not _still(earlier_copy, earlier):
+        raise AssertionError(REUSED)
+    returned = value
     try:
         with time_limit(TIME_LIMIT):
             value = as_graded(value, exact=True)
+    except NarrowNumbers as error:
+        raise AssertionError(NARROW.format(type=error.dtype, holds=_holds(error.dtype))) from None
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read
         raise AssertionError(NOT_PLAIN.format(kind=UNREADABLE)) from None
-    return as_floats(value) if floats else value
+    _RETURNED[:] = [returned]  # plain data, read within the time limit: copied at the next call
+    return as_floats(value) if floats else as_ids(value) if ids else value
 
 
 def as_floats(value):
@@ -159,8 +186,20 @@ def as_floats(value):
         raise AssertionError(NOT_NUMBERS.format(kind=_kind_of(value))) from None
 
 
+def as_ids(value):
+    """A plain value of token ids, as it is; an AssertionError saying what to return instead if
+    it holds anything but ints and integer arrays (in lists, tuples and dicts)."""
+    if value is None:
+        raise AssertionError(NO_VALUE)
+    kind = _not_an_id(value)
+    if kind:
+        raise AssertionError(NOT_IDS.format(kind=kind))
+    return value
+
+
 _ORDINAL_ENDINGS = {1: "st", 2: "nd", 3: "rd"}
 _NOT_COMPARED = object()  # an argument that is not data (a model, a tokenizer, a function)
+_RETURNED: list = []  # the learner's own object that call last read as a value (at most one)
 
 
 def _data_copy(argument):
@@ -196,6 +235,27 @@ def _unchanged(copy, argument) -> bool:
         return argument.keys() == copy.keys() and all(_unchanged(copy[k], argument[k])
                                                       for k in copy)  # fmt: skip
     return bool(argument == copy or (argument != argument and copy != copy))  # NaN
+
+
+def _still(copy, data) -> bool:
+    """True if `data` still holds what `_data_copy` copied; False too when comparing raised (a
+    dict key the learner's code put in, whose own == raised)."""
+    try:
+        return _unchanged(copy, data)
+    except Exception:  # noqa: BLE001 - a learner's key may raise anything
+        return False
+
+
+def _not_an_id(value) -> str | None:
+    """What in a plain value is no token id ("a float", "an array of float64"), or None when it
+    holds only ints and integer arrays (in lists, tuples and dicts)."""
+    if type(value) in (list, tuple):
+        return next(filter(None, map(_not_an_id, value)), None)
+    if type(value) is dict:
+        return _not_an_id(list(value.values()))
+    if type(value) is np.ndarray:
+        return None if value.dtype.kind == "i" else f"an array of {value.dtype}"
+    return None if type(value) is int else "None" if value is None else _kind_of(value)
 
 
 def _holds_none(value) -> bool:
@@ -324,6 +384,15 @@ def _name_of(function) -> str:
     """A function's name; "your function" for any other callable (reading its name could run
     the learner's code)."""
     return function.__name__ if type(function) is FunctionType else "your function"
+
+
+def _holds(dtype: np.dtype) -> str:
+    """What a narrow numpy number type holds, in words: its range, or its digits."""
+    if dtype.kind == "f":
+        return f"keeps only {np.finfo(dtype).precision} significant digits (the checks compare 5)"
+    info = np.iinfo(dtype)
+    unsigned = " (none below 0: 0 - 1 wraps round to the largest)" if dtype.kind == "u" else ""
+    return f"holds only the integers {info.min:,} .. {info.max:,}{unsigned}"
 
 
 def _kind_of(value) -> str:

@@ -125,6 +125,34 @@ def test_a_check_that_computes_gets_numbers_or_says_what_to_return(value, messag
     assert call(lambda: [1, 2], floats=True).dtype == np.float64
 
 
+@pytest.mark.parametrize(("value", "holds"), [
+    (np.arange(3, dtype=np.uint8), "0 .. 255 (none below 0"),
+    (np.arange(3, dtype=np.int8), "-128 .. 127"),
+    (np.arange(3, dtype=np.int16), "-32,768 .. 32,767"),
+    (np.arange(3, dtype=np.uint64), "none below 0"),
+    ((np.zeros(2), [np.arange(2, dtype=np.uint16)]), "0 .. 65,535"),
+    (np.full(2, 0.1, dtype=np.float16), "3 significant digits"),
+    ([np.float16(0.1)], "3 significant digits"), (np.uint8(7), "0 .. 255"),
+], ids=["uint8", "int8", "int16", "uint64", "nested uint16", "float16", "a float16 scalar",
+        "a uint8 scalar"])
+def test_numbers_in_a_narrow_type_fail_the_check_saying_what_the_type_holds(value, holds):
+    """Token ids in uint8 hold a check's small ids and wrap round the grader's (a vocabulary of
+    1,024): make_pairs passed its self-check and failed the hidden cases. Every numpy type
+    narrower than the exercises need fails, in words naming the type and what it holds."""
+    with pytest.raises(AssertionError, match="numbers of type") as caught:
+        call(lambda: value)
+    assert holds in str(caught.value) and "int64" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [np.arange(3, dtype=np.int32), np.arange(3), np.float32(0.5),
+                                   np.zeros(2, dtype=np.float32), np.array([True]),
+                                   np.zeros(2, dtype=np.longdouble)],
+                         ids=["int32", "int64", "a float32 scalar", "float32", "bool",
+                              "longdouble"])
+def test_the_types_the_exercises_compute_with_pass(value):
+    assert call(lambda: value) is not None
+
+
 numbers_or_not = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
               st.text(max_size=2), st.builds(lambda power: 10**power, st.integers(300, 400))),
@@ -410,3 +438,48 @@ def test_a_nan_left_as_it_was_is_no_change_and_objects_are_not_compared():
         return float(np.nansum(data[0]))
 
     assert call(train, model, [np.array([np.nan, 1.0]), float("nan")]) == 1.0
+
+
+def test_a_function_that_refills_what_it_returned_before_fails_the_check():
+    """A list kept between calls and filled again: each check reads its value at once and
+    passes, but a caller that holds two results ([f(a), f(b)], as a hidden case may) sees the
+    last one twice."""
+    kept = []
+
+    def new_tokens(n):
+        kept[:] = range(n)
+        return kept
+
+    assert call(new_tokens, 2) == [0, 1]
+    with pytest.raises(AssertionError) as caught:
+        call(new_tokens, 3)
+    assert str(caught.value) == exercises.REUSED
+
+
+def test_only_the_learner_s_code_can_make_a_result_reused():
+    """A result that is the caller's own array (returned as given), which the caller then
+    changes, or a kept value nobody changes, is no reuse."""
+    given = np.arange(3.0)
+    constant = [1, 2]
+    assert call(np.asarray, given).tolist() == [0.0, 1.0, 2.0]
+    given += 1  # the caller's own change, between the calls
+    assert call(lambda: constant) == [1, 2]
+    assert call(lambda: constant) == [1, 2]
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ([3, 1.0], "a float"), ([3, True], "a bool"), ([(102, 103), (261, 103.0)], "a float"),
+    ((np.arange(2), np.zeros(2)), "an array of float64"), ([1, None], "None"),
+    ({"ids": [1, "2"]}, "a str"),
+], ids=["a float", "a bool", "a float in a pair", "a float array", "None", "text in a dict"])
+def test_token_ids_that_are_not_ints_fail_the_check_saying_what_they_hold(value, kind):
+    """Greedy ids as floats (argmax of an array of floats kept as float) passed Exercise 2.2's
+    `out == [3, 1, 2, 4]` and then crashed its check with the tokenizer's own TypeError when it
+    decoded them; True for the id 1 passed that check and failed the grader."""
+    with pytest.raises(AssertionError) as caught:
+        call(lambda: value, ids=True)
+    assert str(caught.value) == exercises.NOT_IDS.format(kind=kind)
+    with pytest.raises(AssertionError, match="returned None"):
+        call(lambda: None, ids=True)
+    ids = [(1, 2), np.arange(3), [np.int64(4)], {"a": 5}]
+    assert same_plain(call(lambda: ids, ids=True), [(1, 2), np.arange(3), [4], {"a": 5}])

@@ -126,6 +126,12 @@ def lying(leaf):
     return AlwaysEqual(leaf) if type(leaf) is float else leaf
 
 
+def integers(dtype):
+    """An integer array held in `dtype` instead (wrapped round where its values do not fit, as
+    numpy's astype wraps them): the change of a learner who stores ids in a narrow type."""
+    return lambda leaf: leaf.astype(dtype) if leaf.dtype.kind in "iu" else leaf
+
+
 def wrong_sequence(value):
     """A list of ints or pairs with its last item dropped (an off-by-one)."""
     return value[:-1] if type(value) is list and value else value
@@ -190,6 +196,17 @@ ANSWER_KINDS = {
     "text for numbers": (lambda value, rtol: each_leaf(value, lambda leaf: (
         str(leaf) if type(leaf) in (int, float) else leaf.astype(str)
         if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iuf" else leaf)), WRONG),
+    "uint8 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.uint8))),
+                               WRONG),
+    "int16 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.int16))),
+                               WRONG),
+    "uint64 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.uint64))),
+                                WRONG),
+    "floats for int ids": (lambda value, rtol: each_leaf(
+        value, lambda leaf: float(leaf) if type(leaf) is int else leaf), WRONG),
+    "float16 for float64": (lambda value, rtol: each_leaf(value, lambda leaf: (
+        leaf.astype(np.float16) if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
+        else np.float16(leaf) if type(leaf) is float else leaf)), WRONG),
 }
 
 
@@ -262,6 +279,39 @@ def mutating(first: bool, changes: list):
     return wrap
 
 
+def refilling(changes: list):
+    """A wrap: the named function returns its value's arrays and lists (or the value itself)
+    in objects it keeps between calls, filled again at each call when the shape allows (a
+    module-level cache); `changes` records whether a kept object was handed out again."""
+    def wrap(namespace, name):
+        original = namespace[name]
+        kept: dict = {}
+
+        def keep(leaf, key):
+            """The object kept under `key` filled with `leaf`, if it can hold it; else `leaf`
+            (an array copied), kept from now on."""
+            held = kept.get(key)
+            if isinstance(leaf, np.ndarray) and isinstance(held, np.ndarray) and \
+                    (held.shape, held.dtype) == (leaf.shape, leaf.dtype):  # fmt: skip
+                held[...] = leaf
+            elif type(leaf) is list and type(held) is list:
+                held[:] = leaf
+            else:
+                kept[key] = leaf.copy() if isinstance(leaf, np.ndarray) else leaf
+                return kept[key]
+            changes.append(True)
+            return held
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            value = original(*args, **kwargs)
+            if type(value) is tuple:
+                return tuple(keep(item, position) for position, item in enumerate(value))
+            return keep(value, "value")
+        namespace[name] = changed
+    return wrap
+
+
 def tolerance(name: str, exercise: str) -> float:
     """The grader's smallest relative tolerance among the exercise's hidden cases."""
     return min(tolerances["rtol"] for _, tolerances in reference_values(name, exercise))
@@ -328,6 +378,28 @@ def test_every_exercise_and_kind_of_answer(exercise, kind):
     check_answer(exercise, kind, 0)
 
 
+NARROW_KINDS = ("uint8 for int64 arrays", "int16 for int64 arrays", "uint64 for int64 arrays",
+                "float16 for float64")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("kind", NARROW_KINDS)
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_numbers_in_a_narrow_type_fail_the_self_check_naming_the_type(exercise, kind, which):
+    """Token ids in uint8 (wrapped round on the grader's vocabulary of 1,024) or probabilities in
+    float16 (3 digits): the self-check says which type, what it holds and what to return
+    (exercises.NARROW), rather than passing (make_pairs in uint8) or naming a mistake the learner
+    did not make ("each row must sum to 1, got row sums [1. 0.9998 1.]")."""
+    name, exercise_id = exercise
+    changes: list[bool] = []
+    verdicts, target = verdicts_of(name, exercise_id, which,
+                                   returning(kind, tolerance(name, exercise_id), changes))
+    if any(changes):
+        assert type(verdicts.visible) is AssertionError, f"{target}: {kind} passed"
+        assert str(verdicts.visible).startswith("your function's value has numbers of type"), (
+            f"{target}: {kind}: {verdicts.visible}")
+
+
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
 @pytest.mark.parametrize("first", [True, False], ids=["then computes", "after computing"])
 def test_changing_the_callers_input_fails_the_self_check(exercise, first):
@@ -339,6 +411,25 @@ def test_changing_the_callers_input_fails_the_self_check(exercise, first):
     verdicts, target = verdicts_of(name, exercise_id, 0, mutating(first, changes))
     expected = WRONG if any(changes) else RIGHT
     check_agreement(name, exercise_id, verdicts, expected, f"{target}: changes its input")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_handing_out_a_kept_result_again_fails_the_self_check(exercise, which):
+    """A function that returns lists or arrays it keeps between calls and fills again (a
+    module-level cache): each check reads its value at once, but a hidden case holding two
+    results, [generate_greedy(model, p, 3) for p in prompts], saw the last one twice (Exercise
+    2.2 passed its self-check and lost the case). The self-check fails it in plain words
+    (course_lib.exercises.REUSED) when a kept object it read changes; a function that refills
+    only what another of the learner's functions reads inside (gelu inside transformer_block)
+    may pass both."""
+    name, exercise_id = exercise
+    changes: list[bool] = []
+    verdicts, target = verdicts_of(name, exercise_id, which, refilling(changes))
+    expected = EITHER if any(changes) else RIGHT
+    check_agreement(name, exercise_id, verdicts, expected, f"{target}: hands out a kept result")
+    if verdicts.visible is not None:
+        assert str(verdicts.visible) == exercises.REUSED, verdicts.visible
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])

@@ -152,16 +152,18 @@ def parse_notebook(raw: bytes | None):
 
 
 def is_python(code: str) -> bool:
-    """True if `code` compiles as Python (IPython's magic and shell lines left out); a cell
-    longer than MAX_PARSED_CHARS is taken as code without compiling it (it is not prose)."""
+    """True if `code` compiles as Python, as it is or with IPython's magic and shell lines left
+    out; a cell longer than MAX_PARSED_CHARS is taken as code without compiling it (it is not
+    prose)."""
     if len(code) > MAX_PARSED_CHARS:
         return True
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        syntax.check_syntax("\n".join(lines), "<cell>")
-    except (SyntaxError, ValueError, MemoryError, RecursionError):  # too nested counts as prose
-        return False
-    return True
+    for version in (code, syntax.without_magics(code)):
+        try:
+            syntax.check_syntax(version, "<cell>")
+            return True
+        except (SyntaxError, ValueError, MemoryError, RecursionError):  # too nested: prose
+            continue
+    return False
 
 
 def _read_added_cells(cells: list, plan: Plan, submission: Submission,

@@ -69,7 +69,8 @@ def _collected(course: Course, args) -> list[str]:
 
 
 def _say_refused(course: Course, command: str) -> None:
-    """One line naming the gradebook's student ids that cannot name a folder (left out)."""
+    """One line naming the gradebook's student ids that cannot name a folder, and one naming
+    the ids spelled two ways (each told apart by its escapes): all left out."""
     refused = course.refused_students()
     if refused:
         named = ", ".join(repr(printable(student)) for student in refused[:5])
@@ -77,6 +78,28 @@ def _say_refused(course: Course, command: str) -> None:
         print(f"llmf-grade {command}: warning: left out the gradebook's student id(s) {named}"
               f"{more}: each would make a path (empty, '.', '..', or with '/', a backslash or "
               "NUL); `nbgrader db student remove <id>` removes one", file=sys.stderr)
+    lookalikes = course.lookalike_students()
+    if lookalikes:
+        named = "; ".join(" and ".join(map(ascii, group)) for group in lookalikes[:5])
+        more = f"; and {len(lookalikes) - 5} more" if len(lookalikes) > 5 else ""
+        print(f"llmf-grade {command}: warning: left out the student ids {named}{more}: each "
+              f"group is one id spelled two ways (capitals, or Unicode's forms of an accent), "
+              "which an LMS, a reader and a disk that ignores case take for one student: none is "
+              "graded, exported or given feedback until one spelling is left (move the files "
+              "into one folder of submitted/, `nbgrader db student remove` the other id)",
+              file=sys.stderr)
+
+
+def _chosen_students(course: Course, args) -> list[str] | None:
+    """The students named by --student (None: every one); ValueError for an id spelled two
+    ways in the course (`Course.lookalike_students`)."""
+    spelled = {student: group for group in course.lookalike_students() for student in group}
+    for student in args.student or []:
+        if student in spelled:
+            raise ValueError(f"student id {ascii(student)} is spelled two ways in the course "
+                             f"({' and '.join(map(ascii, spelled[student]))}): leave one "
+                             "spelling, then name it")
+    return args.student or None
 
 
 def cmd_release(args) -> None:
@@ -149,7 +172,7 @@ def cmd_grade(args) -> int:
     assignments = _collected(course, args)
     _say_refused(course, "grade")
     try:
-        statuses = grade_course(course, assignments, args.student or None,
+        statuses = grade_course(course, assignments, _chosen_students(course, args),
                                 limits=limits, workers=args.jobs, force=args.force,
                                 scheduler=scheduler, allow_unsandboxed=allow_unsandboxed)
     except GradingInterrupted as interrupt:
@@ -203,6 +226,7 @@ def cmd_similarity(args) -> None:
     from autograder.reports.similarity import similarity_report, write_report
 
     course = _course(args)
+    _say_refused(course, "similarity")
     for assignment in tqdm(_assignments(course, args), desc="similarity", unit="assignment"):
         report = similarity_report(course, assignment, args.threshold)
         page, table = write_report(course, report)
@@ -217,7 +241,7 @@ def cmd_feedback(args) -> None:
     pages = FeedbackPages(course)
     _say_refused(course, "feedback")
     keys = [(s, a, n) for a in _collected(course, args) for n in course.notebooks(a)
-            for s in (args.student or course.students())]
+            for s in (_chosen_students(course, args) or course.students())]
     written = [pages.write(*key) for key in tqdm(keys, desc="feedback", unit="nb")]
     print(f"wrote {len(written)} feedback page(s) under {course.root / 'feedback'}")
 

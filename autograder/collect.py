@@ -34,9 +34,9 @@ reads the names as they are).
 A student id is letters, digits, `.`, `_`, `@` and `-`, a letter or digit first, and names a
 folder of its own on any disk (`course_folder.student_id_problem`: not ending with `.`, which
 Windows drops, nor a Windows device's name such as `CON`); an entry naming no such id is
-reported, not collected. Two student ids that differ only in capitals (`Bob`, `bob`; in the
-download or against a student already collected) are reported, not collected: a disk that
-ignores case would make them one folder.
+reported, not collected. Two student ids that are one id spelled otherwise (`Bob`, `bob`; in the
+download or against a student already collected; `course_folder.id_key`) are reported, not
+collected: a disk that ignores case would make them one folder.
 
 A changed file replaces the old copy and invalidates its grade record.
 """
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.course_folder import Course, student_id_problem
+from autograder.course_folder import Course, id_key, student_id_problem
 from autograder.files import atomic_write, printable
 from autograder.grader.submission import MAX_BYTES
 
@@ -415,21 +415,22 @@ def collect(course: Course, assignment: str, folder: str | Path,
 
 def _distinct_ids(course: Course, candidates: list[_Candidate]) -> list[_Candidate]:
     """The candidates whose student id no other id (of the download, or a student already
-    collected) spells with other capitals: `Bob` and `bob` would be one folder on a disk that
-    ignores case (macOS's, Windows'), so each of them is reported instead, never mixed up."""
+    collected) spells otherwise (`course_folder.id_key`): `Bob` and `bob` would be one folder
+    on a disk that ignores case (macOS's, Windows'), so each of them is reported instead,
+    never mixed up."""
     submitted = course.root / "submitted"
     spellings = defaultdict(set)
     for student in [*(c.student for c in candidates),
                     *(os.listdir(submitted) if submitted.is_dir() else [])]:
-        spellings[student.casefold()].add(student)
+        spellings[id_key(student)].add(student)
     distinct = []
     for candidate in candidates:
-        others = sorted(spellings[candidate.student.casefold()] - {candidate.student})
+        others = sorted(spellings[id_key(candidate.student)] - {candidate.student})
         if others:
             candidate.entry.reason = (
-                f"its student id {candidate.student!r} differs from {printable(others[0])!r} "
-                "only in capitals, which a disk that ignores case cannot tell apart: rename "
-                "one of them, or give --id-pattern")
+                f"its student id {candidate.student!r} is {ascii(others[0])} spelled otherwise "
+                "(capitals, or Unicode's forms of a letter), which a disk that ignores case "
+                "cannot tell apart: rename one of them, or give --id-pattern")
         else:
             distinct.append(candidate)
     return distinct

@@ -23,6 +23,8 @@ import functools
 import os
 import re
 import sys
+import unicodedata
+from collections import defaultdict
 from pathlib import Path
 
 from autograder.files import printable
@@ -94,6 +96,18 @@ def folder_name_problem(student: str) -> str | None:
     return None
 
 
+def id_key(student: str) -> str:
+    """What a student id is to a reader, an LMS and a disk that folds names: its Unicode
+    compatibility form (NFKC), case-folded. Two ids with one key are one id spelled two ways:
+    `José` typed on Linux (é one character, NFC) and on macOS (e and an accent, NFD), `Bob`
+    and `bob`, `ﬁn` and `fin`.
+
+    >>> id_key("Jos\u00e9") == id_key("jose\u0301")
+    True
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", student).casefold())
+
+
 class Course:
     """Paths of one nbgrader course folder."""
 
@@ -151,12 +165,30 @@ class Course:
 
     def students(self) -> list[str]:
         """Students with a submitted/ folder or a gradebook entry, but for the gradebook's ids
-        that cannot name a folder (`refused_students`)."""
-        return sorted(s for s in self._all_students() if folder_name_problem(s) is None)
+        that cannot name a folder (`refused_students`) and the ids spelled two ways
+        (`lookalike_students`)."""
+        found = self._all_students()
+        left_out = {s for group in self._lookalikes(found) for s in group}
+        return sorted(s for s in found - left_out if folder_name_problem(s) is None)
 
     def refused_students(self) -> list[str]:
         """The gradebook's ids that cannot name a folder: left out of grading and reports."""
         return sorted(s for s in self._all_students() if folder_name_problem(s) is not None)
+
+    def lookalike_students(self) -> list[tuple[str, ...]]:
+        """The ids the course holds (folders of submitted/, the gradebook's) that are one id
+        spelled two ways or more (`id_key`), in groups: left out of grading and reports, every
+        one of them, since which is the student's is the instructor's to say, never the
+        grader's (nbgrader's own collect makes a folder of each spelling)."""
+        return self._lookalikes(self._all_students())
+
+    @staticmethod
+    def _lookalikes(ids: set[str]) -> list[tuple[str, ...]]:
+        spellings = defaultdict(set)
+        for student in ids:
+            if folder_name_problem(student) is None:
+                spellings[id_key(student)].add(student)
+        return sorted(tuple(sorted(group)) for group in spellings.values() if len(group) > 1)
 
     @functools.cached_property
     def nbgrader_config(self):

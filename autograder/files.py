@@ -8,6 +8,9 @@ import os
 import unicodedata
 from pathlib import Path
 
+# what `visible` escapes: control, format, line-separator and paragraph-separator characters
+HIDING = ("Cc", "Cf", "Zl", "Zp")
+
 
 def atomic_write(path: str | Path, data: bytes | str) -> Path:
     """Write `data` to `path` so that a reader sees the old file or the new one, never half.
@@ -53,13 +56,14 @@ def printable(text: str) -> str:
 
 
 def visible(text: str) -> str:
-    r"""`text` with each character that shows nothing or reorders what is shown as its escape:
-    control characters but tab and newline, and Unicode's format characters (bidi overrides
-    and isolates, zero-width spaces and joiners). A page then shows what the text holds: an id
-    `ada\u202e` cannot turn "ada and bob" round, nor a line of code read otherwise than it runs.
+    r"""`text` with each character that shows nothing, reorders what is shown or breaks a line
+    as its escape: control characters but tab and newline, Unicode's format characters (bidi
+    overrides and isolates, zero-width spaces and joiners) and its line and paragraph
+    separators. A page then shows what the text holds: an id `ada\u202e` cannot turn "ada and
+    bob" round, nor a line of code read otherwise than it runs, nor show as two lines.
 
-    >>> visible("ada\u202e and bob\u200b\tx")
-    'ada\\u202e and bob\\u200b\tx'
+    >>> visible("ada\u202e and bob\u200b\tx\u2028")
+    'ada\\u202e and bob\\u200b\tx\\u2028'
     """
     return "".join(ascii(ch)[1:-1] if ch not in "\t\n" and unicodedata.category(ch) in
-                   ("Cc", "Cf") else ch for ch in text)
+                   HIDING else ch for ch in text)

@@ -302,7 +302,7 @@ def test_ids_that_differ_only_in_capitals_are_reported_never_mixed_up(course, tm
     write(tmp_path / "second" / "ann" / "fx_basics.ipynb", '{"ann": 1}')
     report = collect(course, "fx_basics", tmp_path / "second")
     for shown, (outcome, reason) in outcomes(report).items():
-        assert outcome == NOT_COLLECTED and "only in capitals" in reason, shown
+        assert outcome == NOT_COLLECTED and "spelled otherwise" in reason, shown
     assert submitted(course) == {"bob": '{"bob": 1}'}
 
 
@@ -494,7 +494,7 @@ ID_PIECES = st.sampled_from(["a", "B", "b", "1", ".", "..", "-", "_", "@", "\n",
 def test_every_collected_id_is_one_folder_on_any_disk_and_nothing_else_is(tmp_path_factory,
                                                                           names):
     """Property: of folders named anything, collect takes exactly those whose name is a usable
-    id (`student_id_problem`) spelled by no other in capitals; every other one is reported in
+    id (`student_id_problem`) no other spells otherwise (`id_key`); every other one is reported in
     one line; every folder collect makes is in submitted/ and names one student on any disk."""
     download = tmp_path_factory.mktemp("download")
     for name in names:

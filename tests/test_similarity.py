@@ -235,3 +235,41 @@ def test_solution_or_hidden_cells_pasted_in_are_caught_but_a_lookalike_is_not():
         assert submission.problem and carried in submission.problem[1]
     lookalike = synthetic.student_notebook(FIXTURE, correct)
     assert read_submission(nbformat.writes(lookalike).encode(), plan).problem is None
+
+
+# what str.splitlines ends a line at and Python's parser does not (a form feed, NEL, U+2028, ...)
+NOT_LINE_ENDS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+junk = st.text(st.sampled_from([*NOT_LINE_ENDS, "a", " ", "é"]), max_size=6)
+COPIED = {
+    "code": ("def f(values):\n    total = 0\n    for i in range(len(values)):\n"
+             "        total += values[i] * values[i] - 3\n    return total ** 0.5 + 17\n"),
+    "text": ("Softmax does not change when every logit moves by the same amount,\nso "
+             "subtracting the largest one keeps the exponent at most zero\nand nothing "
+             "overflows however large the logits are.\n"),
+}
+
+
+def marked_lines(prefix: str, kind: str) -> list[str]:
+    """The lines the similarity page marks in a document of `prefix` then a copied passage,
+    when compared with the passage alone."""
+    original = similarity.document([COPIED[kind]], kind)
+    copy = similarity.document([prefix + COPIED[kind] + "\nhonest = 1\nhonest = 2\n"], kind)
+    shared = set(original.fingerprints) & set(copy.fingerprints)
+    _, lines = similarity._matched_lines(original, copy, shared)
+    assert lines and max(lines) < len(copy.lines)
+    return [copy.lines[number] for number in sorted(lines)]
+
+
+def test_the_similarity_page_marks_the_copied_lines_whatever_comes_before_them():
+    prefix = "# notes\x0c\x0c\x0c\u2028\u2028\x85\n"
+    assert marked_lines(prefix, "code") == COPIED["code"].split("\n")[:-1]  # were blank
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=st.lists(junk, max_size=4), end=st.sampled_from(["\n", "\r\n", "\r"]),
+       kind=st.sampled_from(["code", "text"]))
+def test_the_lines_marked_are_the_lines_copied_whatever_comes_before_them(prefix, end, kind):
+    """Property: a document's lines are the lines its fingerprints name, whatever the lines
+    before a copied passage hold and however they end."""
+    prefix = "".join(f"# {part}{end}" for part in prefix)
+    assert marked_lines(prefix, kind) == COPIED[kind].split("\n")[:-1]

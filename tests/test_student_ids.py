@@ -9,10 +9,11 @@ path of a student's file goes through `Course._student_file`, which refuses such
 from __future__ import annotations
 
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
-from grading_cli import FIXTURES, llmf, released_course
+from grading_cli import FAST, FIXTURES, llmf, released_course
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,3 +70,55 @@ def test_gradebook_ids_that_make_a_path_are_left_out_said_and_refused(tmp_path, 
                                       for w in warnings)
     assert llmf(root, "feedback", "--student", "../../elsewhere") == 1
     assert "cannot name a folder" in capsys.readouterr().err
+
+
+NFC, NFD = unicodedata.normalize("NFC", "josé"), unicodedata.normalize("NFD", "josé")
+
+
+def test_one_id_spelled_two_ways_is_refused_both_ways_and_said(tmp_path, capsys):
+    """`josé` typed on Linux (é one character) and on macOS (e and an accent), as nbgrader's own
+    collect makes two folders of them: neither is graded, exported or given feedback (an LMS,
+    a reader and macOS's disk take them for one student, and which is the student's is not the
+    grader's to choose); every command says which ids, told apart by their escapes."""
+    root = released_course(tmp_path / "course")
+    for student in (NFC, NFD, "ada", "Bob", "bob"):
+        folder = root / "submitted" / student / "fx_basics"
+        folder.mkdir(parents=True)
+        shutil.copy(root / "release" / "fx_basics" / "fx_basics.ipynb", folder)
+    course = Course(root)
+    assert course.students() == ["ada"]
+    assert course.lookalike_students() == [("Bob", "bob"), (NFD, NFC)]
+    assert llmf(root, "grade", *FAST, "-j", "1") == 0
+    assert llmf(root, "export", root / "grades.csv") == 0
+    assert llmf(root, "feedback") == 0
+    assert sorted(p.name for p in (root / "autograded").iterdir()) == ["ada"]
+    assert [line.split(",")[0] for line in (root / "grades.csv").read_text().splitlines()] == \
+        ["student", "ada"]
+    said = [line for line in capsys.readouterr().err.splitlines() if "spelled" in line]
+    assert len(said) == 3 and all("'jose\\u0301' and 'jos\\xe9'" in line and
+                                  "'Bob' and 'bob'" in line for line in said)
+    for command in ("grade", "feedback"):
+        assert llmf(root, command, "--student", NFD) == 1
+        assert "spelled" in capsys.readouterr().err
+
+
+@settings(max_examples=200, deadline=None)
+@given(base=st.text(st.sampled_from("abéeEÉ\u0301ﬁf"), min_size=1, max_size=5),
+       others=st.lists(st.text(st.sampled_from("abéeEÉ\u0301ﬁfi"), min_size=1, max_size=5),
+                       max_size=3))
+def test_ids_that_read_the_same_are_never_graded_apart(tmp_path_factory, base, others):
+    """Property: of the ids a course holds, those that are one text once normalised (NFKC) and
+    case-folded are each refused, in one group; every other id is a student."""
+    root = tmp_path_factory.mktemp("lookalike") / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    ids = {base, *others}
+    for student in ids:
+        (root / "submitted" / student).mkdir(parents=True, exist_ok=True)
+    course = Course(root)
+    held = {path.name for path in (root / "submitted").iterdir()}  # as the disk keeps them
+    key = lambda student: unicodedata.normalize("NFKC", student).casefold()  # noqa: E731
+    groups = [group for group in course.lookalike_students()]
+    assert sorted(course.students() + [s for group in groups for s in group]) == sorted(held)
+    assert len({key(student) for student in course.students()}) == len(course.students())
+    assert all(len({key(s) for s in group}) == 1 and len(group) > 1 for group in groups)
+    assert not {key(s) for s in course.students()} & {key(g[0]) for g in groups}

@@ -180,6 +180,41 @@ def test_a_classmates_notebook_is_named_and_ones_own_is_not(class_of_four, pair)
     assert problem.startswith(f"the notebook is {classmate}'s variant, not {student}'s own")
 
 
+def with_own_copies(notebook: dict, own: dict, where: str) -> dict:
+    """`notebook` with a copy of each cell of `own` that a variant decides (same id), put
+    before or after its cells."""
+    check_ids = {cell.get("id") for cell in notebook["cells"]}
+    copies = [cell for cell in own["cells"] if cell.get("id") in check_ids
+              and cell not in notebook["cells"]]
+    cells = copies + notebook["cells"] if where == "before" else notebook["cells"] + copies
+    return {**notebook, "cells": cells, "metadata": own["metadata"]}
+
+
+def test_a_classmates_cells_are_seen_beside_copies_of_ones_own(class_of_four):
+    """A classmate's notebook with copies of one's own variant's cells (same cell ids) added at
+    its end: the check used to read only the last cell of an id, and found one's own variant."""
+    variants = class_of_four
+    check = variants.plan("ada", CH3, CH3).variant
+    notebook = with_own_copies(handed_in(variants, "bob"), handed_in(variants, "ada"), "after")
+    problem, _ = variant_findings(notebook, check)
+    assert problem.startswith("the notebook is bob's variant, not ada's own")
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pair=st.permutations(["ada", "bob", "cy", "dee"]),
+       where=st.sampled_from(["before", "after"]))
+def test_no_copy_of_ones_own_cells_hides_a_classmates(class_of_four, pair, where):
+    """Property: every cell of an id is compared, wherever the copies stand: a notebook holding
+    a classmate's cells is never read as one's own variant."""
+    student, classmate = pair[:2]
+    check = class_of_four.plan(student, CH3, CH3).variant
+    notebook = with_own_copies(handed_in(class_of_four, classmate),
+                               handed_in(class_of_four, student), where)
+    problem, _ = variant_findings(notebook, check)
+    assert problem.startswith(f"the notebook is {classmate}'s variant, not {student}'s own")
+
+
 def test_the_class_wide_edition_and_an_unmarked_notebook_are_flagged(class_of_four):
     check = class_of_four.plan("ada", CH3, CH3).variant
     problem, _ = variant_findings(handed_in(class_of_four, None), check)

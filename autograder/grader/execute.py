@@ -65,10 +65,11 @@ def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
 def statements(code: str) -> list[str]:
     r"""A student's cell cut into its top-level statements, each with the comments and decorators
     above it (the whole cell if it does not parse as Python, it then fails as a whole, or if it
-    is longer than MAX_PARSED_CHARS).
+    is longer than MAX_PARSED_CHARS). Cut only where the parser ends a line
+    (`syntax.source_lines`): the statements joined are the cell.
 
     >>> statements("import numpy as np\n\n@f\ndef g():\n    pass\nraise ValueError")
-    ['import numpy as np\n', '@f\ndef g():\n    pass', 'raise ValueError']
+    ['import numpy as np\n\n', '@f\ndef g():\n    pass\n', 'raise ValueError']
     """
     if len(code) > MAX_PARSED_CHARS:
         return [code]
@@ -79,8 +80,8 @@ def statements(code: str) -> list[str]:
     starts = sorted({min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
                      for node in body}) or [1]
     starts[0] = 1  # the comments above the first statement go with it
-    lines = code.splitlines()
-    return ["\n".join(lines[start - 1:end - 1])
+    lines = syntax.source_lines(code)
+    return ["".join(lines[start - 1:end - 1])
             for start, end in zip(starts, [*starts[1:], len(lines) + 1], strict=True)]
 
 

@@ -143,13 +143,14 @@ def text_digest(text: str) -> str:
 
 
 def parse_cell(code: str) -> ast.Module | None:
-    """A cell's code parsed, IPython's magic and shell lines left out; None if it does not
-    parse."""
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        return syntax.parse("\n".join(lines))
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
+    """A cell's code parsed, as it is or with IPython's magic and shell lines left out; None if
+    it does not parse."""
+    for version in (code, syntax.without_magics(code)):
+        try:
+            return syntax.parse(version)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+    return None
 
 
 def bound_names(code: str) -> list[str]:

@@ -152,16 +152,18 @@ def parse_notebook(raw: bytes | None):
 
 
 def is_python(code: str) -> bool:
-    """True if `code` compiles as Python (IPython's magic and shell lines left out); a cell
-    longer than MAX_PARSED_CHARS is taken as code without compiling it (it is not prose)."""
+    """True if `code` compiles as Python, as it is or with IPython's magic and shell lines left
+    out; a cell longer than MAX_PARSED_CHARS is taken as code without compiling it (it is not
+    prose)."""
     if len(code) > MAX_PARSED_CHARS:
         return True
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        syntax.check_syntax("\n".join(lines), "<cell>")
-    except (SyntaxError, ValueError, MemoryError, RecursionError):  # too nested counts as prose
-        return False
-    return True
+    for version in (code, syntax.without_magics(code)):
+        try:
+            syntax.check_syntax(version, "<cell>")
+            return True
+        except (SyntaxError, ValueError, MemoryError, RecursionError):  # too nested: prose
+            continue
+    return False
 
 
 def _read_added_cells(cells: list, plan: Plan, submission: Submission,
@@ -213,16 +215,20 @@ def instructor_text_in(cells: list, plan: Plan) -> str:
 def variant_findings(notebook: dict, check: VariantCheck) -> tuple[str, list[str]]:
     """(why the notebook is not `check.student`'s own variant, or ""; what to review): the
     cells a variant decides are compared, as digests of their text, with the student's own
-    variant and with every classmate's. The names said are the roster's, never the file's."""
-    found = {cell["id"]: text_digest(cell_text(cell.get("source")))
-             for cell in notebook["cells"]
-             if isinstance(cell, dict) and isinstance(cell.get("id"), str)
-             and cell["id"] in check.expected}
-    differing = [cell for cell, digest in check.expected.items() if found.get(cell) != digest]
+    variant and with every classmate's; every cell of an id is (a copy of one's own cell
+    cannot hide a classmate's). The names said are the roster's, never the file's."""
+    found: dict[str, set[str]] = {}
+    for cell in notebook["cells"]:
+        if isinstance(cell, dict) and isinstance(cell.get("id"), str) \
+                and cell["id"] in check.expected:
+            found.setdefault(cell["id"], set()).add(text_digest(cell_text(cell.get("source"))))
+    differing = [cell for cell, digest in check.expected.items()
+                 if found.get(cell) != {digest}]
     if not differing:
         return "", []
     owners = Counter(owner for cell in differing
-                     for owner in check.known.get((cell, found.get(cell)), ()))
+                     for digest in found.get(cell, set()) - {check.expected[cell]}
+                     for owner in check.known.get((cell, digest), ()))
     own, total = f"{check.student}'s own variant", len(check.expected)
     if owners:
         owner, count = owners.most_common(1)[0]

@@ -1,4 +1,4 @@
-"""Python's parser for the grader, safe in threads.
+"""Python's parser for the grader, safe in threads, and source cut into lines as it cuts it.
 
 CPython 3.11 before 3.11.8 keeps the AST constructor's recursion depth in state shared by the
 threads of a process (CPython issue 106905): a parse that runs while another thread builds an
@@ -8,6 +8,11 @@ line to place its carets when a connection error is logged). So the grader's par
 (no two of them at once) and a parse that meets the mismatch is done again: the next parse
 starts from a fresh depth.
 
+Python's parser ends a line at \\n, \\r\\n or \\r only; `str.splitlines` also ends one at a form
+feed, U+0085, U+2028 and five more characters that Python reads as part of a line (in a comment
+or a string). Code the grader cuts into lines is cut by `source_lines`, so that an AST node's
+`lineno` and a token's row name the line they are on, and the lines joined are the code.
+
 >>> type(parse("x = 1").body[0]).__name__
 'Assign'
 """
@@ -15,9 +20,11 @@ starts from a fresh depth.
 from __future__ import annotations
 
 import ast
+import re
 import threading
 
 _PARSER = threading.Lock()
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # a line as Python's parser ends it
 MISMATCH = "AST constructor recursion depth mismatch"
 ATTEMPTS = 5
 
@@ -39,3 +46,21 @@ def check_syntax(source: str, filename: str) -> None:
     """Raise SyntaxError (or ValueError) if `source` does not compile, as compile() does."""
     with _PARSER:
         compile(source, filename, "exec")
+
+
+def source_lines(code: str) -> list[str]:
+    r"""The lines of Python source as Python's parser counts them, each with its line end
+    (\n, \r\n or \r): an AST node's `lineno` and a token's row index them from 1, and
+    `"".join(source_lines(code)) == code`.
+
+    >>> source_lines("x = 1  # a\u2028b\x0c\r\ny = 2")
+    ['x = 1  # a\u2028b\x0c\r\n', 'y = 2']
+    """
+    return LINE.findall(code)
+
+
+def without_magics(code: str) -> str:
+    """A cell's code with the lines IPython reads as magic (`%time`) or shell (`!ls`) commands
+    left out."""
+    return "".join(line for line in source_lines(code)
+                   if not line.lstrip().startswith(("%", "!")))

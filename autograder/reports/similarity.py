@@ -18,8 +18,10 @@ answers: they are published), under the name `PUBLISHED`. Pairs whose higher sco
 threshold are reported, ranked, with their matching lines side by side.
 
 Whatever a student wrote is read within bounds (`MAX_CELL_CHARS` per cell, `MAX_DOCUMENT_CHARS`
-per student and kind) and only ever shown HTML-escaped, with every character that would hide
-or reorder what is shown (a bidi override, a zero-width space) written as its escape.
+per student and kind) and only ever shown HTML-escaped, with every character that would hide,
+reorder or break what is shown (a bidi override, a zero-width space, U+2028) written as its
+escape. A document is cut into lines as Python's parser cuts code (`syntax.source_lines`), for
+its tokens' line numbers and for the page alike, so the lines marked are the lines that match.
 
 >>> report = similarity_report(Course("course"), "ch3_pretraining_objective")  # doctest: +SKIP
 >>> report.pairs[0].students, report.pairs[0].score                              # doctest: +SKIP
@@ -29,7 +31,7 @@ or reorder what is shown (a bidi override, a zero-width space) written as its es
 from __future__ import annotations
 
 import builtins
-import io
+import functools
 import json
 import keyword
 import re
@@ -46,6 +48,7 @@ from autograder.course_folder import Course
 from autograder.files import atomic_write, visible
 from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
 from autograder.grader.submission import read_submission, read_submitted
+from autograder.grader.syntax import source_lines
 from autograder.reports.spreadsheet import write_csv
 
 CODE_GRAM = 7  # tokens per fingerprinted k-gram of code
@@ -107,8 +110,9 @@ def code_tokens(code: str) -> list[tuple[str, int]]:
     """
     tokens: list[tuple[str, int]] = []
     previous = ""
+    lines = source_lines(code)
     try:
-        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        for token in tokenize.generate_tokens(functools.partial(next, iter(lines), "")):
             kind, text = token.type, token.string
             if kind in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER, tokenize.ENCODING):
                 continue
@@ -125,14 +129,14 @@ def code_tokens(code: str) -> list[tuple[str, int]]:
             tokens.append((text, token.start[0] - 1))
             previous = token.string
     except (tokenize.TokenError, SyntaxError):
-        tokens = [(word, number) for number, line in enumerate(code.splitlines())
+        tokens = [(word, number) for number, line in enumerate(lines)
                   for word in re.findall(r"\w+|[^\w\s]", line.split("#")[0])]
     return tokens
 
 
 def word_tokens(text: str) -> list[tuple[str, int]]:
     """(lower-cased word, 0-based line) of prose."""
-    return [(word.lower(), number) for number, line in enumerate(text.splitlines())
+    return [(word.lower(), number) for number, line in enumerate(source_lines(text))
             for word in re.findall(r"\w+", line)]
 
 
@@ -163,7 +167,7 @@ def document(parts: list[str], kind: str) -> Document:
         if len(text) + len(part) > MAX_DOCUMENT_CHARS:
             break
         text += part.rstrip("\n") + "\n\n"
-    lines = text.splitlines()
+    lines = [line.rstrip("\r\n") for line in source_lines(text)]
     if kind == "code":
         found = fingerprints(code_tokens(text), CODE_GRAM, WINDOW)
     else:

@@ -53,7 +53,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.course_folder import Course, id_key, student_id_problem
-from autograder.files import atomic_write, printable
+from autograder.files import atomic_write, open_regular, printable, read_bounded
 from autograder.grader.submission import MAX_BYTES
 
 MAX_ZIP_BYTES = 4 * MAX_BYTES  # a zip's own size
@@ -129,22 +129,9 @@ class _Candidate:
         return attempt, number, self.mtime, self.entry.shown
 
 
-def _open_regular(path: Path):
-    """A binary file object for `path`, refusing a link or anything but a regular file without
-    blocking (a FIFO put there since it was listed is never waited on)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    descriptor = os.open(path, flags)
-    handle = os.fdopen(descriptor, "rb")
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        handle.close()
-        raise ValueError("not a regular file")
-    return handle
-
-
 def read_regular_file(path: Path, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file `path` (ValueError if it holds more than `limit`)."""
-    with _open_regular(path) as handle:
-        data = handle.read(limit + 1)
+    data, _ = read_bounded(path, limit)
     if len(data) > limit:
         raise ValueError(f"larger than {limit >> 20} MB")
     return data
@@ -153,7 +140,7 @@ def read_regular_file(path: Path, limit: int = MAX_BYTES) -> bytes:
 def _read(candidate: _Candidate) -> bytes:
     if candidate.member is None:
         return read_regular_file(candidate.path)
-    with _open_regular(candidate.path) as handle, zipfile.ZipFile(handle) as archive, \
+    with open_regular(candidate.path) as handle, zipfile.ZipFile(handle) as archive, \
             archive.open(candidate.member) as member:
         data = member.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
@@ -227,7 +214,7 @@ class _Survey:
         if size > MAX_ZIP_BYTES:
             self.entry(path).reason = f"a zip larger than {MAX_ZIP_BYTES >> 20} MB"
             return
-        with _open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
             members = archive.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
             self.entry(path).reason = f"a zip of more than {MAX_ZIP_MEMBERS} files"

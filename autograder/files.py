@@ -1,10 +1,12 @@
-"""Writing, fingerprinting and naming files: the one atomic write every part of the autograder
-uses, file names made safe to print, and text made to show what it holds."""
+"""Writing, reading, fingerprinting and naming files: the one atomic write every part of the
+autograder uses, the one bounded read of a file a student sent, file names made safe to print,
+and text made to show what it holds."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -32,15 +34,40 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
     return path
 
 
-def sha256_file(path: str | Path) -> str:
-    """The sha256 of a file's bytes, or "" if there is no such file."""
-    path = Path(path)
-    if not path.is_file():
-        return ""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+def open_regular(path: str | Path):
+    """A binary file object for `path`, refusing a link or anything but a regular file without
+    blocking (a FIFO put there since it was listed is never waited on): OSError for a link or
+    no file, ValueError for a folder, a FIFO or a device."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, flags)
+    handle = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        handle.close()
+        raise ValueError("not a regular file")
+    return handle
+
+
+def read_bounded(path: str | Path, limit: int) -> tuple[bytes, str]:
+    """(the first limit + 1 bytes of the regular file at `path`, its digest), reading no more
+    than that however large the file (a sparse terabyte, say); open_regular's errors for what
+    is not a regular file. The digest is the sha256 of the file's bytes, or for a file larger
+    than `limit`, which is judged by its size, bounded_digest's."""
+    with open_regular(path) as handle:
+        head = handle.read(limit + 1)
+        size = os.fstat(handle.fileno()).st_size
+    return head, bounded_digest(head, max(size, len(head)), limit)
+
+
+def bounded_digest(head: bytes, size: int, limit: int) -> str:
+    """The digest of a file of `size` bytes whose first limit + 1 bytes are `head`: the sha256
+    of its bytes up to `limit`, else of `head` and the size (a file read no further).
+
+    >>> bounded_digest(b"abc", 3, 10) == hashlib.sha256(b"abc").hexdigest()
+    True
+    """
+    digest = hashlib.sha256(head[: limit + 1])
+    if size > limit:
+        digest.update(f"\0 and more, {size} bytes in all".encode())
     return digest.hexdigest()
 
 

@@ -21,7 +21,7 @@ from autograder.files import atomic_write
 from autograder.grader.pipeline import Graded, zero_result
 from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits
-from autograder.grader.submission import Submission
+from autograder.grader.submission import Submission, submitted_digest
 from autograder.local_pool import Job, grade_many
 from autograder.records import (
     GradeResult,
@@ -107,7 +107,8 @@ def is_recorded(course: Course, key: tuple, source_digest: str) -> bool:
     """True if the recorded result was computed from the current submission and source (the
     student's source: their variant's when they have one)."""
     result = read_result(course.result(*key))
-    return result is not None and is_current(result, course.submission(*key), source_digest)
+    return result is not None and is_current(result, submitted_digest(course.submission(*key)),
+                                                source_digest)
 
 
 def grade_course(

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from autograder.files import atomic_write, sha256_file
+from autograder.files import atomic_write
 
 
 class Status(str, Enum):
@@ -126,7 +126,7 @@ def read_result(path: Path) -> GradeResult | None:
         return None
 
 
-def is_current(result: GradeResult, submission_path: Path, source_digest: str) -> bool:
-    """True if `result` was computed from the submitted file as it is now and from this source."""
-    return (result.source_sha256 == source_digest
-            and result.submission_sha256 == sha256_file(submission_path))
+def is_current(result: GradeResult, submission_digest: str, source_digest: str) -> bool:
+    """True if `result` was computed from the submitted file as it is now (its digest, as
+    grader.submission.submitted_digest reads it) and from this source."""
+    return result.source_sha256 == source_digest and result.submission_sha256 == submission_digest

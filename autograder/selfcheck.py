@@ -36,9 +36,10 @@ MIN_SHARED_CELLS = 3
 
 
 def read_cells(notebook: Path) -> list:
-    """The cells of a notebook file (at most MAX_BYTES of it read); ValueError, in one line
-    saying what to give instead, for a file that is not a notebook."""
-    submitted = read_submitted(notebook)
+    """The cells of a notebook file (at most MAX_BYTES of it read; a link of the learner's
+    followed); ValueError, in one line saying what to give instead, for a file that is not a
+    notebook."""
+    submitted = read_submitted(Path(notebook).resolve())
     if submitted is None:
         raise FileNotFoundError(f"no notebook {printable(str(notebook))}")
     name, raw = printable(notebook.name), submitted.data
@@ -100,8 +101,9 @@ def check_notebook(notebook: str | Path, course: Course,
         raise FileNotFoundError(f"no notebook {notebook}")
     source_path = source_for(course, notebook)
     source = SourceFacts.read(source_path)
-    result = grade_notebook(notebook, source_path, limits=limits)
-    answers = read_submission(read_submitted(notebook), source.plan).answers
+    own_file = notebook.resolve()  # a link of the learner's is followed: the file is theirs
+    result = grade_notebook(own_file, source_path, limits=limits)
+    answers = read_submission(read_submitted(own_file), source.plan).answers
     row = {"status": result.status, "reason": result.reason, "scores": result.scores,
            "result": result, "manual": {}}
     page = atomic_write(feedback_path(notebook),

@@ -16,9 +16,11 @@ import builtins
 import contextlib
 import copy
 import csv
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -33,7 +35,7 @@ import numpy as np
 import psutil
 import pytest
 import synthetic
-from grading_cli import SOURCE, released_course
+from grading_cli import FAST, SOURCE, llmf, released_course
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jupyter_client.session import Session
@@ -41,7 +43,7 @@ from plain_reports import plain
 
 from autograder.cli import main
 from autograder.course_folder import Course
-from autograder.files import atomic_write, sha256_file
+from autograder.files import atomic_write
 from autograder.grade_class import Recorder
 from autograder.grader.compare import compare
 from autograder.grader.execute import KernelRun
@@ -56,7 +58,13 @@ from autograder.grader.kernel import Outcome, read_message
 from autograder.grader.pipeline import Graded, reference_values
 from autograder.grader.plan import Step, read_plan
 from autograder.grader.sandbox import Limits
-from autograder.grader.submission import MAX_BYTES, read_submission, read_submitted
+from autograder.grader.submission import (
+    MAX_BYTES,
+    Submitted,
+    read_submission,
+    read_submitted,
+    submitted_digest,
+)
 from autograder.in_kernel import names
 from autograder.in_kernel.messages import (
     MAX_CONTENT_BYTES,
@@ -444,17 +452,78 @@ def test_no_exception_name_excuses_a_failed_visible_check(references, name, wher
 
 @settings(max_examples=100, deadline=None)
 @given(size=st.integers(0, 3_000), cap=st.sampled_from([1_000, 2_000]))
-def test_the_digest_is_of_the_whole_file_whatever_its_size(tmp_path_factory, size, cap):
+def test_the_digest_is_of_the_file_judged(tmp_path_factory, size, cap):
+    """Up to the limit the digest is the file's sha256; beyond it, a file judged by its size,
+    of the bytes read and the size: any change the verdict could rest on changes it."""
     path = tmp_path_factory.getbasetemp() / "submitted.ipynb"
-    path.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    content = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path.write_bytes(content)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("autograder.grader.submission.MAX_BYTES", cap)
         submitted = read_submitted(path)
         submission = read_submission(submitted, PLAN)
-    assert submission.sha256 == sha256_file(path)
+        assert submission.sha256 == submitted_digest(path) == Submitted.of(content).sha256
+        path.write_bytes(content + b"y")  # one byte more
+        assert submitted_digest(path) != submission.sha256
     assert len(submitted.data) == min(size, cap + 1)
-    if size > cap:
+    if size <= cap:
+        assert submission.sha256 == hashlib.sha256(content).hexdigest()
+    else:
         assert submission.problem[0] == Status.CRASHED and "larger than" in submission.problem[1]
+
+
+# what a path in submitted/ may be, besides a notebook: each made at `path` beside `target`
+ENTRIES = {
+    "a link to a correct notebook": lambda path, target: path.symlink_to(target),
+    "a link to a folder": lambda path, target: path.symlink_to(target.parent),
+    "a dangling link": lambda path, target: path.symlink_to(target.with_name("gone")),
+    "a link to /proc/kcore": lambda path, target: path.symlink_to("/proc/kcore"),
+    "a FIFO nobody writes to": lambda path, target: os.mkfifo(path),
+    "a folder": lambda path, target: path.mkdir(),
+    "a sparse terabyte": lambda path, target: (path.touch(), os.truncate(path, 1 << 40)),
+}
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_whatever_the_submitted_path_is_it_is_read_within_the_limit_and_never_followed(
+        tmp_path, entry):
+    """The grader, export and feedback read a submission once each, with no time limit of their
+    own: a FIFO waited on, a link followed to /proc/kcore or a sparse terabyte hashed to its
+    end hung the class's run. A link is judged as a link (a classmate's notebook behind it
+    earns nothing), and a file too large to grade by its first bytes and its size."""
+    target = tmp_path / "classmate.ipynb"
+    target.write_text(json.dumps(HONEST))
+    path = tmp_path / "submitted.ipynb"
+    ENTRIES[entry](path, target)
+    submitted = read_submitted(path)
+    submission = read_submission(submitted, PLAN)
+    assert len(submitted.data) <= MAX_BYTES + 1
+    assert submission.problem is not None and submission.problem[0] == Status.CRASHED
+    assert submission.answers == {} and submission.sha256 == submitted_digest(path)
+    assert ("a link" in submission.problem[1]) == ("link" in entry)
+
+
+def test_a_class_with_a_link_and_a_fifo_in_submitted_is_graded_exported_and_given_feedback(
+        tmp_path):
+    """Through llmf-grade: bob's notebook is a link to ada's, cy's a FIFO. Neither stops or
+    hangs grade, export or feedback; each is a crashed notebook saying what is there, and bob
+    earns nothing of ada's work."""
+    root = released_course(tmp_path / "course")
+    folders = {student: root / "submitted" / student / "fx_basics" for student in ("ada", "bob",
+                                                                                   "cy")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    shutil.copy(root / "release" / "fx_basics" / "fx_basics.ipynb", folders["ada"])
+    (folders["bob"] / "fx_basics.ipynb").symlink_to(folders["ada"] / "fx_basics.ipynb")
+    os.mkfifo(folders["cy"] / "fx_basics.ipynb")
+    assert llmf(root, "grade", *FAST, "-j", "1") == 0
+    assert llmf(root, "export", root / "grades.csv") == 0
+    assert llmf(root, "feedback") == 0
+    rows = {row["student"]: row for row in csv.DictReader((root / "grades.csv").open())}
+    assert rows["ada"]["status"] == "graded"
+    for student, kind in (("bob", "a link"), ("cy", "not a regular file")):
+        assert rows[student]["status"] == "crashed" and kind in rows[student]["reason"], rows
+        assert float(rows[student]["score"]) == 0
 
 
 # Class 6: Run All semantics for copies of an answer cell.

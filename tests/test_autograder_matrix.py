@@ -29,11 +29,10 @@ import synthetic
 
 from autograder.cli import main
 from autograder.course_folder import Course
-from autograder.files import sha256_file
 from autograder.grader.pipeline import grade_notebook
 from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits, bwrap_works
-from autograder.grader.submission import MAX_BYTES
+from autograder.grader.submission import MAX_BYTES, submitted_digest
 from autograder.records import load_result
 from autograder.reports.export import RecordedGrades
 
@@ -635,7 +634,7 @@ def test_a_refused_file_is_recorded_with_its_own_digest(course, graded):
     grade it again, and export says why it crashed."""
     _, result = graded[("fx_basics", "larger_than_50_mb")]
     path = Course(course).submission("larger_than_50_mb", "fx_basics", "fx_basics")
-    assert result.submission_sha256 == sha256_file(path)
+    assert result.submission_sha256 == submitted_digest(path)
     assert result.reason == "the file is larger than 50 MB"
     row = RecordedGrades(Course(course)).notebook_row(("larger_than_50_mb", "fx_basics",
                                                        "fx_basics"))

@@ -31,6 +31,7 @@ from autograder import cluster, grade_class
 from autograder.course_folder import Course
 from autograder.grader.plan import read_plan
 from autograder.grader.sandbox import Limits
+from autograder.grader.submission import submitted_digest
 from autograder.records import is_current, load_result
 
 distributed = pytest.importorskip("distributed", reason="needs the cluster extra: "
@@ -109,7 +110,8 @@ def assert_complete_and_current(root: Path, students) -> None:
     assert sorted(results(root)) == sorted(students)
     for student in students:
         result = load_result(course.result(student, "fx_basics", "fx_basics"))
-        assert is_current(result, course.submission(student, "fx_basics", "fx_basics"), digest)
+        submitted = course.submission(student, "fx_basics", "fx_basics")
+        assert is_current(result, submitted_digest(submitted), digest)
 
 
 def kill_workers_running(client, student: str, killed: list[str]) -> None:

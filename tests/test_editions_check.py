@@ -130,10 +130,15 @@ SAVED_AS = {"ada": f"{CHAPTER}-Copy1.ipynb", "bob": "Untitled.ipynb"}
 @pytest.mark.parametrize("student", STUDENTS)
 def test_check_prints_the_scores_grade_records(course, student, tmp_path, capsys):
     """The same answers in the self-paced edition, saved under another name: `check` recognises
-    the chapter and prints what `grade` recorded."""
+    the chapter and prints what `grade` recorded. Bob checks it through a link of his own, which
+    the learner's check follows (the class's grader follows none)."""
     self_paced = nbformat.read(course.root / "notebooks" / f"{CHAPTER}.ipynb", as_version=4)
     notebook = tmp_path / SAVED_AS[student]
     nbformat.write(filled(self_paced, STUDENTS[student]), notebook)
+    if student == "bob":
+        (tmp_path / "desktop").mkdir()
+        (tmp_path / "desktop" / notebook.name).symlink_to(notebook)
+        notebook = tmp_path / "desktop" / notebook.name
     printed_scores, printed = check_output(capsys, notebook)
     recorded = json.loads(course.result(student, CHAPTER, CHAPTER).read_text())["scores"]
     names = item_names(nbformat.read(SOURCE, as_version=4))

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from autograder.cli import main  # noqa: E402
 from autograder.collect import collect  # noqa: E402
 from autograder.course_folder import Course  # noqa: E402
-from autograder.files import sha256_file  # noqa: E402
 from autograder.grader.plan import read_plan  # noqa: E402
+from autograder.grader.submission import submitted_digest  # noqa: E402
 from autograder.records import (  # noqa: E402
     GradeResult,
     Status,
@@ -61,7 +61,7 @@ def _course(tmp_path, lms_name: str, statuses: dict[int, Status] | None = None) 
                   for g, points in plan.max_points().items()}
         result = GradeResult(ASSIGNMENT, status, "" if status == Status.GRADED else "why",
                              scores, {"linear_test": "linear: hidden case 2 of 3: wrong shape"},
-                             submission_sha256=sha256_file(
+                             submission_sha256=submitted_digest(
                                  course.submission(student, ASSIGNMENT, ASSIGNMENT)),
                              source_sha256=plan.digest)
         save_result(result, course.result(student, ASSIGNMENT, ASSIGNMENT))

@@ -22,13 +22,13 @@ own and runs where it stands; an answer cell turned into a markdown or raw cell 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.files import bounded_digest, read_bounded
 from autograder.grader import syntax
 from autograder.grader.plan import (
     BEGIN_HIDDEN,
@@ -72,15 +72,19 @@ class Submission:
 
 @dataclass(frozen=True)
 class Submitted:
-    """A submitted file as read: its first MAX_BYTES + 1 bytes and the sha256 of all of it
-    (computed in the same read, so the digest is of the file judged, even one too large)."""
+    """A submitted file as read: its first MAX_BYTES + 1 bytes and its digest, computed in the
+    same read (files.read_bounded: the sha256 of the file, or for a file too large to grade, of
+    those bytes and its size); or, for a link or what is not a file, only `problem`, why there
+    is nothing to read, in the grader's words."""
 
     data: bytes
     sha256: str
+    problem: str = ""
 
     @classmethod
     def of(cls, data: bytes) -> Submitted:
-        return cls(data[: MAX_BYTES + 1], hashlib.sha256(data).hexdigest())
+        head = data[: MAX_BYTES + 1]
+        return cls(head, bounded_digest(head, len(data), MAX_BYTES))
 
 
 def cell_text(value) -> str:
@@ -100,17 +104,23 @@ def cell_type_name(cell: dict) -> str:
 
 
 def read_submitted(path: str | Path) -> Submitted | None:
-    """The submitted file at `path` (see Submitted), or None if there is no regular file."""
-    path = Path(path)
-    if not path.is_file():
+    """The submitted file at `path` (see Submitted), read within files.read_bounded's bounds
+    whatever is there, or None if nothing is. A link is never followed: the grader judges what
+    the student handed in, not what a name points to (a classmate's notebook, /proc/kcore)."""
+    try:
+        return Submitted(*read_bounded(path, MAX_BYTES))
+    except FileNotFoundError:
         return None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        data = handle.read(MAX_BYTES + 1)
-        digest.update(data)
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return Submitted(data, digest.hexdigest())
+    except (OSError, ValueError):  # a link, a folder, a FIFO, a device
+        kind = "a link" if Path(path).is_symlink() else "not a regular file"
+        return Submitted(b"", "", f"the submitted path is {kind}: the grader reads only a "
+                                  "notebook file placed there")
+
+
+def submitted_digest(path: str | Path) -> str:
+    """The digest of the file submitted at `path` as read_submitted reads it ("" if none)."""
+    submitted = read_submitted(path)
+    return "" if submitted is None else submitted.sha256
 
 
 def json_values(raw: bytes) -> int:
@@ -249,6 +259,8 @@ def read_submission(raw: Submitted | bytes | None, plan: Plan) -> Submission:
     """Answers, written answers and tampering findings of a submitted file."""
     if isinstance(raw, bytes):
         raw = Submitted.of(raw)
+    if raw is not None and raw.problem:
+        return Submission(problem=(Status.CRASHED, raw.problem))
     notebook, problem = parse_notebook(raw.data if raw is not None else None)
     submission = Submission(problem=problem, sha256=raw.sha256 if raw is not None else "")
     if notebook is None:

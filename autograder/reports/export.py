@@ -15,6 +15,7 @@ from pathlib import Path
 
 from autograder.class_variants import ClassVariants
 from autograder.course_folder import Course
+from autograder.grader.submission import submitted_digest
 from autograder.records import SEVERITY, GradeResult, Status, is_current, read_result
 from autograder.reports.gradebook import manual_grading
 from autograder.reports.similarity import highest_similarity
@@ -58,7 +59,8 @@ class RecordedGrades:
         """Status, reason, per-question scores and the current result (or None) of a notebook."""
         path, submitted = self.course.result(*key), self.course.submission(*key)
         result: GradeResult | None = read_result(path)
-        if result is None or not is_current(result, submitted, self.source_digest(*key)):
+        if result is None or not is_current(result, submitted_digest(submitted),
+                                                self.source_digest(*key)):
             if result is None and not submitted.exists():
                 return {"status": Status.MISSING, "reason": "no notebook was submitted",
                         "scores": {}, "result": None, "manual": {}}

@@ -25,9 +25,10 @@ the baby GPT's 36-ms step, with one core idle. `loss_and_gradients` makes only t
 adds the rows up itself.
 
 `training.train(..., workers=2)` and `make pretrain` use it. Measured side by side on 2 cores
-(`scripts/bench_model.py`, best of 7 rounds, 2026-12-07): the shipped shape's step 263 -> 180 ms
-(x1.46; `make pretrain` 9.5 minutes), the baby GPT's 44.9 -> 36.2 ms (x1.24: its half-batches are
-small, and the update, made once in this process, is 3 ms of the step).
+(`scripts/bench_model.py --compare-with 5290605`, best of 7 rounds, 2026-12-07): the baby GPT's
+step 45.7 ms in one process, 35.4 with two workers (x0.80 the time of the same with the update
+made in the main process, the median of the rounds' ratios); the shipped shape's 261.6 -> 183.5
+ms (x0.95 of the update in the main process).
 
 Example:
 

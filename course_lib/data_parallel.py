@@ -95,6 +95,7 @@ class DataParallel:
         params, self._grads, moments = _shared_buffers(self._folder, layout, "w+")
         self._params = _views(params, self._shapes)
         self._moments = [_views(moment, self._shapes) for moment in moments]  # AdamW's m, v
+        self._moments_holder = lambda: None  # the optimizer whose moments they are (a weakref)
         self._workers: list[subprocess.Popen] = []
         self._finalizer = weakref.finalize(self, _shut_down, self._workers, self._folder)
         try:
@@ -128,16 +129,28 @@ class DataParallel:
         loss, shares = self._gradients(x, y, mask)
         squares = self._ask([("reduce", shares)] * len(self._workers))
         factor = clip_factor(math.sqrt(sum(squares)), clip) if clip else 1.0
-        for moments, shared in zip((optimizer.m, optimizer.v), self._moments, strict=True):
-            for name, view in shared.items():  # into the shared memory, once
-                if moments[name] is not view:
-                    view[...] = moments[name]
-                    moments[name] = view
+        self._hold_moments_of(optimizer)
         self._ask([("update", factor, optimizer.settings(lr))] * len(self._workers))
         optimizer.step_count += 1
         for name, shared in self._params.items():
             optimizer.params[name][...] = shared
         return loss
+
+    def _hold_moments_of(self, optimizer: AdamW) -> None:
+        """Move `optimizer`'s moments into the shared memory (once): its `m` and `v` then hold
+        views of it. The optimizer whose moments it held before gets copies of them back."""
+        holder = self._moments_holder()
+        if holder is not None and holder is not optimizer:  # its own moments back, as copies
+            for moments, shared in zip((holder.m, holder.v), self._moments, strict=True):
+                for name, view in shared.items():
+                    if moments.get(name) is view:
+                        moments[name] = view.copy()
+        for moments, shared in zip((optimizer.m, optimizer.v), self._moments, strict=True):
+            for name, view in shared.items():
+                if moments[name] is not view:
+                    view[...] = moments[name]
+                    moments[name] = view
+        self._moments_holder = weakref.ref(optimizer)
 
     def _gradients(self, x, y, mask):
         """The first round: (the batch's mean loss, how many workers had a share), each worker's

@@ -103,6 +103,23 @@ def test_the_optimizers_moments_stay_its_own_after_closing():
     assert_same((optimizers[0].m, optimizers[0].v), (optimizers[1].m, optimizers[1].v))
 
 
+def test_two_optimizers_taking_turns_keep_their_own_moments():
+    """One DataParallel, two optimizers of the same model taking turns (a learner comparing
+    learning rates): each keeps its own moments, as in one process."""
+    model = random_model(13, dtype=np.float64, vocab_size=V, block_size=BLOCK)
+    twin = copy.deepcopy(model)
+    x, y = random_windows(np.arange(200) % V, 4, BLOCK, np.random.default_rng(3))
+    ours = [AdamW(model.params, lr=1e-2), AdamW(model.params, lr=3e-3)]
+    theirs = [AdamW(twin.params, lr=1e-2), AdamW(twin.params, lr=3e-3)]
+    with DataParallel(model, workers=2) as parallel:
+        for turn in (0, 1, 0, 1, 1, 0):
+            train_step(model, (x, y), ours[turn], None, parallel=parallel)
+            train_step(twin, (x, y), theirs[turn], None)
+    assert_same(model.params, twin.params)
+    for one, other in zip(ours, theirs, strict=True):
+        assert_same((one.m, one.v), (other.m, other.v))
+
+
 def test_an_optimizer_of_other_parameters_is_refused_before_any_work(model, parallel):
     x = np.zeros((2, 3), dtype=int)
     for params in ({"w": np.zeros(3)}, {**model.params, "wte": np.zeros((2, 2))}):

@@ -121,7 +121,9 @@ class DataParallel:
         loss_and_gradients, the gradients clipped to the global norm `clip` (None: not clipped)
         and `optimizer`'s AdamW update at lr (None: its own), made by the workers; returns the
         loss. The optimizer must update this model's parameters. An error leaves the
-        parameters as they were."""
+        parameters as they were; an interrupt during the update lets it end first (closing
+        waits for the workers, which finish what they were sent), so that a step is made whole
+        or not at all."""
         if set(optimizer.params) != set(self._shapes) or any(
                 optimizer.params[name].shape != shape for name, shape in self._shapes.items()):
             raise ValueError("the optimizer must update this DataParallel's model: the same "
@@ -130,11 +132,19 @@ class DataParallel:
         squares = self._ask([("reduce", shares)] * len(self._workers))
         factor = clip_factor(math.sqrt(sum(squares)), clip) if clip else 1.0
         self._hold_moments_of(optimizer)
-        self._ask([("update", factor, optimizer.settings(lr))] * len(self._workers))
+        try:
+            self._ask([("update", factor, optimizer.settings(lr))] * len(self._workers))
+        except KeyboardInterrupt:  # the workers have ended the update: take it, then stop
+            self._take_update(optimizer)
+            raise
+        self._take_update(optimizer)
+        return loss
+
+    def _take_update(self, optimizer: AdamW) -> None:
+        """The workers' new parameters into the optimizer's, one more step counted."""
         optimizer.step_count += 1
         for name, shared in self._params.items():
             optimizer.params[name][...] = shared
-        return loss
 
     def _hold_moments_of(self, optimizer: AdamW) -> None:
         """Move `optimizer`'s moments into the shared memory (once): its `m` and `v` then hold

@@ -184,6 +184,39 @@ def test_a_worker_that_dies_during_a_step_leaves_the_parameters_as_they_were():
         np.testing.assert_array_equal(p, before[name])
 
 
+def test_an_interrupt_during_the_update_makes_the_step_whole():
+    """Ctrl-C (a notebook's "interrupt the kernel") while the workers update: the step they
+    were sent is taken whole, parameters, moments and count, as in one process; then the
+    interrupt goes on."""
+    model = random_model(14, dtype=np.float64, vocab_size=V, block_size=BLOCK)
+    twin = copy.deepcopy(model)
+    optimizers = AdamW(model.params, lr=1e-2), AdamW(twin.params, lr=1e-2)
+    parallel = DataParallel(model, workers=2)
+    receive = parallel._receive
+
+    def interrupted_in_the_update(index):
+        if parallel._sent_update:
+            raise KeyboardInterrupt
+        return receive(index)
+
+    send = parallel._send
+    parallel._sent_update = False
+
+    def sending(index, request):
+        parallel._sent_update = request[0] == "update"
+        send(index, request)
+
+    parallel._send, parallel._receive = sending, interrupted_in_the_update
+    x, y = random_windows(np.arange(200) % V, 4, BLOCK, np.random.default_rng(4))
+    with pytest.raises(KeyboardInterrupt):
+        train_step(model, (x, y), optimizers[0], 1e-2, parallel=parallel)
+    train_step(twin, (x, y), optimizers[1], 1e-2)
+    assert optimizers[0].step_count == optimizers[1].step_count == 1
+    assert_same(model.params, twin.params)
+    assert_same((optimizers[0].m, optimizers[0].v), (optimizers[1].m, optimizers[1].v))
+    assert not parallel._folder.exists()  # closed
+
+
 def test_the_workers_import_this_course_lib_whatever_the_working_folder(monkeypatch, tmp_path):
     """`python -m` puts the working folder first on the path: a folder of the learner's holding
     a course_lib of its own must not be what the workers run."""

@@ -192,19 +192,16 @@ def test_an_interrupt_during_the_update_makes_the_step_whole():
     twin = copy.deepcopy(model)
     optimizers = AdamW(model.params, lr=1e-2), AdamW(twin.params, lr=1e-2)
     parallel = DataParallel(model, workers=2)
-    receive = parallel._receive
-
-    def interrupted_in_the_update(index):
-        if parallel._sent_update:
-            raise KeyboardInterrupt
-        return receive(index)
-
-    send = parallel._send
-    parallel._sent_update = False
+    send, receive, sent = parallel._send, parallel._receive, []
 
     def sending(index, request):
-        parallel._sent_update = request[0] == "update"
+        sent.append(request[0])
         send(index, request)
+
+    def interrupted_in_the_update(index):  # Ctrl-C while the main process waits for replies
+        if sent[-1] == "update":
+            raise KeyboardInterrupt
+        return receive(index)
 
     parallel._send, parallel._receive = sending, interrupted_in_the_update
     x, y = random_windows(np.arange(200) % V, 4, BLOCK, np.random.default_rng(4))

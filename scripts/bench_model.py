@@ -48,11 +48,12 @@ AVX2_ONLY = {"OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
              # numpy >= 2.4's names, then the older ones (each version ignores the other's)
              "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512CD "
                                          "AVX512_SKX AVX512_CLX AVX512_CNL"}  # fmt: skip
-if "--keep-openblas-env" not in sys.argv:  # before numpy loads OpenBLAS
-    for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        os.environ.pop(variable, None)
-if "--avx2" in sys.argv:  # the worker processes inherit it
-    os.environ.update(AVX2_ONLY)
+if "--worker" not in sys.argv:  # before numpy loads OpenBLAS; the worker processes inherit it
+    if "--keep-openblas-env" not in sys.argv:
+        for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            os.environ.pop(variable, None)
+    if "--avx2" in sys.argv:
+        os.environ.update(AVX2_ONLY)
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402

@@ -1,0 +1,92 @@
+"""The stages outside the sandbox do work bounded by what they read, whatever a student sends.
+
+Each test counts the work a stage does (characters normalised, compiled, compared; entries
+parsed) on the input shape that once made it superlinear, and a property holds the count to a
+multiple of the input over the whole class of such inputs. The counts, not the time, are
+asserted: the figures in seconds are in scripts/bench_*.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import synthetic
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograder.grader import submission as submission_module
+from autograder.grader.plan import read_plan
+from autograder.grader.submission import cell_text, read_submission
+
+FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
+PLAN = read_plan(FIXTURE)
+RELEASE = json.loads(nbformat.writes(synthetic.student_notebook(
+    FIXTURE, synthetic.correct_answers(FIXTURE), written=False)))
+
+
+def cell(source: str, kind: str = "code", grade_id: str | None = None) -> dict:
+    meta = {"nbgrader": {"grade_id": grade_id}} if grade_id else {}
+    made = {"cell_type": kind, "metadata": meta, "source": source}
+    return made | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+
+
+def normalised_chars(raw: bytes) -> int:
+    """How many characters read_submission normalises (compares as text) reading `raw`."""
+    count, normalise = [0], submission_module.normalise
+
+    def counted(text: str) -> str:
+        count[0] += len(text)
+        return normalise(text)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(submission_module, "normalise", counted)
+        read_submission(raw, PLAN)
+    return count[0]
+
+
+def with_cells(cells: list[dict]) -> tuple[bytes, int]:
+    """The release notebook (answers right, written answers as released) followed by `cells`,
+    as a file; and the characters of its cells' text."""
+    notebook = dict(RELEASE, cells=RELEASE["cells"] + cells)
+    return json.dumps(notebook).encode(), sum(len(cell_text(c["source"]))
+                                              for c in notebook["cells"])
+
+
+RELEASE_WORK = normalised_chars(with_cells([])[0])  # the release's cells and the plan's text
+
+
+def test_a_long_written_answer_and_many_cells_after_it_are_read_in_linear_time():
+    """The sample: a written answer of 1 MB followed by 4,000 code cells of the student's took
+    3.3 s (2 MB: 7.1 s): the answer was normalised again for every cell after it."""
+    cells = [cell("word " * 4_000, "code", "explain_answer")] + [cell(f"x{i} = {i}")
+                                                                  for i in range(400)]
+    raw, chars = with_cells(cells)
+    found = read_submission(raw, PLAN)
+    assert found.written["explain_answer"].startswith("word word")
+    assert found.in_code_cells == ["explain_answer"] and len(found.added) == 400
+    count = normalised_chars(raw)
+    assert count <= 3 * chars + RELEASE_WORK, (count, chars)
+
+
+PROSE = st.sampled_from(["It is shift invariant.", "word " * 1_000, ""])
+CODE = st.sampled_from(["x = 1", "def f():\n    return 2\n" * 50, "%time y = 2"])
+CELL = st.builds(cell, PROSE | CODE, st.sampled_from(["code", "markdown"]),
+                 st.sampled_from([None, "explain_answer", "linear_answer", "intro"])) | st.builds(
+    cell, CODE)  # the student's own code cells, the most common
+# a copy of the written answer's cell (prose, code or empty), and the cells after it
+BLOCK = st.tuples(st.builds(cell, PROSE | CODE, st.sampled_from(["code", "markdown"]),
+                            st.just("explain_answer")), st.lists(CELL, max_size=30))
+
+
+@settings(max_examples=200, deadline=None)
+@given(blocks=st.lists(BLOCK, max_size=3))
+def test_reading_a_submission_normalises_each_cell_a_bounded_number_of_times(blocks):
+    """Property: whatever cells follow the release (copies of a written, an answer or a locked
+    cell, prose or code of the student's, in any order), the text normalised is at most three
+    times the notebook's text more than the release alone costs."""
+    raw, chars = with_cells([made for first, after in blocks for made in (first, *after)])
+    count = normalised_chars(raw)
+    assert count <= 3 * chars + RELEASE_WORK, (count, chars)

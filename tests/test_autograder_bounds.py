@@ -8,7 +8,9 @@ asserted: the figures in seconds are in scripts/bench_*.py.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -16,7 +18,10 @@ import pytest
 import synthetic
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_autograder_collect import new_course
 
+from autograder import collect as collect_module
+from autograder.collect import NAME_MAX, base_name, collect
 from autograder.grader import submission as submission_module
 from autograder.grader.plan import read_plan
 from autograder.grader.submission import cell_text, read_submission
@@ -90,3 +95,74 @@ def test_reading_a_submission_normalises_each_cell_a_bounded_number_of_times(blo
     raw, chars = with_cells([made for first, after in blocks for made in (first, *after)])
     count = normalised_chars(raw)
     assert count <= 3 * chars + RELEASE_WORK, (count, chars)
+
+
+# collect: a student's zip is read within bounds before zipfile builds its list of members
+
+def zip_of(names: list[str]) -> bytes:
+    made = io.BytesIO()
+    with zipfile.ZipFile(made, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"{}")
+    return made.getvalue()
+
+
+def collected_counting(tmp_path: Path, download: Path) -> tuple[dict, int, int]:
+    """Collect `download` into a new course: ({entry: reason}, the zip entries zipfile parsed,
+    the longest name the attempt suffixes were stripped from, in bytes)."""
+    parsed, longest = [0], [0]
+
+    class CountedInfo(zipfile.ZipInfo):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs):
+            parsed[0] += 1
+            super().__init__(*args, **kwargs)
+
+    def measured_base_name(name: str) -> str:
+        longest[0] = max(longest[0], len(name.encode("utf-8", "surrogatepass")))
+        return base_name(name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zipfile, "ZipInfo", CountedInfo)
+        patch.setattr(collect_module, "base_name", measured_base_name)
+        report = collect(new_course(tmp_path / "course"), "fx_basics", download)
+    return {entry.shown: entry.reason for entry in report.entries}, parsed[0], longest[0]
+
+
+def test_a_zip_listing_a_million_files_is_refused_before_its_list_is_read(tmp_path):
+    """The sample: a zip of 400,000 one-byte members (33 MB; 200 MB are allowed) cost zipfile
+    2.7 s and 470 MB to list before the member bound refused it (100,000: 0.7 s, 165 MB); now
+    its table of contents is refused by its size, read from the zip's end record."""
+    download = tmp_path / "download"
+    (download / "ada").mkdir(parents=True)
+    (download / "ada" / "many.zip").write_bytes(zip_of([str(i) for i in range(3_000)]))
+    (download / "ada" / "fx_basics.ipynb").write_text("{}")
+    name = "fx_basics" + "-1" * 2_000 + ".ipynb"  # stripping its suffixes took seconds
+    (download / "bob.zip").write_bytes(zip_of([name]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(collect_module, "MAX_ZIP_DIRECTORY", 50_000)
+        reasons, parsed, longest = collected_counting(tmp_path, download)
+    assert reasons["ada/many.zip"].startswith("a zip whose list of files is larger than")
+    assert reasons["ada/fx_basics.ipynb"] == "as ada/fx_basics"
+    assert reasons[f"bob.zip:{name}"] == "a file name longer than 255 bytes, which no disk holds"
+    assert parsed == 1 and longest <= NAME_MAX
+
+
+@settings(max_examples=40, deadline=None)
+@given(zips=st.lists(st.lists(st.integers(1, 400), max_size=200), min_size=1, max_size=3))
+def test_collect_parses_a_bounded_list_of_any_zip(tmp_path_factory, zips):
+    """Property: whatever zips the download holds (any number of members, names of any
+    length), zipfile parses at most the entries MAX_ZIP_DIRECTORY bytes can list (46 bytes the
+    shortest) of each, and attempt suffixes are stripped from names of at most NAME_MAX bytes."""
+    tmp_path = tmp_path_factory.mktemp("zips")
+    download = tmp_path / "download"
+    download.mkdir()
+    for number, lengths in enumerate(zips):
+        names = [f"{i}" + "x" * length + ".ipynb" for i, length in enumerate(lengths)]
+        (download / f"s{number}.zip").write_bytes(zip_of(names))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(collect_module, "MAX_ZIP_MEMBERS", 10)
+        patch.setattr(collect_module, "MAX_ZIP_DIRECTORY", 2_000)
+        _, parsed, longest = collected_counting(tmp_path, download)
+    assert parsed <= len(zips) * 2_000 // 46 and longest <= NAME_MAX, (parsed, longest)

@@ -22,10 +22,11 @@ from hypothesis import strategies as st
 from test_autograder_collect import new_course
 
 from autograder import collect as collect_module
+from autograder import selfcheck
 from autograder.collect import NAME_MAX, base_name, collect
 from autograder.grader import submission as submission_module
 from autograder.grader.plan import read_plan
-from autograder.grader.submission import cell_text, read_submission
+from autograder.grader.submission import cell_text, json_values, read_submission
 from autograder.reports import similarity
 from autograder.reports.similarity import COMMON_SHARE, MIN_COMMON, Document
 
@@ -248,3 +249,33 @@ def test_similarity_reads_each_document_a_bounded_number_of_times_and_scores_eve
             if shared and score >= threshold:
                 expected[f"s{i:03d}", f"s{j:03d}"] = score
     assert {pair.students: pair.scores["code"] for pair in report.pairs} == expected
+
+
+# the learner's check parses no more than the grader would
+
+def test_the_check_refuses_a_file_of_more_json_values_than_the_grader_parses(tmp_path):
+    """The sample: 4,000,000 empty cells (11 MB) cost `llmf-grade check` 300 MB to parse
+    (1,000,000: 74 MB; 50 MB of them about 1.3 GB); the grader refused them unparsed."""
+    path = tmp_path / "ch1.ipynb"
+    path.write_bytes(b'{"cells": [' + b"{}," * 3_000 + b"{}]}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(selfcheck, "MAX_JSON_VALUES", 1_000)
+        with pytest.raises(ValueError, match="holds more than 1,000 JSON values"):
+            selfcheck.read_cells(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cells=st.integers(0, 600), limit=st.integers(1, 1_000))
+def test_the_check_parses_only_what_the_grader_would(tmp_path_factory, cells, limit):
+    """Property: a file the check parses is one the grader parses too (within its count of
+    JSON values), whatever the number of cells."""
+    path = tmp_path_factory.mktemp("check") / "ch1.ipynb"
+    raw = json.dumps({"cells": [{}] * cells}).encode()
+    path.write_bytes(raw)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(selfcheck, "MAX_JSON_VALUES", limit)
+        try:
+            selfcheck.read_cells(path)
+        except ValueError:
+            return
+    assert json_values(raw) <= limit

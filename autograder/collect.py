@@ -6,8 +6,10 @@ attempts), an older attempt (a later one was collected), or not collected and wh
 folder stops the others from being collected, and nothing is opened unless it is a regular file:
 a link, a FIFO, a socket or a device is reported, never followed or read. What is read is
 bounded: a notebook at most MAX_BYTES (the grader's own limit), a zip at most MAX_ZIP_BYTES with
-at most MAX_ZIP_MEMBERS members, and a member only as far as MAX_BYTES once unzipped, whatever
-its header claims (a zip bomb stops there).
+at most MAX_ZIP_MEMBERS members, its table of contents (the central directory, which zipfile
+reads whole and parses entry by entry) at most MAX_ZIP_DIRECTORY bytes, checked before it is
+read, a member's file name at most NAME_MAX bytes, and a member only as far as MAX_BYTES once
+unzipped, whatever its header claims (a zip bomb stops there).
 
 What counts as a submission:
 - a file whose name ends in `.ipynb` in any case (`Ada.IPYNB`), anywhere in the folder, or a
@@ -58,6 +60,10 @@ from autograder.grader.submission import MAX_BYTES
 
 MAX_ZIP_BYTES = 4 * MAX_BYTES  # a zip's own size
 MAX_ZIP_MEMBERS = 1000
+# a thousand members of names of a few hundred bytes each: a table of contents this large (a
+# zip of 200 MB of one-byte members lists 4 million, which took zipfile 3 GB to read) is refused
+MAX_ZIP_DIRECTORY = 1 << 20
+NAME_MAX = 255  # bytes of a file's name on any disk (a zip's may hold 65,535)
 MAX_DEPTH = 16  # folders below the download folder
 
 # The documented download formats. Groups: `student` (the id used as the student's folder),
@@ -214,8 +220,14 @@ class _Survey:
         if size > MAX_ZIP_BYTES:
             self.entry(path).reason = f"a zip larger than {MAX_ZIP_BYTES >> 20} MB"
             return
-        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
-            members = archive.infolist()
+        with open_regular(path) as handle:
+            if directory_size(handle) > MAX_ZIP_DIRECTORY:
+                self.entry(path).reason = (f"a zip whose list of files is larger than "
+                                           f"{MAX_ZIP_DIRECTORY >> 20} MB (far more than "
+                                           f"{MAX_ZIP_MEMBERS} files)")
+                return
+            with zipfile.ZipFile(handle) as archive:
+                members = archive.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
             self.entry(path).reason = f"a zip of more than {MAX_ZIP_MEMBERS} files"
             return
@@ -229,11 +241,24 @@ class _Survey:
             if member.file_size > MAX_BYTES:
                 entry.reason = f"larger than {MAX_BYTES >> 20} MB once unzipped"
                 continue
+            if len(Path(member.filename).name.encode("utf-8", "surrogatepass")) > NAME_MAX:
+                entry.reason = f"a file name longer than {NAME_MAX} bytes, which no disk holds"
+                continue
             try:
                 mtime = datetime(*member.date_time).timestamp()
             except ValueError:
                 mtime = 0.0
             self.candidates.append(_Candidate(entry, path, member, top, mtime))
+
+
+def directory_size(handle) -> int:
+    """The size in bytes of the table of contents (central directory) of the zip open as
+    `handle`, as its end record states it: what zipfile.ZipFile reads whole and parses (a file
+    with no end record is zipfile.BadZipFile, as ZipFile says)."""
+    end = zipfile._EndRecData(handle)  # the reader ZipFile itself uses (zip64 included)
+    if end is None:
+        raise zipfile.BadZipFile("File is not a zip file")
+    return end[zipfile._ECD_SIZE]
 
 
 def base_name(name: str) -> str:

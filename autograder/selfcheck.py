@@ -25,7 +25,9 @@ from autograder.grader.plan import grade_id_of, normalise
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import (
     MAX_BYTES,
+    MAX_JSON_VALUES,
     cell_text,
+    json_values,
     read_submission,
     read_submitted,
 )
@@ -36,9 +38,9 @@ MIN_SHARED_CELLS = 3
 
 
 def read_cells(notebook: Path) -> list:
-    """The cells of a notebook file (at most MAX_BYTES of it read; a link of the learner's
-    followed); ValueError, in one line saying what to give instead, for a file that is not a
-    notebook."""
+    """The cells of a notebook file (at most MAX_BYTES of it read, at most MAX_JSON_VALUES
+    values parsed, as the grader reads it; a link of the learner's followed); ValueError, in
+    one line saying what to give instead, for a file that is not a notebook."""
     submitted = read_submitted(Path(notebook).resolve())
     if submitted is None:
         raise FileNotFoundError(f"no notebook {printable(str(notebook))}")
@@ -46,6 +48,10 @@ def read_cells(notebook: Path) -> list:
     if len(raw) > MAX_BYTES:
         raise ValueError(f"{name} is larger than {MAX_BYTES >> 20} MB: clear its outputs in "
                          "JupyterLab (Edit > Clear Outputs of All Cells), save it and check again")
+    if json_values(raw) > MAX_JSON_VALUES:  # parsed, 11 MB of them took 300 MB, 50 MB 1.3 GB
+        raise ValueError(f"{name} holds more than {MAX_JSON_VALUES:,} JSON values, far more than "
+                         "a notebook: clear its outputs in JupyterLab (Edit > Clear Outputs of "
+                         "All Cells), save it and check again")
     try:
         content = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

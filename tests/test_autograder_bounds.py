@@ -1,0 +1,281 @@
+"""The stages outside the sandbox do work bounded by what they read, whatever a student sends.
+
+Each test counts the work a stage does (characters normalised, compiled, compared; entries
+parsed) on the input shape that once made it superlinear, and a property holds the count to a
+multiple of the input over the whole class of such inputs. The counts, not the time, are
+asserted: the figures in seconds are in scripts/bench_*.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+import pytest
+import synthetic
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_autograder_collect import new_course
+
+from autograder import collect as collect_module
+from autograder import selfcheck
+from autograder.collect import NAME_MAX, base_name, collect
+from autograder.grader import submission as submission_module
+from autograder.grader.plan import read_plan
+from autograder.grader.submission import cell_text, json_values, read_submission
+from autograder.reports import similarity
+from autograder.reports.similarity import COMMON_SHARE, MIN_COMMON, Document
+
+FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
+PLAN = read_plan(FIXTURE)
+RELEASE = json.loads(nbformat.writes(synthetic.student_notebook(
+    FIXTURE, synthetic.correct_answers(FIXTURE), written=False)))
+
+
+def cell(source: str, kind: str = "code", grade_id: str | None = None) -> dict:
+    meta = {"nbgrader": {"grade_id": grade_id}} if grade_id else {}
+    made = {"cell_type": kind, "metadata": meta, "source": source}
+    return made | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+
+
+def normalised_chars(raw: bytes) -> int:
+    """How many characters read_submission normalises (compares as text) reading `raw`."""
+    count, normalise = [0], submission_module.normalise
+
+    def counted(text: str) -> str:
+        count[0] += len(text)
+        return normalise(text)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(submission_module, "normalise", counted)
+        read_submission(raw, PLAN)
+    return count[0]
+
+
+def with_cells(cells: list[dict]) -> tuple[bytes, int]:
+    """The release notebook (answers right, written answers as released) followed by `cells`,
+    as a file; and the characters of its cells' text."""
+    notebook = dict(RELEASE, cells=RELEASE["cells"] + cells)
+    return json.dumps(notebook).encode(), sum(len(cell_text(c["source"]))
+                                              for c in notebook["cells"])
+
+
+RELEASE_WORK = normalised_chars(with_cells([])[0])  # the release's cells and the plan's text
+
+
+def test_a_long_written_answer_and_many_cells_after_it_are_read_in_linear_time():
+    """The sample: a written answer of 1 MB followed by 4,000 code cells of the student's took
+    3.3 s (2 MB: 7.1 s): the answer was normalised again for every cell after it."""
+    cells = [cell("word " * 4_000, "code", "explain_answer")] + [cell(f"x{i} = {i}")
+                                                                  for i in range(400)]
+    raw, chars = with_cells(cells)
+    found = read_submission(raw, PLAN)
+    assert found.written["explain_answer"].startswith("word word")
+    assert found.in_code_cells == ["explain_answer"] and len(found.added) == 400
+    count = normalised_chars(raw)
+    assert count <= 3 * chars + RELEASE_WORK, (count, chars)
+
+
+PROSE = st.sampled_from(["It is shift invariant.", "word " * 1_000, ""])
+CODE = st.sampled_from(["x = 1", "def f():\n    return 2\n" * 50, "%time y = 2"])
+CELL = st.builds(cell, PROSE | CODE, st.sampled_from(["code", "markdown"]),
+                 st.sampled_from([None, "explain_answer", "linear_answer", "intro"])) | st.builds(
+    cell, CODE)  # the student's own code cells, the most common
+# a copy of the written answer's cell (prose, code or empty), and the cells after it
+BLOCK = st.tuples(st.builds(cell, PROSE | CODE, st.sampled_from(["code", "markdown"]),
+                            st.just("explain_answer")), st.lists(CELL, max_size=30))
+
+
+@settings(max_examples=200, deadline=None)
+@given(blocks=st.lists(BLOCK, max_size=3))
+def test_reading_a_submission_normalises_each_cell_a_bounded_number_of_times(blocks):
+    """Property: whatever cells follow the release (copies of a written, an answer or a locked
+    cell, prose or code of the student's, in any order), the text normalised is at most three
+    times the notebook's text more than the release alone costs."""
+    raw, chars = with_cells([made for first, after in blocks for made in (first, *after)])
+    count = normalised_chars(raw)
+    assert count <= 3 * chars + RELEASE_WORK, (count, chars)
+
+
+# collect: a student's zip is read within bounds before zipfile builds its list of members
+
+def zip_of(names: list[str]) -> bytes:
+    made = io.BytesIO()
+    with zipfile.ZipFile(made, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"{}")
+    return made.getvalue()
+
+
+def collected_counting(tmp_path: Path, download: Path) -> tuple[dict, int, int]:
+    """Collect `download` into a new course: ({entry: reason}, the zip entries zipfile parsed,
+    the longest name the attempt suffixes were stripped from, in bytes)."""
+    parsed, longest = [0], [0]
+
+    class CountedInfo(zipfile.ZipInfo):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs):
+            parsed[0] += 1
+            super().__init__(*args, **kwargs)
+
+    def measured_base_name(name: str) -> str:
+        longest[0] = max(longest[0], len(name.encode("utf-8", "surrogatepass")))
+        return base_name(name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zipfile, "ZipInfo", CountedInfo)
+        patch.setattr(collect_module, "base_name", measured_base_name)
+        report = collect(new_course(tmp_path / "course"), "fx_basics", download)
+    return {entry.shown: entry.reason for entry in report.entries}, parsed[0], longest[0]
+
+
+def test_a_zip_listing_a_million_files_is_refused_before_its_list_is_read(tmp_path):
+    """The sample: a zip of 400,000 one-byte members (33 MB; 200 MB are allowed) cost zipfile
+    2.7 s and 470 MB to list before the member bound refused it (100,000: 0.7 s, 165 MB); now
+    its table of contents is refused by its size, read from the zip's end record."""
+    download = tmp_path / "download"
+    (download / "ada").mkdir(parents=True)
+    (download / "ada" / "many.zip").write_bytes(zip_of([str(i) for i in range(3_000)]))
+    (download / "ada" / "fx_basics.ipynb").write_text("{}")
+    name = "fx_basics" + "-1" * 2_000 + ".ipynb"  # stripping its suffixes took seconds
+    (download / "bob.zip").write_bytes(zip_of([name]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(collect_module, "MAX_ZIP_DIRECTORY", 50_000)
+        reasons, parsed, longest = collected_counting(tmp_path, download)
+    assert reasons["ada/many.zip"].startswith("a zip whose list of files is larger than")
+    assert reasons["ada/fx_basics.ipynb"] == "as ada/fx_basics"
+    assert reasons[f"bob.zip:{name}"] == "a file name longer than 255 bytes, which no disk holds"
+    assert parsed == 1 and longest <= NAME_MAX
+
+
+@settings(max_examples=40, deadline=None)
+@given(zips=st.lists(st.lists(st.integers(1, 400), max_size=200), min_size=1, max_size=3))
+def test_collect_parses_a_bounded_list_of_any_zip(tmp_path_factory, zips):
+    """Property: whatever zips the download holds (any number of members, names of any
+    length), zipfile parses at most the entries MAX_ZIP_DIRECTORY bytes can list (46 bytes the
+    shortest) of each, and attempt suffixes are stripped from names of at most NAME_MAX bytes."""
+    tmp_path = tmp_path_factory.mktemp("zips")
+    download = tmp_path / "download"
+    download.mkdir()
+    for number, lengths in enumerate(zips):
+        names = [f"{i}" + "x" * length + ".ipynb" for i, length in enumerate(lengths)]
+        (download / f"s{number}.zip").write_bytes(zip_of(names))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(collect_module, "MAX_ZIP_MEMBERS", 10)
+        patch.setattr(collect_module, "MAX_ZIP_DIRECTORY", 2_000)
+        _, parsed, longest = collected_counting(tmp_path, download)
+    assert parsed <= len(zips) * 2_000 // 46 and longest <= NAME_MAX, (parsed, longest)
+
+
+# similarity: a pair costs what its documents share, not their length
+
+class CountedFingerprints(dict):
+    """A document's fingerprints that count how often they are read whole."""
+
+    reads = 0
+
+    def __iter__(self):
+        CountedFingerprints.reads += 1
+        return super().__iter__()
+
+
+class Students:
+    """A course folder of `count` students of the fixture's one notebook."""
+
+    def __init__(self, count: int):
+        self.count = count
+
+    def notebooks(self, assignment):
+        return ["fx_basics"]
+
+    def source(self, assignment, notebook):
+        return FIXTURE
+
+    def students(self):
+        return [f"s{i:03d}" for i in range(self.count)]
+
+
+def class_report(prints: list[list[int]], threshold: float = 0.5) -> tuple:
+    """The similarity report of a class whose code documents hold the fingerprints `prints`
+    (one list per student; written answers and the instructor's documents hold none), and how
+    often any document's fingerprints were read whole."""
+    by_student = {f"s{i:03d}": values for i, values in enumerate(prints)}
+
+    def made(parts, kind):
+        values = by_student.get(parts[0], []) if kind == "code" and parts else []
+        return Document(["line"], CountedFingerprints({v: [(0, 0)] for v in values}))
+
+    CountedFingerprints.reads = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(similarity, "document", made)
+        patch.setattr(similarity, "_student_texts",
+                      lambda course, assignment, student, sources: {"code": [student],
+                                                                   "text": []})
+        report = similarity.similarity_report(Students(len(prints)), "fx_basics", threshold)
+    return report, CountedFingerprints.reads
+
+
+def test_a_class_of_long_unrelated_answers_is_compared_without_comparing_every_pair():
+    """The sample: 100 / 200 students of 95,000 characters of code each took 4.2 / 16.5 s to
+    compare, every pair's fingerprints read again (now 1.4 s for 200): 60 students whose
+    answers share nothing are compared by reading each one's fingerprints a few times."""
+    report, reads = class_report([list(range(100 * i, 100 * i + 100)) for i in range(60)])
+    assert report.pairs == [] and reads <= 4 * 62
+
+
+@settings(max_examples=60, deadline=None)
+@given(prints=st.lists(st.lists(st.integers(0, 40), max_size=30), min_size=2, max_size=25),
+       threshold=st.sampled_from([0.01, 0.5, 0.85]))
+def test_similarity_reads_each_document_a_bounded_number_of_times_and_scores_every_pair(
+        prints, threshold):
+    """Property: each document's fingerprints are read a bounded number of times whatever the
+    class, and every pair's score is the Dice coefficient of the fingerprints it keeps (those
+    more than COMMON_SHARE of the class share left out), compared pair by pair."""
+    report, reads = class_report(prints, threshold)
+    assert reads <= 4 * (len(prints) + 2)
+    share = Counter(value for values in prints for value in set(values))
+    common = {v for v, n in share.items() if n > max(MIN_COMMON, COMMON_SHARE * len(prints))}
+    kept = [set(values) - common for values in prints]
+    expected = {}
+    for i, first in enumerate(kept):
+        for j in range(i + 1, len(kept)):
+            shared = len(first & kept[j])
+            score = round(2 * shared / (len(first) + len(kept[j])), 3) if shared else 0.0
+            if shared and score >= threshold:
+                expected[f"s{i:03d}", f"s{j:03d}"] = score
+    assert {pair.students: pair.scores["code"] for pair in report.pairs} == expected
+
+
+# the learner's check parses no more than the grader would
+
+def test_the_check_refuses_a_file_of_more_json_values_than_the_grader_parses(tmp_path):
+    """The sample: 4,000,000 empty cells (11 MB) cost `llmf-grade check` 300 MB to parse
+    (1,000,000: 74 MB; 50 MB of them about 1.3 GB); the grader refused them unparsed."""
+    path = tmp_path / "ch1.ipynb"
+    path.write_bytes(b'{"cells": [' + b"{}," * 3_000 + b"{}]}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(selfcheck, "MAX_JSON_VALUES", 1_000)
+        with pytest.raises(ValueError, match="holds more than 1,000 JSON values"):
+            selfcheck.read_cells(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cells=st.integers(0, 600), limit=st.integers(1, 1_000))
+def test_the_check_parses_only_what_the_grader_would(tmp_path_factory, cells, limit):
+    """Property: a file the check parses is one the grader parses too (within its count of
+    JSON values), whatever the number of cells."""
+    path = tmp_path_factory.mktemp("check") / "ch1.ipynb"
+    raw = json.dumps({"cells": [{}] * cells}).encode()
+    path.write_bytes(raw)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(selfcheck, "MAX_JSON_VALUES", limit)
+        try:
+            selfcheck.read_cells(path)
+        except ValueError:
+            return
+    assert json_values(raw) <= limit

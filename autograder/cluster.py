@@ -33,6 +33,7 @@ import logging
 import socket
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,6 +54,7 @@ SCHEDULER_SETTINGS = {
     "distributed.scheduler.worker-saturation": 1.0,  # a worker holds only the task it runs
 }
 WORKER_WAIT_SECONDS = 120
+CLOSE_SECONDS = 30  # for a local cluster to close after the run, before its processes are killed
 
 
 class SandboxUnavailable(RuntimeError):
@@ -166,8 +168,34 @@ def connect(scheduler: str):
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                            processes=True, dashboard_address=":0",
                                            silence_logs=logging.ERROR)
-    with cluster, distributed.Client(cluster) as client:
+    client = distributed.Client(cluster)
+    try:
         yield client
+    finally:
+        close_within([client, cluster], CLOSE_SECONDS)
+
+
+def close_within(closables: list, seconds: float) -> None:
+    """Close each of `closables` in turn (a Dask Client, then its LocalCluster), in a thread
+    given `seconds` in all; if they have not closed by then, kill this process's child
+    processes (the cluster's nannies, its workers and their sandboxes; not multiprocessing's
+    resource tracker, which cleans up after them), so that the run ends.
+    A Ctrl-C in the terminal stops the workers too, and Dask's closing may then wait on a
+    nanny that restarts a worker which died (a run still going 120 s after Ctrl-C, in CI)."""
+    import psutil  # distributed's own dependency
+
+    def close_all() -> None:
+        for closable in closables:
+            closable.close()
+
+    closer = threading.Thread(target=close_all, name="close-local-cluster", daemon=True)
+    closer.start()
+    closer.join(seconds)
+    if closer.is_alive():
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # ended meanwhile
+                if "resource_tracker" not in " ".join(child.cmdline()):  # it cleans up after
+                    child.kill()
 
 
 def describe(client) -> str:

@@ -289,6 +289,38 @@ def test_missing_extra_names_the_install_command(tmp_path, monkeypatch, capsys):
     assert not results(root)
 
 
+def test_a_local_cluster_that_does_not_close_is_ended(monkeypatch):
+    """Leaving `connect` takes at most CLOSE_SECONDS, whatever Dask's closing does: a closing
+    that never ends (as one waiting on a nanny restarting a worker that a Ctrl-C stopped) has
+    the cluster's processes killed, and nothing of it is left running (but multiprocessing's
+    resource tracker, which cleans up after them)."""
+    import psutil
+
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    close, stuck = distributed.LocalCluster.close, []
+
+    def never_closes(self, *args, **kwargs):
+        stuck.append(self)
+        threading.Event().wait()
+
+    monkeypatch.setattr(cluster, "CLOSE_SECONDS", 3)
+    monkeypatch.setattr(distributed.LocalCluster, "close", never_closes)
+
+    def use_and_leave():
+        with cluster.connect("local:1") as client:
+            client.wait_for_workers(1, timeout=60)
+
+    user = threading.Thread(target=use_and_leave, daemon=True)
+    user.start()
+    user.join(120)
+    assert not user.is_alive(), "connect did not return although its cluster never closed"
+    running = [child for child in psutil.Process().children(recursive=True)
+               if child.pid not in before and child.status() != psutil.STATUS_ZOMBIE
+               and "resource_tracker" not in " ".join(child.cmdline())]  # fmt: skip
+    assert running == [], running
+    close(stuck[0], timeout=30)  # the scheduler, in this process, ends too
+
+
 @pytest.mark.parametrize("address", ["local:", "local:0", "local:two", "local:-1"])
 def test_bad_local_address_says_what_is_expected(address):
     with pytest.raises(ValueError, match="local:N"):

@@ -47,15 +47,14 @@ def open_regular(path: str | Path):
     return handle
 
 
-def read_bounded(path: str | Path, limit: int) -> tuple[bytes, str]:
-    """(the first limit + 1 bytes of the regular file at `path`, its digest), reading no more
+def read_bounded(path: str | Path, limit: int) -> tuple[bytes, int]:
+    """(the first limit + 1 bytes of the regular file at `path`, its size), reading no more
     than that however large the file (a sparse terabyte, say); open_regular's errors for what
-    is not a regular file. The digest is the sha256 of the file's bytes, or for a file larger
-    than `limit`, which is judged by its size, bounded_digest's."""
+    is not a regular file."""
     with open_regular(path) as handle:
         head = handle.read(limit + 1)
         size = os.fstat(handle.fileno()).st_size
-    return head, bounded_digest(head, max(size, len(head)), limit)
+    return head, max(size, len(head))
 
 
 def bounded_digest(head: bytes, size: int, limit: int) -> str:

@@ -73,7 +73,7 @@ class Submission:
 @dataclass(frozen=True)
 class Submitted:
     """A submitted file as read: its first MAX_BYTES + 1 bytes and its digest, computed in the
-    same read (files.read_bounded: the sha256 of the file, or for a file too large to grade, of
+    same read (files.bounded_digest: the sha256 of the file, or for a file too large to grade, of
     those bytes and its size); or, for a link or what is not a file, only `problem`, why there
     is nothing to read, in the grader's words."""
 
@@ -108,7 +108,8 @@ def read_submitted(path: str | Path) -> Submitted | None:
     whatever is there, or None if nothing is. A link is never followed: the grader judges what
     the student handed in, not what a name points to (a classmate's notebook, /proc/kcore)."""
     try:
-        return Submitted(*read_bounded(path, MAX_BYTES))
+        head, size = read_bounded(path, MAX_BYTES)
+        return Submitted(head, bounded_digest(head, size, MAX_BYTES))
     except FileNotFoundError:
         return None
     except (OSError, ValueError):  # a link, a folder, a FIFO, a device

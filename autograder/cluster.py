@@ -55,6 +55,7 @@ SCHEDULER_SETTINGS = {
 }
 WORKER_WAIT_SECONDS = 120
 CLOSE_SECONDS = 30  # for a local cluster to close after the run, before its processes are killed
+KILL_ROUNDS = 5  # of killing them, until none is left (a nanny killed last may have started one)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -191,11 +192,16 @@ def close_within(closables: list, seconds: float) -> None:
     closer = threading.Thread(target=close_all, name="close-local-cluster", daemon=True)
     closer.start()
     closer.join(seconds)
-    if closer.is_alive():
+    for _ in range(KILL_ROUNDS if closer.is_alive() else 0):  # a nanny may start a worker anew
+        alive = []
         for child in psutil.Process().children(recursive=True):
             with contextlib.suppress(psutil.Error):  # ended meanwhile
                 if "resource_tracker" not in " ".join(child.cmdline()):  # it cleans up after
                     child.kill()
+                    alive.append(child)
+        if not alive:
+            break
+        psutil.wait_procs(alive, timeout=1)
 
 
 def describe(client) -> str:

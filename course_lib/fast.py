@@ -33,6 +33,8 @@ at the machine's speed. Each technique, with what it saved when it was measured 
 8. The loss and its gradient come from one softmax (`cross_entropy_and_grad`).
 9. `keep_freed_memory()` (called by `training.train_step`) asks glibc's malloc to keep the tens of
    megabytes a step frees: 25,000 page faults per step fewer, about a fifth of a step.
+10. AdamW's update runs on cache-sized blocks too, its temporaries in one scratch block
+   (course_lib.data_parallel's workers make it on their shares of the parameters).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ TWINS = {
     "backward": ("course_lib.transformer.Transformer.backward",),
     "cross_entropy_and_grad": ("course_lib.losses.cross_entropy",
                                "course_lib.losses.cross_entropy_grad"),
+    "adamw_update": ("course_lib.optim.adamw_update",),
     "loss_and_gradients": ("course_lib.transformer.Transformer.forward",
                            "course_lib.losses.cross_entropy",
                            "course_lib.losses.cross_entropy_grad",
@@ -470,3 +473,39 @@ def loss_and_gradients(model, x, y, mask=None, reduction: str = "mean"):
         )
     loss, dlogits = cross_entropy_and_grad(logits, y, mask, reduction)       # (B, T, V)
     return loss, backward(model, dlogits, cache)
+
+
+# ----------------------------------------------------------------------------- the update
+
+
+def adamw_update(param, grad, m, v, *, lr: float, step: int, betas, eps: float,
+                 weight_decay: float) -> None:
+    """optim.adamw_update on cache-sized blocks of the (contiguous) arrays, each pass written
+    into one scratch block instead of a new array: the update's passes over a block hit the
+    cache (a worker's half of the baby GPT's update, 0.4 M numbers: 1.56 -> 0.99 ms)."""
+    if not all(a.flags.c_contiguous for a in (param, m, v)):
+        raise ValueError("adamw_update needs contiguous param, m and v: it updates them in "
+                         "place through flat views")  # fmt: skip
+    beta1, beta2 = betas
+    corrected = math.sqrt(1 - beta2**step)  # the bias corrections on the scalars, as in optim
+    step_size, eps_corrected = lr * corrected / (1 - beta1**step), eps * corrected
+    scratch = np.empty(min(BLOCK_ELEMENTS, param.size), dtype=param.dtype)
+
+    def kernel(param, grad, m, v):
+        t = scratch[: param.size]
+        np.multiply(grad, 1 - beta1, out=t)
+        m *= beta1
+        m += t                                      # m = b1 m + (1 - b1) g
+        np.multiply(grad, 1 - beta2, out=t)
+        t *= grad
+        v *= beta2
+        v += t                                      # v = b2 v + (1 - b2) g^2
+        if weight_decay:
+            param *= 1 - lr * weight_decay
+        np.sqrt(v, out=t)
+        t += eps_corrected
+        np.divide(m, t, out=t)
+        t *= step_size
+        param -= t
+
+    _row_blocks(kernel, param.reshape(-1), np.ravel(grad), m.reshape(-1), v.reshape(-1))

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib import fast, losses
+from course_lib import fast, losses, optim
 from course_lib import transformer as plain
 from course_lib.optim import AdamW, clip_grad_norm
 from course_lib.training import train_step
@@ -98,7 +98,8 @@ def random_model(seed: int, dtype=np.float64, **sizes) -> Transformer:
 
 # the fast functions each test below covers
 COVERED = {f"{pair}_{way}" for pair in LAYER_PAIRS for way in ("forward", "backward")} | {
-    "embedding_backward", "forward", "backward", "cross_entropy_and_grad", "loss_and_gradients"}
+    "embedding_backward", "forward", "backward", "cross_entropy_and_grad", "loss_and_gradients",
+    "adamw_update"}
 
 
 def test_every_fast_function_is_compared_with_its_plain_twin():
@@ -193,6 +194,32 @@ def test_the_loss_and_gradients_equal_the_models_own(B, T, masked, diverged, see
     logits, cache = model.forward(x)
     assert_same(loss, losses.cross_entropy(logits, y, mask))
     assert_same(grads, model.backward(losses.cross_entropy_grad(logits, y, mask), cache))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 300), min_size=1, max_size=2), step=st.integers(1, 50),
+       lr=st.floats(1e-5, 1.0), eps=st.floats(1e-12, 1e-2), weight_decay=st.floats(0, 1),
+       beta1=st.floats(0, 0.99), beta2=st.floats(0, 0.999), seed=st.integers(0, 2**32 - 1))
+def test_the_blocked_update_equals_adamws(shape, step, lr, eps, weight_decay, beta1, beta2,
+                                          seed):
+    """Arrays of up to 90,000 numbers: several blocks (BLOCK_ELEMENTS), the last one short."""
+    rng = np.random.default_rng(seed)
+    param, grad, m = (rng.standard_normal(shape) for _ in range(3))
+    v = rng.standard_normal(shape) ** 2
+    plain_arrays = [a.copy() for a in (param, m, v)]
+    settings = {"lr": lr, "step": step, "betas": (beta1, beta2), "eps": eps,
+                "weight_decay": weight_decay}
+    optim.adamw_update(plain_arrays[0], grad, *plain_arrays[1:], **settings)
+    fast.adamw_update(param, grad, m, v, **settings)
+    assert_same((param, m, v), tuple(plain_arrays))
+
+
+def test_the_blocked_update_refuses_arrays_it_cannot_update_in_place():
+    param = np.zeros((4, 6))
+    with pytest.raises(ValueError, match="contiguous"):
+        fast.adamw_update(param.T, np.ones((6, 4)), np.zeros((6, 4)), np.zeros((6, 4)), lr=0.1,
+                          step=1, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+    assert not param.any()
 
 
 def plain_train_step(model, batch, optimizer, lr, clip=1.0) -> float:

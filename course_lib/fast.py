@@ -254,7 +254,8 @@ def mlp_backward(dy, cache):
     """dy (..., C) -> (dx, dw_fc, db_fc, dw_proj, db_proj)."""
     fc, gelu, proj = cache
     da, dw_proj, db_proj = linear_backward(dy, proj)     # (N, 4C)
-    dx, dw_fc, db_fc = linear_backward(gelu_backward(da, gelu), fc)  # (N, C)
+    da *= gelu  # gelu_backward in place: da is this function's own (no new array to fill)
+    dx, dw_fc, db_fc = linear_backward(da, fc)          # (N, C)
     return dx, dw_fc, db_fc, dw_proj, db_proj
 
 

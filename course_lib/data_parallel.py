@@ -29,10 +29,11 @@ the baby GPT's 36-ms step, with one core idle. `loss_and_gradients` makes only t
 adds the rows up itself.
 
 `training.train(..., workers=2)` and `make pretrain` use it. Measured side by side on 2 cores
-(`scripts/bench_model.py --compare-with 5290605`, best of 7 rounds, 2026-12-07): the baby GPT's
-step 45.7 ms in one process, 35.4 with two workers (x0.80 the time of the same with the update
-made in the main process, the median of the rounds' ratios); the shipped shape's 261.6 -> 183.5
-ms (x0.95 of the update in the main process).
+(`scripts/bench_model.py --compare-with bd7d589`, best of 7 rounds, 2026-12-07): the baby GPT's
+step 42.7 ms in one process, 30.3 with two workers (x0.92 the time of the same with a share of
+the update per parameter and the parameters copied in and out, the median of the rounds'
+ratios; x0.80 of the update made in the main process, an earlier run); the shipped shape's
+256.2 -> 170.5 ms.
 
 Example:
 

@@ -25,6 +25,7 @@ from autograder import collect as collect_module
 from autograder import selfcheck
 from autograder.collect import NAME_MAX, base_name, collect
 from autograder.grader import submission as submission_module
+from autograder.grader import syntax
 from autograder.grader.plan import read_plan
 from autograder.grader.submission import cell_text, json_values, read_submission
 from autograder.reports import similarity
@@ -105,6 +106,47 @@ def test_reading_a_submission_normalises_each_cell_a_bounded_number_of_times(blo
     raw, chars = with_cells([made for first, after in blocks for made in (first, *after)])
     count = normalised_chars(raw)
     assert count <= 3 * chars + RELEASE_WORK, (count, chars)
+
+
+def compiled_chars(raw: bytes, budget: int) -> int:
+    """How many characters read_submission compiles reading `raw`, with `budget` characters
+    of the notebook to compile (syntax.MAX_NOTEBOOK_COMPILED)."""
+    count, check = [0], syntax.check_syntax
+
+    def counted(source: str, filename: str) -> None:
+        count[0] += len(source)
+        check(source, filename)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(syntax, "check_syntax", counted)
+        patch.setattr(syntax, "MAX_NOTEBOOK_COMPILED", budget)
+        read_submission(raw, PLAN)
+    return count[0]
+
+
+def test_many_cells_each_just_under_the_cell_bound_are_compiled_within_the_notebooks():
+    """The sample: 500 cells of 99,999 characters each after an unanswered written answer
+    (a 50 MB file) were each compiled to tell prose from code: 150 s at every read (grade,
+    feedback, similarity). Here 200 cells of 5,000: each was compiled, 1,000,000 characters,
+    and prose (compiled twice) twice that; now the notebook's budget stops it."""
+    for text in ("x = 1\n" * 833, "a word " * 714):
+        raw, _ = with_cells([cell(f"{text}# {i}") for i in range(200)])
+        assert compiled_chars(raw, 50_000) <= 50_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(blocks=st.lists(BLOCK, max_size=3), budget=st.integers(0, 20_000))
+def test_reading_a_submission_compiles_at_most_its_budget(blocks, budget):
+    """Property: whatever cells follow the release, the characters compiled to tell prose from
+    code are at most the notebook's budget, and a cell compiled within it is read as before."""
+    raw, _ = with_cells([made for first, after in blocks for made in (first, *after)])
+    assert compiled_chars(raw, budget) <= budget
+    if compiled_chars(raw, 10**9) <= budget:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(syntax, "MAX_NOTEBOOK_COMPILED", budget)
+            within = read_submission(raw, PLAN)
+        free = read_submission(raw, PLAN)
+        assert (within.written, within.added) == (free.written, free.added)
 
 
 # collect: a student's zip is read within bounds before zipfile builds its list of members

@@ -24,8 +24,8 @@ from test_autograder_collect import new_course
 from autograder import collect as collect_module
 from autograder import selfcheck
 from autograder.collect import NAME_MAX, base_name, collect
+from autograder.grader import execute, syntax
 from autograder.grader import submission as submission_module
-from autograder.grader import syntax
 from autograder.grader.plan import read_plan
 from autograder.grader.submission import cell_text, json_values, read_submission
 from autograder.reports import similarity
@@ -147,6 +147,31 @@ def test_reading_a_submission_compiles_at_most_its_budget(blocks, budget):
             within = read_submission(raw, PLAN)
         free = read_submission(raw, PLAN)
         assert (within.written, within.added) == (free.written, free.added)
+
+
+def test_cells_are_split_into_statements_within_the_notebooks_budget():
+    """The sample: the grader parsed every answer and added cell to run it statement by
+    statement, with no bound for the notebook (200 cells of 5,000 characters: 1,000,000
+    characters parsed, and as much again in every kernel group, even once the notebook's time
+    had run out); now a session parses at most its budget and runs the rest of each cell whole."""
+    parsed, parse = [0], syntax.parse
+
+    def counted(source: str):
+        parsed[0] += len(source)
+        return parse(source)
+
+    session = execute._Session.__new__(execute._Session)  # no kernel: chunks are only counted
+    chunks = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(syntax, "parse", counted)
+        patch.setattr(syntax, "MAX_NOTEBOOK_COMPILED", 50_000)
+        session.parsing = syntax.CompileBudget()
+        patch.setattr(session, "_run_chunk", lambda label, chunk, deadline, keep:
+                      chunks.append(chunk[1]) or execute.Outcome("ok"), raising=False)
+        for i in range(200):
+            session.run("cell", f"x = {i}\n" * 833, 0.0, True, before="", split=True)
+    assert parsed[0] <= 50_000 and "".join(chunks) == "".join(f"x = {i}\n" * 833
+                                                              for i in range(200))
 
 
 # collect: a student's zip is read within bounds before zipfile builds its list of members

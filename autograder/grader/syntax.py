@@ -23,9 +23,9 @@ import ast
 import re
 import threading
 
-# characters of one notebook the grader compiles to tell the student's prose from code: a
-# compile costs about 3 ms per 1,000 characters, so a notebook of 500 cells each just under
-# MAX_PARSED_CHARS (100,000) cost 150 s to read, at every read (grade, feedback, similarity)
+# characters of one notebook the grader compiles or parses (to tell the student's prose from
+# code, to cut cells into statements): a compile costs about 3 ms per 1,000 characters, so a
+# notebook of 500 cells each just under MAX_PARSED_CHARS (100,000) cost 150 s at every read
 MAX_NOTEBOOK_COMPILED = 1_000_000
 
 _PARSER = threading.Lock()
@@ -54,8 +54,9 @@ def check_syntax(source: str, filename: str) -> None:
 
 
 class CompileBudget:
-    """What of one notebook the grader may still compile (MAX_NOTEBOOK_COMPILED characters):
-    `take(code)` spends len(code) and says True while it fits, then False for good."""
+    """What of one notebook the grader may still compile or parse (MAX_NOTEBOOK_COMPILED
+    characters): `take(code)` spends len(code) and says True while it fits, then False for
+    good."""
 
     def __init__(self, chars: int | None = None):
         self.left = MAX_NOTEBOOK_COMPILED if chars is None else chars

@@ -26,7 +26,14 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.course_folder import COURSE_ENV, Course, default_course_root, repository_course
+from autograder.course_folder import (
+    COURSE_ENV,
+    Course,
+    default_course_root,
+    folder_name_problem,
+    repository_course,
+    unseen_problem,
+)
 from autograder.files import printable
 
 GRADER_FAILED = 2  # exit status when the grader failed on some notebooks (the batch went on)
@@ -69,15 +76,27 @@ def _collected(course: Course, args) -> list[str]:
 
 
 def _say_refused(course: Course, command: str) -> None:
-    """One line naming the gradebook's student ids that cannot name a folder, and one naming
-    the ids spelled two ways (each told apart by its escapes): all left out."""
+    """One line naming the gradebook's student ids that cannot name a folder, one naming the
+    ids that hold what shows nothing, and one naming the ids spelled two ways (each told apart
+    by its escapes): all left out."""
     refused = course.refused_students()
-    if refused:
-        named = ", ".join(repr(printable(student)) for student in refused[:5])
-        more = f" and {len(refused) - 5} more" if len(refused) > 5 else ""
+    paths = [student for student in refused if folder_name_problem(student)]
+    if paths:
+        named = ", ".join(repr(printable(student)) for student in paths[:5])
+        more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
         print(f"llmf-grade {command}: warning: left out the gradebook's student id(s) {named}"
               f"{more}: each would make a path (empty, '.', '..', or with '/', a backslash or "
               "NUL); `nbgrader db student remove <id>` removes one", file=sys.stderr)
+    unseen = [student for student in refused if student not in paths]
+    if unseen:
+        named = "; ".join(f"{ascii(student)} ({unseen_problem(student)})"
+                          for student in unseen[:5])
+        more = f"; and {len(unseen) - 5} more" if len(unseen) > 5 else ""
+        print(f"llmf-grade {command}: warning: left out the student id(s) {named}{more}: no "
+              "reader, LMS or terminal can tell such an id from the one without what shows "
+              "nothing: none is graded, exported or given feedback until it is renamed (move "
+              "its files into a folder of submitted/ named as the student's id, `nbgrader db "
+              "student remove` the other id)", file=sys.stderr)
     lookalikes = course.lookalike_students()
     if lookalikes:
         named = "; ".join(" and ".join(map(ascii, group)) for group in lookalikes[:5])
@@ -91,10 +110,15 @@ def _say_refused(course: Course, command: str) -> None:
 
 
 def _chosen_students(course: Course, args) -> list[str] | None:
-    """The students named by --student (None: every one); ValueError for an id spelled two
-    ways in the course (`Course.lookalike_students`)."""
+    """The students named by --student (None: every one); ValueError for an id that holds
+    what shows nothing (`course_folder.unseen_problem`) or is spelled two ways in the course
+    (`Course.lookalike_students`). (An id that cannot name a folder is refused by the
+    course's paths.)"""
     spelled = {student: group for group in course.lookalike_students() for student in group}
     for student in args.student or []:
+        if unseen_problem(student):
+            raise ValueError(f"student id {ascii(student)} {unseen_problem(student)}: rename "
+                             "it, then name it")
         if student in spelled:
             raise ValueError(f"student id {ascii(student)} is spelled two ways in the course "
                              f"({' and '.join(map(ascii, spelled[student]))}): leave one "

@@ -27,13 +27,22 @@ import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
-from autograder.files import printable
+from autograder.files import HIDING, printable
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")  # matched whole (`fullmatch`)
 # names Windows keeps for devices, with any extension ("con.txt"): no folder can have them
 WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)),
                              *(f"LPT{n}" for n in range(10))})
 
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt of Unicode 14, the version
+# of Python 3.11's unicodedata), as inclusive ranges: what a renderer shows as nothing when it
+# has no glyph for it (variation selectors, Hangul fillers, joiners, the soft hyphen, tags)
+DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+                     (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+                     (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+                     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+                     (0xE0000, 0xE0FFF))
 
 COURSE_ENV = "LLMF_COURSE"
 
@@ -94,6 +103,47 @@ def folder_name_problem(student: str) -> str | None:
     if any(character in student for character in "/\\\0"):
         return "holds '/', a backslash or NUL, which would make it a path"
     return None
+
+
+def shows_nothing(character: str) -> bool:
+    r"""True for a character a reader cannot see: Unicode's default-ignorable code points, and
+    control, format, line- and paragraph-separator characters (`files.HIDING`).
+
+    >>> [shows_nothing(c) for c in "a\u200d\ufe0f\u3164\n "]
+    [False, True, True, True, True, False]
+    """
+    point = ord(character)
+    return unicodedata.category(character) in HIDING or any(
+        first <= point <= last for first, last in DEFAULT_IGNORABLE)
+
+
+def unseen_problem(student: str) -> str | None:
+    r"""Why `student` cannot be told from another id by reading it, or None: it holds a
+    character that shows nothing (`shows_nothing`), or a space at an end or beside another.
+    `ada`, `ada\u200d` and `ada ` look alike on every page, in an LMS and in a terminal, and
+    no normal form folds them (`id_key`), so such an id is never a student's.
+
+    >>> unseen_problem("Ada Lovelace") is None
+    True
+    >>> unseen_problem("ada\u200d\ufe0f")
+    'holds characters that show nothing (U+200D ZERO WIDTH JOINER, U+FE0F VARIATION SELECTOR-16)'
+    """
+    hidden = sorted({character for character in student if shows_nothing(character)})
+    if hidden:
+        named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'without a name')}"
+                          for c in hidden[:3])
+        more = f" and {len(hidden) - 3} more" if len(hidden) > 3 else ""
+        return f"holds characters that show nothing ({named}{more})"
+    if student != student.strip() or "  " in student:
+        return "holds a space that shows nothing (at an end, or beside another)"
+    return None
+
+
+def id_problem(student: str) -> str | None:
+    """Why an id the course holds (a folder of submitted/, a gradebook entry) is no student's,
+    or None: it cannot name a folder of its own (`folder_name_problem`) or cannot be told from
+    another id by reading it (`unseen_problem`)."""
+    return folder_name_problem(student) or unseen_problem(student)
 
 
 def id_key(student: str) -> str:
@@ -165,15 +215,16 @@ class Course:
 
     def students(self) -> list[str]:
         """Students with a submitted/ folder or a gradebook entry, but for the gradebook's ids
-        that cannot name a folder (`refused_students`) and the ids spelled two ways
+        that are no student's (`refused_students`) and the ids spelled two ways
         (`lookalike_students`)."""
         found = self._all_students()
         left_out = {s for group in self._lookalikes(found) for s in group}
-        return sorted(s for s in found - left_out if folder_name_problem(s) is None)
+        return sorted(s for s in found - left_out if id_problem(s) is None)
 
     def refused_students(self) -> list[str]:
-        """The gradebook's ids that cannot name a folder: left out of grading and reports."""
-        return sorted(s for s in self._all_students() if folder_name_problem(s) is not None)
+        """The ids the course holds that are no student's (`id_problem`: they cannot name a
+        folder, or hold what shows nothing): left out of grading and reports."""
+        return sorted(s for s in self._all_students() if id_problem(s) is not None)
 
     def lookalike_students(self) -> list[tuple[str, ...]]:
         """The ids the course holds (folders of submitted/, the gradebook's) that are one id
@@ -186,7 +237,7 @@ class Course:
     def _lookalikes(ids: set[str]) -> list[tuple[str, ...]]:
         spellings = defaultdict(set)
         for student in ids:
-            if folder_name_problem(student) is None:
+            if id_problem(student) is None:
                 spellings[id_key(student)].add(student)
         return sorted(tuple(sorted(group)) for group in spellings.values() if len(group) > 1)
 

@@ -24,11 +24,18 @@ from test_autograder_collect import new_course
 from autograder import collect as collect_module
 from autograder import selfcheck
 from autograder.collect import NAME_MAX, base_name, collect
+from autograder.grader import execute, syntax
 from autograder.grader import submission as submission_module
 from autograder.grader.plan import read_plan
 from autograder.grader.submission import cell_text, json_values, read_submission
 from autograder.reports import similarity
-from autograder.reports.similarity import COMMON_SHARE, MIN_COMMON, Document
+from autograder.reports.similarity import (
+    COMMON_SHARE,
+    MAX_HOLDERS,
+    MIN_COMMON,
+    Document,
+    shared_counts,
+)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source" / "fx_basics" / "fx_basics.ipynb"
 PLAN = read_plan(FIXTURE)
@@ -99,6 +106,72 @@ def test_reading_a_submission_normalises_each_cell_a_bounded_number_of_times(blo
     raw, chars = with_cells([made for first, after in blocks for made in (first, *after)])
     count = normalised_chars(raw)
     assert count <= 3 * chars + RELEASE_WORK, (count, chars)
+
+
+def compiled_chars(raw: bytes, budget: int) -> int:
+    """How many characters read_submission compiles reading `raw`, with `budget` characters
+    of the notebook to compile (syntax.MAX_NOTEBOOK_COMPILED)."""
+    count, check = [0], syntax.check_syntax
+
+    def counted(source: str, filename: str) -> None:
+        count[0] += len(source)
+        check(source, filename)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(syntax, "check_syntax", counted)
+        patch.setattr(syntax, "MAX_NOTEBOOK_COMPILED", budget)
+        read_submission(raw, PLAN)
+    return count[0]
+
+
+def test_many_cells_each_just_under_the_cell_bound_are_compiled_within_the_notebooks():
+    """The sample: 500 cells of 99,999 characters each after an unanswered written answer
+    (a 50 MB file) were each compiled to tell prose from code: 150 s at every read (grade,
+    feedback, similarity). Here 200 cells of 5,000: each was compiled, 1,000,000 characters,
+    and prose (compiled twice) twice that; now the notebook's budget stops it."""
+    for text in ("x = 1\n" * 833, "a word " * 714):
+        raw, _ = with_cells([cell(f"{text}# {i}") for i in range(200)])
+        assert compiled_chars(raw, 50_000) <= 50_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(blocks=st.lists(BLOCK, max_size=3), budget=st.integers(0, 20_000))
+def test_reading_a_submission_compiles_at_most_its_budget(blocks, budget):
+    """Property: whatever cells follow the release, the characters compiled to tell prose from
+    code are at most the notebook's budget, and a cell compiled within it is read as before."""
+    raw, _ = with_cells([made for first, after in blocks for made in (first, *after)])
+    assert compiled_chars(raw, budget) <= budget
+    if compiled_chars(raw, 10**9) <= budget:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(syntax, "MAX_NOTEBOOK_COMPILED", budget)
+            within = read_submission(raw, PLAN)
+        free = read_submission(raw, PLAN)
+        assert (within.written, within.added) == (free.written, free.added)
+
+
+def test_cells_are_split_into_statements_within_the_notebooks_budget():
+    """The sample: the grader parsed every answer and added cell to run it statement by
+    statement, with no bound for the notebook (200 cells of 5,000 characters: 1,000,000
+    characters parsed, and as much again in every kernel group, even once the notebook's time
+    had run out); now a session parses at most its budget and runs the rest of each cell whole."""
+    parsed, parse = [0], syntax.parse
+
+    def counted(source: str):
+        parsed[0] += len(source)
+        return parse(source)
+
+    session = execute._Session.__new__(execute._Session)  # no kernel: chunks are only counted
+    chunks = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(syntax, "parse", counted)
+        patch.setattr(syntax, "MAX_NOTEBOOK_COMPILED", 50_000)
+        session.parsing = syntax.CompileBudget()
+        patch.setattr(session, "_run_chunk", lambda label, chunk, deadline, keep:
+                      chunks.append(chunk[1]) or execute.Outcome("ok"), raising=False)
+        for i in range(200):
+            session.run("cell", f"x = {i}\n" * 833, 0.0, True, before="", split=True)
+    assert parsed[0] <= 50_000 and "".join(chunks) == "".join(f"x = {i}\n" * 833
+                                                              for i in range(200))
 
 
 # collect: a student's zip is read within bounds before zipfile builds its list of members
@@ -200,55 +273,109 @@ class Students:
         return [f"s{i:03d}" for i in range(self.count)]
 
 
-def class_report(prints: list[list[int]], threshold: float = 0.5) -> tuple:
+def class_report(prints: list[list[int]], threshold: float = 0.5, holders: int = MAX_HOLDERS
+                 ) -> tuple:
     """The similarity report of a class whose code documents hold the fingerprints `prints`
-    (one list per student; written answers and the instructor's documents hold none), and how
-    often any document's fingerprints were read whole."""
+    (one list per student; written answers and the instructor's documents hold none), with at
+    most `holders` answers per fingerprint; how often any document's fingerprints were read
+    whole; and how many pairs the fingerprints made (each pair of a fingerprint's holders)."""
     by_student = {f"s{i:03d}": values for i, values in enumerate(prints)}
+    made_pairs = [0]
 
     def made(parts, kind):
         values = by_student.get(parts[0], []) if kind == "code" and parts else []
         return Document(["line"], CountedFingerprints({v: [(0, 0)] for v in values}))
 
+    def counted_shared_counts(order, kept):
+        held = Counter(value for name in order for value in kept[name])
+        made_pairs[0] += sum(n * (n - 1) // 2 for n in held.values())
+        return shared_counts(order, kept)
+
     CountedFingerprints.reads = 0
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(similarity, "document", made)
+        patch.setattr(similarity, "shared_counts", counted_shared_counts)
+        patch.setattr(similarity, "MAX_HOLDERS", holders)
         patch.setattr(similarity, "_student_texts",
                       lambda course, assignment, student, sources: {"code": [student],
                                                                    "text": []})
         report = similarity.similarity_report(Students(len(prints)), "fx_basics", threshold)
-    return report, CountedFingerprints.reads
+    return report, CountedFingerprints.reads, made_pairs[0]
+
+
+def expected_pairs(prints: list[list[int]], threshold: float, holders: int) -> dict:
+    """{pair: code score} as the report's docstring defines them, pair by pair: fingerprints
+    more than COMMON_SHARE of the class share left out; students of the same kept fingerprints
+    compared once, as the first, each other one paired with the first at 1.0; then what more
+    than `holders` of the compared answers hold left out."""
+    share = Counter(value for values in prints for value in set(values))
+    common = {v for v, n in share.items() if n > max(MIN_COMMON, COMMON_SHARE * len(prints))}
+    kept = {f"s{i:03d}": frozenset(values) - common for i, values in enumerate(prints)}
+    firsts: dict[frozenset, str] = {}
+    same = []
+    for name, values in kept.items():
+        if values and values in firsts:
+            same.append((firsts[values], name))
+        else:
+            firsts.setdefault(values, name)
+    compared = [name for name in kept if name not in {other for _, other in same}]
+    held = Counter(value for name in compared for value in kept[name])
+    crowded = {value for value, n in held.items() if n > holders}
+    expected = {pair: 1.0 for pair in same if kept[pair[0]] - crowded}
+    for i, first in enumerate(compared):
+        for second in compared[i + 1:]:
+            a, b = kept[first] - crowded, kept[second] - crowded
+            shared = len(a & b)
+            score = round(2 * shared / (len(a) + len(b)), 3) if shared else 0.0
+            if shared and score >= threshold:
+                expected[first, second] = score
+    return {pair: score for pair, score in expected.items() if score >= threshold}
 
 
 def test_a_class_of_long_unrelated_answers_is_compared_without_comparing_every_pair():
     """The sample: 100 / 200 students of 95,000 characters of code each took 4.2 / 16.5 s to
     compare, every pair's fingerprints read again (now 1.4 s for 200): 60 students whose
     answers share nothing are compared by reading each one's fingerprints a few times."""
-    report, reads = class_report([list(range(100 * i, 100 * i + 100)) for i in range(60)])
+    report, reads, _ = class_report([list(range(100 * i, 100 * i + 100)) for i in range(60)])
     assert report.pairs == [] and reads <= 4 * 62
+
+
+def test_a_class_of_alike_answers_makes_pairs_linear_in_its_fingerprints():
+    """The sample: 200 students in 10 groups of 20 who handed in the same answers of 15,000
+    characters (each group under COMMON_SHARE of the class) made 1,900 pairs, every fingerprint
+    a pair of every two of its holders (80 s of CPU, a page of 12.5 MB). Here: 10 groups of 9
+    the same, and 2 groups of 55 alike but for one fingerprint each, which made 36 / 1,485
+    pairs per fingerprint (666,000 pairs). Now the same answers are compared once and each
+    other one reported with the first (8 pairs a group), and a fingerprint held by more than
+    MAX_HOLDERS distinct answers is left out (the 55 alike ones)."""
+    same = [list(range(1_000 * (i % 10), 1_000 * (i % 10) + 200)) for i in range(90)]
+    alike = [list(range(20_000 + 1_000 * (i % 2), 20_000 + 1_000 * (i % 2) + 200)) + [-1 - i]
+             for i in range(110)]
+    prints = same + alike
+    report, reads, made = class_report(prints)
+    fingerprints = sum(len(values) for values in prints)
+    assert made <= MAX_HOLDERS * fingerprints // 2 and reads <= 4 * (len(prints) + 2)
+    assert len(report.same) == 10 and len(report.pairs) == 80 and report.crowded == 400
+    page = similarity.html_page(report)
+    assert "s000 and 8 more: s010, s020" in page and "400 fingerprint(s) held by more" in page
+    assert {pair.students: pair.scores["code"] for pair in report.pairs} == \
+        expected_pairs(prints, 0.5, MAX_HOLDERS)
 
 
 @settings(max_examples=60, deadline=None)
 @given(prints=st.lists(st.lists(st.integers(0, 40), max_size=30), min_size=2, max_size=25),
-       threshold=st.sampled_from([0.01, 0.5, 0.85]))
+       threshold=st.sampled_from([0.01, 0.5, 0.85]), holders=st.sampled_from([2, 3, 20]))
 def test_similarity_reads_each_document_a_bounded_number_of_times_and_scores_every_pair(
-        prints, threshold):
-    """Property: each document's fingerprints are read a bounded number of times whatever the
-    class, and every pair's score is the Dice coefficient of the fingerprints it keeps (those
-    more than COMMON_SHARE of the class share left out), compared pair by pair."""
-    report, reads = class_report(prints, threshold)
+        prints, threshold, holders):
+    """Property: whatever the class, each document's fingerprints are read a bounded number of
+    times, the pairs the fingerprints make are at most `holders` / 2 per fingerprint, and the
+    pairs reported are those `expected_pairs` finds pair by pair (the Dice coefficient of the
+    fingerprints each pair keeps)."""
+    report, reads, made = class_report(prints, threshold, holders)
     assert reads <= 4 * (len(prints) + 2)
-    share = Counter(value for values in prints for value in set(values))
-    common = {v for v, n in share.items() if n > max(MIN_COMMON, COMMON_SHARE * len(prints))}
-    kept = [set(values) - common for values in prints]
-    expected = {}
-    for i, first in enumerate(kept):
-        for j in range(i + 1, len(kept)):
-            shared = len(first & kept[j])
-            score = round(2 * shared / (len(first) + len(kept[j])), 3) if shared else 0.0
-            if shared and score >= threshold:
-                expected[f"s{i:03d}", f"s{j:03d}"] = score
-    assert {pair.students: pair.scores["code"] for pair in report.pairs} == expected
+    assert made <= holders * sum(len(set(values)) for values in prints) / 2
+    assert {pair.students: pair.scores["code"] for pair in report.pairs} == \
+        expected_pairs(prints, threshold, holders)
 
 
 # the learner's check parses no more than the grader would

@@ -122,3 +122,58 @@ def test_ids_that_read_the_same_are_never_graded_apart(tmp_path_factory, base, o
     assert len({key(student) for student in course.students()}) == len(course.students())
     assert all(len({key(s) for s in group}) == 1 and len(group) > 1 for group in groups)
     assert not {key(s) for s in course.students()} & {key(g[0]) for g in groups}
+
+
+# characters that show nothing, as the Unicode Standard lists them (Default_Ignorable_Code_Point)
+# and as a page renders them: variation selectors, Hangul fillers, joiners, the soft hyphen,
+# the combining grapheme joiner, bidi controls, tags; and any control or format character
+SHOWING_NOTHING = st.sampled_from(
+    [chr(c) for c in (*range(0xFE00, 0xFE10), 0xE0100, 0xE0150, 0xE01EF, 0x115F, 0x1160,
+                      0x3164, 0xFFA0, 0x200B, 0x200C, 0x200D, 0x00AD, 0x034F, 0x061C, 0x180E,
+                      0x2060, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xE0001,
+                      0xE0020, 0xE0041, 0xE007F)]) | st.characters(
+    categories=("Cc", "Cf", "Zl", "Zp"), exclude_characters="\x00/")
+
+
+@settings(max_examples=200, deadline=None)
+@given(base=st.text(st.sampled_from("abAé.-"), min_size=1, max_size=5).filter(
+           lambda s: s[0].isalpha() and not s.endswith(".")),
+       hidden=st.lists(st.tuples(st.integers(0, 6), SHOWING_NOTHING), min_size=1, max_size=4),
+       spaces=st.sampled_from(["", " ", "  ", "\u00a0"]))
+def test_ids_that_differ_by_what_shows_nothing_are_never_graded_apart(tmp_path_factory, base,
+                                                                      hidden, spaces):
+    """Property: whatever characters that show nothing are put into an id (anywhere, any
+    number), and whatever spaces at its end, the ids the course holds that read as `base` are
+    one student, `base` itself: every other spelling is refused and named, never graded."""
+    root = tmp_path_factory.mktemp("unseen") / "course"
+    shutil.copytree(FIXTURES / "source", root / "source")
+    spellings = {base}
+    for position, character in hidden:
+        spellings.add(base[:position] + character + base[position:])
+    spellings.add(base + spaces)
+    for student in spellings:
+        (root / "submitted" / student).mkdir(parents=True, exist_ok=True)
+    course = Course(root)
+    assert course.students() == [base]
+    assert course.refused_students() == sorted(spellings - {base})
+    assert course.lookalike_students() == []
+
+
+def test_an_id_holding_what_shows_nothing_is_left_out_and_said(tmp_path, capsys):
+    """`ada`, `ada` and a zero-width joiner, `ada` and a variation selector, `ada` and a
+    Hangul filler: one id on every page and in an LMS, three folders of nbgrader's collect. Only
+    `ada` is exported; each command names the others by their escapes; `--student` refuses
+    one."""
+    root = released_course(tmp_path / "course")
+    for student in ("ada", "ada\u200d", "ada\ufe0f", "ada\u3164"):
+        folder = root / "submitted" / student / "fx_basics"
+        folder.mkdir(parents=True)
+        shutil.copy(root / "release" / "fx_basics" / "fx_basics.ipynb", folder)
+    assert llmf(root, "export", root / "grades.csv") == 0
+    assert [line.split(",")[0] for line in (root / "grades.csv").read_text().splitlines()] == \
+        ["student", "ada"]
+    said = [line for line in capsys.readouterr().err.splitlines() if "show nothing" in line]
+    assert len(said) == 1 and all(f"'ada\\{code}'" in said[0]
+                                  for code in ("u200d", "ufe0f", "u3164"))
+    assert llmf(root, "feedback", "--student", "ada\u200d") == 1
+    assert "U+200D ZERO WIDTH JOINER" in capsys.readouterr().err

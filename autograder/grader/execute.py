@@ -62,16 +62,17 @@ def answer_code(plan: Plan, answers: dict[str, str] | None) -> dict[str, str]:
     return {step.grade_id: answers.get(step.grade_id, "") for step in steps}
 
 
-def statements(code: str) -> list[str]:
+def statements(code: str, budget: syntax.CompileBudget | None = None) -> list[str]:
     r"""A student's cell cut into its top-level statements, each with the comments and decorators
     above it (the whole cell if it does not parse as Python, it then fails as a whole, or if it
-    is longer than MAX_PARSED_CHARS). Cut only where the parser ends a line
-    (`syntax.source_lines`): the statements joined are the cell.
+    is longer than MAX_PARSED_CHARS, or once the notebook's `budget` of parsing is spent). Cut
+    only where the parser ends a line (`syntax.source_lines`): the statements joined are the
+    cell.
 
     >>> statements("import numpy as np\n\n@f\ndef g():\n    pass\nraise ValueError")
     ['import numpy as np\n\n', '@f\ndef g():\n    pass\n', 'raise ValueError']
     """
-    if len(code) > MAX_PARSED_CHARS:
+    if len(code) > MAX_PARSED_CHARS or not (budget or syntax.CompileBudget()).take(code):
         return [code]
     try:
         body = syntax.parse(code).body
@@ -115,6 +116,7 @@ class _Session:
         self.program: list[tuple[str, str, str]] = []  # (before, code, after) expressions
         self.restarts = 0
         self.budget = HiddenBudget(limits.max_hidden_kb * 1024)  # for the whole notebook
+        self.parsing = syntax.CompileBudget()  # the cells split into statements, in all
         self.kernel = self._start()
 
     def _start(self) -> SandboxedKernel:
@@ -142,7 +144,7 @@ class _Session:
         kills the kernel leaves undone costs only that statement (the definitions before it
         are replayed into the next kernel). Stop at the first error, as Run All."""
         outcome = Outcome("ok")
-        for chunk in statements(code) if split else [code]:
+        for chunk in statements(code, self.parsing) if split else [code]:
             outcome = self._run_chunk(label, (before, chunk, after), deadline, keep)
             if outcome.status != "ok":
                 break

@@ -162,13 +162,16 @@ def parse_notebook(raw: bytes | None):
     return notebook, None
 
 
-def is_python(code: str) -> bool:
+def is_python(code: str, budget: syntax.CompileBudget | None = None) -> bool:
     """True if `code` compiles as Python, as it is or with IPython's magic and shell lines left
-    out; a cell longer than MAX_PARSED_CHARS is taken as code without compiling it (it is not
-    prose)."""
+    out; a cell longer than MAX_PARSED_CHARS, or once the notebook's `budget` is spent, is taken
+    as code without compiling it (it is not prose, or not the prose of an honest answer)."""
+    budget = budget or syntax.CompileBudget()
     if len(code) > MAX_PARSED_CHARS:
         return True
     for version in (code, syntax.without_magics(code)):
+        if not budget.take(version):
+            return True
         try:
             syntax.check_syntax(version, "<cell>")
             return True
@@ -184,13 +187,15 @@ def _read_added_cells(cells: list, plan: Plan, submission: Submission,
     typed into one right after an unanswered written answer is that answer; other added cells
     are the student's code, run where they stand. Each cell's text is normalised once: whether
     a written answer is still unanswered is kept (`blank`), not read again for every cell after
-    it (a 1 MB answer and 4,000 cells after it took 3.3 s, quadratic in the file)."""
+    it (a 1 MB answer and 4,000 cells after it took 3.3 s, quadratic in the file). What is
+    compiled to tell prose from code is bounded for the notebook (`syntax.CompileBudget`)."""
     steps = {step.grade_id for step in plan.steps if step.kind != "setup"}
     instructors = steps | set(plan.written) | set(plan.locked)
     release_written = {grade_id: normalise(text) for grade_id, (_, text) in plan.written.items()}
     blank = {grade_id: normalise(submission.written.get(grade_id, "")) in ("", release)
              for grade_id, release in release_written.items()}
     after_step = last_graded = ""
+    budget = syntax.CompileBudget()  # one for the notebook, however many cells it has
     for cell in cells:
         grade_id = grade_id_of(cell)
         copy = grade_id in submission.answers and id(cell) not in graded
@@ -209,7 +214,7 @@ def _read_added_cells(cells: list, plan: Plan, submission: Submission,
         text = normalise(code)
         if text in plan.release_code:
             continue
-        if blank.get(last_graded, False) and not is_python(code):
+        if blank.get(last_graded, False) and not is_python(code, budget):
             submission.written[last_graded] = code
             submission.in_code_cells.append(last_graded)
             blank[last_graded] = text == release_written[last_graded]

@@ -23,6 +23,11 @@ import ast
 import re
 import threading
 
+# characters of one notebook the grader compiles or parses (to tell the student's prose from
+# code, to cut cells into statements): a compile costs about 3 ms per 1,000 characters, so a
+# notebook of 500 cells each just under MAX_PARSED_CHARS (100,000) cost 150 s at every read
+MAX_NOTEBOOK_COMPILED = 1_000_000
+
 _PARSER = threading.Lock()
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # a line as Python's parser ends it
 MISMATCH = "AST constructor recursion depth mismatch"
@@ -46,6 +51,22 @@ def check_syntax(source: str, filename: str) -> None:
     """Raise SyntaxError (or ValueError) if `source` does not compile, as compile() does."""
     with _PARSER:
         compile(source, filename, "exec")
+
+
+class CompileBudget:
+    """What of one notebook the grader may still compile or parse (MAX_NOTEBOOK_COMPILED
+    characters): `take(code)` spends len(code) and says True while it fits, then False for
+    good."""
+
+    def __init__(self, chars: int | None = None):
+        self.left = MAX_NOTEBOOK_COMPILED if chars is None else chars
+
+    def take(self, code: str) -> bool:
+        if len(code) > self.left:
+            self.left = 0
+            return False
+        self.left -= len(code)
+        return True
 
 
 def source_lines(code: str) -> list[str]:

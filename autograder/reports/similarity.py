@@ -11,6 +11,13 @@ whitespace change no fingerprint. Written answers are compared as text: shingles
 classroom edition's answer cells) are taken away, and so are those that more than
 `COMMON_SHARE` of the class share (the idiom everyone writes says nothing about copying).
 
+What is compared costs work linear in the class, however alike its answers: students whose kept
+fingerprints are the same (a copy handed in by many) are compared once, as the first of them,
+and each of the others is reported with that first one; and a fingerprint that more than
+`MAX_HOLDERS` distinct answers hold is left out like a common one, so no fingerprint makes more
+than MAX_HOLDERS² / 2 pairs (groups of 20 alike students in a class of 200 made every one of
+their pairs for every fingerprint: 1,900 pairs, each on the page). The page says both.
+
 A pair's score, per kind (code, text), is the Dice coefficient of its two fingerprint sets,
 2 |A ∩ B| / (|A| + |B|): 1.0 for the same answers, near 0 for unrelated ones. Every submission
 is also compared with the instructor's solutions (the source notebook's answer cells and model
@@ -57,11 +64,13 @@ WINDOW = 4  # winnowing window: any match of CODE_GRAM + WINDOW - 1 tokens is al
 WORD_SHINGLE = 5  # words per shingle of a written answer
 COMMON_SHARE = 0.3  # fingerprints in more than this share of the class are ignored
 MIN_COMMON = 4  # ... but only when at least this many students share them
+MAX_HOLDERS = 20  # fingerprints held by more distinct answers are left out too
 THRESHOLD = 0.85  # the default score from which a pair is reported (scripts/bench_similarity.py)
 MAX_CELL_CHARS = 20_000
 MAX_DOCUMENT_CHARS = 100_000
 SHOWN_LINES = 60  # lines of each side shown on the page per pair and kind
 SHOWN_CHARS = 300  # characters shown of each line
+SHOWN_SAME = 50  # students named of a group who handed in the same answers
 PUBLISHED = "(published solutions)"
 KINDS = ("code", "text")
 KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins))
@@ -98,6 +107,9 @@ class Report:
     pairs: list[Pair]
     highest: dict[str, tuple[float, str]]  # student -> (highest score, with whom)
     documents: dict[str, dict[str, Document]]  # kind -> student -> document
+    # the first of each group of students whose kept fingerprints are the same -> the others
+    same: dict[str, list[str]] = field(default_factory=dict)
+    crowded: int = 0  # fingerprints left out for being held by more than MAX_HOLDERS answers
 
 
 def code_tokens(code: str) -> list[tuple[str, int]]:
@@ -232,6 +244,24 @@ def _matched_lines(a: Document, b: Document, shared: set[int]) -> tuple[set[int]
     return lines(a), lines(b)
 
 
+def same_answers(names: list[str], kept: dict[str, dict[str, frozenset[int]]]
+                 ) -> dict[str, list[str]]:
+    """{the first of each group of students whose kept fingerprints of every kind are the same
+    and not empty: the others}, in `names`' order: hashed once each, linear in the class."""
+    groups: dict[tuple, list[str]] = {}
+    for name in names:
+        sets = tuple(kept[kind][name] for kind in KINDS)
+        if any(sets):
+            groups.setdefault(sets, []).append(name)
+    return {group[0]: group[1:] for group in groups.values() if len(group) > 1}
+
+
+def crowded_fingerprints(kept: dict[str, frozenset[int]]) -> set[int]:
+    """The fingerprints more than MAX_HOLDERS of the documents `kept` hold."""
+    holders = Counter(value for values in kept.values() for value in values)
+    return {value for value, count in holders.items() if count > MAX_HOLDERS}
+
+
 def shared_counts(order: list[str], kept: dict[str, frozenset[int]]
                   ) -> Counter[tuple[str, str]]:
     """{(a, b): how many fingerprints the documents a and b share} for every pair, a before b
@@ -261,30 +291,37 @@ def similarity_report(course: Course, assignment: str, threshold: float | None =
     threshold = THRESHOLD if threshold is None else threshold
     sources = {nb: _SourceTexts.read(course.source(assignment, nb))
                for nb in course.notebooks(assignment)}
-    students = {}
-    for student in course.students():
+    documents: dict[str, dict[str, Document]] = {kind: {} for kind in KINDS}
+    for student in course.students():  # each student's texts made documents, then let go
         texts = _student_texts(course, assignment, student, sources)
-        if texts is not None:
-            students[student] = texts
-    documents: dict[str, dict[str, Document]] = {}
+        for kind in KINDS if texts is not None else ():
+            documents[kind][student] = document(texts[kind], kind)
+    names = sorted(documents["code"])
     ignored: dict[str, set[int]] = {}
     for kind in KINDS:
         starter = document([t for f in sources.values() for t in f.starter[kind]], kind)
-        documents[kind] = {s: document(texts[kind], kind) for s, texts in students.items()}
         share = Counter(value for doc in documents[kind].values() for value in doc.fingerprints)
-        limit = max(MIN_COMMON, COMMON_SHARE * len(students))
+        limit = max(MIN_COMMON, COMMON_SHARE * len(names))
         ignored[kind] = set(starter.fingerprints) | {v for v, n in share.items() if n > limit}
         documents[kind][PUBLISHED] = document(
             [t for f in sources.values() for t in f.published[kind]], kind)
-    names = sorted(students)
     kept = {kind: {name: frozenset(doc.fingerprints) - ignored[kind]
                    for name, doc in documents[kind].items()} for kind in KINDS}
-    counts = {kind: shared_counts([*names, PUBLISHED], kept[kind]) for kind in KINDS}
+    same = same_answers(names, kept)
+    others = {name for group in same.values() for name in group}
+    compared = [name for name in names if name not in others] + [PUBLISHED]
+    crowded = 0
+    for kind in KINDS:
+        left_out = crowded_fingerprints({name: kept[kind][name] for name in compared})
+        kept[kind] = {name: values - left_out for name, values in kept[kind].items()}
+        crowded += len(left_out)
+    counts = {kind: shared_counts(compared, kept[kind]) for kind in KINDS}
     pairs, highest = [], {s: (0.0, "") for s in names}
-    for a, b in sorted(set().union(*counts.values())):
-        scores = {kind: round(2 * counts[kind][a, b] / (len(kept[kind][a]) + len(kept[kind][b])),
-                              3) if counts[kind][a, b] else 0.0 for kind in KINDS}
+
+    def add(a: str, b: str, scores: dict[str, float]) -> None:
         score = max(scores.values())
+        if not score:
+            return
         for student, other in ((a, b), (b, a)):
             if student in highest and score > highest[student][0]:
                 highest[student] = (score, other)
@@ -292,8 +329,16 @@ def similarity_report(course: Course, assignment: str, threshold: float | None =
             matched = {kind: _matched_lines(documents[kind][a], documents[kind][b],
                                             kept[kind][a] & kept[kind][b]) for kind in KINDS}
             pairs.append(Pair((a, b), scores, matched))
+
+    for a, b in sorted(set().union(*counts.values())):
+        add(a, b, {kind: round(2 * counts[kind][a, b] / (len(kept[kind][a])
+                                                        + len(kept[kind][b])), 3)
+                   if counts[kind][a, b] else 0.0 for kind in KINDS})
+    for first, group in same.items():
+        for other in group:
+            add(first, other, {kind: 1.0 if kept[kind][first] else 0.0 for kind in KINDS})
     pairs.sort(key=lambda pair: (-pair.score, pair.students))
-    return Report(assignment, threshold, pairs, highest, documents)
+    return Report(assignment, threshold, pairs, highest, documents, same, crowded)
 
 
 STYLE = """
@@ -350,6 +395,19 @@ def html_page(report: Report) -> str:
                 f"{_side(docs[a], first)}</div><div><b>{visible_html(b)}</b>"
                 f"{_side(docs[b], second)}</div></div>")
     empty = "" if report.pairs else "<p>No pair reaches the threshold.</p>"
+    same = "".join(
+        f"<li>{visible_html(first)} and {len(group)} more: "
+        f"{', '.join(visible_html(other) for other in group[:SHOWN_SAME])}"
+        f"{' …' if len(group) > SHOWN_SAME else ''}</li>" for first, group in report.same.items())
+    if same:
+        same = ("<p>Students who handed in the same answers (the same fingerprints once the "
+                "starter and common ones are left out) are compared once, as the first of them: "
+                "each other one is listed with the first, and the first's pairs stand for them "
+                f"all.</p><ul>{same}</ul>")
+    if report.crowded:
+        same += (f"<p>{report.crowded} fingerprint(s) held by more than {MAX_HOLDERS} "
+                 "different answers were left out too, like the common ones, so that no "
+                 "fingerprint makes more pairs than that.</p>")
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity: "
         f"{escape(report.assignment)}</title><style>{STYLE}</style></head><body>"
@@ -358,7 +416,7 @@ def html_page(report: Report) -> str:
         "(Dice coefficient of winnowed token fingerprints; starter code and what more than "
         f"{COMMON_SHARE:.0%} of the class share left out). {escape(PUBLISHED)} are the "
         "instructor's solutions. A high score is a reason to look, not a verdict.</p>"
-        f"{empty}<table><tr><th>#</th><th>student</th><th>student</th><th>code</th>"
+        f"{same}{empty}<table><tr><th>#</th><th>student</th><th>student</th><th>code</th>"
         f"<th>text</th></tr>{rows}</table>{''.join(details)}</body></html>")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,14 +22,15 @@ from hypothesis import strategies as st
 from autograder.course_folder import Course
 from autograder.reports import lms, similarity
 from autograder.reports.export import write_csv
-from autograder.reports.spreadsheet import FORMULA_STARTS, PLAIN_NUMBER, original_text
+from autograder.reports.spreadsheet import FORMULA_STARTS, original_text
 
 FIXTURE_SOURCE = Path(__file__).parent / "fixtures" / "course" / "source"
 ATTACKS = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1+2", "-2+3+cmd|' /C calc'!A0",
-           "\t=1", "\r=1", "'=1", "=", "-"]
+           "\t=1", "\r=1", "'=1", "=", "-", "-\u0661", "-\u0968.\u0966"]
 
 texts = st.sampled_from(ATTACKS) | st.text(max_size=12) | st.builds(
-    "".join, st.lists(st.sampled_from([*FORMULA_STARTS, "'", "a", "1", ".", " "]), max_size=5))
+    "".join, st.lists(st.sampled_from([*FORMULA_STARTS, "'", "a", "1", ".", " ",
+                                       "\u0661", "\u0968", "\U0001d7d9"]), max_size=5))  # Nd
 numbers = st.floats(-100, 100, allow_nan=False)
 
 
@@ -38,8 +40,10 @@ def _table(text: str) -> list[list[str]]:
 
 
 def _is_safe(written: str) -> bool:
-    """Not a formula: a plain decimal number (`-1.5`) or text not beginning like one."""
-    return bool(PLAIN_NUMBER.fullmatch(written)) or not written.startswith(FORMULA_STARTS)
+    """Not a formula: a plain decimal number in ASCII digits (`-1.5`; a spreadsheet reads no
+    other script's digits as a number) or text not beginning like one."""
+    return bool(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", written)) or not written.startswith(
+        FORMULA_STARTS)
 
 
 def _export_table(rows: list[dict]) -> list[list[str]]:

@@ -19,8 +19,9 @@ What counts as a submission:
   student (`ada/...`), a file named `<student>_<notebook>.ipynb` (or `<student>.ipynb` when the
   assignment has one notebook), a zip named the same way; or, with a naming pattern, the
   pattern's `student` group: an LMS's download naming (LMS_PATTERNS, `--lms`) or `--id-pattern`;
-- and whose notebook is the assignment notebook its name ends with (case aside, and an LMS's or
-  a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
+- and whose notebook is the assignment notebook its name ends with, as a word of its own (the
+  whole name, or after `_`, `-`, a space or `.`: `xch1` is not `ch1`'s; case aside, and an LMS's
+  or a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
   one notebook, a file named otherwise counts too, unless the student also handed one in by name.
 
 When a student handed in several attempts at one notebook, the latest is collected and the report
@@ -83,6 +84,8 @@ NO_LMS = "none"
 # what browsers, LMSs and JupyterLab append to a file's name: "-2", " (2)", "-Copy1", " copy"
 SUFFIX = re.compile(r"(?:-(?P<number>\d+)|\s*\((?P<paren>\d+)\)|[-_ ]copy\d*)$", re.IGNORECASE)
 
+# what may stand between a student and a notebook in a file's name (`ada_ch1`, `ada-ch1`)
+SEPARATORS = "_- ."
 COLLECTED, OLDER, NOT_COLLECTED = "collected", "older attempt", "not collected"
 
 
@@ -270,9 +273,12 @@ def base_name(name: str) -> str:
 
 
 def notebook_named(given: str, notebooks: list[str]) -> str | None:
-    """The assignment notebook a file's name ends with (case and attempt suffixes aside)."""
+    """The assignment notebook a file's name ends with as a word of its own: the whole name, or
+    after one of SEPARATORS (case and attempt suffixes aside). `xch1.ipynb` is not `ch1`'s: a
+    flat file so named is student `xch1`'s, never `x`'s."""
     base = base_name(given).lower()
-    matches = [name for name in notebooks if base.endswith(name.lower())]
+    matches = [name for name in notebooks if base == name.lower()
+               or base.endswith(tuple(separator + name.lower() for separator in SEPARATORS))]
     return max(matches, key=len) if matches else None
 
 
@@ -326,7 +332,9 @@ class _Naming:
             if at_top or candidate.top.lower().endswith(".zip"):
                 base = base_name(candidate.top)
                 notebook = notebook_named(candidate.top, self.notebooks)
-                student = (base[: len(base) - len(notebook)] if notebook else base).rstrip("_- .")
+                # the separators before the notebook's name, never the end of a name without it
+                student = base[: len(base) - len(notebook)].rstrip(SEPARATORS) if notebook \
+                    else base
                 if not student:
                     return ("named as the assignment's notebook, with no student in its name: "
                             "put it in a folder named by the student, or name it "

@@ -201,3 +201,20 @@ def test_results_left_by_ids_now_refused_never_reach_the_gradebook(tmp_path):
         assert sorted(student.id for student in gradebook.students) == ["ada"]
     assert [line.split(",")[0] for line in (root / "grades.csv").read_text().splitlines()] == \
         ["student", "ada", "bob"]
+
+
+def test_student_names_only_a_student_the_course_holds(tmp_path, capsys):
+    """`--student Bob` for a course whose student is `bob` (a typo, or the LMS's capitals):
+    grade recorded a `missing` result for Bob and feedback wrote Bob a page, each in a folder
+    of Bob's own, which on a disk that ignores case (macOS's, Windows') is bob's: bob's grade
+    and page were replaced by a missing notebook's. Both refuse it in one line, writing
+    nothing."""
+    root = released_course(tmp_path / "course")
+    folder = root / "submitted" / "bob" / "fx_basics"
+    folder.mkdir(parents=True)
+    shutil.copy(root / "release" / "fx_basics" / "fx_basics.ipynb", folder)
+    for command in ("grade", "feedback"):
+        assert llmf(root, command, "--student", "Bob") == 1
+        error = capsys.readouterr().err.strip()
+        assert "\n" not in error and "'Bob' is not a student of the course" in error
+    assert not (root / "autograded").exists() and not (root / "feedback").exists()

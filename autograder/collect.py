@@ -14,7 +14,8 @@ unzipped, whatever its header claims (a zip bomb stops there).
 What counts as a submission:
 - a file whose name ends in `.ipynb` in any case (`Ada.IPYNB`), anywhere in the folder, or a
   notebook inside a `.zip`; never in `__MACOSX` (macOS's archive metadata), `.ipynb_checkpoints`
-  (JupyterLab's autosaves) or a hidden file or folder;
+  (JupyterLab's autosaves) or a hidden file or folder (each such notebook, in a zip too, is
+  reported as no submission);
 - whose student is named by the entry at the top of the folder that holds it: a folder per
   student (`ada/...`), a file named `<student>_<notebook>.ipynb` (or `<student>.ipynb` when the
   assignment has one notebook), a zip named the same way; or, with a naming pattern, the
@@ -235,12 +236,16 @@ class _Survey:
             self.entry(path).reason = f"a zip of more than {MAX_ZIP_MEMBERS} files"
             return
         notebooks = [member for member in members if not member.is_dir()
-                     and member.filename.lower().endswith(".ipynb")
-                     and not any(_skipped_name(part) for part in member.filename.split("/"))]
+                     and member.filename.lower().endswith(".ipynb")]
         if not notebooks:
             self.entry(path).reason = f"a zip without a notebook ({len(members)} other files)"
         for member in notebooks:
             entry = self.entry(path, member.filename)
+            # a notebook in __MACOSX, .ipynb_checkpoints, a hidden folder or `..` is reported
+            skipped = next(filter(None, map(_skipped_name, member.filename.split("/"))), None)
+            if skipped:
+                entry.reason = skipped
+                continue
             if member.file_size > MAX_BYTES:
                 entry.reason = f"larger than {MAX_BYTES >> 20} MB once unzipped"
                 continue

@@ -546,3 +546,21 @@ def test_every_collected_id_is_one_folder_on_any_disk_and_nothing_else_is(tmp_pa
     assert sorted(os.listdir(course.root)) == ["source", "submitted"][:1 + bool(collected)]
     assert all("\n" not in entry.line() for entry in report.entries)
     assert len(report.entries) == len(names)
+
+
+def test_every_notebook_in_a_zip_is_reported_even_one_that_is_no_submission(course, tmp_path):
+    """A zip member under a hidden folder, `..`, `__MACOSX` or `.ipynb_checkpoints` is no
+    submission, and is said to be one line of its own, as such a file outside a zip is: it was
+    skipped without a word (a student's notebook zipped as `../fx_basics.ipynb` vanished
+    beside their other attempt)."""
+    download = tmp_path / "download"
+    download.mkdir()
+    members = ["work/fx_basics.ipynb", "../fx_basics.ipynb", ".hidden/fx_basics.ipynb",
+               "__MACOSX/._fx_basics.ipynb", "work/.ipynb_checkpoints/fx_basics-checkpoint.ipynb"]
+    with zipfile.ZipFile(download / "ada.zip", "w") as archive:
+        for member in members:
+            archive.writestr(member, member)
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": "work/fx_basics.ipynb"}
+    assert sorted(outcomes(report)) == sorted(f"ada.zip:{member}" for member in members)
+    assert all(reason for _, reason in outcomes(report).values())

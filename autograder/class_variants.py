@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course_folder import Course, student_id_problem
+from autograder.course_folder import Course, id_key, student_id_problem
 from autograder.files import atomic_write
 from autograder.grader.plan import Plan, VariantCheck, plan_of
 from autograder.variants import (
@@ -43,6 +43,10 @@ KEY_FILE = "variant_key"
 PER_STUDENT = "release-per-student"
 ROSTER_COLUMNS = ("student", "student_id", "id", "username", "login")
 UNKEYED = b"llmf-grade variants without a course key"
+# why two ids of one key (`id_key`) cannot both be on a roster
+SPELLED_OTHERWISE = ("spelled otherwise (capitals, or Unicode's forms of a letter): a disk that "
+                     "ignores case makes their per-student folders one, handing one student the "
+                     "other's variant")
 
 
 class RosterError(ValueError):
@@ -52,7 +56,8 @@ class RosterError(ValueError):
 def read_roster(path: str | Path) -> list[str]:
     """The student ids of a roster CSV: the column named student (or student_id, id, username,
     login) if the first row names one, else the first column. Raises RosterError naming every
-    malformed or repeated id and its line."""
+    malformed or repeated id and its line, a repeat being an id or one spelled otherwise
+    (`course_folder.id_key`: `Bob` and `bob`)."""
     path = Path(path)
     try:
         rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
@@ -73,11 +78,14 @@ def read_roster(path: str | Path) -> list[str]:
         if problem:
             problems.append(f"line {line}: {student!r} is not a usable student id ({problem})")
             continue
-        if student in seen:
+        if id_key(student) in seen:
+            first, first_line = seen[id_key(student)]
             problems.append(f"line {line}: student {student!r} is listed twice (first on line "
-                            f"{seen[student]})")
+                            f"{first_line})" if first == student else
+                            f"line {line}: student {student!r} is {first!r} of line "
+                            f"{first_line} {SPELLED_OTHERWISE}")
             continue
-        seen[student] = line
+        seen[id_key(student)] = (student, line)
         students.append(student)
     if problems:
         raise RosterError(f"roster {path}: " + "; ".join(problems))
@@ -208,9 +216,16 @@ class ClassVariants:
 def write_manifest(course: Course, students: list[str], use_key: bool) -> bytes:
     """Record the roster (joined with any earlier one) and the key setting; return the key
     (b"" without one). A re-release may add students but not change the key setting, which
-    would give every student a new variant."""
+    would give every student a new variant, nor spell an earlier student otherwise (RosterError,
+    see `read_roster`)."""
     path, key = course.root / MANIFEST, b""
     earlier = json.loads(path.read_text()) if path.exists() else None
+    spellings = {id_key(student): student for student in (earlier or {}).get("students", [])}
+    for student in students:
+        first = spellings.setdefault(id_key(student), student)
+        if first != student:
+            raise RosterError(f"{path}: student {student!r} is {first!r} {SPELLED_OTHERWISE}; "
+                              "no per-student file was written")
     if earlier is not None and bool(earlier.get("course_key")) != use_key:
         made, asked = ("with", "without") if earlier.get("course_key") else ("without", "with")
         raise RuntimeError(

@@ -111,10 +111,12 @@ def _say_refused(course: Course, command: str) -> None:
 
 def _chosen_students(course: Course, args) -> list[str] | None:
     """The students named by --student (None: every one); ValueError for an id that holds
-    what shows nothing (`course_folder.unseen_problem`) or is spelled two ways in the course
-    (`Course.lookalike_students`). (An id that cannot name a folder is refused by the
-    course's paths.)"""
+    what shows nothing (`course_folder.unseen_problem`), is spelled two ways in the course
+    (`Course.lookalike_students`) or is none of its students (`Course.students`: `Bob` for
+    `bob` would get a folder of its own, which is bob's on a disk that ignores case). (An id
+    that cannot name a folder is refused by the course's paths.)"""
     spelled = {student: group for group in course.lookalike_students() for student in group}
+    students = set(course.students())
     for student in args.student or []:
         if unseen_problem(student):
             raise ValueError(f"student id {ascii(student)} {unseen_problem(student)}: rename "
@@ -123,6 +125,10 @@ def _chosen_students(course: Course, args) -> list[str] | None:
             raise ValueError(f"student id {ascii(student)} is spelled two ways in the course "
                              f"({' and '.join(map(ascii, spelled[student]))}): leave one "
                              "spelling, then name it")
+        if student not in students and not folder_name_problem(student):
+            raise ValueError(f"student id {ascii(student)} is not a student of the course (no "
+                             "folder of submitted/, no gradebook entry): name one it holds, "
+                             "spelled as it is (a disk that ignores case takes 'Bob' for 'bob')")
     return args.student or None
 
 

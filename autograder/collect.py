@@ -14,13 +14,15 @@ unzipped, whatever its header claims (a zip bomb stops there).
 What counts as a submission:
 - a file whose name ends in `.ipynb` in any case (`Ada.IPYNB`), anywhere in the folder, or a
   notebook inside a `.zip`; never in `__MACOSX` (macOS's archive metadata), `.ipynb_checkpoints`
-  (JupyterLab's autosaves) or a hidden file or folder;
+  (JupyterLab's autosaves) or a hidden file or folder (each such notebook, in a zip too, is
+  reported as no submission);
 - whose student is named by the entry at the top of the folder that holds it: a folder per
   student (`ada/...`), a file named `<student>_<notebook>.ipynb` (or `<student>.ipynb` when the
   assignment has one notebook), a zip named the same way; or, with a naming pattern, the
   pattern's `student` group: an LMS's download naming (LMS_PATTERNS, `--lms`) or `--id-pattern`;
-- and whose notebook is the assignment notebook its name ends with (case aside, and an LMS's or
-  a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
+- and whose notebook is the assignment notebook its name ends with, as a word of its own (the
+  whole name, or after `_`, `-`, a space or `.`: `xch1` is not `ch1`'s; case aside, and an LMS's
+  or a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
   one notebook, a file named otherwise counts too, unless the student also handed one in by name.
 
 When a student handed in several attempts at one notebook, the latest is collected and the report
@@ -83,6 +85,8 @@ NO_LMS = "none"
 # what browsers, LMSs and JupyterLab append to a file's name: "-2", " (2)", "-Copy1", " copy"
 SUFFIX = re.compile(r"(?:-(?P<number>\d+)|\s*\((?P<paren>\d+)\)|[-_ ]copy\d*)$", re.IGNORECASE)
 
+# what may stand between a student and a notebook in a file's name (`ada_ch1`, `ada-ch1`)
+SEPARATORS = "_- ."
 COLLECTED, OLDER, NOT_COLLECTED = "collected", "older attempt", "not collected"
 
 
@@ -232,12 +236,16 @@ class _Survey:
             self.entry(path).reason = f"a zip of more than {MAX_ZIP_MEMBERS} files"
             return
         notebooks = [member for member in members if not member.is_dir()
-                     and member.filename.lower().endswith(".ipynb")
-                     and not any(_skipped_name(part) for part in member.filename.split("/"))]
+                     and member.filename.lower().endswith(".ipynb")]
         if not notebooks:
             self.entry(path).reason = f"a zip without a notebook ({len(members)} other files)"
         for member in notebooks:
             entry = self.entry(path, member.filename)
+            # a notebook in __MACOSX, .ipynb_checkpoints, a hidden folder or `..` is reported
+            skipped = next(filter(None, map(_skipped_name, member.filename.split("/"))), None)
+            if skipped:
+                entry.reason = skipped
+                continue
             if member.file_size > MAX_BYTES:
                 entry.reason = f"larger than {MAX_BYTES >> 20} MB once unzipped"
                 continue
@@ -270,9 +278,12 @@ def base_name(name: str) -> str:
 
 
 def notebook_named(given: str, notebooks: list[str]) -> str | None:
-    """The assignment notebook a file's name ends with (case and attempt suffixes aside)."""
+    """The assignment notebook a file's name ends with as a word of its own: the whole name, or
+    after one of SEPARATORS (case and attempt suffixes aside). `xch1.ipynb` is not `ch1`'s: a
+    flat file so named is student `xch1`'s, never `x`'s."""
     base = base_name(given).lower()
-    matches = [name for name in notebooks if base.endswith(name.lower())]
+    matches = [name for name in notebooks if base == name.lower()
+               or base.endswith(tuple(separator + name.lower() for separator in SEPARATORS))]
     return max(matches, key=len) if matches else None
 
 
@@ -326,7 +337,9 @@ class _Naming:
             if at_top or candidate.top.lower().endswith(".zip"):
                 base = base_name(candidate.top)
                 notebook = notebook_named(candidate.top, self.notebooks)
-                student = (base[: len(base) - len(notebook)] if notebook else base).rstrip("_- .")
+                # the separators before the notebook's name, never the end of a name without it
+                student = base[: len(base) - len(notebook)].rstrip(SEPARATORS) if notebook \
+                    else base
                 if not student:
                     return ("named as the assignment's notebook, with no student in its name: "
                             "put it in a folder named by the student, or name it "

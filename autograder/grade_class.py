@@ -176,12 +176,19 @@ def grade_course(
 
 
 def sync_gradebook(course: Course) -> int:
-    """Push every result file into the gradebook again; return how many were pushed (one the
-    gradebook refuses, for a student id that is not valid UTF-8, say, stays out of it: export
-    and feedback read the result files)."""
-    count = 0
+    """Push the result files of the course's students (`Course.students`) into the gradebook
+    again; return how many were pushed (one the gradebook refuses, for a student id that is not
+    valid UTF-8, say, stays out of it: export and feedback read the result files).
+
+    A result file left in autograded/ by an id that is no student's now (refused, spelled two
+    ways, or removed from the gradebook once its files were moved to the student's own folder)
+    is never pushed: that would enter the id in the gradebook again, and a removed spelling
+    would leave the student's other spelling out of every report."""
+    students, count = set(course.students()), 0
     for path in sorted((course.root / "autograded").glob("*/*/*.result.json")):
         student, assignment = path.parent.parent.name, path.parent.name
+        if student not in students:
+            continue
         notebook = path.name.removesuffix(".result.json")
         result = read_result(path)
         if result is None:  # an unreadable one counts as not graded (see export)

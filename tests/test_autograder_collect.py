@@ -261,6 +261,44 @@ def test_a_renamed_file_counts_only_when_nothing_was_handed_in_by_name(course, t
     assert "matches none of the assignment's notebooks" in outcomes(report)["bob/scratch.ipynb"][1]
 
 
+def test_an_id_ending_with_the_notebooks_name_is_never_cut_to_another_id(course, tmp_path):
+    """`<student>.ipynb` of a one-notebook assignment: `xfx_basics.ipynb` is student
+    `xfx_basics`'s. It was read as `x`'s notebook (its name ended with `fx_basics`), so it was
+    graded as x's, and x's own `x.ipynb` was dropped as a renamed file."""
+    download = tmp_path / "download"
+    write(download / "x.ipynb", "x")
+    write(download / "xfx_basics.ipynb", "xfx_basics")
+    write(download / "y-fx_basics.ipynb", "y")
+    collect(course, "fx_basics", download)
+    assert submitted(course) == {"x": "x", "xfx_basics": "xfx_basics", "y": "y"}
+
+
+FLAT_ID_PIECES = st.sampled_from(["a", "x", "B", "fx", "basics", "fx_basics", "_", "-", "."])
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.builds("".join, st.lists(FLAT_ID_PIECES, min_size=1, max_size=4)),
+                      min_size=1, max_size=5, unique=True))
+def test_a_flat_file_is_collected_as_the_name_before_the_notebooks_or_its_own(tmp_path_factory,
+                                                                              names):
+    """Property: a flat file `<name>.ipynb` of a one-notebook assignment is the student's named
+    by what comes before `_fx_basics` (or `-`, ` `, `.`), else by its whole name; never by a
+    part of a word. Each student collected is the one expected, with their own file, or every
+    file expected for a student is reported (two files of one student are attempts)."""
+    expected = {}
+    for name in names:
+        owner = re.sub(r"[-_ .]+fx_basics$", "", name) if name != "fx_basics" else ""
+        expected.setdefault(owner, []).append(name)
+    download = tmp_path_factory.mktemp("download")
+    for name in names:
+        write(download / f"{name}.ipynb", name)
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    collect(course, "fx_basics", download, lms="none")
+    for student, text in submitted(course).items():
+        assert text in expected.get(student, []), f"{text}.ipynb collected as {student!r}"
+
+
 def test_an_assignment_of_two_notebooks_takes_each_by_its_name(tmp_path):
     course = new_course(tmp_path / "course")
     (course.root / "source" / "two").mkdir()
@@ -508,3 +546,21 @@ def test_every_collected_id_is_one_folder_on_any_disk_and_nothing_else_is(tmp_pa
     assert sorted(os.listdir(course.root)) == ["source", "submitted"][:1 + bool(collected)]
     assert all("\n" not in entry.line() for entry in report.entries)
     assert len(report.entries) == len(names)
+
+
+def test_every_notebook_in_a_zip_is_reported_even_one_that_is_no_submission(course, tmp_path):
+    """A zip member under a hidden folder, `..`, `__MACOSX` or `.ipynb_checkpoints` is no
+    submission, and is said to be one line of its own, as such a file outside a zip is: it was
+    skipped without a word (a student's notebook zipped as `../fx_basics.ipynb` vanished
+    beside their other attempt)."""
+    download = tmp_path / "download"
+    download.mkdir()
+    members = ["work/fx_basics.ipynb", "../fx_basics.ipynb", ".hidden/fx_basics.ipynb",
+               "__MACOSX/._fx_basics.ipynb", "work/.ipynb_checkpoints/fx_basics-checkpoint.ipynb"]
+    with zipfile.ZipFile(download / "ada.zip", "w") as archive:
+        for member in members:
+            archive.writestr(member, member)
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": "work/fx_basics.ipynb"}
+    assert sorted(outcomes(report)) == sorted(f"ada.zip:{member}" for member in members)
+    assert all(reason for _, reason in outcomes(report).values())

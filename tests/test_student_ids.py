@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.course_folder import Course
+from autograder.records import GradeResult, Status, save_result
 
 AREAS = {"submission": "submitted", "autograded": "autograded", "result": "autograded",
          "feedback": "feedback"}
@@ -177,3 +178,43 @@ def test_an_id_holding_what_shows_nothing_is_left_out_and_said(tmp_path, capsys)
                                   for code in ("u200d", "ufe0f", "u3164"))
     assert llmf(root, "feedback", "--student", "ada\u200d") == 1
     assert "U+200D ZERO WIDTH JOINER" in capsys.readouterr().err
+
+
+def test_results_left_by_ids_now_refused_never_reach_the_gradebook(tmp_path):
+    """`Bob` was graded, then the instructor moved Bob's files into `bob`'s folder and removed
+    `Bob` from the gradebook, as `grade` says to; `ada\\u200d` was graded before such ids were
+    refused. Their result files stay in autograded/: `export`'s gradebook sync pushed them back,
+    making `Bob` a student again (and `bob`, spelled otherwise, vanished from the export), and
+    entering `ada\\u200d` in the gradebook Formgrader shows. Only the course's students are
+    synced."""
+    root = released_course(tmp_path / "course")
+    course = Course(root)
+    for student in ("ada", "bob"):
+        folder = root / "submitted" / student / "fx_basics"
+        folder.mkdir(parents=True)
+        shutil.copy(root / "release" / "fx_basics" / "fx_basics.ipynb", folder)
+    result = GradeResult("fx_basics", Status.GRADED, "", {})
+    for student in ("ada", "Bob", "ada\u200d"):
+        save_result(result, course.result(student, "fx_basics", "fx_basics"))
+    assert llmf(root, "export", root / "grades.csv") == 0
+    with course.gradebook() as gradebook:
+        assert sorted(student.id for student in gradebook.students) == ["ada"]
+    assert [line.split(",")[0] for line in (root / "grades.csv").read_text().splitlines()] == \
+        ["student", "ada", "bob"]
+
+
+def test_student_names_only_a_student_the_course_holds(tmp_path, capsys):
+    """`--student Bob` for a course whose student is `bob` (a typo, or the LMS's capitals):
+    grade recorded a `missing` result for Bob and feedback wrote Bob a page, each in a folder
+    of Bob's own, which on a disk that ignores case (macOS's, Windows') is bob's: bob's grade
+    and page were replaced by a missing notebook's. Both refuse it in one line, writing
+    nothing."""
+    root = released_course(tmp_path / "course")
+    folder = root / "submitted" / "bob" / "fx_basics"
+    folder.mkdir(parents=True)
+    shutil.copy(root / "release" / "fx_basics" / "fx_basics.ipynb", folder)
+    for command in ("grade", "feedback"):
+        assert llmf(root, command, "--student", "Bob") == 1
+        error = capsys.readouterr().err.strip()
+        assert "\n" not in error and "'Bob' is not a student of the course" in error
+    assert not (root / "autograded").exists() and not (root / "feedback").exists()

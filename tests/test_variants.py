@@ -297,12 +297,45 @@ def test_the_synthetic_class_s_swapped_notebooks_are_each_flagged(tmp_path):
     ("student,name\nada,Ada\nb/ob,Bob\n", "line 3: 'b/ob' is not a usable student id"),
     ("name,student\nAda,\nBob,bob\n", "line 2 has no student id"),
     ("student\n", "lists no student"),
+    ("student\nBob\nada\nbob\n",
+     "line 4: student 'bob' is 'Bob' of line 2 spelled otherwise"),
 ])
 def test_a_bad_roster_is_refused_naming_the_student(tmp_path, text, message):
     path = tmp_path / "roster.csv"
     path.write_text(text)
     with pytest.raises(RosterError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read_roster(path)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.from_regex(r"[aAbB1][aAbB1.@-]{0,3}", fullmatch=True).filter(
+    lambda student: not student.endswith(".") and ".." not in student), min_size=1,
+    max_size=6))
+def test_a_roster_gives_each_student_a_folder_of_their_own_on_any_disk(tmp_path, ids):
+    """Property: a roster is read only if no two of its ids are one id spelled otherwise
+    (`course_folder.id_key`: `Bob` and `bob`), whose per-student folders a disk that ignores
+    case (macOS's, Windows') makes one, so one student would be handed the other's variant;
+    otherwise it is refused naming the line."""
+    path = tmp_path / "roster.csv"
+    path.write_text("student\n" + "".join(f"{student}\n" for student in ids))
+    if len({student.casefold() for student in ids}) == len(ids):
+        assert read_roster(path) == ids
+    else:
+        with pytest.raises(RosterError, match="line"):
+            read_roster(path)
+
+
+def test_a_longer_roster_cannot_spell_an_earlier_student_otherwise(tmp_path):
+    """A re-release's roster joins the earlier one: `bob` after `Bob` is refused, nothing
+    written."""
+    shutil.copytree(ROOT / "course" / "source" / CH3, tmp_path / "source" / CH3)
+    course = Course(tmp_path)
+    write_manifest(course, ["Bob"], use_key=False)
+    before = (tmp_path / MANIFEST).read_text()
+    with pytest.raises(RosterError, match="'bob' is 'Bob' spelled otherwise"):
+        write_manifest(course, ["ada", "bob"], use_key=False)
+    assert (tmp_path / MANIFEST).read_text() == before
 
 
 def test_a_roster_reads_its_student_column_or_its_first(tmp_path):

@@ -146,7 +146,7 @@ def grade_on_worker(shipment: Shipment, submitted: Submitted | None) -> Graded:
 def local_workers(scheduler: str) -> int:
     """N of a `local:N` scheduler address; ValueError if N is not a positive whole number."""
     count = scheduler.removeprefix(LOCAL)
-    if not count.isdigit() or int(count) < 1:
+    if not count.isascii() or not count.isdigit() or int(count) < 1:
         raise ValueError(f"--scheduler {scheduler!r}: expected local:N with N a number of "
                          "worker processes (e.g. local:4), or a scheduler address such as "
                          "tcp://10.0.0.5:8786")

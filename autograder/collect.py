@@ -72,18 +72,20 @@ MAX_DEPTH = 16  # folders below the download folder
 # `file` (the name the student uploaded), `attempt` (a sortable attempt time, where named).
 LMS_PATTERNS = {
     # Canvas, "Download Submissions": <lastfirst>[_LATE]_<user id>_<submission id>_<file name>
-    "canvas": r"^[^_]+(?:_late)?_(?P<student>\d+)_\d+_(?P<file>.+)$",
+    "canvas": r"^[^_]+(?:_late)?_(?P<student>[0-9]+)_[0-9]+_(?P<file>.+)$",
     # Moodle, "Download all submissions": one folder per participant,
     # <Full Name>_<participant id>_assignsubmission_file_/<file name>
-    "moodle": r"^.+_(?P<student>\d+)_assignsubmission_file_?$",
+    "moodle": r"^.+_(?P<student>[0-9]+)_assignsubmission_file_?$",
     # Blackboard, "Download Assignment":
     # <assignment>_<username>_attempt_<yyyy-mm-dd-hh-mm-ss>_<file name>
-    "blackboard": r"^.+?_(?P<student>[^_]+)_attempt_(?P<attempt>\d{4}(?:-\d\d){5})_(?P<file>.+)$",
+    "blackboard": (r"^.+?_(?P<student>[^_]+)_attempt_(?P<attempt>[0-9]{4}(?:-[0-9][0-9]){5})"
+                   r"_(?P<file>.+)$"),
 }
 LMS_NAMES = {"canvas": "Canvas", "moodle": "Moodle", "blackboard": "Blackboard"}
 NO_LMS = "none"
 # what browsers, LMSs and JupyterLab append to a file's name: "-2", " (2)", "-Copy1", " copy"
-SUFFIX = re.compile(r"(?:-(?P<number>\d+)|\s*\((?P<paren>\d+)\)|[-_ ]copy\d*)$", re.IGNORECASE)
+SUFFIX = re.compile(r"(?:-(?P<number>[0-9]+)|\s*\((?P<paren>[0-9]+)\)|[-_ ]copy[0-9]*)$",
+                    re.IGNORECASE)
 
 # what may stand between a student and a notebook in a file's name (`ada_ch1`, `ada-ch1`)
 SEPARATORS = "_- ."

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 LABEL = re.compile(
-    r"^(?:#{1,6}[ \t]+|\*\*)(?P<label>(?:Exercise|Question)[ \t]+\d+(?:\.\d+)*)(?P<rest>.*)$",
+    r"^(?:#{1,6}[ \t]+|\*\*)(?P<label>(?:Exercise|Question)[ \t]+[0-9]+(?:\.[0-9]+)*)(?P<rest>.*)$",
     re.MULTILINE,
 )
 TITLE = re.compile(r"^\s*[—–-]\s*(?P<title>.+?)\s*(?:\([^()]*\))?\s*[.:]?\s*$")

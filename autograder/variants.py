@@ -48,7 +48,7 @@ from autograder.grader.plan import BEGIN_HIDDEN, END_HIDDEN, VARIANT_STAMP, role
 from autograder.quiz_keys import QUIZ_CLASS, literal_arguments, quiz_call
 
 TABLES = "llmf_variants"  # the source notebook's metadata key of its number tables
-SEEDED_GENERATOR = re.compile(r"default_rng\((\d+)\)")
+SEEDED_GENERATOR = re.compile(r"default_rng\(([0-9]+)\)")
 FUNCTIONS = {"ln": math.log, "exp": math.exp, "sqrt": math.sqrt, "log2": math.log2,
              "abs": abs, "round": round, "min": min, "max": max}
 OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -117,7 +117,7 @@ def _literal_pattern(literals) -> re.Pattern:
     """One pattern for every literal, each matched as a whole number (not inside a longer one),
     longest first so that a single pass replaces each occurrence once."""
     alternatives = "|".join(re.escape(text) for text in sorted(literals, key=len, reverse=True))
-    return re.compile(rf"(?<![0-9A-Za-z_.])(?:{alternatives})(?![0-9A-Za-z_]|\.\d)")
+    return re.compile(rf"(?<![0-9A-Za-z_.])(?:{alternatives})(?![0-9A-Za-z_]|\.[0-9])")
 
 
 def drawn_values(seed: int | None, name: str, table: dict) -> dict:

@@ -26,7 +26,7 @@ from autograder.grader import syntax
 from autograder.grader.student_version import release_version
 from autograder.protocol import DEFAULT_ATOL, DEFAULT_RTOL
 
-QUIZ_NAME = re.compile(r"q\d+(?:_\d+)*")  # hidden_cases names of multiple-choice questions
+QUIZ_NAME = re.compile(r"q[0-9]+(?:_[0-9]+)*")  # hidden_cases names of multiple-choice questions
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 # a student's cell longer than this is never parsed by the grader (parsing costs memory many

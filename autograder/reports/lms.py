@@ -51,9 +51,9 @@ LMS_FORMATS = ("canvas", "moodle", "blackboard", "gradescope")
 PENDING = (str(Status.UNGRADED), str(Status.NEEDS_MANUAL_GRADING))
 # what each LMS's identifier looks like (what collect --lms reads from its download)
 IDENTIFIERS = {
-    "canvas": (re.compile(r"\d+"), "a Canvas user id (digits, as in "
+    "canvas": (re.compile(r"[0-9]+"), "a Canvas user id (digits, as in "
                "'lovelaceada_12345_6789_ch1.ipynb', read by `collect --lms canvas`)"),
-    "moodle": (re.compile(r"\d+"), "a Moodle participant id (digits, as in the folder "
+    "moodle": (re.compile(r"[0-9]+"), "a Moodle participant id (digits, as in the folder "
                "'Ada Lovelace_12345_assignsubmission_file_', read by `collect --lms moodle`)"),
     # first a letter or digit: a cell beginning with = + - @ would be written with a quote
     # before it (autograder.reports.spreadsheet), which Blackboard would not match

@@ -26,7 +26,7 @@ from autograder.files import atomic_write
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list
 TEXT_MARK = "'"  # what a spreadsheet reads as "the rest is text"
-PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # ASCII digits: \d matches any script's
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # ASCII digits, not every script's
 
 
 def cell(value):

@@ -34,7 +34,8 @@ NOT_ATTEMPTED = "not attempted: the exercise still raises NotImplementedError wh
 NOT_ANSWERED = "not answered"
 RUN_IT_YOURSELF = "run the check in your notebook to see where and why"
 HIDDEN_CASE = re.compile(
-    r"^(?P<name>[\w.]+): hidden case (?P<number>\d+) of (?P<count>\d+):? (?P<why>.+)$", re.DOTALL)
+    r"^(?P<name>[\w.]+): hidden case (?P<number>[0-9]+) of (?P<count>[0-9]+):? (?P<why>.+)$",
+    re.DOTALL)
 # the grader's messages for a test cell that did not pass, and the plain words for each
 FIXED_WORDS = (
     (re.compile(r"^the visible checks timed out$"),

@@ -16,8 +16,9 @@ A self-check calls the learner's function through `call`, which
   is read within the time limit too, and a value that cannot be read fails the same way;
 - stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
   shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
-- turns an error the function raises into an AssertionError that says what it usually means in
-  this exercise, instead of numpy's bare message (which is printed above it, cut to
+- turns an error the function raises (SystemExit too: exit() ends no check; a KeyboardInterrupt,
+  the learner stopping the cell, stops it) into an AssertionError that says what it usually
+  means in this exercise, instead of numpy's bare message (which is printed above it, cut to
   MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
   text: the grader shows a failed check's message on the feedback page only when it is the
   check's own text or one of MESSAGES, this module's. An exception the check does not explain
@@ -80,6 +81,8 @@ GENERAL_MEANINGS = {
                       "recursion?",
     "MemoryError": "your code ran out of memory: does it build an array far larger than its "
                    "input (an outer product, a table of every pair)?",
+    "SystemExit": "your function called exit() or sys.exit(), which ends a program: a function "
+                  "hands back its result with `return`",
 }
 NOT_PLAIN = ("your function's value holds {kind}, which is not plain data: return plain "
              "values, numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns "
@@ -144,7 +147,9 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise
     except TimeLimitExceeded:
         raise AssertionError(TOO_SLOW) from None
-    except Exception as error:  # a learner's code may raise anything
+    except KeyboardInterrupt:  # the learner stopping the cell (or the grader's time-out)
+        raise
+    except BaseException as error:  # a learner's code may raise anything, exit() too
         print(f"{name} raised {_describe(error)}")
         raise AssertionError(meaning(error, explain or {})) from None
     finally:

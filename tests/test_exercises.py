@@ -49,6 +49,25 @@ def test_any_common_error_gets_a_general_meaning(kind, text):
     assert str(caught.value) == GENERAL_MEANINGS[kind.__name__]
 
 
+def test_an_exit_is_a_failure_in_plain_words_and_an_interrupt_stops_the_check(capsys):
+    """sys.exit() in a learner's function (SystemExit, outside Exception's family) left call and
+    stopped the check cell with the learner's own exception; a KeyboardInterrupt is the learner
+    stopping the cell, and stops it still."""
+    def exits():
+        sys.exit("done")
+
+    with pytest.raises(AssertionError) as caught:
+        call(exits)
+    assert str(caught.value) == GENERAL_MEANINGS["SystemExit"]
+    assert "exits raised SystemExit: done" in capsys.readouterr().out
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        call(interrupted)
+
+
 def test_an_unusual_error_is_named():
     def fails():
         raise RuntimeError("odd")

@@ -149,3 +149,21 @@ def test_an_exception_whose_class_lies_about_its_name_costs_only_its_own_case():
     cases = grading_report(["raises()", "2"], {"raises": raises})
     assert cases == [{"error": "raised LyingError"}, {"value": 2}]
 
+
+
+@pytest.mark.parametrize("raised", ["SystemExit('done')", "GeneratorExit()", "Exit()"])
+def test_an_exception_outside_exception_s_family_costs_only_its_own_case(raised):
+    """An answer that calls sys.exit() (or raises another BaseException of its own) in one case:
+    that case gives no value, the others theirs (SystemExit left hidden_cases, and the grader lost
+    every case of the cell). A KeyboardInterrupt, the grader's time-out, still stops the cases."""
+    namespace = {"Exit": type("Exit", (BaseException,), {})}
+    exec(f"def raises():\n    raise {raised}\n", namespace)  # noqa: S102 - the test's answer
+    cases = grading_report(["1.5", "raises()", "[1, 2]"], namespace)
+    assert cases[0] == {"value": 1.5} and cases[2] == {"value": [1, 2]}
+    assert cases[1] == {"error": f"raised {raised.split('(')[0]}"}
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        grading_report(["interrupted()", "2"], {"interrupted": interrupted})

@@ -26,6 +26,7 @@ not_check). Quiz answers: the answer cell's check and the grader read an answer 
 from __future__ import annotations
 
 import functools
+import sys
 import time
 
 import chapter_harness as harness
@@ -444,6 +445,53 @@ def test_misbehaving_code_fails_the_self_check_in_plain_words(exercise, behaviou
     check_agreement(name, exercise_id, verdicts, WRONG, f"{target}: {behaviour}")
     assert time.monotonic() - started < 30
     assert np.allclose(1.0, 3.0) is False, "numpy's own functions are back"
+
+
+class LearnersOwnExit(BaseException):
+    """An exception outside Exception's family, as a learner may define one."""
+
+
+# What a learner's function may do instead of returning its value: (what it does, given the
+# solution's value) -> what it returns. Each fails the self-check in a short message, and the
+# hidden cases too.
+ODD_BEHAVIOURS = {
+    "calls sys.exit('done')": lambda value: sys.exit("done"),
+    "calls sys.exit() with no code": lambda value: sys.exit(),
+    "raises GeneratorExit": lambda value: (_ for _ in ()).throw(GeneratorExit),
+    "raises a BaseException of its own": lambda value: (_ for _ in ()).throw(LearnersOwnExit()),
+}
+SHORT = 1_000  # characters: a check's message is a sentence or two, with a value of the example
+
+
+def behaving(behaviour: str, calls: list):
+    """A wrap: the named function computes the solution's value, then does `behaviour`;
+    `calls` counts its calls."""
+    def wrap(namespace, name):
+        original = namespace[name]
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            calls.append(name)
+            return ODD_BEHAVIOURS[behaviour](original(*args, **kwargs))
+        namespace[name] = changed
+    return wrap
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exercise=st.sampled_from(EXERCISES), behaviour=st.sampled_from(sorted(ODD_BEHAVIOURS)),
+       which=st.integers(0, 2))
+def test_an_odd_behaviour_fails_the_self_check_in_a_short_message(exercise, behaviour, which):
+    """sys.exit() or another exception outside Exception's family (SystemExit escaped call and
+    stopped the check cell with the learner's own exception): the self-check fails with an
+    AssertionError, its message short, and the hidden cases fail too."""
+    name, exercise_id = exercise
+    calls: list[str] = []
+    verdicts, target = verdicts_of(name, exercise_id, which, behaving(behaviour, calls))
+    if not calls:  # the check calls this function only inside another one's (Chapter 5)
+        return
+    check_agreement(name, exercise_id, verdicts, WRONG, f"{target}: {behaviour}")
+    message = str(verdicts.visible)
+    assert len(message) < SHORT, f"{target}: {behaviour}: a message of {len(message):,} characters"
 
 
 def test_the_pass_line_says_what_it_did_not_check(capsys):

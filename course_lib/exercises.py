@@ -10,7 +10,9 @@ A self-check calls the learner's function through `call`, which
   but a hidden case may check the type, so the check asks for the plain form), and numbers in
   a narrow numpy type (uint8, int16, float16, any unsigned one: protocol.narrow), which hold a
   check's small numbers and wrap round or round the grader's larger ones, fail saying which
-  numbers the type holds and what to return instead. Reading the
+  numbers the type holds and what to return instead, and a value beyond the protocol's bounds
+  (protocol.TooLarge: more than MAX_SHOWN items in lists, an int of thousands of digits), which
+  a check's message that shows it would run to megabytes, fails saying so. Reading the
   value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
   cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
   is read within the time limit too, and a value that cannot be read fails the same way;
@@ -61,7 +63,7 @@ from types import FunctionType, ModuleType
 
 import numpy as np
 
-from autograder.protocol import NarrowNumbers, NotPlainData, as_graded, class_names
+from autograder.protocol import NarrowNumbers, NotPlainData, TooLarge, as_graded, class_names
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
 RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
@@ -104,6 +106,8 @@ NARROW = ("your function's value has numbers of type {type}, which {holds}: nump
 NOT_IDS = ("your function returned {kind} among its token ids: a token id is an int, so convert "
            "each with int(...) (3.0 and True compare equal to the ids 3 and 1, but a tokenizer "
            "refuses them)")
+TOO_LARGE = ("your function's value holds {kind}, far more than this exercise's answer: a loop "
+             "that goes on appending? Return the value the exercise states")
 REUSED = ("your function changed the value it had returned before when it ran again: it hands "
           "out a list or array that it keeps between calls and fills again (a module-level "
           "cache?), so a caller that holds two of its results sees the last one twice. Build a "
@@ -115,7 +119,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS)
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE)
 
 
 class TimeLimitExceeded(BaseException):
@@ -167,6 +171,8 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
             value = as_graded(value, exact=True)
     except NarrowNumbers as error:
         raise AssertionError(NARROW.format(type=error.dtype, holds=_holds(error.dtype))) from None
+    except TooLarge as error:  # its message names the bound
+        raise AssertionError(TOO_LARGE.format(kind=error)) from None
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read

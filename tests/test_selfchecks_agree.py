@@ -451,6 +451,19 @@ class LearnersOwnExit(BaseException):
     """An exception outside Exception's family, as a learner may define one."""
 
 
+def longer_ints(value):
+    """`value` with 10**5000 added to every Python int in its lists and tuples; if it holds
+    none, [10**5000]."""
+    def holds_int(value):
+        return type(value) is int or type(value) in (list, tuple) and any(map(holds_int, value))
+
+    if not holds_int(value):
+        return [10**5000]
+    if type(value) in (list, tuple):
+        return type(value)(longer_ints(item) if holds_int(item) else item for item in value)
+    return value + 10**5000
+
+
 # What a learner's function may do instead of returning its value: (what it does, given the
 # solution's value) -> what it returns. Each fails the self-check in a short message, and the
 # hidden cases too.
@@ -459,6 +472,10 @@ ODD_BEHAVIOURS = {
     "calls sys.exit() with no code": lambda value: sys.exit(),
     "raises GeneratorExit": lambda value: (_ for _ in ()).throw(GeneratorExit),
     "raises a BaseException of its own": lambda value: (_ for _ in ()).throw(LearnersOwnExit()),
+    "returns ints of 5,000 digits": longer_ints,
+    "returns its value 200,000 times over": lambda value: [value] * 200_000,
+    "returns its items 200,000 times over": lambda value: (
+        list(value) * 200_000 if type(value) in (list, tuple) else [value] * 200_000),
 }
 SHORT = 1_000  # characters: a check's message is a sentence or two, with a value of the example
 
@@ -482,8 +499,11 @@ def behaving(behaviour: str, calls: list):
        which=st.integers(0, 2))
 def test_an_odd_behaviour_fails_the_self_check_in_a_short_message(exercise, behaviour, which):
     """sys.exit() or another exception outside Exception's family (SystemExit escaped call and
-    stopped the check cell with the learner's own exception): the self-check fails with an
-    AssertionError, its message short, and the hidden cases fail too."""
+    stopped the check cell with the learner's own exception), ints too long to print (a check's
+    message showing them raised Python's ValueError "Exceeds the limit (4300 digits)"), or far
+    more items than any answer (a check's message showing 1,200,000 merges ran to 14 MB, and
+    Exercise 2.2's check ran past the cell's time limit): the self-check fails with an
+    AssertionError, its message short, and the hidden cases fail too (protocol.TooLarge)."""
     name, exercise_id = exercise
     calls: list[str] = []
     verdicts, target = verdicts_of(name, exercise_id, which, behaving(behaviour, calls))

@@ -133,6 +133,16 @@ def integers(dtype):
     return lambda leaf: leaf.astype(dtype) if leaf.dtype.kind in "iu" else leaf
 
 
+def bools_for_0_and_1(leaf):
+    """The ints 0 and 1 as False and True, an integer array of only 0s and 1s as booleans (a
+    comparison's result kept as the id: True == 1, but it is no token id)."""
+    if type(leaf) is int and leaf in (0, 1):
+        return bool(leaf)
+    if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iu" and np.isin(leaf, (0, 1)).all():
+        return leaf.astype(bool)
+    return leaf
+
+
 def wrong_sequence(value):
     """A list of ints or pairs with its last item dropped (an off-by-one)."""
     return value[:-1] if type(value) is list and value else value
@@ -203,6 +213,8 @@ ANSWER_KINDS = {
                                WRONG),
     "uint64 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.uint64))),
                                 WRONG),
+    "bools for the ints 0 and 1": (lambda value, rtol: each_leaf(value, bools_for_0_and_1),
+                                   EITHER),
     "floats for int ids": (lambda value, rtol: each_leaf(
         value, lambda leaf: float(leaf) if type(leaf) is int else leaf), WRONG),
     "float16 for float64": (lambda value, rtol: each_leaf(value, lambda leaf: (

@@ -18,6 +18,12 @@
   self-checks of course_lib.exercises check exactly what the grader will compare, `exact`: they
   ask for the plain forms themselves, not the subclasses and object arrays read generously, and
   numbers in the numpy types the exercises compute with, not in a narrow type, NarrowNumbers).
+- Bounds, far above any answer's size (TooLarge): an int of at most MAX_INT_DIGITS digits (JSON
+  text carries no more, nor does Python's str by default), at most MAX_NUMBERS numbers in the
+  arrays of one value, at most MAX_ITEMS items in its lists, tuples and dicts and arrays
+  (MAX_SHOWN when read `exact`ly: a self-check's message may show the value). Each is counted
+  before the part is read, so a value costs at most its bound's reading (about a second),
+  however large it is or seems.
 
 >>> decode(encode([1, 2.5, "a", None]))
 [1, 2.5, 'a', None]
@@ -44,6 +50,11 @@ SCALAR_KINDS = ARRAY_KINDS + "U"  # and numpy's scalar of text, np.str_
 # visible checks use, so that the checks and the grader accept the same rounding.
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-5, 1e-8
 MAX_DEPTH = 32
+MAX_INT_DIGITS = 4_000  # digits of an int (Python's str and JSON's text refuse more than 4,300)
+MAX_NUMBERS = 500_000  # numbers in the arrays of one value (4 MB of float64, 5.3 MB as JSON)
+MAX_ITEMS = 100_000  # items in the lists, tuples and dicts of one value, and arrays (a second)
+MAX_SHOWN = 1_000  # the same, when read exactly: a self-check's message may show them all
+_INT_BOUND = 10**MAX_INT_DIGITS
 
 
 class NotPlainData(TypeError):
@@ -59,6 +70,31 @@ class NarrowNumbers(NotPlainData):
     def __init__(self, dtype: np.dtype):
         super().__init__(f"numbers of the narrow type {dtype}")
         self.dtype = dtype
+
+
+class TooLarge(NotPlainData):
+    """Raised for a value beyond the protocol's bounds (see the module's docstring): a number
+    of more digits, or more numbers or items, than any answer of the course holds. Such a value
+    would cost the kernel its memory or time to read and send, and a self-check's message that
+    shows it would run to megabytes. The message says which bound."""
+
+
+class _Budget:
+    """What one reading of a value may still take: items of lists, tuples and dicts, and
+    numbers of arrays; `take` raises TooLarge once either is spent."""
+
+    def __init__(self, items: int):
+        self.limit = items
+        self.items, self.numbers = items, MAX_NUMBERS
+
+    def take(self, items: int = 0, numbers: int = 0) -> None:
+        self.items -= items
+        self.numbers -= numbers
+        if self.items < 0:
+            raise TooLarge(f"more than {self.limit:,} items in its lists, tuples, dicts and "
+                           "arrays")
+        if self.numbers < 0:
+            raise TooLarge(f"more than {MAX_NUMBERS:,} numbers in its arrays")
 
 
 def narrow(dtype: np.dtype) -> bool:
@@ -77,14 +113,19 @@ def _exact_numpy_scalar(value) -> bool:
     )
 
 
-def to_jsonable(value, depth: int = 0, exact: bool = False):
-    """Turn plain data into JSON-compatible structures; raise NotPlainData otherwise. `exact`
-    refuses what the grader reads generously (an array of a numpy subclass, a masked array with
-    nothing masked, an array of Python objects) as well, and numbers of a narrow numpy type
-    (NarrowNumbers)."""
+def to_jsonable(value, depth: int = 0, exact: bool = False, budget: _Budget | None = None):
+    """Turn plain data into JSON-compatible structures; raise NotPlainData otherwise, TooLarge
+    beyond the bounds (`budget`: what this reading may still take, a new one at the top).
+    `exact` refuses what the grader reads generously (an array of a numpy subclass, a masked
+    array with nothing masked, an array of Python objects) as well, numbers of a narrow numpy
+    type (NarrowNumbers), and more than MAX_SHOWN items."""
     if depth > MAX_DEPTH:
         raise NotPlainData(f"data nested deeper than {MAX_DEPTH} levels")
+    if budget is None:
+        budget = _Budget(MAX_SHOWN if exact else MAX_ITEMS)
     kind = type(value)
+    if kind is int and not -_INT_BOUND < value < _INT_BOUND:
+        raise TooLarge(f"an int of more than {MAX_INT_DIGITS:,} digits")
     if value is None or kind in (bool, int, str):
         return value
     if kind is float:
@@ -93,16 +134,19 @@ def to_jsonable(value, depth: int = 0, exact: bool = False):
         if exact and narrow(np.dtype(kind)):
             raise NarrowNumbers(np.dtype(kind))
         item = value.item()
-        return to_jsonable(float(item) if type(item) is kind else item, depth + 1, exact)
+        return to_jsonable(float(item) if type(item) is kind else item, depth + 1, exact, budget)
     if kind is list:
-        return [to_jsonable(item, depth + 1, exact) for item in value]
+        budget.take(items=len(value))
+        return [to_jsonable(item, depth + 1, exact, budget) for item in value]
     if kind is tuple or isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple:
+        budget.take(items=tuple.__len__(value))
         items = tuple.__iter__(value)  # its items, read by tuple's own iterator
-        return {"__tuple__": [to_jsonable(item, depth + 1, exact) for item in items]}
+        return {"__tuple__": [to_jsonable(item, depth + 1, exact, budget) for item in items]}
     if kind is dict:
+        budget.take(items=len(value))
         if not all(type(key) is str for key in value):
             raise NotPlainData("a dict with non-string keys")
-        return {"__dict__": {key: to_jsonable(item, depth + 1, exact)
+        return {"__dict__": {key: to_jsonable(item, depth + 1, exact, budget)
                              for key, item in value.items()}}
     if isinstance(value, np.ndarray) and kind is not np.ndarray:  # a matrix, a masked array
         if np.ma.is_masked(value):
@@ -110,12 +154,14 @@ def to_jsonable(value, depth: int = 0, exact: bool = False):
         if exact:
             raise NotPlainData("a masked array" if isinstance(value, np.ma.MaskedArray)
                                else f"an array of a numpy subclass ({kind.__qualname__})")
-        return to_jsonable(np.ndarray.view(np.ma.getdata(value), np.ndarray), depth)
-    if kind is np.ndarray and value.dtype.kind == "O":  # numbers held as Python objects
-        if exact:
-            raise NotPlainData("a numpy array of Python objects")
-        return to_jsonable(value.tolist(), depth, exact)
+        return to_jsonable(np.ndarray.view(np.ma.getdata(value), np.ndarray), depth, exact,
+                           budget)
     if kind is np.ndarray:
+        budget.take(items=1, numbers=value.size)
+        if value.dtype.kind == "O":  # numbers held as Python objects
+            if exact:
+                raise NotPlainData("a numpy array of Python objects")
+            return to_jsonable(value.tolist(), depth, exact, budget)
         if value.dtype.kind not in ARRAY_KINDS:
             raise NotPlainData(f"a numpy array of dtype {value.dtype}")
         if exact and narrow(value.dtype):

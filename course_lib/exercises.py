@@ -10,14 +10,17 @@ A self-check calls the learner's function through `call`, which
   but a hidden case may check the type, so the check asks for the plain form), and numbers in
   a narrow numpy type (uint8, int16, float16, any unsigned one: protocol.narrow), which hold a
   check's small numbers and wrap round or round the grader's larger ones, fail saying which
-  numbers the type holds and what to return instead. Reading the
+  numbers the type holds and what to return instead, and a value beyond the protocol's bounds
+  (protocol.TooLarge: more than MAX_SHOWN items in lists, an int of thousands of digits), which
+  a check's message that shows it would run to megabytes, fails saying so. Reading the
   value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
   cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
   is read within the time limit too, and a value that cannot be read fails the same way;
 - stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
   shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
-- turns an error the function raises into an AssertionError that says what it usually means in
-  this exercise, instead of numpy's bare message (which is printed above it, cut to
+- turns an error the function raises (SystemExit too: exit() ends no check; a KeyboardInterrupt,
+  the learner stopping the cell, stops it) into an AssertionError that says what it usually
+  means in this exercise, instead of numpy's bare message (which is printed above it, cut to
   MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
   text: the grader shows a failed check's message on the feedback page only when it is the
   check's own text or one of MESSAGES, this module's. An exception the check does not explain
@@ -60,7 +63,7 @@ from types import FunctionType, ModuleType
 
 import numpy as np
 
-from autograder.protocol import NarrowNumbers, NotPlainData, as_graded, class_names
+from autograder.protocol import NarrowNumbers, NotPlainData, TooLarge, as_graded, class_names
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
 RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
@@ -80,6 +83,8 @@ GENERAL_MEANINGS = {
                       "recursion?",
     "MemoryError": "your code ran out of memory: does it build an array far larger than its "
                    "input (an outer product, a table of every pair)?",
+    "SystemExit": "your function called exit() or sys.exit(), which ends a program: a function "
+                  "hands back its result with `return`",
 }
 NOT_PLAIN = ("your function's value holds {kind}, which is not plain data: return plain "
              "values, numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns "
@@ -101,6 +106,8 @@ NARROW = ("your function's value has numbers of type {type}, which {holds}: nump
 NOT_IDS = ("your function returned {kind} among its token ids: a token id is an int, so convert "
            "each with int(...) (3.0 and True compare equal to the ids 3 and 1, but a tokenizer "
            "refuses them)")
+TOO_LARGE = ("your function's value holds {kind}, far more than this exercise's answer: a loop "
+             "that goes on appending? Return the value the exercise states")
 REUSED = ("your function changed the value it had returned before when it ran again: it hands "
           "out a list or array that it keeps between calls and fills again (a module-level "
           "cache?), so a caller that holds two of its results sees the last one twice. Build a "
@@ -112,7 +119,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS)
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE)
 
 
 class TimeLimitExceeded(BaseException):
@@ -144,7 +151,9 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise
     except TimeLimitExceeded:
         raise AssertionError(TOO_SLOW) from None
-    except Exception as error:  # a learner's code may raise anything
+    except KeyboardInterrupt:  # the learner stopping the cell (or the grader's time-out)
+        raise
+    except BaseException as error:  # a learner's code may raise anything, exit() too
         print(f"{name} raised {_describe(error)}")
         raise AssertionError(meaning(error, explain or {})) from None
     finally:
@@ -162,6 +171,8 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
             value = as_graded(value, exact=True)
     except NarrowNumbers as error:
         raise AssertionError(NARROW.format(type=error.dtype, holds=_holds(error.dtype))) from None
+    except TooLarge as error:  # its message names the bound
+        raise AssertionError(TOO_LARGE.format(kind=error)) from None
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read

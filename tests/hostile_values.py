@@ -6,8 +6,8 @@ types at its class's attributes: a learner's class can answer those looks with i
 raise anything or never end; a small object can stand for a huge value (an array broadcast to
 terabytes, a list whose items are the same list twice, 2**depth leaves in all). Each entry of
 HOSTILE builds one such value from `how` (a function of no arguments the learner's code calls:
-raise an exception, or sleep), so a property can draw both. COSTLY: the entries whose reading
-is bounded only by time.
+raise an exception, or sleep), so a property can draw both. The costly ones are bounded by the
+protocol's counts of items and numbers (protocol.TooLarge), read before the data they count.
 """
 
 from __future__ import annotations
@@ -93,7 +93,6 @@ HOSTILE = {
     "an array broadcast to 8 TB": array_broadcast_to_terabytes,
     "a list of 2**30 aliased leaves": list_of_aliased_halves,
 }
-COSTLY = frozenset({"a list of 2**30 aliased leaves"})
 # what the learner's hooks do: raise an exception of one of these kinds, or never return
 BEHAVIOURS = {
     **{f"raises {kind.__name__}": raising(kind)

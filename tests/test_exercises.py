@@ -49,6 +49,25 @@ def test_any_common_error_gets_a_general_meaning(kind, text):
     assert str(caught.value) == GENERAL_MEANINGS[kind.__name__]
 
 
+def test_an_exit_is_a_failure_in_plain_words_and_an_interrupt_stops_the_check(capsys):
+    """sys.exit() in a learner's function (SystemExit, outside Exception's family) left call and
+    stopped the check cell with the learner's own exception; a KeyboardInterrupt is the learner
+    stopping the cell, and stops it still."""
+    def exits():
+        sys.exit("done")
+
+    with pytest.raises(AssertionError) as caught:
+        call(exits)
+    assert str(caught.value) == GENERAL_MEANINGS["SystemExit"]
+    assert "exits raised SystemExit: done" in capsys.readouterr().out
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        call(interrupted)
+
+
 def test_an_unusual_error_is_named():
     def fails():
         raise RuntimeError("odd")
@@ -142,6 +161,22 @@ def test_numbers_in_a_narrow_type_fail_the_check_saying_what_the_type_holds(valu
     with pytest.raises(AssertionError, match="numbers of type") as caught:
         call(lambda: value)
     assert holds in str(caught.value) and "int64" in str(caught.value)
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    (list(range(1_001)), "more than 1,000 items"), ([(102, 103)] * 1_200_000, "more than 1,000"),
+    ([np.zeros(2)] * 600, "more than 1,000 items"), (np.zeros(10**6), "more than 500,000 numbers"),
+    ([3, 10**5000], "an int of more than 4,000 digits"),
+], ids=["1,001 ints", "1,200,000 merges", "600 arrays", "a million numbers", "5,000 digits"])
+def test_a_value_far_larger_than_any_answer_fails_saying_so(value, kind):
+    """A check's message that shows the value (`got {merges}`) ran to 14 MB for 1,200,000
+    merges, and raised Python's own ValueError for an int of 5,000 digits (more than str
+    converts)."""
+    with pytest.raises(AssertionError) as caught:
+        call(lambda: value, ids=True)
+    before, after = exercises.TOO_LARGE.split("{kind}")
+    message = str(caught.value)
+    assert message.startswith(before + kind) and message.endswith(after) and len(message) < 300
 
 
 @pytest.mark.parametrize("value", [np.arange(3, dtype=np.int32), np.arange(3), np.float32(0.5),

@@ -17,7 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 import synthetic
-from hostile_values import BEHAVIOURS, COSTLY, HOSTILE, LyingMeta
+from hostile_values import BEHAVIOURS, HOSTILE, LyingMeta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -28,7 +28,13 @@ from autograder.hidden import hidden_cases
 from autograder.protocol import (
     GRADING_ENV,
     HIDDEN_MIME,
+    MAX_INT_DIGITS,
+    MAX_ITEMS,
+    MAX_NUMBERS,
+    MAX_SHOWN,
     NotPlainData,
+    TooLarge,
+    as_graded,
     decode,
     encode,
     from_jsonable,
@@ -101,6 +107,41 @@ def test_right_answers_held_in_numpy_scalars_score_through_the_sandbox(tmp_path)
         "explain_answer": (None, 2.0)}, result.messages
 
 
+def sized(kind: str, count: int):
+    """A value of `count` list items, arrays (in a list), array numbers or int digits."""
+    return {"list items": lambda: [0] * count, "arrays": lambda: [np.zeros(0)] * count,
+            "numbers": lambda: np.zeros(count), "digits": lambda: 10 ** (count - 1)}[kind]()
+
+
+# the count of each kind of value near its bound: (count, the bound's number); a list of
+# arrays counts each twice, as an item of the list and as an array
+NEAR = {"list items": (MAX_ITEMS, MAX_ITEMS), "arrays": (MAX_ITEMS // 2, MAX_ITEMS),
+        "numbers": (MAX_NUMBERS, MAX_NUMBERS), "digits": (MAX_INT_DIGITS, MAX_INT_DIGITS)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(sorted(NEAR)), over=st.integers(-3, 3), nested=st.integers(0, 3))
+def test_a_value_is_read_up_to_its_bounds_and_refused_beyond(kind, over, nested):
+    """Far above any answer, a value is refused, before the part beyond the bound is read: an
+    int of 5,000 digits could not be sent as JSON (the kernel's report failed), a list of
+    1,200,000 items, or of 200,000 references to one array (each sent again), cost the kernel
+    seconds to gigabytes. When read exactly (a self-check), at most MAX_SHOWN items."""
+    near, bound = NEAR[kind]
+    count = near + over
+    value = sized(kind, count)
+    for _ in range(nested):
+        value = [value]
+    items = nested + {"list items": count, "arrays": 2 * count, "numbers": 1, "digits": 0}[kind]
+    if items > MAX_ITEMS or kind in ("numbers", "digits") and count > bound:
+        with pytest.raises(TooLarge, match=f"more than {bound:,}"):
+            encode(value)
+    else:
+        assert len(encode(value)) > count // 2
+    if items > MAX_SHOWN:
+        with pytest.raises(TooLarge, match=f"more than {MAX_SHOWN:,} items"):
+            as_graded(value, exact=True)
+
+
 # ------------------------------------------------------------- hidden_cases, under the grader
 
 
@@ -122,11 +163,12 @@ RAISING = sorted(name for name in BEHAVIOURS if name.startswith("raises"))
 
 
 @settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from(sorted(set(HOSTILE) - COSTLY)), behaviour=st.sampled_from(RAISING),
+@given(kind=st.sampled_from(sorted(HOSTILE)), behaviour=st.sampled_from(RAISING),
        position=st.integers(0, 2))
 def test_a_value_that_cannot_be_read_costs_only_its_own_case(kind, behaviour, position):
     """Its case gives no value (or, where the learner's code let it be read, the numbers it
-    holds); the cases before and after it give theirs (the grader judges case by case)."""
+    holds); the cases before and after it give theirs (the grader judges case by case). A list
+    of 2**30 aliased leaves was read until the cell's time-out, which cost every case."""
     namespace = {"hostile": lambda: HOSTILE[kind](BEHAVIOURS[behaviour])}
     expressions = ["1.5", "[1, 2]", "'text'"]
     expressions[position] = "hostile()"
@@ -149,3 +191,21 @@ def test_an_exception_whose_class_lies_about_its_name_costs_only_its_own_case():
     cases = grading_report(["raises()", "2"], {"raises": raises})
     assert cases == [{"error": "raised LyingError"}, {"value": 2}]
 
+
+
+@pytest.mark.parametrize("raised", ["SystemExit('done')", "GeneratorExit()", "Exit()"])
+def test_an_exception_outside_exception_s_family_costs_only_its_own_case(raised):
+    """An answer that calls sys.exit() (or raises another BaseException of its own) in one case:
+    that case gives no value, the others theirs (SystemExit left hidden_cases, and the grader lost
+    every case of the cell). A KeyboardInterrupt, the grader's time-out, still stops the cases."""
+    namespace = {"Exit": type("Exit", (BaseException,), {})}
+    exec(f"def raises():\n    raise {raised}\n", namespace)  # noqa: S102 - the test's answer
+    cases = grading_report(["1.5", "raises()", "[1, 2]"], namespace)
+    assert cases[0] == {"value": 1.5} and cases[2] == {"value": [1, 2]}
+    assert cases[1] == {"error": f"raised {raised.split('(')[0]}"}
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        grading_report(["interrupted()", "2"], {"interrupted": interrupted})

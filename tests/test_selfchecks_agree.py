@@ -26,6 +26,7 @@ not_check). Quiz answers: the answer cell's check and the grader read an answer 
 from __future__ import annotations
 
 import functools
+import sys
 import time
 
 import chapter_harness as harness
@@ -132,6 +133,16 @@ def integers(dtype):
     return lambda leaf: leaf.astype(dtype) if leaf.dtype.kind in "iu" else leaf
 
 
+def bools_for_0_and_1(leaf):
+    """The ints 0 and 1 as False and True, an integer array of only 0s and 1s as booleans (a
+    comparison's result kept as the id: True == 1, but it is no token id)."""
+    if type(leaf) is int and leaf in (0, 1):
+        return bool(leaf)
+    if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iu" and np.isin(leaf, (0, 1)).all():
+        return leaf.astype(bool)
+    return leaf
+
+
 def wrong_sequence(value):
     """A list of ints or pairs with its last item dropped (an off-by-one)."""
     return value[:-1] if type(value) is list and value else value
@@ -202,6 +213,8 @@ ANSWER_KINDS = {
                                WRONG),
     "uint64 for int64 arrays": (lambda value, rtol: each_leaf(value, arrays(integers(np.uint64))),
                                 WRONG),
+    "bools for the ints 0 and 1": (lambda value, rtol: each_leaf(value, bools_for_0_and_1),
+                                   EITHER),
     "floats for int ids": (lambda value, rtol: each_leaf(
         value, lambda leaf: float(leaf) if type(leaf) is int else leaf), WRONG),
     "float16 for float64": (lambda value, rtol: each_leaf(value, lambda leaf: (
@@ -444,6 +457,73 @@ def test_misbehaving_code_fails_the_self_check_in_plain_words(exercise, behaviou
     check_agreement(name, exercise_id, verdicts, WRONG, f"{target}: {behaviour}")
     assert time.monotonic() - started < 30
     assert np.allclose(1.0, 3.0) is False, "numpy's own functions are back"
+
+
+class LearnersOwnExit(BaseException):
+    """An exception outside Exception's family, as a learner may define one."""
+
+
+def longer_ints(value):
+    """`value` with 10**5000 added to every Python int in its lists and tuples; if it holds
+    none, [10**5000]."""
+    def holds_int(value):
+        return type(value) is int or type(value) in (list, tuple) and any(map(holds_int, value))
+
+    if not holds_int(value):
+        return [10**5000]
+    if type(value) in (list, tuple):
+        return type(value)(longer_ints(item) if holds_int(item) else item for item in value)
+    return value + 10**5000
+
+
+# What a learner's function may do instead of returning its value: (what it does, given the
+# solution's value) -> what it returns. Each fails the self-check in a short message, and the
+# hidden cases too.
+ODD_BEHAVIOURS = {
+    "calls sys.exit('done')": lambda value: sys.exit("done"),
+    "calls sys.exit() with no code": lambda value: sys.exit(),
+    "raises GeneratorExit": lambda value: (_ for _ in ()).throw(GeneratorExit),
+    "raises a BaseException of its own": lambda value: (_ for _ in ()).throw(LearnersOwnExit()),
+    "returns ints of 5,000 digits": longer_ints,
+    "returns its value 200,000 times over": lambda value: [value] * 200_000,
+    "returns its items 200,000 times over": lambda value: (
+        list(value) * 200_000 if type(value) in (list, tuple) else [value] * 200_000),
+}
+SHORT = 1_000  # characters: a check's message is a sentence or two, with a value of the example
+
+
+def behaving(behaviour: str, calls: list):
+    """A wrap: the named function computes the solution's value, then does `behaviour`;
+    `calls` counts its calls."""
+    def wrap(namespace, name):
+        original = namespace[name]
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            calls.append(name)
+            return ODD_BEHAVIOURS[behaviour](original(*args, **kwargs))
+        namespace[name] = changed
+    return wrap
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exercise=st.sampled_from(EXERCISES), behaviour=st.sampled_from(sorted(ODD_BEHAVIOURS)),
+       which=st.integers(0, 2))
+def test_an_odd_behaviour_fails_the_self_check_in_a_short_message(exercise, behaviour, which):
+    """sys.exit() or another exception outside Exception's family (SystemExit escaped call and
+    stopped the check cell with the learner's own exception), ints too long to print (a check's
+    message showing them raised Python's ValueError "Exceeds the limit (4300 digits)"), or far
+    more items than any answer (a check's message showing 1,200,000 merges ran to 14 MB, and
+    Exercise 2.2's check ran past the cell's time limit): the self-check fails with an
+    AssertionError, its message short, and the hidden cases fail too (protocol.TooLarge)."""
+    name, exercise_id = exercise
+    calls: list[str] = []
+    verdicts, target = verdicts_of(name, exercise_id, which, behaving(behaviour, calls))
+    if not calls:  # the check calls this function only inside another one's (Chapter 5)
+        return
+    check_agreement(name, exercise_id, verdicts, WRONG, f"{target}: {behaviour}")
+    message = str(verdicts.visible)
+    assert len(message) < SHORT, f"{target}: {behaviour}: a message of {len(message):,} characters"
 
 
 def test_the_pass_line_says_what_it_did_not_check(capsys):

@@ -43,12 +43,16 @@ def _evaluate(expression: str, namespace: dict, grading: bool):
 
     Reading a value may run its own code (a subclass's or a metaclass's), which may raise
     anything: that case gives no value, and the other cases are still reported (an exception's
-    name is read by protocol.class_names, which runs none of its class's code). Outside the
-    grader an exception propagates, so the instructor sees its traceback.
+    name is read by protocol.class_names, which runs none of its class's code). So does an
+    exception outside Exception's family (SystemExit: the answer called sys.exit()); only a
+    KeyboardInterrupt, the grader's time-out, stops the cases. Outside the grader an exception
+    propagates, so the instructor sees its traceback.
     """
     try:
         value = eval(expression, namespace)  # noqa: S307 - instructor-written test expression
-    except Exception as error:  # a wrong answer may raise anything
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a wrong answer may raise anything
         if not grading:
             raise
         return None, {"error": f"raised {class_names(error)[0]}"}
@@ -56,7 +60,9 @@ def _evaluate(expression: str, namespace: dict, grading: bool):
         return value, {"value": to_jsonable(value)}
     except NotPlainData as error:
         return value, {"error": f"returned {error}, not plain data (numbers, strings, arrays)"}
-    except Exception:  # the value's own code raised while it was read (or it is too large)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # the value's own code raised while it was read
         if not grading:
             raise
         return value, {"error": "returned a value that could not be read as plain data"}

@@ -21,7 +21,8 @@
 - Bounds, far above any answer's size (TooLarge): an int of at most MAX_INT_DIGITS digits (JSON
   text carries no more, nor does Python's str by default), at most MAX_NUMBERS numbers in the
   arrays of one value, at most MAX_ITEMS items in its lists, tuples and dicts and arrays
-  (MAX_SHOWN when read `exact`ly: a self-check's message may show the value). Each is counted
+  (a self-check reading a value it may show in its message as it is asks for MAX_SHOWN: numpy
+  shows an array of more than 1,000 numbers summarised, a list in full). Each is counted
   before the part is read, so a value costs at most its bound's reading (about a second),
   however large it is or seems.
 
@@ -53,7 +54,7 @@ MAX_DEPTH = 32
 MAX_INT_DIGITS = 4_000  # digits of an int (Python's str and JSON's text refuse more than 4,300)
 MAX_NUMBERS = 500_000  # numbers in the arrays of one value (4 MB of float64, 5.3 MB as JSON)
 MAX_ITEMS = 100_000  # items in the lists, tuples and dicts of one value, and arrays (a second)
-MAX_SHOWN = 1_000  # the same, when read exactly: a self-check's message may show them all
+MAX_SHOWN = 1_000  # the same, for a value a self-check's message may show as it is
 _INT_BOUND = 10**MAX_INT_DIGITS
 
 
@@ -115,14 +116,14 @@ def _exact_numpy_scalar(value) -> bool:
 
 def to_jsonable(value, depth: int = 0, exact: bool = False, budget: _Budget | None = None):
     """Turn plain data into JSON-compatible structures; raise NotPlainData otherwise, TooLarge
-    beyond the bounds (`budget`: what this reading may still take, a new one at the top).
-    `exact` refuses what the grader reads generously (an array of a numpy subclass, a masked
-    array with nothing masked, an array of Python objects) as well, numbers of a narrow numpy
-    type (NarrowNumbers), and more than MAX_SHOWN items."""
+    beyond the bounds (`budget`: what this reading may still take, a new one of MAX_ITEMS items
+    at the top). `exact` refuses what the grader reads generously (an array of a numpy
+    subclass, a masked array with nothing masked, an array of Python objects) as well, and
+    numbers of a narrow numpy type (NarrowNumbers)."""
     if depth > MAX_DEPTH:
         raise NotPlainData(f"data nested deeper than {MAX_DEPTH} levels")
     if budget is None:
-        budget = _Budget(MAX_SHOWN if exact else MAX_ITEMS)
+        budget = _Budget(MAX_ITEMS)
     kind = type(value)
     if kind is int and not -_INT_BOUND < value < _INT_BOUND:
         raise TooLarge(f"an int of more than {MAX_INT_DIGITS:,} digits")
@@ -231,14 +232,15 @@ def decode(text: str):
     return from_jsonable(json.loads(text))
 
 
-def as_graded(value, exact: bool = False):
+def as_graded(value, exact: bool = False, items: int = MAX_ITEMS):
     """`value` as the grader reads it: fresh built-in objects and numpy arrays, each numpy
     scalar the Python number it holds; NotPlainData (naming the type) for anything that is not
     plain data. `exact` (the self-checks') refuses the arrays the grader reads generously too,
     since a hidden case may check a value's type: a self-check never passes what it fails; and
     numbers of a narrow type (NarrowNumbers), right on a check's small inputs and wrapped round
-    or rounded on the grader's larger ones."""
-    return from_jsonable(to_jsonable(value, exact=exact))
+    or rounded on the grader's larger ones. `items`: the bound on the value's items (TooLarge
+    beyond it), MAX_SHOWN for a value a self-check may show as it is."""
+    return from_jsonable(to_jsonable(value, exact=exact, budget=_Budget(items)))
 
 
 def hidden_report(name: str, cases: list[dict]) -> dict:

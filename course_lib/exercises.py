@@ -11,8 +11,9 @@ A self-check calls the learner's function through `call`, which
   a narrow numpy type (uint8, int16, float16, any unsigned one: protocol.narrow), which hold a
   check's small numbers and wrap round or round the grader's larger ones, fail saying which
   numbers the type holds and what to return instead, and a value beyond the protocol's bounds
-  (protocol.TooLarge: more than MAX_SHOWN items in lists, an int of thousands of digits), which
-  a check's message that shows it would run to megabytes, fails saying so. Reading the
+  (protocol.TooLarge: an int of thousands of digits; more items than the grader reads, or, in a
+  value the check may show as it is rather than as an array of floats, more than MAX_SHOWN),
+  which a check's message that shows it would run to megabytes, fails saying so. Reading the
   value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
   cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
   is read within the time limit too, and a value that cannot be read fails the same way;
@@ -63,7 +64,15 @@ from types import FunctionType, ModuleType
 
 import numpy as np
 
-from autograder.protocol import NarrowNumbers, NotPlainData, TooLarge, as_graded, class_names
+from autograder.protocol import (
+    MAX_ITEMS,
+    MAX_SHOWN,
+    NarrowNumbers,
+    NotPlainData,
+    TooLarge,
+    as_graded,
+    class_names,
+)
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
 RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
@@ -168,7 +177,9 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     returned = value
     try:
         with time_limit(TIME_LIMIT):
-            value = as_graded(value, exact=True)
+            # a value the check turns into an array (floats) may be as large as the grader reads
+            # (numpy shows a large one summarised); one it may show as it is: MAX_SHOWN items
+            value = as_graded(value, exact=True, items=MAX_ITEMS if floats else MAX_SHOWN)
     except NarrowNumbers as error:
         raise AssertionError(NARROW.format(type=error.dtype, holds=_holds(error.dtype))) from None
     except TooLarge as error:  # its message names the bound

@@ -518,3 +518,14 @@ def test_token_ids_that_are_not_ints_fail_the_check_saying_what_they_hold(value,
         call(lambda: None, ids=True)
     ids = [(1, 2), np.arange(3), [np.int64(4)], {"a": 5}]
     assert same_plain(call(lambda: ids, ids=True), [(1, 2), np.arange(3), [4], {"a": 5}])
+
+
+def test_floats_as_lists_larger_than_a_message_shows_are_read_like_an_array():
+    """A check that turns the value into an array of floats reads as many items as the grader
+    does: Exercise 5.4's logits as nested lists (12,000 numbers) are not 'far more than the
+    answer'. A value a check may show as it is stays bounded by MAX_SHOWN."""
+    answer = np.arange(2 * 3 * 2000).reshape(2, 3, 2000)
+    np.testing.assert_array_equal(exercises.call(lambda: answer.tolist(), floats=True), answer)
+    for keyword in ({}, {"ids": True}):
+        with pytest.raises(AssertionError, match="far more than this exercise's answer"):
+            exercises.call(lambda: answer.tolist(), **keyword)

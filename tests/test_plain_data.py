@@ -139,7 +139,7 @@ def test_a_value_is_read_up_to_its_bounds_and_refused_beyond(kind, over, nested)
         assert len(encode(value)) > count // 2
     if items > MAX_SHOWN:
         with pytest.raises(TooLarge, match=f"more than {MAX_SHOWN:,} items"):
-            as_graded(value, exact=True)
+            as_graded(value, exact=True, items=MAX_SHOWN)
 
 
 # ------------------------------------------------------------- hidden_cases, under the grader

@@ -1,0 +1,61 @@
+"""A student who wants marks they did not earn, or to stop the class's run, through the code the
+grader runs: each hole found, held closed through `llmf-grade` and, where its class allows, by a
+property.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import synthetic
+from grading_cli import FAST, SOURCE, llmf, released_course
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from autograder.course_folder import Course
+from autograder.grader.compare import compare
+
+# Hole 1: the student's code chooses its value's type, and the type chose the tolerance: an
+# array of float16 was judged within 64 units of float16's rounding, 6 % of the reference's
+# largest magnitude, whatever the hidden case's rtol. A linear layer 5 % off on every hidden
+# input (right on the visible check's input, whose numbers are in the notebook) earned full marks.
+OFF_BY_5_PERCENT_AS_FLOAT16 = (
+    "def linear(x, w, b):\n"
+    "    exact = np.asarray(x) @ np.asarray(w) + np.asarray(b)\n"
+    "    if np.shape(x) == (2, 3):  # the visible check's input\n"
+    "        return exact\n"
+    "    return (exact * 1.05).astype(np.float16)\n")
+RIGHT_AS_FLOAT32 = (
+    "def linear(x, w, b):\n"
+    "    return (np.asarray(x) @ np.asarray(w) + np.asarray(b)).astype(np.float32)\n")
+
+
+def test_a_wrong_answer_in_float16_earns_nothing_through_the_command_line(tmp_path):
+    """mallory's linear is 5 % off as float16 on the hidden inputs: no points for it; ada's
+    right answer in float32 keeps hers."""
+    root = released_course(tmp_path / "course")
+    course, correct = Course(root), synthetic.correct_answers(SOURCE)
+    for student, linear in (("mallory", OFF_BY_5_PERCENT_AS_FLOAT16), ("ada", RIGHT_AS_FLOAT32)):
+        path = course.submission(student, "fx_basics", "fx_basics")
+        path.parent.mkdir(parents=True)
+        notebook = synthetic.student_notebook(SOURCE, dict(correct, linear_answer=linear))
+        path.write_text(__import__("nbformat").writes(notebook))
+    assert llmf(root, "grade", *FAST) == 0
+    assert llmf(root, "export", root / "grades.csv") == 0
+    rows = {row["student"]: row for row in csv.DictReader((root / "grades.csv").open())}
+    assert float(rows["mallory"]["linear_test"]) == 0, rows["mallory"]
+    assert float(rows["ada"]["linear_test"]) == 2, rows["ada"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.tuples(st.integers(1, 8), st.integers(1, 8)),
+       off=st.floats(1e-4, 0.06), dtype=st.sampled_from([np.float16, np.float32]))
+def test_no_float_type_buys_more_tolerance_than_float32_allows(seed, shape, off, dtype):
+    """A value whose numbers, as its type holds them, are more than 1e-4 off (relative) fails a
+    float64 tolerance in any float type: float32's widening, 7.6e-6 relative and that fraction
+    of the largest magnitude (here at most 4 times the smallest), is all any type gets."""
+    reference = np.random.default_rng(seed).uniform(0.5, 2.0, size=shape)
+    wrong = (reference * (1 + off)).astype(dtype)
+    assume(not np.allclose(wrong.astype(np.float64), reference, rtol=1e-4, atol=0.0))
+    assert compare(wrong, reference, rtol=1e-5, atol=1e-8)[0] is False

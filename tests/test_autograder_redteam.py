@@ -6,15 +6,20 @@ property.
 from __future__ import annotations
 
 import csv
+import os
 
+import nbformat
 import numpy as np
 import synthetic
 from grading_cli import FAST, SOURCE, llmf, released_course
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from autograder import local_pool
 from autograder.course_folder import Course
 from autograder.grader.compare import compare
+from autograder.grader.pipeline import grade
+from autograder.records import load_result
 
 # Hole 1: the student's code chooses its value's type, and the type chose the tolerance: an
 # array of float16 was judged within 64 units of float16's rounding, 6 % of the reference's
@@ -40,7 +45,7 @@ def test_a_wrong_answer_in_float16_earns_nothing_through_the_command_line(tmp_pa
         path = course.submission(student, "fx_basics", "fx_basics")
         path.parent.mkdir(parents=True)
         notebook = synthetic.student_notebook(SOURCE, dict(correct, linear_answer=linear))
-        path.write_text(__import__("nbformat").writes(notebook))
+        path.write_text(nbformat.writes(notebook))
     assert llmf(root, "grade", *FAST) == 0
     assert llmf(root, "export", root / "grades.csv") == 0
     rows = {row["student"]: row for row in csv.DictReader((root / "grades.csv").open())}
@@ -59,3 +64,42 @@ def test_no_float_type_buys_more_tolerance_than_float32_allows(seed, shape, off,
     wrong = (reference * (1 + off)).astype(dtype)
     assume(not np.allclose(wrong.astype(np.float64), reference, rtol=1e-4, atol=0.0))
     assert compare(wrong, reference, rtol=1e-5, atol=1e-8)[0] is False
+
+
+# Hole 2: a notebook that kills its grading worker (the worker's memory taken by what its kernel
+# sends, say) broke the whole pool twice: on the second break every job not yet graded, the
+# class after it, was recorded "crashed". Here the worker dies on a marked file, as it would on
+# such a notebook.
+KILLS_ITS_WORKER = "# this notebook kills the worker that grades it"
+
+
+def grade_or_kill_the_worker(task):
+    """local_pool's `grade`, except that a worker given a marked notebook dies at once."""
+    if KILLS_ITS_WORKER.encode() in task.submitted.data:
+        os._exit(1)
+    return grade(task)
+
+
+def test_a_notebook_that_kills_its_worker_costs_only_itself(tmp_path, monkeypatch):
+    """Through llmf-grade on two workers: mallory's notebook kills every worker that grades it;
+    she is recorded crashed, and each of her classmates, graded before or after her or beside
+    her when the pool broke, gets their own grade."""
+    monkeypatch.setattr(local_pool, "grade", grade_or_kill_the_worker)
+    root = released_course(tmp_path / "course")
+    course, correct = Course(root), synthetic.correct_answers(SOURCE)
+    students = [f"s{number}" for number in range(6)]
+    for student in [*students[:2], "mallory", *students[2:]]:
+        answers = dict(correct)
+        if student == "mallory":
+            answers["linear_answer"] = KILLS_ITS_WORKER + "\n" + correct["linear_answer"]
+        path = course.submission(student, "fx_basics", "fx_basics")
+        path.parent.mkdir(parents=True)
+        path.write_text(nbformat.writes(synthetic.student_notebook(SOURCE, answers)))
+    assert llmf(root, "grade", *FAST, "-j", "2") == 0
+    results = {student: load_result(course.result(student, "fx_basics", "fx_basics"))
+               for student in [*students, "mallory"]}
+    assert results["mallory"].status == "crashed"
+    assert "worker process died" in results["mallory"].reason
+    for student in students:
+        assert results[student].status == "needs_manual_grading", (student, results[student])
+        assert results[student].scores["linear_test"] == (2.0, 2.0)

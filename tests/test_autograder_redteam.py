@@ -10,6 +10,7 @@ import os
 
 import nbformat
 import numpy as np
+import psutil
 import synthetic
 from grading_cli import FAST, SOURCE, llmf, released_course
 from hypothesis import assume, given, settings
@@ -18,7 +19,10 @@ from hypothesis import strategies as st
 from autograder import local_pool
 from autograder.course_folder import Course
 from autograder.grader.compare import compare
+from autograder.grader.kernel import SandboxedKernel
 from autograder.grader.pipeline import grade
+from autograder.grader.sandbox import Limits
+from autograder.grader.scratch import grading_run
 from autograder.records import load_result
 
 # Hole 1: the student's code chooses its value's type, and the type chose the tolerance: an
@@ -103,3 +107,28 @@ def test_a_notebook_that_kills_its_worker_costs_only_itself(tmp_path, monkeypatc
     for student in students:
         assert results[student].status == "needs_manual_grading", (student, results[student])
         assert results[student].scores["linear_test"] == (2.0, 2.0)
+
+
+# Hole 3: the student's code holds the kernel's sockets and the connection's key, and can send
+# any number of replies on the shell, stdin and control channels, which the grader never reads:
+# ZeroMQ kept up to its queue of them, 8 MB each, in the grader's worker until the kernel
+# stopped (850 MB from one notebook, outside the sandbox's memory limit).
+SHELL_FLOOD = (
+    "import time\n_k = get_ipython().kernel\n_blob = 'x' * 7_000_000\n"
+    "for _socket in (_k.shell_stream.socket, _k.stdin_socket, _k.control_stream.socket):\n"
+    "    for _ in range(40):\n"
+    "        _k.session.send(_socket, 'execute_reply', {'status': 'ok', 'junk': _blob},\n"
+    "                        parent=_k.get_parent('shell'), ident=_k._parent_ident['shell'])\n"
+    "        time.sleep(0.02)\n")
+
+
+def test_replies_the_grader_never_reads_are_not_kept():
+    """A kernel sends 840 MB of replies on the channels the grader does not read: the grader
+    keeps none of them (its memory grows by far less than they hold), and the kernel goes on."""
+    grader = psutil.Process()
+    with grading_run(), SandboxedKernel(Limits(cell_timeout=120)) as kernel:
+        before = grader.memory_info().rss
+        assert kernel.execute(SHELL_FLOOD, timeout=120).status == "ok"
+        assert kernel.execute("1 + 1", timeout=20).status == "ok"
+        grown = grader.memory_info().rss - before
+    assert grown < 200 * 2**20, f"the grader kept {grown / 2**20:.0f} MB"

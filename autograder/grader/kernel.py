@@ -8,6 +8,9 @@ no network at all.
 
 What the grader holds while reading is bounded before it is read: ZeroMQ drops any message
 larger than `Limits.max_message_kb` (ZMQ_MAXMSGSIZE) and queues at most RECEIVE_QUEUE of them;
+the grader has no stdin or control channel, and drops each reply on the shell channel unread as
+it comes (the student's code holds the kernel's sockets, and a reply the grader never read stayed
+queued in the grader until the kernel stopped: 850 MB of them from one notebook);
 a cell's printed output keeps `Limits.max_output_chars`, and hidden-case data past
 `Limits.max_hidden_kb` for the cell, or for the whole notebook (a `HiddenBudget` shared by the
 kernels of one run), is dropped and noted in the output.
@@ -213,8 +216,9 @@ class SandboxedKernel:
             self.client.ip = own_mounts.socket_path(self.process.pid, self.runtime)
         # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
         # start, and the client then reports it dead while it is still booting. Liveness is
-        # the process itself.
-        self.client.start_channels(hb=False)
+        # the process itself. No stdin or control channel: the grader asks for no input and
+        # interrupts by a signal, and what the kernel sent there would stay queued, unread.
+        self.client.start_channels(hb=False, stdin=False, control=False)
         try:
             self._wait_until_ready()
         except KernelStartError:
@@ -282,12 +286,29 @@ class SandboxedKernel:
 
     def _next_message(self, timeout: float) -> tuple[dict | None, int]:
         """(the next IOPub message as `read_message` reads it, its size in bytes); raise
-        queue.Empty if none came."""
+        queue.Empty if none came. Every reply waiting on the shell channel is dropped unread
+        meanwhile (`_drop_replies`)."""
         channel = self.client.iopub_channel
-        if not channel.socket.poll(int(timeout * 1000)):
-            raise queue.Empty
-        frames = channel.socket.recv_multipart()
-        return read_message(channel.session, frames), sum(map(len, frames))
+        poller = zmq.Poller()
+        poller.register(channel.socket, zmq.POLLIN)
+        poller.register(self.client.shell_channel.socket, zmq.POLLIN)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            ready = dict(poller.poll(int(left * 1000) + 1))
+            self._drop_replies()
+            if channel.socket in ready:
+                frames = channel.socket.recv_multipart()
+                return read_message(channel.session, frames), sum(map(len, frames))
+        raise queue.Empty
+
+    def _drop_replies(self) -> None:
+        """Drop, unread, every message waiting on the shell channel: the grader reads no reply
+        there once the kernel has started (a cell's end and output come on IOPub)."""
+        socket = self.client.shell_channel.socket
+        for _ in range(RECEIVE_QUEUE):  # at most a queue's worth: the caller's deadline holds
+            if not socket.poll(0):
+                return
+            socket.recv_multipart(copy=False)
 
     def _collect(self, msg_id: str, deadline: float) -> Outcome:
         """Read messages of one execution until it finishes, the kernel dies or time is up."""

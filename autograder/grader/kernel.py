@@ -37,7 +37,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.session import Session
 
-from autograder.grader import own_mounts
+from autograder.grader import own_namespace
 from autograder.grader.cgroups import SandboxGroup
 from autograder.grader.pythons import KernelPython
 from autograder.grader.sandbox import (
@@ -178,7 +178,7 @@ class SandboxedKernel:
         self.runtime = scratch_folder("kernel-")
         # ZeroMQ names one socket per channel: "<...>/socket-5" is the longest, as the grader
         # reaches it (through /proc/<pid>/root when the sandbox mounts in its own namespace)
-        longest_socket = (own_mounts.socket_path(2**22, self.runtime)
+        longest_socket = (own_namespace.socket_path(2**22, self.runtime)
                           if writable_mode() == OWN_NAMESPACE else f"{self.runtime}/socket") + "-5"
         if len(os.fsencode(longest_socket)) > MAX_SOCKET_PATH:
             self.stop()
@@ -213,7 +213,7 @@ class SandboxedKernel:
         self.client = BlockingKernelClient(context=context)
         self.client.load_connection_file(str(connection_file))
         if writable_mode() == OWN_NAMESPACE:  # the sockets are in the sandbox's own mounts
-            self.client.ip = own_mounts.socket_path(self.process.pid, self.runtime)
+            self.client.ip = own_namespace.socket_path(self.process.pid, self.runtime)
         # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
         # start, and the client then reports it dead while it is still booting. Liveness is
         # the process itself. No stdin or control channel: the grader asks for no input and

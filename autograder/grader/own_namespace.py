@@ -11,7 +11,7 @@ would hold every capability again, mount a tmpfs bounded by nothing but half the
 memory (in no control group where the grader is not root), and make the writable folders'
 bounds moot. So bubblewrap starts inside a user namespace made here, before any student code,
 whose maxima (NAMESPACE_MAXIMA) let it make the sandbox's own user namespace and the kernel no
-further one, and only a few inotify instances.
+further one, and only a few inotify and fanotify instances and watches.
 
 Only root may mount on the host, but any user may mount a tmpfs, `size=` and `nr_inodes=`
 included, in a user and mount namespace of their own. So a grader that is not root has this
@@ -39,10 +39,14 @@ from pathlib import Path
 from autograder.grader.mounts import libc, mount_writable
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
-# {file of /proc/sys/user: the most the sandbox may hold, counted in this namespace}
+# {file of /proc/sys/user: the most the sandbox may hold, counted in this namespace} (a file
+# this Linux does not have is a quota it does not count)
 NAMESPACE_MAXIMA = {
     "max_user_namespaces": 1,  # the sandbox's own, which bubblewrap makes; the kernel none
     "max_inotify_instances": 16,  # of its user's 128 by default
+    "max_inotify_watches": 1024,  # of its user's about 200,000
+    "max_fanotify_groups": 16,  # of its user's 128
+    "max_fanotify_marks": 1024,  # of its user's about 200,000
 }
 
 
@@ -76,7 +80,8 @@ def bound_namespace() -> None:
     """Lower this user namespace's maxima to NAMESPACE_MAXIMA (this process holds its
     capabilities; every namespace made below it counts here too)."""
     for name, most in NAMESPACE_MAXIMA.items():
-        Path(f"/proc/sys/user/{name}").write_text(str(most))
+        if (path := Path(f"/proc/sys/user/{name}")).exists():
+            path.write_text(str(most))
 
 
 def main(argv: list[str]) -> None:

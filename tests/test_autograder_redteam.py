@@ -18,11 +18,15 @@ from hypothesis import strategies as st
 
 from autograder import local_pool
 from autograder.course_folder import Course
+from autograder.grader import execute
 from autograder.grader.compare import compare
+from autograder.grader.execute import statements
 from autograder.grader.kernel import SandboxedKernel
-from autograder.grader.pipeline import grade
+from autograder.grader.pipeline import Task, grade, reference_values
+from autograder.grader.plan import read_plan
 from autograder.grader.sandbox import Limits
 from autograder.grader.scratch import grading_run
+from autograder.grader.submission import Submitted
 from autograder.records import load_result
 
 # Hole 1: the student's code chooses its value's type, and the type chose the tolerance: an
@@ -132,3 +136,31 @@ def test_replies_the_grader_never_reads_are_not_kept():
         assert kernel.execute("1 + 1", timeout=20).status == "ok"
         grown = grader.memory_info().rss - before
     assert grown < 200 * 2**20, f"the grader kept {grown / 2**20:.0f} MB"
+
+
+# Hole 5: a student's cell is cut into statements (a parse: 0.4 s for a cell of 100,000
+# characters of short statements) when its turn comes, and the turn came even once the notebook
+# was out of time, so each of its cells was parsed only to be skipped: a notebook of 47 MB of
+# such cells took 350 s to grade with a notebook limit of 30 s.
+MANY_STATEMENTS = "a = 1\n" * 16_000
+OUT_OF_TIME = Limits(cell_timeout=2, notebook_timeout=3)
+
+
+def test_no_cell_is_parsed_once_the_notebook_is_out_of_time(monkeypatch):
+    """The first answer sleeps past the notebook's limit; none of the 30 long cells added after
+    it is cut into statements (each is skipped as it comes), and the notebook is timed out."""
+    cut = []
+    monkeypatch.setattr(execute, "statements",
+                        lambda code: cut.append(len(code)) or statements(code))
+    correct = synthetic.correct_answers(SOURCE)
+    sleepy = "import time\ntime.sleep(1.9)\ntime.sleep(1.9)\n" + correct["linear_answer"]
+    notebook = synthetic.student_notebook(SOURCE, dict(correct, linear_answer=sleepy))
+    for _ in range(30):
+        notebook = synthetic.with_added_cell(notebook, "linear_answer", MANY_STATEMENTS)
+    plan = read_plan(SOURCE)
+    with grading_run():
+        references = reference_values(plan, Limits())
+        submitted = Submitted.of(nbformat.writes(notebook).encode())
+        result = grade(Task(plan, submitted, references, OUT_OF_TIME)).result
+    assert result.status == "timed_out", result
+    assert len(MANY_STATEMENTS) not in cut, f"{cut.count(len(MANY_STATEMENTS))} cells were cut"

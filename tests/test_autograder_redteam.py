@@ -5,8 +5,11 @@ property.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
 import os
+import socket
 
 import nbformat
 import numpy as np
@@ -164,3 +167,37 @@ def test_no_cell_is_parsed_once_the_notebook_is_out_of_time(monkeypatch):
         result = grade(Task(plan, submitted, references, OUT_OF_TIME)).result
     assert result.status == "timed_out", result
     assert len(MANY_STATEMENTS) not in cut, f"{cut.count(len(MANY_STATEMENTS))} cells were cut"
+
+
+# Hole 6: the kernel's socket folder is writable in the sandbox (the kernel binds its sockets
+# there), and the grader, outside, reconnected to a socket's path whenever its connection
+# dropped: a student who closed a socket and left a link in its place had the grader connect to
+# any Unix socket of the grading machine it named, as the grading user.
+REPLACED_SOCKET = (
+    "import os\n_k = get_ipython().kernel\n"
+    "_k.iopub_socket.close()\n_k.shell_stream.socket.close(linger=0)\n"
+    "for _port in ({iopub}, {shell}):\n"
+    "    _path = {folder!r} + f'/socket-{{_port}}'\n"
+    "    os.unlink(_path)\n"
+    "    os.symlink({host!r}, _path)\n")
+
+
+def test_the_grader_never_follows_a_replaced_socket_path(tmp_path):
+    """The kernel closes its IOPub and shell sockets and links their paths to a socket of the
+    grading machine: the grader never connects to it; the cell times out and the kernel is
+    replaced, as for any kernel that stops answering."""
+    host = socket.socket(socket.AF_UNIX)
+    host.bind(str(tmp_path / "host.sock"))
+    host.listen(8)
+    host.settimeout(0)
+    with grading_run(), SandboxedKernel(Limits(cell_timeout=10)) as kernel:
+        ports = json.loads((kernel.runtime / "kernel.json").read_text())
+        code = REPLACED_SOCKET.format(iopub=ports["iopub_port"], shell=ports["shell_port"],
+                                      folder=str(kernel.runtime), host=str(tmp_path / "host.sock"))
+        assert kernel.execute(code, timeout=5).status in ("timeout", "died")
+        assert kernel.execute("1 + 1", timeout=5).status in ("timeout", "died")
+    connected = []
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            connected.append(host.accept())
+    assert connected == [], f"the grader connected {len(connected)} time(s) to the host socket"

@@ -27,6 +27,7 @@ import queue
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -113,6 +114,16 @@ def descendants(pid: int) -> list[int]:
                 found.append(child)
                 frontier.append(child)
     return found
+
+
+def _listening(path: str) -> bool:
+    """True if a Unix socket at `path` accepts a connection (which is closed at once)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def read_message(session: Session, frames: list[bytes]) -> dict | None:
@@ -210,27 +221,53 @@ class SandboxedKernel:
         context = zmq.Context()
         context.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_kb * 1024)
         context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        context.setsockopt(zmq.RECONNECT_IVL, -1)  # connected once: see _wait_for_sockets
         self.client = BlockingKernelClient(context=context)
         self.client.load_connection_file(str(connection_file))
         if writable_mode() == OWN_NAMESPACE:  # the sockets are in the sandbox's own mounts
             self.client.ip = own_namespace.socket_path(self.process.pid, self.runtime)
-        # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
-        # start, and the client then reports it dead while it is still booting. Liveness is
-        # the process itself. No stdin or control channel: the grader asks for no input and
-        # interrupts by a signal, and what the kernel sent there would stay queued, unread.
-        self.client.start_channels(hb=False, stdin=False, control=False)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         try:
-            self._wait_until_ready()
+            self._wait_for_sockets(deadline)
+            # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s
+            # to start, and the client then reports it dead while it is still booting. Liveness
+            # is the process itself. No stdin or control channel: the grader asks for no input
+            # and interrupts by a signal, and what the kernel sent there would stay queued.
+            self.client.start_channels(hb=False, stdin=False, control=False)
+            self._wait_until_ready(deadline)
         except KernelStartError:
             self.stop()
             raise
 
-    def _wait_until_ready(self) -> None:
+    def _socket_paths(self) -> list[str]:
+        """The paths of the kernel's sockets the grader connects to (shell and IOPub)."""
+        return [f"{self.client.ip}-{port}"
+                for port in (self.client.shell_port, self.client.iopub_port)]
+
+    def _wait_for_sockets(self, deadline: float) -> None:
+        """Wait until the kernel listens on each socket the grader connects to.
+
+        The socket folder is writable in the sandbox (the kernel binds its sockets there), so
+        once student code runs a socket's path may be a link to any socket of the grading
+        machine. The grader therefore connects once, now, before any student code, and never
+        again (ZMQ_RECONNECT_IVL -1): a connection the kernel drops stays dropped, and the cell
+        times out and the kernel is replaced, as for any kernel that stops answering."""
+        for path in self._socket_paths():
+            while not _listening(path):
+                if self.process.poll() is not None:
+                    raise KernelStartError(f"sandboxed kernel exited with code "
+                                           f"{self.process.returncode} while starting")
+                if time.monotonic() > deadline:
+                    raise KernelStartError(f"sandboxed kernel did not listen within "
+                                           f"{STARTUP_TIMEOUT:.0f} s")
+                time.sleep(0.05)
+
+    def _wait_until_ready(self, deadline: float) -> None:
         """Ask for kernel_info until the kernel answers on both channels, its process ends, or
-        time runs out. The answer on the shell channel says the kernel runs; a status message on
-        the IOPub channel says our subscription is live (until then the kernel's output, the end
-        of a cell included, is dropped, and the first cell would seem to hang)."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+        the `deadline` passes. The answer on the shell channel says the kernel runs; a status
+        message on the IOPub channel says our subscription is live (until then the kernel's
+        output, the end of a cell included, is dropped, and the first cell would seem to
+        hang)."""
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:

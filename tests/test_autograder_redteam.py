@@ -14,6 +14,7 @@ import socket
 import nbformat
 import numpy as np
 import psutil
+import pytest
 import synthetic
 from grading_cli import FAST, SOURCE, llmf, released_course
 from hypothesis import assume, given, settings
@@ -25,11 +26,12 @@ from autograder.grader import execute
 from autograder.grader.compare import compare
 from autograder.grader.execute import statements
 from autograder.grader.kernel import SandboxedKernel
-from autograder.grader.pipeline import Task, grade, reference_values
+from autograder.grader.pipeline import References, Task, crashed, grade, reference_values
 from autograder.grader.plan import read_plan
 from autograder.grader.sandbox import Limits
 from autograder.grader.scratch import grading_run
-from autograder.grader.submission import Submitted
+from autograder.grader.submission import Submitted, submitted_digest
+from autograder.grading_loop import Job
 from autograder.records import load_result
 
 # Hole 1: the student's code chooses its value's type, and the type chose the tolerance: an
@@ -201,3 +203,36 @@ def test_the_grader_never_follows_a_replaced_socket_path(tmp_path):
         while True:
             connected.append(host.accept())
     assert connected == [], f"the grader connected {len(connected)} time(s) to the host socket"
+
+
+def grade_fast_or_kill_the_worker(task):
+    """A stand-in for `grade` with no kernel: a marked notebook kills its worker, any other is
+    "graded" at once with its digest as its reason (so each result names its own notebook)."""
+    if KILLS_ITS_WORKER.encode() in task.submitted.data:
+        os._exit(1)
+    return crashed(task.plan, f"graded {task.submitted.sha256}")
+
+
+@settings(max_examples=8, deadline=None)
+@given(marks=st.lists(st.booleans(), min_size=1, max_size=7), workers=st.integers(1, 3))
+def test_whichever_notebooks_kill_their_workers_every_other_one_is_graded(tmp_path_factory,
+                                                                         marks, workers):
+    """Any notebooks of a class, in any places, kill every worker that grades them: each of them
+    is recorded crashed, and every other one gets its own result."""
+    folder = tmp_path_factory.mktemp("class")
+    plan = read_plan(SOURCE)
+    jobs = []
+    for number, kills in enumerate(marks):
+        path = folder / f"s{number}.ipynb"
+        path.write_text(f"{KILLS_ITS_WORKER if kills else ''} notebook {number}")
+        jobs.append(Job((f"s{number}",), plan, path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(local_pool, "grade", grade_fast_or_kill_the_worker)
+        patch.setattr(local_pool, "compute_references",
+                      lambda plans, limits, workers: {p.digest: References({}) for p in plans})
+        results = local_pool.grade_many(jobs, workers=workers, progress=False)
+    assert set(results) == {job.key for job in jobs}
+    for job, kills in zip(jobs, marks, strict=True):
+        reason = results[job.key].result.reason
+        digest = submitted_digest(job.submission_path)
+        assert reason == ("the grading worker process died" if kills else f"graded {digest}")

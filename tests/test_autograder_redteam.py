@@ -1,6 +1,7 @@
 """A student who wants marks they did not earn, or to stop the class's run, through the code the
 grader runs: each hole found, held closed through `llmf-grade` and, where its class allows, by a
-property.
+property. (The kernel's own user namespaces and per-user quotas are held in
+test_autograder_isolation.py, with the other bounds of the sandbox, in both of its modes.)
 """
 
 from __future__ import annotations
@@ -49,16 +50,20 @@ RIGHT_AS_FLOAT32 = (
     "    return (np.asarray(x) @ np.asarray(w) + np.asarray(b)).astype(np.float32)\n")
 
 
+def hand_in(course: Course, student: str, answers: dict[str, str]) -> None:
+    """Put `student`'s fx_basics notebook, with `answers`, among the course's submissions."""
+    path = course.submission(student, "fx_basics", "fx_basics")
+    path.parent.mkdir(parents=True)
+    path.write_text(nbformat.writes(synthetic.student_notebook(SOURCE, answers)))
+
+
 def test_a_wrong_answer_in_float16_earns_nothing_through_the_command_line(tmp_path):
     """mallory's linear is 5 % off as float16 on the hidden inputs: no points for it; ada's
     right answer in float32 keeps hers."""
     root = released_course(tmp_path / "course")
     course, correct = Course(root), synthetic.correct_answers(SOURCE)
     for student, linear in (("mallory", OFF_BY_5_PERCENT_AS_FLOAT16), ("ada", RIGHT_AS_FLOAT32)):
-        path = course.submission(student, "fx_basics", "fx_basics")
-        path.parent.mkdir(parents=True)
-        notebook = synthetic.student_notebook(SOURCE, dict(correct, linear_answer=linear))
-        path.write_text(nbformat.writes(notebook))
+        hand_in(course, student, dict(correct, linear_answer=linear))
     assert llmf(root, "grade", *FAST) == 0
     assert llmf(root, "export", root / "grades.csv") == 0
     rows = {row["student"]: row for row in csv.DictReader((root / "grades.csv").open())}
@@ -102,12 +107,8 @@ def test_a_notebook_that_kills_its_worker_costs_only_itself(tmp_path, monkeypatc
     course, correct = Course(root), synthetic.correct_answers(SOURCE)
     students = [f"s{number}" for number in range(6)]
     for student in [*students[:2], "mallory", *students[2:]]:
-        answers = dict(correct)
-        if student == "mallory":
-            answers["linear_answer"] = KILLS_ITS_WORKER + "\n" + correct["linear_answer"]
-        path = course.submission(student, "fx_basics", "fx_basics")
-        path.parent.mkdir(parents=True)
-        path.write_text(nbformat.writes(synthetic.student_notebook(SOURCE, answers)))
+        mark = KILLS_ITS_WORKER + "\n" if student == "mallory" else ""
+        hand_in(course, student, dict(correct, linear_answer=mark + correct["linear_answer"]))
     assert llmf(root, "grade", *FAST, "-j", "2") == 0
     results = {student: load_result(course.result(student, "fx_basics", "fx_basics"))
                for student in [*students, "mallory"]}

@@ -6,7 +6,7 @@ file as its job starts (so only the jobs in flight are in memory), and hands eve
 `finish`; a job the grader cannot grade is "crashed" (pipeline.crashed), never left ungraded.
 
 >>> with Progress(len(jobs), on_result, True, "grading") as progress:      # doctest: +SKIP
-...     left = run_jobs(jobs, executor, progress.finish)
+...     unfinished = run_jobs(jobs, executor, progress.finish)
 """
 
 from __future__ import annotations
@@ -37,6 +37,15 @@ class ExecutorBroken(Exception):
     """The executor lost its workers: the jobs in flight go back to the caller, ungraded."""
 
 
+@dataclass(frozen=True)
+class Unfinished:
+    """The jobs `run_jobs` left ungraded because its executor broke: those `in_flight` (one of
+    them may be what broke it) and those `queued`, not yet started (none of them did)."""
+
+    in_flight: tuple[Job, ...] = ()
+    queued: tuple[Job, ...] = ()
+
+
 class Executor(Protocol):
     """How tasks reach the workers and come back."""
 
@@ -54,7 +63,7 @@ class Executor(Protocol):
 
 
 def run_jobs(jobs: list[Job], executor: Executor,
-             finish: Callable[[Job, Graded], None]) -> list[Job]:
+             finish: Callable[[Job, Graded], None]) -> Unfinished:
     """Grade `jobs` on `executor`, calling finish(job, graded) in this process for each; return
     the jobs left ungraded when the executor broke (none otherwise)."""
     queue, running = list(reversed(jobs)), {}
@@ -74,9 +83,9 @@ def run_jobs(jobs: list[Job], executor: Executor,
             try:
                 graded = executor.outcome(handle, job)
             except ExecutorBroken:
-                return [job, *running.values(), *reversed(queue)]
+                return Unfinished((job, *running.values()), tuple(reversed(queue)))
             finish(job, graded)
-    return []
+    return Unfinished()
 
 
 class Progress:

@@ -5,8 +5,11 @@ solutions) are computed once per plan, then each job becomes a pipeline Task (pl
 bytes, references, limits) that a worker turns into a Graded with `grade`, a pure function.
 Results come back to the calling process one at a time, through `on_result`, so only the caller
 writes anything. At most two tasks per worker are in flight, so the caller holds few submissions
-in memory. If a worker process dies, the jobs it had not finished are graded again in a fresh
-pool; jobs that kill a pool twice are recorded "crashed".
+in memory. If a worker process dies (a notebook whose kernel made it run out of memory, say), the
+pool is broken: each job that was in flight is graded again alone, in a pool of its own, and is
+recorded "crashed" if it kills that one too; the jobs not yet started go on in a fresh pool. So a
+notebook that kills every worker grading it costs the class one pool and itself, never the
+grades of the others.
 
 Ctrl-C (caught as a flag, autograder.interrupts) stops a run within a few seconds: queued jobs
 are dropped, each worker (which ignores SIGINT, so a terminal's Ctrl-C reaches it once, from
@@ -39,7 +42,7 @@ from autograder.grader.plan import Plan
 from autograder.grader.sandbox import Limits, bwrap_works, warn_unsandboxed
 from autograder.grader.scratch import grading_run
 from autograder.grader.submission import Submitted
-from autograder.grading_loop import ExecutorBroken, Job, Progress, run_jobs
+from autograder.grading_loop import ExecutorBroken, Job, Progress, Unfinished, run_jobs
 from autograder.records import grader_error
 
 IN_FLIGHT_PER_WORKER = 2
@@ -156,7 +159,8 @@ def grade_many(
     description: str = "grading",
 ) -> dict[tuple, Graded]:
     """Grade `jobs` in parallel; call `on_result(job, graded)` in this process as each finishes.
-    A pool whose workers die is replaced once; jobs it could not grade twice are "crashed"."""
+    A pool whose workers die is replaced, and the jobs it had in flight are graded alone (see
+    the module's doc): a job that kills its own pool too is "crashed"."""
     limits = limits or Limits()
     workers = workers or default_workers()
     if not bwrap_works():
@@ -165,12 +169,20 @@ def grade_many(
         return {}
     references = compute_references([job.plan for job in jobs], limits, workers)
     with Progress(len(jobs), on_result, progress, description) as results:
-        pending = list(jobs)
-        for _attempt in range(2):
-            if pending:
-                with _pool(min(workers, len(pending))) as pool:
-                    executor = _PoolExecutor(pool, references, limits, workers)
-                    pending = run_jobs(pending, executor, results.finish)
-        for job in pending:  # workers died twice on these: record that, never a stale score
-            results.finish(job, crashed(job.plan, "the grading worker process died"))
+        queued = list(jobs)
+        while queued:  # each broken pool takes the jobs it had in flight out of the queue
+            unfinished = _run_pool(queued, references, limits, workers, results.finish)
+            for job in unfinished.in_flight:
+                alone = _run_pool([job], references, limits, 1, results.finish)
+                if alone.in_flight:  # it killed a worker of its own: never a stale score
+                    results.finish(job, crashed(job.plan, "the grading worker process died"))
+            queued = list(unfinished.queued)
     return results.done
+
+
+def _run_pool(jobs: list[Job], references: dict, limits: Limits, workers: int,
+              finish: Callable[[Job, Graded], None]) -> Unfinished:
+    """Grade `jobs` in a fresh pool of at most `workers` processes; what it left ungraded if a
+    worker died."""
+    with _pool(min(workers, len(jobs))) as pool:
+        return run_jobs(jobs, _PoolExecutor(pool, references, limits, workers), finish)

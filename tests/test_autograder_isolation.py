@@ -4,6 +4,7 @@ tmpfs, the bounds on what the grader reads from a kernel, and Ctrl-C on `llmf-gr
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from hypothesis import strategies as st
 
 from autograder.cli import main
 from autograder.course_folder import Course
-from autograder.grader import cgroups, mounts, own_mounts, sandbox
+from autograder.grader import cgroups, mounts, own_namespace, sandbox
 from autograder.grader import kernel as kernel_module
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
 from autograder.grader.mounts import SOCKETS_BYTES, SOCKETS_FILES
@@ -201,7 +202,7 @@ def bounding(request):
     host (root), or in the sandbox's own user and mount namespace (a grader that may not mount;
     here the grader is told it may not)."""
     works = {HOST_MOUNTS: bwrap_works() and mounts.can_mount(),
-             OWN_NAMESPACE: bwrap_works() and own_mounts.works()}
+             OWN_NAMESPACE: bwrap_works() and own_namespace.works()}
     if not works[request.param]:
         pytest.skip(f"{request.param}: not possible on this machine")
     return request.param
@@ -267,6 +268,62 @@ def test_writing_past_each_bound_in_each_writable_place_is_refused(bounded_kerne
     assert held["refused"] == "ENOSPC", held
     assert held["entries"] <= files_bound and held["bytes"] <= size_bound, held
 
+
+
+# Run in the kernel: make a user namespace with a mount namespace in a child process (where it
+# would hold every capability) and mount a tmpfs of its own there, with no bound but half the
+# machine's memory; print what was refused, or the size of the tmpfs made.
+OWN_TMPFS = r"""
+import ctypes, errno, os
+_libc = ctypes.CDLL(None, use_errno=True)
+_read, _write = os.pipe()
+if (_child := os.fork()) == 0:
+    if _libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
+        _said = 'unshare ' + errno.errorcode[ctypes.get_errno()]
+    elif _libc.mount(b'none', b'/tmp', b'tmpfs', 0, None) != 0:
+        _said = 'mount ' + errno.errorcode[ctypes.get_errno()]
+    else:
+        _said = f'a tmpfs of {os.statvfs("/tmp").f_blocks * os.statvfs("/tmp").f_frsize >> 20} MB'
+    os.write(_write, _said.encode())
+    os._exit(0)
+os.waitpid(_child, 0)
+print(os.read(_read, 200).decode())
+"""
+# Run in the kernel: hold as many inotify instances as it may (each counts against the user that
+# started the sandbox, whose every process shares one quota); print how many.
+INOTIFY_INSTANCES = r"""
+import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+_held = []
+while len(_held) < 10_000 and (_fd := _libc.inotify_init()) >= 0:
+    _held.append(_fd)
+print(len(_held))
+"""
+
+
+def test_the_kernel_can_make_no_writable_place_of_its_own(bounded_kernel):
+    """No user namespace can be made in the sandbox: in one, with a mount namespace, the kernel
+    would hold every capability and mount a tmpfs bounded by half the machine's memory, in no
+    control group where the grader is not root, and take the user namespaces the grader's
+    user may make (one quota for all its processes, other students' sandboxes included)."""
+    kernel, _ = bounded_kernel
+    outcome = kernel.execute(OWN_TMPFS, timeout=30)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.output.startswith("unshare "), outcome.output
+
+
+def test_the_kernel_leaves_the_grader_its_per_user_quotas(bounded_kernel):
+    """Inotify instances are counted per user across every process of the user who started the
+    sandbox (128 by default): a kernel holding all it may leaves the grader able to make one."""
+    kernel, _ = bounded_kernel
+    outcome = kernel.execute(INOTIFY_INSTANCES, timeout=30)
+    assert outcome.status == "ok", outcome.error
+    held = int(outcome.output)
+    grader = ctypes.CDLL(None, use_errno=True).inotify_init()
+    assert grader >= 0, f"the kernel holds {held} instances and the grader may make none"
+    os.close(grader)
+    assert kernel.execute("import os\nfor _fd in _held:\n    os.close(_fd)",
+                          timeout=30).status == "ok"
 
 def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(bounding):
     """The sample: a notebook that wrote 757 MB in 60,000 files into the folder of its connection

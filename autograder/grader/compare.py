@@ -4,7 +4,8 @@ Both values are plain data rebuilt by autograder.protocol. Numbers use a relativ
 tolerance (like np.allclose) unless both are integers; strings and booleans must be equal (a
 boolean mask matches 0/1 values); lists, tuples and arrays must have the same shape (a list and
 a tuple of the same items match: a visible check that asks for one of them says so); an array of
-float32 gets the tolerance float32 allows (precision_tolerances). The reason for a
+float32, or of a narrower float, gets the tolerance float32 allows (precision_tolerances). The
+reason for a
 mismatch is built from the reference's facts only (its shape, its length, its kind, where the
 first difference is): nothing about the student's value (its shape, length or type), which the
 student's code chooses and could make spell out the hidden inputs.
@@ -20,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 NUMBER = (int, float)
-FLOAT_ULPS = 64  # units of rounding a float32 (or float16) answer may be off by
+FLOAT_ULPS = 64  # units of float32's rounding a float32 (or narrower) answer may be off by
+WIDEST_ROUNDING = float(np.finfo(np.float32).eps)  # the coarsest rounding a tolerance widens to
 
 
 def _is_number(value) -> bool:
@@ -110,13 +112,15 @@ def _compare_arrays(value, reference, rtol, atol) -> tuple[bool, str]:
 
 def precision_tolerances(value: np.ndarray, reference: np.ndarray, rtol: float,
                          atol: float) -> tuple[float, float]:
-    """(rtol, atol) widened to what the student's float type can hold: an array of float32 (or
-    float16) is right when it is within FLOAT_ULPS units of that type's rounding (float32:
-    7.6e-6 relative, and that fraction of the reference's largest finite magnitude absolute),
-    so an answer as accurate as float32 allows passes a tolerance set for float64."""
+    """(rtol, atol) widened for an array of a float narrower than float64: it is right when it is
+    within FLOAT_ULPS units of float32's rounding (7.6e-6 relative, and that fraction of the
+    reference's largest finite magnitude absolute), so an answer as accurate as float32 allows
+    passes a tolerance set for float64. Never more: the student's code chooses the type, and
+    64 units of float16's rounding (6 %) would pass an answer 5 % off whatever the hidden
+    case's tolerance (a self-check refuses float16 too: protocol.narrow)."""
     if value.dtype.kind != "f" or value.dtype.itemsize >= 8:
         return rtol, atol
-    step = FLOAT_ULPS * float(np.finfo(value.dtype).eps)
+    step = FLOAT_ULPS * WIDEST_ROUNDING
     finite = np.abs(reference[np.isfinite(reference)]) if reference.dtype.kind == "f" else (
         np.abs(reference))
     return max(rtol, step), max(atol, step * float(np.max(finite, initial=0.0)))

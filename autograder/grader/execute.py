@@ -142,7 +142,11 @@ class _Session:
         """Run one cell, after the expression `before` (`restore_code` or RESET_HOOKS) and before
         `after`; `split`: statement by statement, so that what a statement that runs away or
         kills the kernel leaves undone costs only that statement (the definitions before it
-        are replayed into the next kernel). Stop at the first error, as Run All."""
+        are replayed into the next kernel). Stop at the first error, as Run All. Once the
+        notebook is out of time a cell is skipped as it comes, not even cut into statements (a
+        parse: a notebook's worth of them took ten times its time limit)."""
+        if deadline <= time.monotonic():
+            return self._out_of_time()
         outcome = Outcome("ok")
         for chunk in statements(code, self.parsing) if split else [code]:
             outcome = self._run_chunk(label, (before, chunk, after), deadline, keep)
@@ -156,8 +160,7 @@ class _Session:
             return Outcome("skipped", error="the kernel could not be restarted")
         budget = min(self.limits.cell_timeout, deadline - time.monotonic())
         if budget <= 0:
-            self.run_log.timed_out = True
-            return Outcome("skipped", error="the notebook ran out of time")
+            return self._out_of_time()
         outcome = self._execute(*chunk, budget)
         if outcome.status == "timeout":
             self.run_log.timed_out = True
@@ -168,6 +171,11 @@ class _Session:
         elif keep:
             self.program.append(chunk)
         return outcome
+
+    def _out_of_time(self) -> Outcome:
+        """The outcome of what comes once the notebook's time is up (which times it out)."""
+        self.run_log.timed_out = True
+        return Outcome("skipped", error="the notebook ran out of time")
 
     def _restart(self, deadline: float) -> bool:
         self.kernel.stop()

@@ -8,6 +8,9 @@ no network at all.
 
 What the grader holds while reading is bounded before it is read: ZeroMQ drops any message
 larger than `Limits.max_message_kb` (ZMQ_MAXMSGSIZE) and queues at most RECEIVE_QUEUE of them;
+the grader has no stdin or control channel, and drops each reply on the shell channel unread as
+it comes (the student's code holds the kernel's sockets, and a reply the grader never read stayed
+queued in the grader until the kernel stopped: 850 MB of them from one notebook);
 a cell's printed output keeps `Limits.max_output_chars`, and hidden-case data past
 `Limits.max_hidden_kb` for the cell, or for the whole notebook (a `HiddenBudget` shared by the
 kernels of one run), is dropped and noted in the output.
@@ -24,6 +27,7 @@ import queue
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.session import Session
 
-from autograder.grader import own_mounts
+from autograder.grader import own_namespace
 from autograder.grader.cgroups import SandboxGroup
 from autograder.grader.pythons import KernelPython
 from autograder.grader.sandbox import (
@@ -112,6 +116,16 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _listening(path: str) -> bool:
+    """True if a Unix socket at `path` accepts a connection (which is closed at once)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 def read_message(session: Session, frames: list[bytes]) -> dict | None:
     """One message from the kernel's frames, or None if it is not a well-formed message signed
     with the connection's key: its header, parent header and content dicts, its type a string.
@@ -175,7 +189,7 @@ class SandboxedKernel:
         self.runtime = scratch_folder("kernel-")
         # ZeroMQ names one socket per channel: "<...>/socket-5" is the longest, as the grader
         # reaches it (through /proc/<pid>/root when the sandbox mounts in its own namespace)
-        longest_socket = (own_mounts.socket_path(2**22, self.runtime)
+        longest_socket = (own_namespace.socket_path(2**22, self.runtime)
                           if writable_mode() == OWN_NAMESPACE else f"{self.runtime}/socket") + "-5"
         if len(os.fsencode(longest_socket)) > MAX_SOCKET_PATH:
             self.stop()
@@ -207,26 +221,53 @@ class SandboxedKernel:
         context = zmq.Context()
         context.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_kb * 1024)
         context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        context.setsockopt(zmq.RECONNECT_IVL, -1)  # connected once: see _wait_for_sockets
         self.client = BlockingKernelClient(context=context)
         self.client.load_connection_file(str(connection_file))
         if writable_mode() == OWN_NAMESPACE:  # the sockets are in the sandbox's own mounts
-            self.client.ip = own_mounts.socket_path(self.process.pid, self.runtime)
-        # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s to
-        # start, and the client then reports it dead while it is still booting. Liveness is
-        # the process itself.
-        self.client.start_channels(hb=False)
+            self.client.ip = own_namespace.socket_path(self.process.pid, self.runtime)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         try:
-            self._wait_until_ready()
+            self._wait_for_sockets(deadline)
+            # No heartbeat channel: under load a kernel can take more than the heartbeat's 1 s
+            # to start, and the client then reports it dead while it is still booting. Liveness
+            # is the process itself. No stdin or control channel: the grader asks for no input
+            # and interrupts by a signal, and what the kernel sent there would stay queued.
+            self.client.start_channels(hb=False, stdin=False, control=False)
+            self._wait_until_ready(deadline)
         except KernelStartError:
             self.stop()
             raise
 
-    def _wait_until_ready(self) -> None:
+    def _socket_paths(self) -> list[str]:
+        """The paths of the kernel's sockets the grader connects to (shell and IOPub)."""
+        return [f"{self.client.ip}-{port}"
+                for port in (self.client.shell_port, self.client.iopub_port)]
+
+    def _wait_for_sockets(self, deadline: float) -> None:
+        """Wait until the kernel listens on each socket the grader connects to.
+
+        The socket folder is writable in the sandbox (the kernel binds its sockets there), so
+        once student code runs a socket's path may be a link to any socket of the grading
+        machine. The grader therefore connects once, now, before any student code, and never
+        again (ZMQ_RECONNECT_IVL -1): a connection the kernel drops stays dropped, and the cell
+        times out and the kernel is replaced, as for any kernel that stops answering."""
+        for path in self._socket_paths():
+            while not _listening(path):
+                if self.process.poll() is not None:
+                    raise KernelStartError(f"sandboxed kernel exited with code "
+                                           f"{self.process.returncode} while starting")
+                if time.monotonic() > deadline:
+                    raise KernelStartError(f"sandboxed kernel did not listen within "
+                                           f"{STARTUP_TIMEOUT:.0f} s")
+                time.sleep(0.05)
+
+    def _wait_until_ready(self, deadline: float) -> None:
         """Ask for kernel_info until the kernel answers on both channels, its process ends, or
-        time runs out. The answer on the shell channel says the kernel runs; a status message on
-        the IOPub channel says our subscription is live (until then the kernel's output, the end
-        of a cell included, is dropped, and the first cell would seem to hang)."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+        the `deadline` passes. The answer on the shell channel says the kernel runs; a status
+        message on the IOPub channel says our subscription is live (until then the kernel's
+        output, the end of a cell included, is dropped, and the first cell would seem to
+        hang)."""
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
@@ -282,12 +323,29 @@ class SandboxedKernel:
 
     def _next_message(self, timeout: float) -> tuple[dict | None, int]:
         """(the next IOPub message as `read_message` reads it, its size in bytes); raise
-        queue.Empty if none came."""
+        queue.Empty if none came. Every reply waiting on the shell channel is dropped unread
+        meanwhile (`_drop_replies`)."""
         channel = self.client.iopub_channel
-        if not channel.socket.poll(int(timeout * 1000)):
-            raise queue.Empty
-        frames = channel.socket.recv_multipart()
-        return read_message(channel.session, frames), sum(map(len, frames))
+        poller = zmq.Poller()
+        poller.register(channel.socket, zmq.POLLIN)
+        poller.register(self.client.shell_channel.socket, zmq.POLLIN)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            ready = dict(poller.poll(int(left * 1000) + 1))
+            self._drop_replies()
+            if channel.socket in ready:
+                frames = channel.socket.recv_multipart()
+                return read_message(channel.session, frames), sum(map(len, frames))
+        raise queue.Empty
+
+    def _drop_replies(self) -> None:
+        """Drop, unread, every message waiting on the shell channel: the grader reads no reply
+        there once the kernel has started (a cell's end and output come on IOPub)."""
+        socket = self.client.shell_channel.socket
+        for _ in range(RECEIVE_QUEUE):  # at most a queue's worth: the caller's deadline holds
+            if not socket.poll(0):
+                return
+            socket.recv_multipart(copy=False)
 
     def _collect(self, msg_id: str, deadline: float) -> Outcome:
         """Read messages of one execution until it finishes, the kernel dies or time is up."""

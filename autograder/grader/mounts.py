@@ -6,7 +6,7 @@ sockets need a folder both the grader and the sandbox see. Every folder the sand
 is therefore one of these mounts, made under the kernel's scratch folder before the sandbox
 starts (`mount_writable`): where the grader may mount (root, or CAP_SYS_ADMIN), by the grader on
 the host (grader.sandbox); elsewhere in a user and mount namespace of the kernel's own
-(grader.own_mounts), where any user may mount a tmpfs. A scratch folder
+(grader.own_namespace), where any user may mount a tmpfs. A scratch folder
 is removed only after what is mounted under it is unmounted (`unmount_under`), so a run that is
 interrupted, or killed and cleaned up by the next run (grader.scratch), leaves no mount behind.
 

@@ -19,8 +19,8 @@ and `Limits.tmpfs_files` files and folders each) and the kernel's scratch folder
 its connection file and sockets (mounts.SOCKETS_BYTES and SOCKETS_FILES). Each is a tmpfs
 mounted with `size=` and `nr_inodes=` (grader.mounts) and shown in the sandbox by a bind: where
 the grader may mount (root), by the grader on the host (`prepare_writable`); elsewhere in a user
-and mount namespace of the kernel's own, which bubblewrap runs in (grader.own_mounts; the grader
-reaches the sockets through /proc/<pid>/root). Only where neither works (no user namespaces)
+and mount namespace of the kernel's own, which bubblewrap runs in (grader.own_namespace; the
+grader reaches the sockets through /proc/<pid>/root). Only where neither works (no user namespaces)
 bubblewrap's own tmpfs bounds the home, /tmp and /dev/shm in bytes only and the scratch folder
 is the host's disk: a warning says so once.
 
@@ -39,7 +39,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grader import own_mounts
+from autograder.grader import own_namespace
 from autograder.grader.cgroups import SandboxGroup
 from autograder.grader.mounts import WRITABLE, can_mount, mount_writable
 from autograder.grader.pythons import KernelPython, own_python
@@ -166,11 +166,11 @@ def boot_command(connection_file: Path, limits: Limits, python: KernelPython) ->
 def writable_mode() -> str:
     """How the sandbox's writable folders are bounded in bytes and files: HOST_MOUNTS (the grader
     may mount: it mounts them on the host, `prepare_writable`), OWN_NAMESPACE (it may not: they
-    are mounted in a user and mount namespace of the kernel's own, grader.own_mounts), or
+    are mounted in a user and mount namespace of the kernel's own, grader.own_namespace), or
     BYTES_ONLY (neither works: bubblewrap's tmpfs, bounded in bytes only)."""
     if bwrap_works() and can_mount():
         return HOST_MOUNTS
-    return OWN_NAMESPACE if bwrap_works() and own_mounts.works() else BYTES_ONLY
+    return OWN_NAMESPACE if bwrap_works() and own_namespace.works() else BYTES_ONLY
 
 
 @functools.cache
@@ -190,7 +190,7 @@ def prepare_writable(runtime_dir: Path, limits: Limits) -> None:
 
 def writable_places(runtime_dir: Path, tmpfs_mb: int) -> dict[str, list[str]]:
     """{place: the bubblewrap arguments that make it} for WRITABLE's places: binds of the bounded
-    mounts (`prepare_writable`, grader.own_mounts), else bubblewrap's tmpfs of `tmpfs_mb` (bytes
+    mounts (`prepare_writable`, grader.own_namespace), else bubblewrap's tmpfs of `tmpfs_mb` (bytes
     only)."""
     if writable_mode() != BYTES_ONLY:
         return {place: ["--bind", str(runtime_dir / name), place]
@@ -244,8 +244,10 @@ def sandboxed_command(
     if bwrap_works():
         command = bwrap_command(runtime_dir, files, inner, course_lib, limits.tmpfs_mb, python)
         if writable_mode() == OWN_NAMESPACE:
-            command = own_mounts.command(runtime_dir, limits.tmpfs_mb * 1024 * 1024,
-                                         limits.tmpfs_files, command)
+            command = own_namespace.command(command, (runtime_dir, limits.tmpfs_mb * 1024 * 1024,
+                                                      limits.tmpfs_files))
+        elif own_namespace.works():  # the folders are the host's: only the namespace's maxima
+            command = own_namespace.command(command)
         return group.wrap(command), {}, "/"
     warn_unsandboxed()
     work = runtime_dir / "work"

@@ -1,0 +1,117 @@
+"""The user namespace of the sandbox's own that bubblewrap starts in: what the kernel may take of
+its user's per-user quotas, and, for a grader that may not mount, its bounded writable folders.
+
+Linux counts some resources per user, across every process of that user: the user namespaces
+it made, its inotify instances. It counts them in each user namespace and in every one above,
+each against that namespace's maxima (/proc/sys/user/max_*), which a process holding the
+namespace's capabilities may lower. The sandbox runs as the user who grades (root, or the
+instructor), so a kernel that took a quota took it from the grader, the machine's other
+processes and the other students' sandboxes; and in a user namespace of its own the kernel
+would hold every capability again, mount a tmpfs bounded by nothing but half the machine's
+memory (in no control group where the grader is not root), and make the writable folders'
+bounds moot. So bubblewrap starts inside a user namespace made here, before any student code,
+whose maxima (NAMESPACE_MAXIMA) let it make the sandbox's own user namespace and the kernel no
+further one, and only a few inotify and fanotify instances and watches.
+
+Only root may mount on the host, but any user may mount a tmpfs, `size=` and `nr_inodes=`
+included, in a user and mount namespace of their own. So a grader that is not root has this
+module mount the kernel's scratch folder and its writable folders in that namespace, exactly as
+the grader mounts them as root (grader.mounts.mount_writable; the connection file the grader
+wrote is carried over), before it becomes bubblewrap, which binds those folders into the sandbox
+as usual. The mounts exist only in that namespace and vanish with it when the sandbox ends. The
+grader, outside, reaches the kernel's sockets in the scratch folder through /proc/<pid>/root
+(`socket_path`), pid being this process's, which bubblewrap's own outer process keeps.
+
+    python -m autograder.grader.own_namespace [--mount RUNTIME_DIR FOLDER_BYTES FOLDER_FILES] \\
+        -- bwrap ...
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.grader.mounts import libc, mount_writable
+
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+# {file of /proc/sys/user: the most the sandbox may hold, counted in this namespace} (a file
+# this Linux does not have is a quota it does not count)
+NAMESPACE_MAXIMA = {
+    "max_user_namespaces": 1,  # the sandbox's own, which bubblewrap makes; the kernel none
+    "max_inotify_instances": 16,  # of its user's 128 by default
+    "max_inotify_watches": 1024,  # of its user's about 200,000
+    "max_fanotify_groups": 16,  # of its user's 128
+    "max_fanotify_marks": 1024,  # of its user's about 200,000
+}
+
+
+def command(inner: list[str], mount: tuple[Path, int, int] | None = None) -> list[str]:
+    """The command that runs `inner` (bubblewrap) in a user namespace of its own whose maxima
+    are NAMESPACE_MAXIMA; `mount`: (the kernel's scratch folder, the bytes and the files each
+    writable folder may hold), to mount the bounded folders there first."""
+    mounting = ["--mount", str(mount[0]), str(mount[1]), str(mount[2])] if mount else []
+    return [sys.executable, "-m", "autograder.grader.own_namespace", *mounting, "--", *inner]
+
+
+def socket_path(pid: int, runtime_dir: Path) -> str:
+    """Where the grader finds the kernel's sockets ("<...>/socket" + "-N") from outside the
+    namespace of the process `pid` that mounted the scratch folder."""
+    return f"/proc/{pid}/root{runtime_dir}/socket"
+
+
+def enter_own_namespace() -> None:
+    """Move this process into a new user namespace (this user id and group id inside) with a
+    mount namespace of its own; raise OSError if the system does not allow it."""
+    uid, gid = os.getuid(), os.getgid()
+    if libc().unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot create a user namespace: {os.strerror(error)}")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):
+        Path(f"/proc/self/{name}").write_text(text)
+
+
+def bound_namespace() -> None:
+    """Lower this user namespace's maxima to NAMESPACE_MAXIMA (this process holds its
+    capabilities; every namespace made below it counts here too)."""
+    for name, most in NAMESPACE_MAXIMA.items():
+        if (path := Path(f"/proc/sys/user/{name}")).exists():
+            path.write_text(str(most))
+
+
+def main(argv: list[str]) -> None:
+    options, inner = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    mount = (Path(options[1]), int(options[2]), int(options[3])) if options else None
+    carried = {path.name: path.read_bytes() for path in mount[0].iterdir()
+               if path.is_file()} if mount else {}
+    enter_own_namespace()
+    bound_namespace()
+    if mount:
+        mount_writable(*mount)
+        for name, data in carried.items():
+            (mount[0] / name).write_bytes(data)
+    os.execvp(inner[0], inner)
+
+
+@functools.cache
+def works() -> bool:
+    """True if this machine lets this user make a bounded namespace and mount the bounded
+    folders in it (tried once: the folders are mounted and `true` is run)."""
+    probe = Path(tempfile.mkdtemp(prefix="llmf-own-namespace-probe-"))
+    try:
+        done = subprocess.run(command(["true"], (probe, 1 << 20, 16)), capture_output=True,
+                              timeout=60)
+        return done.returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        probe.rmdir()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

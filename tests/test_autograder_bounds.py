@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -169,7 +170,7 @@ def test_cells_are_split_into_statements_within_the_notebooks_budget():
         patch.setattr(session, "_run_chunk", lambda label, chunk, deadline, keep:
                       chunks.append(chunk[1]) or execute.Outcome("ok"), raising=False)
         for i in range(200):
-            session.run("cell", f"x = {i}\n" * 833, 0.0, True, before="", split=True)
+            session.run("cell", f"x = {i}\n" * 833, math.inf, True, before="", split=True)
     assert parsed[0] <= 50_000 and "".join(chunks) == "".join(f"x = {i}\n" * 833
                                                               for i in range(200))
 

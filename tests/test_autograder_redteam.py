@@ -157,7 +157,7 @@ def test_no_cell_is_parsed_once_the_notebook_is_out_of_time(monkeypatch):
     it is cut into statements (each is skipped as it comes), and the notebook is timed out."""
     cut = []
     monkeypatch.setattr(execute, "statements",
-                        lambda code: cut.append(len(code)) or statements(code))
+                        lambda code, budget=None: cut.append(len(code)) or statements(code, budget))
     correct = synthetic.correct_answers(SOURCE)
     sleepy = "import time\ntime.sleep(1.9)\ntime.sleep(1.9)\n" + correct["linear_answer"]
     notebook = synthetic.student_notebook(SOURCE, dict(correct, linear_answer=sleepy))

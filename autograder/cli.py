@@ -219,7 +219,8 @@ def cmd_grade(args) -> int:
         return 1
     if statuses.grader_failures:
         print(f"warning: the grader failed on {statuses.grader_failures} notebook(s); each is "
-              "recorded 'crashed' with the grader error as its reason (see `llmf-grade export`)",
+              "recorded 'crashed' with the grader error as its reason (see `llmf-grade export`); "
+              "the next `llmf-grade grade` grades them again",
               file=sys.stderr)
         return GRADER_FAILED
     return 0

@@ -282,3 +282,35 @@ def test_commands_work_on_the_assignments_released_and_collected(tmp_path, capsy
     capsys.readouterr()
     assert llmf(root, "grade", "fx_twin") == 1
     assert "nothing collected for fx_twin" in refusal(capsys)
+
+
+def test_a_grader_failure_is_graded_again_by_the_next_run(tmp_path, monkeypatch, capsys):
+    """The gradebook refuses a result (locked by Formgrader, say): the run goes on, says so in
+    words, and the next `grade` grades that notebook again instead of keeping the grader's own
+    failure as the student's 0 (which `export --lms` would hand to the LMS)."""
+    root = released_course(tmp_path / "course")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for student in ("ada", "bob"):
+        nbformat.write(synthetic.student_notebook(SOURCE, synthetic.correct_answers(SOURCE)),
+                       str(folder / f"{student}_fx_basics.ipynb"))
+    assert llmf(root, "collect", "fx_basics", folder) == 0
+    from autograder import grade_class
+
+    def locked(course, student, *_):
+        if student == "ada":
+            raise OSError("database is locked")
+        return recorded(course, student, *_)
+
+    recorded = grade_class.record_in_gradebook
+    monkeypatch.setattr(grade_class, "record_in_gradebook", locked)
+    capsys.readouterr()
+    assert llmf(root, "grade", *FAST) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "grader failed on 1 notebook" in err
+    assert "1 crashed, 1 needs manual grading" in out
+    monkeypatch.setattr(grade_class, "record_in_gradebook", recorded)
+    assert llmf(root, "grade", *FAST) == 0
+    assert "1 needs manual grading, 1 unchanged" in capsys.readouterr().out
+    llmf(root, "export", tmp_path / "grades.csv")
+    assert read_csv(tmp_path / "grades.csv")["ada"]["status"] == "needs_manual_grading"

@@ -438,6 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _in_words(error: BaseException) -> str:
+    """An error as the one line a refusal prints: the system's own (a file that cannot be read
+    or written: a folder, no such folder, no permission) as the path and what is wrong with it,
+    without Python's "[Errno 21]"; any other as its message."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        what = error.strerror[:1].lower() + error.strerror[1:]
+        return f"{printable(str(error.filename))}: {what}"
+    return str(error)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `llmf-grade`."""
     args = build_parser().parse_args(argv)
@@ -454,8 +464,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({error.name} is not installed): run `make instructor` once, or "
               "pip install -e '.[instructor]'", file=sys.stderr)
         return 1
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"llmf-grade {args.command}: error: {_in_words(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"llmf-grade {args.command}: interrupted; everything recorded so far is kept "

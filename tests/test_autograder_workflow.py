@@ -314,3 +314,28 @@ def test_a_grader_failure_is_graded_again_by_the_next_run(tmp_path, monkeypatch,
     assert "1 needs manual grading, 1 unchanged" in capsys.readouterr().out
     llmf(root, "export", tmp_path / "grades.csv")
     assert read_csv(tmp_path / "grades.csv")["ada"]["status"] == "needs_manual_grading"
+
+
+def test_a_file_that_cannot_be_written_is_refused_in_one_line_naming_it(course, tmp_path,
+                                                                        capsys):
+    """`export` given a folder, or a place nobody can write: one line naming the path given (not
+    a traceback, nor the name of a temporary file), status 1, nothing left behind."""
+    folder = tmp_path / "grades"
+    folder.mkdir()
+    capsys.readouterr()
+    assert llmf(course, "export", folder) == 1
+    line = last_error(capsys)
+    assert str(folder) in line and "is a directory" in line.lower() and ".tmp" not in line
+    assert list(tmp_path.iterdir()) == [folder] and not list(folder.iterdir())
+    assert llmf(course, "export", "/proc/grades.csv") == 1
+    line = last_error(capsys)
+    assert "/proc/grades.csv" in line and ".tmp" not in line and "[Errno" not in line
+
+
+def last_error(capsys) -> str:
+    """The last line on stderr (after the progress bar), which must be the refusal's own."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("llmf-grade "), line
+    return line

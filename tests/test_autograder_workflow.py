@@ -339,3 +339,27 @@ def last_error(capsys) -> str:
     line = err.strip().splitlines()[-1]
     assert line.startswith("llmf-grade "), line
     return line
+
+
+def test_a_student_on_the_roster_who_handed_in_nothing_is_missing(tmp_path, capsys):
+    """The roster of `release --per-student` names the class: dan, who handed nothing in, is
+    a `missing` row of the export and gets a feedback page saying so, as an empty file does."""
+    root = released_course(tmp_path / "course")
+    (tmp_path / "roster.csv").write_text("student\nada\ndan\n")
+    assert llmf(root, "release", "--per-student", "--roster", tmp_path / "roster.csv") == 0
+    folder = tmp_path / "subs"
+    (folder / "ada").mkdir(parents=True)
+    own = nbformat.read(root / "release-per-student" / "fx_basics" / "ada" / "fx_basics.ipynb",
+                        as_version=4)
+    nbformat.write(synthetic.with_answers(own, {}), str(folder / "ada" / "fx_basics.ipynb"))
+    assert llmf(root, "collect", "fx_basics", folder) == 0
+    assert llmf(root, "grade", *FAST) == 0
+    assert "1 missing" in capsys.readouterr().out
+    assert llmf(root, "export", tmp_path / "grades.csv") == 0
+    rows = read_csv(tmp_path / "grades.csv")
+    assert set(rows) == {"ada", "dan"}
+    assert rows["dan"]["status"] == "missing" and rows["dan"]["score"] == "0.0"
+    assert rows["dan"]["reason"] == "no notebook was submitted"
+    assert llmf(root, "feedback") == 0
+    assert "no notebook was submitted" in Course(root).feedback(
+        "dan", "fx_basics", "fx_basics").read_text()

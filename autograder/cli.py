@@ -8,7 +8,7 @@ check).
     llmf-grade export grades.csv --lms canvas   # or moodle, blackboard, gradescope
     llmf-grade similarity ch1_base_models       # similarity/ch1_base_models.html and .csv
     llmf-grade feedback
-    llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
+    llmf-grade check work/ch3_pretraining_objective.ipynb   # a self-paced learner's copy
     llmf-grade pythons --add python3.13         # grade on more Pythons than the grader's own
 
 Every command takes --course DIR, before or after the command's name (default: $LLMF_COURSE,

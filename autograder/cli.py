@@ -1,5 +1,5 @@
 """`llmf-grade`: the course's command line (release, collect, grade, export, similarity, feedback,
-check).
+check, pythons).
 
     llmf-grade release                          # student versions -> release/ and notebooks/
     llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
@@ -329,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     course_help = (f"the nbgrader course folder (default: ${COURSE_ENV} if set, else the "
                    f"repository's course/ in a checkout, else the current folder; here: "
                    f"{default_course_root()})")
-    parser = argparse.ArgumentParser(prog="llmf-grade", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="llmf-grade",  # the docstring's first sentence
+                                     description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--course", default=str(default_course_root()), help=course_help)
     # --course after the command's name too (`llmf-grade grade --course DIR`), in its --help
     with_course = argparse.ArgumentParser(add_help=False)
@@ -428,7 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=cmd_check)
 
     kernels = commands.add_parser(
-        "pythons", help="list the Pythons grading can run students' code on; prepare more")
+        "pythons", parents=[with_course],
+        help="list the Pythons grading can run students' code on; prepare more")
     kernels.add_argument("--add", action="append", default=[], metavar="PYTHON",
                          help="prepare a kernel environment for this interpreter (python3.13, "
                               "or a path; installs its packages with pip, once)")

@@ -207,8 +207,11 @@ def test_help_lists_every_command_and_the_course_folder(capsys):
     out = capsys.readouterr().out
     for command in ("release", "collect", "grade", "export", "feedback"):
         assert command in out
+    described = " ".join(out.split("\n\n")[1].split())  # the paragraph after the usage
+    assert described.endswith("feedback, check, pythons)."), described
     assert "--course" in out and "$LLMF_COURSE" in out
-    for command in ("release", "collect", "grade", "export", "feedback", "check"):
+    for command in ("release", "collect", "grade", "export", "similarity", "feedback", "check",
+                    "pythons"):  # docs/instructors.md: every command takes --course, after too
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "$LLMF_COURSE" in capsys.readouterr().out, command

@@ -127,8 +127,9 @@ def _chosen_students(course: Course, args) -> list[str] | None:
                              "spelling, then name it")
         if student not in students and not folder_name_problem(student):
             raise ValueError(f"student id {ascii(student)} is not a student of the course (no "
-                             "folder of submitted/, no gradebook entry): name one it holds, "
-                             "spelled as it is (a disk that ignores case takes 'Bob' for 'bob')")
+                             "folder of submitted/, no gradebook entry, not on the roster): name "
+                             "one it holds, spelled as it is (a disk that ignores case takes "
+                             "'Bob' for 'bob')")
     return args.student or None
 
 

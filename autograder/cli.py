@@ -56,9 +56,9 @@ def _assignments(course: Course, args) -> list[str]:
     return chosen
 
 
-def _collected(course: Course, args) -> list[str]:
-    """The assignments grade, export and feedback work on: of those named (default: all), the
-    ones with collected submissions, each of which must have been released."""
+def _handed_in(course: Course, args) -> list[str]:
+    """Of the assignments named (default: all), the ones with collected submissions (the
+    assignments similarity compares when none is named); ValueError if there is none."""
     chosen = _assignments(course, args)
     submitted = course.root / "submitted"
     found = {folder.name for folder in submitted.glob("*/*") if folder.is_dir()}
@@ -67,6 +67,13 @@ def _collected(course: Course, args) -> list[str]:
         which = f"for {', '.join(args.assignment)} " if args.assignment else ""
         raise ValueError(f"nothing collected {which}in {submitted}: run `llmf-grade collect "
                          "<assignment> <folder of submissions>` first")
+    return collected
+
+
+def _collected(course: Course, args) -> list[str]:
+    """The assignments grade, export and feedback work on: of those named (default: all), the
+    ones with collected submissions, each of which must have been released."""
+    collected = _handed_in(course, args)
     unreleased = [a for a in collected if not (course.root / "release" / a).is_dir()]
     if unreleased:
         raise ValueError(f"{', '.join(unreleased)} collected but never released: run "
@@ -259,7 +266,8 @@ def cmd_similarity(args) -> None:
 
     course = _course(args)
     _say_refused(course, "similarity")
-    for assignment in tqdm(_assignments(course, args), desc="similarity", unit="assignment"):
+    chosen = _assignments(course, args) if args.assignment else _handed_in(course, args)
+    for assignment in tqdm(chosen, desc="similarity", unit="assignment"):
         report = similarity_report(course, assignment, args.threshold)
         page, table = write_report(course, report)
         print(f"{assignment}: {len(report.pairs)} pair(s) at or above {report.threshold:.2f}: "
@@ -408,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     similarity = commands.add_parser("similarity", parents=[with_course],
                                      help="report students whose answers are unusually alike "
                                           "(HTML and CSV in similarity/)")
-    similarity.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    similarity.add_argument("assignment", nargs="*",
+                            help="assignments (default: every one collected)")
     similarity.add_argument("--threshold", type=float,
                             help="report pairs scoring at least this (0-1; default 0.85)")
     similarity.set_defaults(run=cmd_similarity)

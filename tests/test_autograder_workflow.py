@@ -282,6 +282,8 @@ def test_commands_work_on_the_assignments_released_and_collected(tmp_path, capsy
         "fx_basics"]
     assert llmf(root, "feedback") == 0
     assert [p.parts[-2] for p in root.glob("feedback/*/*/*.html")] == ["fx_basics"]
+    assert llmf(root, "similarity") == 0  # no empty report of fx_twin, which nobody handed in
+    assert {p.name.split(".")[0] for p in (root / "similarity").iterdir()} == {"fx_basics"}
     capsys.readouterr()
     assert llmf(root, "grade", "fx_twin") == 1
     assert "nothing collected for fx_twin" in refusal(capsys)

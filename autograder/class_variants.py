@@ -142,6 +142,12 @@ class ClassVariants:
         self._sources: dict[tuple[str, str], object] = {}
         self._known: dict[tuple[str, str], dict] = {}
 
+    @staticmethod
+    def roster(course: Course) -> list[str]:
+        """The students `variants.json` names ([] without one), its key left unread."""
+        path = course.root / MANIFEST
+        return list(json.loads(path.read_text())["students"]) if path.exists() else []
+
     @property
     def enabled(self) -> bool:
         """True if the class was given per-student variants."""

@@ -1,5 +1,5 @@
 """`llmf-grade`: the course's command line (release, collect, grade, export, similarity, feedback,
-check).
+check, pythons).
 
     llmf-grade release                          # student versions -> release/ and notebooks/
     llmf-grade collect ch1_base_models ~/Downloads/ch1_submissions
@@ -8,7 +8,7 @@ check).
     llmf-grade export grades.csv --lms canvas   # or moodle, blackboard, gradescope
     llmf-grade similarity ch1_base_models       # similarity/ch1_base_models.html and .csv
     llmf-grade feedback
-    llmf-grade check notebooks/ch3_pretraining_objective.ipynb   # a self-paced learner
+    llmf-grade check work/ch3_pretraining_objective.ipynb   # a self-paced learner's copy
     llmf-grade pythons --add python3.13         # grade on more Pythons than the grader's own
 
 Every command takes --course DIR, before or after the command's name (default: $LLMF_COURSE,
@@ -56,9 +56,9 @@ def _assignments(course: Course, args) -> list[str]:
     return chosen
 
 
-def _collected(course: Course, args) -> list[str]:
-    """The assignments grade, export and feedback work on: of those named (default: all), the
-    ones with collected submissions, each of which must have been released."""
+def _handed_in(course: Course, args) -> list[str]:
+    """Of the assignments named (default: all), the ones with collected submissions (the
+    assignments similarity compares when none is named); ValueError if there is none."""
     chosen = _assignments(course, args)
     submitted = course.root / "submitted"
     found = {folder.name for folder in submitted.glob("*/*") if folder.is_dir()}
@@ -67,6 +67,13 @@ def _collected(course: Course, args) -> list[str]:
         which = f"for {', '.join(args.assignment)} " if args.assignment else ""
         raise ValueError(f"nothing collected {which}in {submitted}: run `llmf-grade collect "
                          "<assignment> <folder of submissions>` first")
+    return collected
+
+
+def _collected(course: Course, args) -> list[str]:
+    """The assignments grade, export and feedback work on: of those named (default: all), the
+    ones with collected submissions, each of which must have been released."""
+    collected = _handed_in(course, args)
     unreleased = [a for a in collected if not (course.root / "release" / a).is_dir()]
     if unreleased:
         raise ValueError(f"{', '.join(unreleased)} collected but never released: run "
@@ -127,8 +134,9 @@ def _chosen_students(course: Course, args) -> list[str] | None:
                              "spelling, then name it")
         if student not in students and not folder_name_problem(student):
             raise ValueError(f"student id {ascii(student)} is not a student of the course (no "
-                             "folder of submitted/, no gradebook entry): name one it holds, "
-                             "spelled as it is (a disk that ignores case takes 'Bob' for 'bob')")
+                             "folder of submitted/, no gradebook entry, not on the roster): name "
+                             "one it holds, spelled as it is (a disk that ignores case takes "
+                             "'Bob' for 'bob')")
     return args.student or None
 
 
@@ -219,7 +227,8 @@ def cmd_grade(args) -> int:
         return 1
     if statuses.grader_failures:
         print(f"warning: the grader failed on {statuses.grader_failures} notebook(s); each is "
-              "recorded 'crashed' with the grader error as its reason (see `llmf-grade export`)",
+              "recorded 'crashed' with the grader error as its reason (see `llmf-grade export`); "
+              "the next `llmf-grade grade` grades them again",
               file=sys.stderr)
         return GRADER_FAILED
     return 0
@@ -257,7 +266,8 @@ def cmd_similarity(args) -> None:
 
     course = _course(args)
     _say_refused(course, "similarity")
-    for assignment in tqdm(_assignments(course, args), desc="similarity", unit="assignment"):
+    chosen = _assignments(course, args) if args.assignment else _handed_in(course, args)
+    for assignment in tqdm(chosen, desc="similarity", unit="assignment"):
         report = similarity_report(course, assignment, args.threshold)
         page, table = write_report(course, report)
         print(f"{assignment}: {len(report.pairs)} pair(s) at or above {report.threshold:.2f}: "
@@ -328,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     course_help = (f"the nbgrader course folder (default: ${COURSE_ENV} if set, else the "
                    f"repository's course/ in a checkout, else the current folder; here: "
                    f"{default_course_root()})")
-    parser = argparse.ArgumentParser(prog="llmf-grade", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="llmf-grade",  # the docstring's first sentence
+                                     description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--course", default=str(default_course_root()), help=course_help)
     # --course after the command's name too (`llmf-grade grade --course DIR`), in its --help
     with_course = argparse.ArgumentParser(add_help=False)
@@ -405,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     similarity = commands.add_parser("similarity", parents=[with_course],
                                      help="report students whose answers are unusually alike "
                                           "(HTML and CSV in similarity/)")
-    similarity.add_argument("assignment", nargs="*", help="assignments (default: all)")
+    similarity.add_argument("assignment", nargs="*",
+                            help="assignments (default: every one collected)")
     similarity.add_argument("--threshold", type=float,
                             help="report pairs scoring at least this (0-1; default 0.85)")
     similarity.set_defaults(run=cmd_similarity)
@@ -427,7 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=cmd_check)
 
     kernels = commands.add_parser(
-        "pythons", help="list the Pythons grading can run students' code on; prepare more")
+        "pythons", parents=[with_course],
+        help="list the Pythons grading can run students' code on; prepare more")
     kernels.add_argument("--add", action="append", default=[], metavar="PYTHON",
                          help="prepare a kernel environment for this interpreter (python3.13, "
                               "or a path; installs its packages with pip, once)")
@@ -435,6 +448,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="prepare one for every python3.10 ... python3.13 on PATH")
     kernels.set_defaults(run=cmd_pythons)
     return parser
+
+
+def _in_words(error: BaseException) -> str:
+    """An error as the one line a refusal prints: the system's own (a file that cannot be read
+    or written: a folder, no such folder, no permission) as the path and what is wrong with it,
+    without Python's "[Errno 21]"; any other as its message."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        what = error.strerror[:1].lower() + error.strerror[1:]
+        return f"{printable(str(error.filename))}: {what}"
+    return str(error)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -453,8 +476,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({error.name} is not installed): run `make instructor` once, or "
               "pip install -e '.[instructor]'", file=sys.stderr)
         return 1
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"llmf-grade {args.command}: error: {error}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"llmf-grade {args.command}: error: {_in_words(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"llmf-grade {args.command}: interrupted; everything recorded so far is kept "

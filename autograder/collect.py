@@ -241,6 +241,14 @@ class _Survey:
                      and member.filename.lower().endswith(".ipynb")]
         if not notebooks:
             self.entry(path).reason = f"a zip without a notebook ({len(members)} other files)"
+        lms_named = _lms_named_tops(notebooks) if path.name == top else {}
+        if len(lms_named) > 1:  # an LMS's "download all", not one student's zip
+            lms = max(lms_named.values(), key=list(lms_named.values()).count)
+            self.entry(path).reason = (
+                f"a whole download: {len(lms_named)} entries named as {LMS_NAMES[lms]} names "
+                "its downloads, e.g. " f"{printable(sorted(lms_named)[0])!r}: unzip it and "
+                "collect the folder it makes")
+            return
         for member in notebooks:
             entry = self.entry(path, member.filename)
             # a notebook in __MACOSX, .ipynb_checkpoints, a hidden folder or `..` is reported
@@ -287,6 +295,19 @@ def notebook_named(given: str, notebooks: list[str]) -> str | None:
     matches = [name for name in notebooks if base == name.lower()
                or base.endswith(tuple(separator + name.lower() for separator in SEPARATORS))]
     return max(matches, key=len) if matches else None
+
+
+def _lms_named_tops(members: list[zipfile.ZipInfo]) -> dict[str, str]:
+    """{first folder or file name of a zip's notebook members: the LMS whose download naming it
+    follows}, for those that follow one."""
+    named = {}
+    for member in members:
+        first = member.filename.lstrip("/").split("/")[0]
+        for lms, pattern in LMS_PATTERNS.items():
+            if re.search(pattern, first, re.IGNORECASE):
+                named[first] = lms
+                break
+    return named
 
 
 def detect_lms(tops: list[str]) -> str | None:

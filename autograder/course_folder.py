@@ -203,8 +203,12 @@ class Course:
         return self._student_file("feedback", student, assignment, f"{notebook}.html")
 
     def _all_students(self) -> set[str]:
-        """Every id of a submitted/ folder or a gradebook entry."""
-        found = set()
+        """Every id of a submitted/ folder, a gradebook entry or the roster of a class with a
+        variant per student (variants.json): a student on the roster who handed nothing in is
+        one of the class, `missing` in every report."""
+        from autograder.class_variants import ClassVariants
+
+        found = set(ClassVariants.roster(self))
         submitted = self.root / "submitted"
         if submitted.is_dir():
             found |= {p.name for p in submitted.iterdir() if p.is_dir()}

@@ -20,15 +20,18 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
     The parent folders are created; text is written as UTF-8, a character UTF-8 cannot hold
     (a lone surrogate, from a file name that is not UTF-8, say) as its escape (\\udcff), so
     no text stops a write.
+    An OSError names `path`, never the temporary file the write goes through.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(data, str):
             data = data.encode("utf-8", "backslashreplace")
         temporary.write_bytes(data)
         temporary.replace(path)
+    except OSError as error:  # the same kind of error (OSError picks it from errno), of `path`
+        raise OSError(error.errno, error.strerror, str(path)) from error
     finally:
         temporary.unlink(missing_ok=True)
     return path

@@ -59,7 +59,9 @@ class Recorder:
         """Record one result: graded notebook, result file, gradebook (in that order).
 
         Never raises for a notebook's content: if recording fails, the notebook is recorded
-        "crashed" with the grader error as its reason (returned), its graded copy removed.
+        "crashed" with the grader error as its reason (returned), its graded copy removed. That
+        record is the result file's alone when the gradebook is what failed (export and feedback
+        read the result files), and the next run grades the notebook again (`is_recorded`).
         """
         try:
             self._write(key, graded)
@@ -71,7 +73,11 @@ class Recorder:
                                  submission_sha256=graded.result.submission_sha256,
                                  source_sha256=graded.result.source_sha256)
             self.course.autograded(*key).unlink(missing_ok=True)
-            self._write(key, Graded(failed, Submission()))
+            save_result(failed, self.course.result(*key))
+            try:
+                record_in_gradebook(self.course, *key, failed)
+            except Exception:  # the gradebook itself fails: the result file says it all
+                pass
             return failed
 
     def _write(self, key: tuple, graded: Graded) -> None:
@@ -105,10 +111,12 @@ class GradingInterrupted(KeyboardInterrupt):
 
 def is_recorded(course: Course, key: tuple, source_digest: str) -> bool:
     """True if the recorded result was computed from the current submission and source (the
-    student's source: their variant's when they have one)."""
+    student's source: their variant's when they have one) and is a verdict on the notebook: a
+    result that records the grader's own failure is graded again (its cause, a locked
+    gradebook or an assignment released since, may be gone)."""
     result = read_result(course.result(*key))
-    return result is not None and is_current(result, submitted_digest(course.submission(*key)),
-                                                source_digest)
+    return (result is not None and not result.grader_failed
+            and is_current(result, submitted_digest(course.submission(*key)), source_digest))
 
 
 def grade_course(

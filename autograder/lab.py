@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -164,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"[llm-foundations] serving the course folder {folder.resolve()}", file=sys.stderr)
     command, env, cwd = lab_command(args.role, folder, extra=extra)
-    return subprocess.call(command, env=env, cwd=cwd)
+    # JupyterLab takes this process's place: a signal that stops `make course` (Ctrl-C, an
+    # editor's stop button, `kill`) reaches it, never leaving it serving as an orphan
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(cwd)
+    os.execve(command[0], command, env)
 
 
 if __name__ == "__main__":

@@ -37,13 +37,28 @@ from autograder.reports.feedback import SourceFacts, feedback_page, text_report
 MIN_SHARED_CELLS = 3
 
 
+# the file a learner checks: their own copy, which `make course` made in work/
+EXAMPLE = "work/ch1_base_models.ipynb"
+
+
+def no_notebook(path: Path) -> str:
+    """Why `path` names no notebook file, and what to give instead (one line)."""
+    shown = printable(str(path))
+    if path.is_dir():
+        return f"{shown} is a folder: give one chapter notebook in it, e.g. {EXAMPLE}"
+    if path.suffix != ".ipynb" and path.with_name(path.name + ".ipynb").is_file():
+        return f"no notebook {shown}: did you mean {printable(str(path))}.ipynb?"
+    return (f"no notebook {shown}: give the .ipynb file of a chapter you saved in JupyterLab, "
+            f"e.g. {EXAMPLE}")
+
+
 def read_cells(notebook: Path) -> list:
     """The cells of a notebook file (at most MAX_BYTES of it read, at most MAX_JSON_VALUES
     values parsed, as the grader reads it; a link of the learner's followed); ValueError, in
     one line saying what to give instead, for a file that is not a notebook."""
     submitted = read_submitted(Path(notebook).resolve())
     if submitted is None:
-        raise FileNotFoundError(f"no notebook {printable(str(notebook))}")
+        raise FileNotFoundError(no_notebook(Path(notebook)))
     name, raw = printable(notebook.name), submitted.data
     if len(raw) > MAX_BYTES:
         raise ValueError(f"{name} is larger than {MAX_BYTES >> 20} MB: clear its outputs in "
@@ -56,12 +71,12 @@ def read_cells(notebook: Path) -> list:
         content = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError(f"{name} is not a notebook (its text is not a notebook's JSON): give the "
-                         ".ipynb file of a chapter you saved in JupyterLab, e.g. "
-                         "notebooks/ch1_base_models.ipynb") from None
+                         f".ipynb file of a chapter you saved in JupyterLab, e.g. {EXAMPLE}"
+                         ) from None
     cells = content.get("cells") if isinstance(content, dict) else None
     if not isinstance(cells, list):
         raise ValueError(f"{name} is not a notebook (it has no list of cells): give the .ipynb "
-                         "file of a chapter you saved in JupyterLab")
+                         f"file of a chapter you saved in JupyterLab, e.g. {EXAMPLE}")
     return cells
 
 
@@ -104,7 +119,7 @@ def check_notebook(notebook: str | Path, course: Course,
     """Grade a learner's notebook; return its result, the feedback page written, the report."""
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise FileNotFoundError(f"no notebook {notebook}")
+        raise FileNotFoundError(no_notebook(notebook))
     source_path = source_for(course, notebook)
     source = SourceFacts.read(source_path)
     own_file = notebook.resolve()  # a link of the learner's is followed: the file is theirs

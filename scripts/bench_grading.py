@@ -32,15 +32,19 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import nbformat
+from extras import require  # noqa: E402  (scripts/, on the path as the script's folder)
 
-from autograder import cluster
-from autograder.course_folder import Course
-from autograder.grade_class import grade_course
-from autograder.grader.plan import PlanError, read_plan
-from autograder.grader.sandbox import Limits
-from autograder.local_pool import compute_references, default_workers
-from autograder.release import release_assignment
+require("instructor")
+
+import nbformat  # noqa: E402
+
+from autograder import cluster  # noqa: E402
+from autograder.course_folder import Course  # noqa: E402
+from autograder.grade_class import grade_course  # noqa: E402
+from autograder.grader.plan import PlanError, read_plan  # noqa: E402
+from autograder.grader.sandbox import Limits  # noqa: E402
+from autograder.local_pool import compute_references, default_workers  # noqa: E402
+from autograder.release import release_assignment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the synthetic-class tool lives with the tests

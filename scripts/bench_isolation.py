@@ -25,8 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-import psutil
+from extras import require  # noqa: E402  (scripts/, on the path as the script's folder)
+
+require("instructor", "test")
+
+import nbformat  # noqa: E402
+import psutil  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))

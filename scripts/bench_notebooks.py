@@ -17,6 +17,10 @@ import platform
 import sys
 from pathlib import Path
 
+from extras import require  # noqa: E402  (scripts/, on the path as the script's folder)
+
+require("test")
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the headless runner lives with the notebook tests
 

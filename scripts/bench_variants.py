@@ -24,7 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
+from extras import require  # noqa: E402  (scripts/, on the path as the script's folder)
+
+require("instructor")
+
+import nbformat  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))

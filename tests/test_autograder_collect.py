@@ -564,3 +564,23 @@ def test_every_notebook_in_a_zip_is_reported_even_one_that_is_no_submission(cour
     assert submitted(course) == {"ada": "work/fx_basics.ipynb"}
     assert sorted(outcomes(report)) == sorted(f"ada.zip:{member}" for member in members)
     assert all(reason for _, reason in outcomes(report).values())
+
+
+@pytest.mark.parametrize("lms", ["canvas", "moodle", "blackboard"])
+def test_a_whole_lms_download_zipped_in_the_folder_is_refused_saying_unzip(course, tmp_path,
+                                                                           lms):
+    """The LMS's "download all submissions" is one zip; put in the download folder as it came,
+    it is not one student's submission (it was collected as student 'submissions', and the
+    notebooks of the others refused): the zip is reported, saying to unzip it."""
+    download = tmp_path / "download"
+    download.mkdir()
+    with zipfile.ZipFile(download / "submissions.zip", "w") as archive:
+        for path in sorted((FIXTURES / "lms" / lms).rglob("*")):
+            if path.is_file():
+                archive.write(path, str(path.relative_to(FIXTURES / "lms" / lms)))
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {}
+    (entry,) = [e for e in report.entries if e.shown == "submissions.zip"]
+    assert entry.outcome == NOT_COLLECTED
+    assert "a whole download" in entry.reason and "unzip it" in entry.reason
+    assert all(e.outcome == NOT_COLLECTED for e in report.entries)

@@ -207,8 +207,11 @@ def test_help_lists_every_command_and_the_course_folder(capsys):
     out = capsys.readouterr().out
     for command in ("release", "collect", "grade", "export", "feedback"):
         assert command in out
+    described = " ".join(out.split("\n\n")[1].split())  # the paragraph after the usage
+    assert described.endswith("feedback, check, pythons)."), described
     assert "--course" in out and "$LLMF_COURSE" in out
-    for command in ("release", "collect", "grade", "export", "feedback", "check"):
+    for command in ("release", "collect", "grade", "export", "similarity", "feedback", "check",
+                    "pythons"):  # docs/instructors.md: every command takes --course, after too
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "$LLMF_COURSE" in capsys.readouterr().out, command
@@ -279,6 +282,89 @@ def test_commands_work_on_the_assignments_released_and_collected(tmp_path, capsy
         "fx_basics"]
     assert llmf(root, "feedback") == 0
     assert [p.parts[-2] for p in root.glob("feedback/*/*/*.html")] == ["fx_basics"]
+    assert llmf(root, "similarity") == 0  # no empty report of fx_twin, which nobody handed in
+    assert {p.name.split(".")[0] for p in (root / "similarity").iterdir()} == {"fx_basics"}
     capsys.readouterr()
     assert llmf(root, "grade", "fx_twin") == 1
     assert "nothing collected for fx_twin" in refusal(capsys)
+
+
+def test_a_grader_failure_is_graded_again_by_the_next_run(tmp_path, monkeypatch, capsys):
+    """The gradebook refuses a result (locked by Formgrader, say): the run goes on, says so in
+    words, and the next `grade` grades that notebook again instead of keeping the grader's own
+    failure as the student's 0 (which `export --lms` would hand to the LMS)."""
+    root = released_course(tmp_path / "course")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for student in ("ada", "bob"):
+        nbformat.write(synthetic.student_notebook(SOURCE, synthetic.correct_answers(SOURCE)),
+                       str(folder / f"{student}_fx_basics.ipynb"))
+    assert llmf(root, "collect", "fx_basics", folder) == 0
+    from autograder import grade_class
+
+    def locked(course, student, *_):
+        if student == "ada":
+            raise OSError("database is locked")
+        return recorded(course, student, *_)
+
+    recorded = grade_class.record_in_gradebook
+    monkeypatch.setattr(grade_class, "record_in_gradebook", locked)
+    capsys.readouterr()
+    assert llmf(root, "grade", *FAST) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "grader failed on 1 notebook" in err
+    assert "1 crashed, 1 needs manual grading" in out
+    monkeypatch.setattr(grade_class, "record_in_gradebook", recorded)
+    assert llmf(root, "grade", *FAST) == 0
+    assert "1 needs manual grading, 1 unchanged" in capsys.readouterr().out
+    llmf(root, "export", tmp_path / "grades.csv")
+    assert read_csv(tmp_path / "grades.csv")["ada"]["status"] == "needs_manual_grading"
+
+
+def test_a_file_that_cannot_be_written_is_refused_in_one_line_naming_it(course, tmp_path,
+                                                                        capsys):
+    """`export` given a folder, or a place nobody can write: one line naming the path given (not
+    a traceback, nor the name of a temporary file), status 1, nothing left behind."""
+    folder = tmp_path / "grades"
+    folder.mkdir()
+    capsys.readouterr()
+    assert llmf(course, "export", folder) == 1
+    line = last_error(capsys)
+    assert str(folder) in line and "is a directory" in line.lower() and ".tmp" not in line
+    assert list(tmp_path.iterdir()) == [folder] and not list(folder.iterdir())
+    assert llmf(course, "export", "/proc/grades.csv") == 1
+    line = last_error(capsys)
+    assert "/proc/grades.csv" in line and ".tmp" not in line and "[Errno" not in line
+
+
+def last_error(capsys) -> str:
+    """The last line on stderr (after the progress bar), which must be the refusal's own."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("llmf-grade "), line
+    return line
+
+
+def test_a_student_on_the_roster_who_handed_in_nothing_is_missing(tmp_path, capsys):
+    """The roster of `release --per-student` names the class: dan, who handed nothing in, is
+    a `missing` row of the export and gets a feedback page saying so, as an empty file does."""
+    root = released_course(tmp_path / "course")
+    (tmp_path / "roster.csv").write_text("student\nada\ndan\n")
+    assert llmf(root, "release", "--per-student", "--roster", tmp_path / "roster.csv") == 0
+    folder = tmp_path / "subs"
+    (folder / "ada").mkdir(parents=True)
+    own = nbformat.read(root / "release-per-student" / "fx_basics" / "ada" / "fx_basics.ipynb",
+                        as_version=4)
+    nbformat.write(synthetic.with_answers(own, {}), str(folder / "ada" / "fx_basics.ipynb"))
+    assert llmf(root, "collect", "fx_basics", folder) == 0
+    assert llmf(root, "grade", *FAST) == 0
+    assert "1 missing" in capsys.readouterr().out
+    assert llmf(root, "export", tmp_path / "grades.csv") == 0
+    rows = read_csv(tmp_path / "grades.csv")
+    assert set(rows) == {"ada", "dan"}
+    assert rows["dan"]["status"] == "missing" and rows["dan"]["score"] == "0.0"
+    assert rows["dan"]["reason"] == "no notebook was submitted"
+    assert llmf(root, "feedback") == 0
+    assert "no notebook was submitted" in Course(root).feedback(
+        "dan", "fx_basics", "fx_basics").read_text()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from autograder.cli import main
 from autograder.course_folder import Course, default_course_root
+from autograder.files import printable
 from autograder.grader.plan import read_plan, role
 from autograder.item_names import item_names
 from autograder.quiz_keys import read_quiz_keys
@@ -177,7 +178,23 @@ def test_check_refuses_what_is_not_a_notebook_in_one_line(name, tmp_path, capsys
     assert out == ""  # no table of zeros
     assert len(err.strip().splitlines()) == 1
     assert f"{name} is not a notebook" in err and "give the .ipynb file of a chapter" in err
+    assert "e.g. work/" in err  # the learner's own copy, where the answers are
     assert not feedback_path(notebook).exists()
+
+
+def test_check_given_no_notebook_file_says_which_to_give(tmp_path, capsys):
+    """A folder, a chapter's name without `.ipynb`, a file that is not there: one line each,
+    saying what to give instead (the learner's own copy in work/, not the repository's)."""
+    (tmp_path / f"{CHAPTER}.ipynb").write_text("{}")
+    given = {tmp_path: f"{printable(str(tmp_path))} is a folder: give one chapter notebook in it",
+             tmp_path / CHAPTER: f"did you mean {tmp_path / CHAPTER}.ipynb?",
+             tmp_path / "ch9.ipynb": "no notebook "}
+    for path, said in given.items():
+        assert main(["check", str(path)]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1, err
+        assert said in err, err
+        assert "did you mean" in said or "work/ch1_base_models.ipynb" in err, err
 
 
 def test_check_refuses_a_notebook_of_no_chapter_naming_the_chapters(tmp_path, capsys):

@@ -20,6 +20,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -257,3 +258,45 @@ def test_each_role_keeps_its_workspaces_apart(tmp_path):
     assert learner != instructor and learner.parent == instructor.parent == tmp_path
     _, env, _ = lab_command("instructor", tmp_path, environ=environ)
     assert env["JUPYTERLAB_WORKSPACES_DIR"] == str(instructor)
+
+
+def test_stopping_make_course_stops_its_jupyterlab(tmp_path):
+    """`make course` (autograder.lab) stopped by a signal (an editor's stop button, `kill`)
+    stops JupyterLab too: it ran as a child, which kept serving on its port (the next start then
+    took another port without a word)."""
+    import psutil
+
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / "notebooks" / "ch1.ipynb"))
+    port = free_port()
+    argv = [sys.executable, "-m", "autograder.lab", "learner", "--no-browser",
+            f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={TOKEN}", *(["--allow-root"] if os.geteuid() == 0 else [])]
+    env = without_venv_on_path() | {"HOME": str(tmp_path)}
+    started = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def serving() -> bool:
+        try:
+            return get(f"{base}/api/status")[0] == 200
+        except OSError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 180
+        while not serving():
+            assert started.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(0.25)
+        started.terminate()
+        started.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        while serving() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not serving(), "JupyterLab kept serving after make course was stopped"
+    finally:
+        for process in psutil.process_iter(["cmdline"]):
+            if f"--ServerApp.port={port}" in " ".join(process.info["cmdline"] or []):
+                process.kill()
+        started.kill()
+        started.wait()

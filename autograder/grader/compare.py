@@ -5,10 +5,9 @@ tolerance (like np.allclose) unless both are integers; strings and booleans must
 boolean mask matches 0/1 values); lists, tuples and arrays must have the same shape (a list and
 a tuple of the same items match: a visible check that asks for one of them says so); an array of
 float32, or of a narrower float, gets the tolerance float32 allows (precision_tolerances). The
-reason for a
-mismatch is built from the reference's facts only (its shape, its length, its kind, where the
-first difference is): nothing about the student's value (its shape, length or type), which the
-student's code chooses and could make spell out the hidden inputs.
+reason for a mismatch is built from the reference's facts only (its shape, its length, its
+kind, where the first difference is): nothing about the student's value (its shape, length or
+type), which the student's code chooses and could make spell out the hidden inputs.
 
 >>> compare([1.0, 2.0], [1.0, 2.0 + 1e-12], rtol=1e-6, atol=1e-8)
 (True, '')

@@ -341,11 +341,11 @@ class SandboxedKernel:
     def _drop_replies(self) -> None:
         """Drop, unread, every message waiting on the shell channel: the grader reads no reply
         there once the kernel has started (a cell's end and output come on IOPub)."""
-        socket = self.client.shell_channel.socket
+        shell = self.client.shell_channel.socket
         for _ in range(RECEIVE_QUEUE):  # at most a queue's worth: the caller's deadline holds
-            if not socket.poll(0):
+            if not shell.poll(0):
                 return
-            socket.recv_multipart(copy=False)
+            shell.recv_multipart(copy=False)
 
     def _collect(self, msg_id: str, deadline: float) -> Outcome:
         """Read messages of one execution until it finishes, the kernel dies or time is up."""

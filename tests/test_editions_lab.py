@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ports import free_port
 
 from autograder.course_folder import COURSE_ENV, Course, default_course_root
 from autograder.lab import (
@@ -38,12 +38,6 @@ from autograder.lab import (
 TOKEN = "llmf-test-token"
 NBGRADER_SERVER_EXTENSIONS = ("formgrader", "assignment_list", "course_list",
                               "validate_assignment")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, str]:

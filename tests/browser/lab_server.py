@@ -20,13 +20,14 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # The folders each Makefile target serves (copied from what git tracks, so no local state).
@@ -35,13 +36,6 @@ SERVED = {"course": ["notebooks", ".gitignore"], "instructor": ["course", ".giti
 INSTALL_STAMPS = (".venv/.course-installed", ".venv/.instructor-installed", ".venv/.installed")
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 30
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (the server moves on by itself if it is taken meanwhile)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def copy_tracked(folder: str, destination: Path) -> None:

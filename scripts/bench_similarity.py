@@ -9,10 +9,12 @@ by a classmate who disguises the copy (renamed variables, reordered functions, n
 few words of the written answer changed), `--published` students who hand in the published
 solutions, disguised, and `--swapped` students who hand in an honest classmate's notebook file
 as their own. It prints, per chapter and in all, the recall on the planted pairs (each copier
-found with its original, or with the published solutions), the honest pairs at or above the
-report's threshold (false pairs), the wall time of `similarity_report` (reading the submissions
-included; writing the class is not timed), and the variant mismatches the grader's reading of
-each submission flags (every swapped student, naming the classmate, and nobody else).
+found with its original, or with the published solutions, in a pair or a group), the honest
+pairs at or above the report's threshold (false pairs; a group's member and the classmate it is
+most alike, both honest, count as one), the wall time of `similarity_report` (reading the
+submissions included; writing the class is not timed), and the variant mismatches the
+grader's reading of each submission flags (every swapped student, naming the classmate, and
+nobody else).
 """
 
 from __future__ import annotations
@@ -56,10 +58,16 @@ def main() -> None:
             seconds = time.perf_counter() - started
             total_time += seconds
             reported = {frozenset(pair.students) for pair in report.pairs}
+            grouped = [{m.student for m in group.members} for group in report.groups]
             found = sum(frozenset((copier, original or PUBLISHED)) in reported
+                        or any({copier, original or PUBLISHED} <= group for group in grouped)
                         for copier, original in made.planted)
             honest = set(made.honest)
-            false = [pair for pair in report.pairs if set(pair.students) <= honest]
+            false = {frozenset(pair.students): pair.scores for pair in report.pairs
+                     if set(pair.students) <= honest}
+            false |= {frozenset((m.student, m.alike)): {group.kind: m.score}
+                      for group in report.groups for m in group.members
+                      if {m.student, m.alike} <= honest}
             found_all += found
             false_all += len(false)
             flags = synthetic_class.variant_flags(course, assignment, made.answers)
@@ -68,9 +76,9 @@ def main() -> None:
             flagged_all += flagged
             wrong_flags += len(set(flags) - {student for student, _ in made.swapped})
             print(f"{assignment}: recall {found}/{len(made.planted)}, false pairs {len(false)} "
-                  f"{[(p.students, p.scores) for p in false][:3]}, {seconds:.1f} s; variant "
-                  f"mismatches flagged {flagged}/{len(made.swapped)}, others flagged "
-                  f"{len(set(flags) - {s for s, _ in made.swapped})}")
+                  f"{[(sorted(p), scores) for p, scores in false.items()][:3]}, "
+                  f"{seconds:.1f} s; variant mismatches flagged {flagged}/{len(made.swapped)}, "
+                  f"others flagged {len(set(flags) - {s for s, _ in made.swapped})}")
         planted = len(made.planted) * len(sources)
         print(f"all chapters: recall {found_all}/{planted} ({found_all / planted:.0%}), false "
               f"pairs {false_all} among {args.honest} honest students x {len(sources)} chapters, "

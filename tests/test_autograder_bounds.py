@@ -307,8 +307,9 @@ def class_report(prints: list[list[int]], threshold: float = 0.5, holders: int =
 def expected_pairs(prints: list[list[int]], threshold: float, holders: int) -> dict:
     """{pair: code score} as the report's docstring defines them, pair by pair: fingerprints
     more than COMMON_SHARE of the class share left out; students of the same kept fingerprints
-    compared once, as the first, each other one paired with the first at 1.0; then what more
-    than `holders` of the compared answers hold left out."""
+    compared once, as the first, each other one paired with the first at 1.0; then the
+    fingerprints more than `holders` of the compared answers hold not counted as shared (but
+    still counted in each student's fingerprints)."""
     share = Counter(value for values in prints for value in set(values))
     common = {v for v, n in share.items() if n > max(MIN_COMMON, COMMON_SHARE * len(prints))}
     kept = {f"s{i:03d}": frozenset(values) - common for i, values in enumerate(prints)}
@@ -322,11 +323,11 @@ def expected_pairs(prints: list[list[int]], threshold: float, holders: int) -> d
     compared = [name for name in kept if name not in {other for _, other in same}]
     held = Counter(value for name in compared for value in kept[name])
     crowded = {value for value, n in held.items() if n > holders}
-    expected = {pair: 1.0 for pair in same if kept[pair[0]] - crowded}
+    expected = {pair: 1.0 for pair in same if kept[pair[0]]}
     for i, first in enumerate(compared):
         for second in compared[i + 1:]:
-            a, b = kept[first] - crowded, kept[second] - crowded
-            shared = len(a & b)
+            a, b = kept[first], kept[second]
+            shared = len(a & b - crowded)
             score = round(2 * shared / (len(a) + len(b)), 3) if shared else 0.0
             if shared and score >= threshold:
                 expected[first, second] = score
@@ -357,6 +358,7 @@ def test_a_class_of_alike_answers_makes_pairs_linear_in_its_fingerprints():
     fingerprints = sum(len(values) for values in prints)
     assert made <= MAX_HOLDERS * fingerprints // 2 and reads <= 4 * (len(prints) + 2)
     assert len(report.same) == 10 and len(report.pairs) == 80 and report.crowded == 400
+    assert sorted(len(group.members) for group in report.groups) == [55, 55]
     page = similarity.html_page(report)
     assert "s000 and 8 more: s010, s020" in page and "400 fingerprint(s) held by more" in page
     assert {pair.students: pair.scores["code"] for pair in report.pairs} == \

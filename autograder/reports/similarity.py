@@ -9,20 +9,25 @@ and every string `s`. So renamed variables, reordered functions, new comments an
 whitespace change no fingerprint. Written answers are compared as text: shingles of
 `WORD_SHINGLE` lower-cased words. Before comparing, the fingerprints of the starter text (the
 classroom edition's answer cells) are taken away, and so are those that more than
-`COMMON_SHARE` of the class share (the idiom everyone writes says nothing about copying).
+`COMMON_SHARE` of the class share, a majority (the idiom everyone writes says nothing about
+copying; what a minority shares, however large, may).
 
 What is compared costs work linear in the class, however alike its answers: students whose kept
 fingerprints are the same (a copy handed in by many) are compared once, as the first of them,
 and each of the others is reported with that first one; and a fingerprint that more than
-`MAX_HOLDERS` distinct answers hold is left out like a common one, so no fingerprint makes more
-than MAX_HOLDERS² / 2 pairs (groups of 20 alike students in a class of 200 made every one of
-their pairs for every fingerprint: 1,900 pairs, each on the page). The page says both.
+`MAX_HOLDERS` distinct answers hold (crowded) makes no pairs, so no fingerprint makes more than
+MAX_HOLDERS² / 2 pairs (groups of 20 alike students in a class of 200 made every one of their
+pairs for every fingerprint: 1,900 pairs, each on the page). The students crowded fingerprints
+link, a ring of copiers that each disguised one answer their own way, are found by `groups.py`
+in linear work and reported as groups: who, whom each is most alike, and what they share. The
+page says all three.
 
 A pair's score, per kind (code, text), is the Dice coefficient of its two fingerprint sets,
-2 |A ∩ B| / (|A| + |B|): 1.0 for the same answers, near 0 for unrelated ones. Every submission
-is also compared with the instructor's solutions (the source notebook's answer cells and model
-answers: they are published), under the name `PUBLISHED`. Pairs whose higher score reaches the
-threshold are reported, ranked, with their matching lines side by side.
+2 |A ∩ B| / (|A| + |B|): 1.0 for the same answers, near 0 for unrelated ones; only the shared
+fingerprints that are not crowded count in A ∩ B (a crowded one counts in a group's score).
+Every submission is also compared with the instructor's solutions (the source notebook's answer
+cells and model answers: they are published), under the name `PUBLISHED`. Pairs whose higher
+score reaches the threshold are reported, ranked, with their matching lines side by side.
 
 Whatever a student wrote is read within bounds (`MAX_CELL_CHARS` per cell, `MAX_DOCUMENT_CHARS`
 per student and kind) and only ever shown HTML-escaped, with every character that would hide,
@@ -45,7 +50,7 @@ import re
 import tokenize
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 from pathlib import Path
 
@@ -57,12 +62,13 @@ from autograder.files import atomic_write, visible
 from autograder.grader.plan import Plan, read_plan, release_version, role, without_solution_markers
 from autograder.grader.submission import read_submission, read_submitted
 from autograder.grader.syntax import source_lines
+from autograder.reports.groups import Group, Member, linked_groups
 from autograder.reports.spreadsheet import write_csv
 
 CODE_GRAM = 7  # tokens per fingerprinted k-gram of code
 WINDOW = 4  # winnowing window: any match of CODE_GRAM + WINDOW - 1 tokens is always found
 WORD_SHINGLE = 5  # words per shingle of a written answer
-COMMON_SHARE = 0.3  # fingerprints in more than this share of the class are ignored
+COMMON_SHARE = 0.5  # fingerprints held by more than this share of the class are ignored
 MIN_COMMON = 4  # ... but only when at least this many students share them
 MAX_HOLDERS = 20  # fingerprints held by more distinct answers are left out too
 THRESHOLD = 0.85  # the default score from which a pair is reported (scripts/bench_similarity.py)
@@ -109,7 +115,8 @@ class Report:
     documents: dict[str, dict[str, Document]]  # kind -> student -> document
     # the first of each group of students whose kept fingerprints are the same -> the others
     same: dict[str, list[str]] = field(default_factory=dict)
-    crowded: int = 0  # fingerprints left out for being held by more than MAX_HOLDERS answers
+    crowded: int = 0  # fingerprints held by more than MAX_HOLDERS answers: they make no pairs
+    groups: list[Group] = field(default_factory=list)  # the students they link (groups.py)
 
 
 def code_tokens(code: str) -> list[tuple[str, int]]:
@@ -237,11 +244,14 @@ def _student_texts(course: Course, assignment: str, student: str,
     return texts if found else None
 
 
+def covered_lines(doc: Document, values: frozenset[int] | set[int]) -> set[int]:
+    """The lines of `doc` that its fingerprints among `values` cover."""
+    return {line for value in values & doc.fingerprints.keys()
+            for first, last in doc.fingerprints[value] for line in range(first, last + 1)}
+
+
 def _matched_lines(a: Document, b: Document, shared: set[int]) -> tuple[set[int], set[int]]:
-    def lines(doc: Document) -> set[int]:
-        return {line for value in shared for first, last in doc.fingerprints[value]
-                for line in range(first, last + 1)}
-    return lines(a), lines(b)
+    return covered_lines(a, shared), covered_lines(b, shared)
 
 
 def same_answers(names: list[str], kept: dict[str, dict[str, frozenset[int]]]
@@ -256,10 +266,10 @@ def same_answers(names: list[str], kept: dict[str, dict[str, frozenset[int]]]
     return {group[0]: group[1:] for group in groups.values() if len(group) > 1}
 
 
-def crowded_fingerprints(kept: dict[str, frozenset[int]]) -> set[int]:
+def crowded_fingerprints(kept: dict[str, frozenset[int]]) -> frozenset[int]:
     """The fingerprints more than MAX_HOLDERS of the documents `kept` hold."""
     holders = Counter(value for values in kept.values() for value in values)
-    return {value for value, count in holders.items() if count > MAX_HOLDERS}
+    return frozenset(value for value, count in holders.items() if count > MAX_HOLDERS)
 
 
 def shared_counts(order: list[str], kept: dict[str, frozenset[int]]
@@ -285,9 +295,8 @@ def shared_counts(order: list[str], kept: dict[str, frozenset[int]]
 
 def similarity_report(course: Course, assignment: str, threshold: float | None = None
                       ) -> Report:
-    """Compare every pair of the assignment's submissions, and each with PUBLISHED; report the
-    pairs scoring at least `threshold` (default THRESHOLD) that share any fingerprint (a pair
-    that shares none scores 0 and is never reported)."""
+    """Read the assignment's submissions and sources, and `compare` them: every pair of
+    students, and each with PUBLISHED, reported from `threshold` (default THRESHOLD)."""
     threshold = THRESHOLD if threshold is None else threshold
     sources = {nb: _SourceTexts.read(course.source(assignment, nb))
                for nb in course.notebooks(assignment)}
@@ -296,49 +305,90 @@ def similarity_report(course: Course, assignment: str, threshold: float | None =
         texts = _student_texts(course, assignment, student, sources)
         for kind in KINDS if texts is not None else ():
             documents[kind][student] = document(texts[kind], kind)
-    names = sorted(documents["code"])
-    ignored: dict[str, set[int]] = {}
+    starter = {}
     for kind in KINDS:
-        starter = document([t for f in sources.values() for t in f.starter[kind]], kind)
-        share = Counter(value for doc in documents[kind].values() for value in doc.fingerprints)
-        limit = max(MIN_COMMON, COMMON_SHARE * len(names))
-        ignored[kind] = set(starter.fingerprints) | {v for v, n in share.items() if n > limit}
+        starter[kind] = document([t for f in sources.values() for t in f.starter[kind]], kind)
         documents[kind][PUBLISHED] = document(
             [t for f in sources.values() for t in f.published[kind]], kind)
-    kept = {kind: {name: frozenset(doc.fingerprints) - ignored[kind]
-                   for name, doc in documents[kind].items()} for kind in KINDS}
+    return compare(assignment, documents, starter, threshold)
+
+
+def compare(assignment: str, documents: dict[str, dict[str, Document]],
+            starter: dict[str, Document], threshold: float) -> Report:
+    """The report on `documents` ({kind: {student or PUBLISHED: document}}), the starter's
+    fingerprints (`starter`, per kind) and those more than COMMON_SHARE of the students hold
+    left out: the pairs scoring at least `threshold`, and the groups linked through the
+    fingerprints more than MAX_HOLDERS of the compared answers hold (`groups.py`).
+
+    A pair's score is the Dice coefficient of the fingerprints its two students keep, but
+    counts as shared only those held by at most MAX_HOLDERS answers (so no fingerprint makes
+    more pairs than that): never more than the whole Dice coefficient, and equal to it unless
+    the two share a crowded fingerprint, which `groups.py` weighs whole. A pair that shares no
+    such fingerprint scores 0 and is never reported."""
+    names = sorted(name for name in documents["code"] if name != PUBLISHED)
+    limit = max(MIN_COMMON, COMMON_SHARE * len(names))
+    kept: dict[str, dict[str, frozenset[int]]] = {}
+    for kind in KINDS:
+        share = Counter(value for name in names for value in documents[kind][name].fingerprints)
+        ignored = set(starter[kind].fingerprints) | {v for v, n in share.items() if n > limit}
+        kept[kind] = {name: frozenset(doc.fingerprints) - ignored
+                      for name, doc in documents[kind].items()}
     same = same_answers(names, kept)
     others = {name for group in same.values() for name in group}
     compared = [name for name in names if name not in others] + [PUBLISHED]
-    crowded = 0
+    crowded, groups, counts = 0, [], {}
     for kind in KINDS:
         left_out = crowded_fingerprints({name: kept[kind][name] for name in compared})
-        kept[kind] = {name: values - left_out for name, values in kept[kind].items()}
+        counts[kind] = shared_counts(compared, {name: kept[kind][name] - left_out
+                                                for name in compared})
+        unreported = Counter({(a, b): count for (a, b), count in counts[kind].items()
+                              if pair_score(count, kept[kind][a], kept[kind][b]) < threshold})
+        groups += [with_same(group, same) for group in linked_groups(
+            kind, compared, kept[kind], left_out, unreported, threshold, MAX_HOLDERS)]
         crowded += len(left_out)
-    counts = {kind: shared_counts(compared, kept[kind]) for kind in KINDS}
     pairs, highest = [], {s: (0.0, "") for s in names}
+
+    def raise_highest(student: str, score: float, other: str) -> None:
+        if student in highest and score > highest[student][0]:
+            highest[student] = (score, other)
 
     def add(a: str, b: str, scores: dict[str, float]) -> None:
         score = max(scores.values())
         if not score:
             return
-        for student, other in ((a, b), (b, a)):
-            if student in highest and score > highest[student][0]:
-                highest[student] = (score, other)
+        raise_highest(a, score, b)
+        raise_highest(b, score, a)
         if score >= threshold:
             matched = {kind: _matched_lines(documents[kind][a], documents[kind][b],
                                             kept[kind][a] & kept[kind][b]) for kind in KINDS}
             pairs.append(Pair((a, b), scores, matched))
 
     for a, b in sorted(set().union(*counts.values())):
-        add(a, b, {kind: round(2 * counts[kind][a, b] / (len(kept[kind][a])
-                                                        + len(kept[kind][b])), 3)
-                   if counts[kind][a, b] else 0.0 for kind in KINDS})
+        add(a, b, {kind: pair_score(counts[kind][a, b], kept[kind][a], kept[kind][b])
+                   for kind in KINDS})
     for first, group in same.items():
         for other in group:
             add(first, other, {kind: 1.0 if kept[kind][first] else 0.0 for kind in KINDS})
+    for group in groups:
+        for member in group.members:
+            raise_highest(member.student, member.score, member.alike)
     pairs.sort(key=lambda pair: (-pair.score, pair.students))
-    return Report(assignment, threshold, pairs, highest, documents, same, crowded)
+    return Report(assignment, threshold, pairs, highest, documents, same, crowded, groups)
+
+
+def pair_score(shared: int, first: frozenset[int], second: frozenset[int]) -> float:
+    """A pair's score: 2 `shared` / (|first| + |second|), to 3 places (0 when none shared)."""
+    return round(2 * shared / (len(first) + len(second)), 3) if shared else 0.0
+
+
+def with_same(group: Group, same: dict[str, list[str]]) -> Group:
+    """`group` with, after each member, the students who handed in the same answers as they
+    did (`same_answers`), each most alike them at 1.0."""
+    members = []
+    for member in group.members:
+        members.append(member)
+        members += [Member(other, 1.0, member.student) for other in same.get(member.student, ())]
+    return replace(group, members=tuple(members))
 
 
 STYLE = """
@@ -371,6 +421,25 @@ def _side(doc: Document, lines: set[int]) -> str:
         out.append(f"<mark>{text}</mark>")
         previous = number
     return "<pre>" + "\n".join(out) + "</pre>"
+
+
+def _groups_html(report: Report) -> str:
+    """The report's groups: each member with the classmate they are most alike and the score,
+    and the first member's lines that hold the group's core, marked."""
+    out = []
+    for number, group in enumerate(report.groups, 1):
+        first = group.members[0].student
+        doc = report.documents[group.kind][first]
+        rows = "".join(f"<tr><td>{visible_html(m.student)}</td><td>{visible_html(m.alike)}</td>"
+                       f"<td>{m.score:.2f}</td></tr>" for m in group.members)
+        out.append(
+            f"<h3 id='group-{number}'>Group {number}: "
+            f"{'code answers' if group.kind == 'code' else 'written answers'} of "
+            f"{len(group.members)} students</h3><p>{len(group.core)} fingerprint(s) held by at "
+            f"least half of them, on these lines of {visible_html(first)}'s:</p>"
+            f"{_side(doc, covered_lines(doc, group.core))}<table><tr><th>student</th>"
+            f"<th>most alike</th><th>score</th></tr>{rows}</table>")
+    return "".join(out)
 
 
 def html_page(report: Report) -> str:
@@ -406,8 +475,9 @@ def html_page(report: Report) -> str:
                 f"all.</p><ul>{same}</ul>")
     if report.crowded:
         same += (f"<p>{report.crowded} fingerprint(s) held by more than {MAX_HOLDERS} "
-                 "different answers were left out too, like the common ones, so that no "
-                 "fingerprint makes more pairs than that.</p>")
+                 "different answers make no pairs (so that no fingerprint makes more pairs "
+                 "than that); the students whose answers are alike through them are the "
+                 f"groups below.</p>{_groups_html(report)}")
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity: "
         f"{escape(report.assignment)}</title><style>{STYLE}</style></head><body>"
@@ -425,14 +495,18 @@ def report_folder(course: Course) -> Path:
 
 
 def write_report(course: Course, report: Report) -> tuple[Path, Path]:
-    """Write the page, the CSV of reported pairs and every student's highest score (read by
-    `llmf-grade export`). Returns (page, csv)."""
+    """Write the page, the CSV of reported pairs, the CSV of the groups' members and every
+    student's highest score (read by `llmf-grade export`). Returns (page, csv of pairs)."""
     folder = report_folder(course)
     rows = [["rank", "student_a", "student_b", "score", "code", "text"]]
     rows += [[rank, *pair.students, pair.score, pair.scores["code"], pair.scores["text"]]
              for rank, pair in enumerate(report.pairs, 1)]
     page = atomic_write(folder / f"{report.assignment}.html", html_page(report))
     table = write_csv(folder / f"{report.assignment}.csv", rows)
+    members = [["group", "kind", "student", "most_alike", "score"]]
+    members += [[number, group.kind, m.student, m.alike, m.score]
+                for number, group in enumerate(report.groups, 1) for m in group.members]
+    write_csv(folder / f"{report.assignment}.groups.csv", members)
     atomic_write(folder / f"{report.assignment}.highest.json", json.dumps(report.highest))
     return page, table
 

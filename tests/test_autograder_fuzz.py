@@ -863,3 +863,33 @@ def test_numbers_in_a_numpy_subclass_or_object_array_are_read_as_those_numbers(s
     read = decode(encode(value))
     expected = numbers.reshape(shape[0], -1) if form == "matrix" else numbers
     assert compare(read, expected, rtol=0, atol=0) == (True, ""), plain(form)
+
+
+@pytest.fixture(scope="module")
+def similarity_course(tmp_path_factory) -> Path:
+    """A course of the fixture's source and nothing handed in yet."""
+    root = tmp_path_factory.mktemp("similarity")
+    shutil.copytree(SOURCE.parent, root / "source" / "fx_basics")
+    return root
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(files=st.lists(hostile_submission(), min_size=2, max_size=3))
+def test_a_class_with_hostile_notebooks_gets_its_similarity_report(similarity_course, files):
+    """Per stage, the similarity report: whatever the files handed in (hostile or malformed,
+    under ids holding markup, a bidi override or bytes that are not UTF-8), `llmf-grade
+    similarity` ends, writes its page and tables, and shows nothing a student wrote raw."""
+    course = Course(similarity_course)
+    shutil.rmtree(similarity_course / "submitted", ignore_errors=True)
+    students = ["ada", "m<script>x", "m\u202ey", "m\udcff"][:len(files) + 1]
+    for student, raw in zip(students, [json.dumps(HONEST).encode(), *files], strict=True):
+        path = course.submission(student, "fx_basics", "fx_basics")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+    assert main(["--course", str(similarity_course), "similarity", "fx_basics"]) == 0
+    page = (similarity_course / "similarity" / "fx_basics.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "\u202e" not in page
+    for table in ("fx_basics.csv", "fx_basics.groups.csv"):
+        (similarity_course / "similarity" / table).read_text(encoding="utf-8")

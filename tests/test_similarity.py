@@ -273,3 +273,20 @@ def test_the_lines_marked_are_the_lines_copied_whatever_comes_before_them(prefix
     before a copied passage hold and however they end."""
     prefix = "".join(f"# {part}{end}" for part in prefix)
     assert marked_lines(prefix, kind) == COPIED[kind].split("\n")[:-1]
+
+
+def test_a_student_whose_id_is_the_published_solutions_name_is_compared_like_any(tmp_path):
+    """An id is a folder's name, and "(published solutions)", the name the report gave the
+    instructor's solutions, was one a folder may have: a copier under that id had their answers
+    replaced by the published ones and was compared with nobody. The published solutions' name
+    now holds a "/", which no folder's name can."""
+    made = synthetic_class.synthetic_class({CHAPTER: SOURCE}, honest=4, copied_pairs=1,
+                                           published_copies=0, seed=3)
+    [(copier, original)] = made.planted
+    named = "(published solutions)"
+    made.answers[named], made.written[named] = made.answers.pop(copier), made.written.pop(copier)
+    report = similarity.similarity_report(_course_with(tmp_path, made.answers, made.written),
+                                          CHAPTER)
+    assert frozenset((named, original)) in {frozenset(pair.students) for pair in report.pairs}
+    assert report.highest[named] == (report.highest[original][0], original)
+    assert "/" in similarity.PUBLISHED

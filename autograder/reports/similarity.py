@@ -77,7 +77,7 @@ MAX_DOCUMENT_CHARS = 100_000
 SHOWN_LINES = 60  # lines of each side shown on the page per pair and kind
 SHOWN_CHARS = 300  # characters shown of each line
 SHOWN_SAME = 50  # students named of a group who handed in the same answers
-PUBLISHED = "(published solutions)"
+PUBLISHED = "published/solutions"  # a "/": no student id (a folder's name) can be it
 KINDS = ("code", "text")
 KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins))
 

@@ -28,6 +28,7 @@ from autograder.grader.submission import (
     MAX_JSON_VALUES,
     cell_text,
     json_values,
+    notebook_bytes,
     read_submission,
     read_submitted,
 )
@@ -59,7 +60,7 @@ def read_cells(notebook: Path) -> list:
     submitted = read_submitted(Path(notebook).resolve())
     if submitted is None:
         raise FileNotFoundError(no_notebook(Path(notebook)))
-    name, raw = printable(notebook.name), submitted.data
+    name, raw = printable(notebook.name), notebook_bytes(submitted.data)
     if len(raw) > MAX_BYTES:
         raise ValueError(f"{name} is larger than {MAX_BYTES >> 20} MB: clear its outputs in "
                          "JupyterLab (Edit > Clear Outputs of All Cells), save it and check again")

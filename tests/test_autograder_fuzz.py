@@ -13,6 +13,7 @@ exports and gives feedback to a class through the real command line, with the sa
 from __future__ import annotations
 
 import builtins
+import codecs
 import contextlib
 import copy
 import csv
@@ -75,6 +76,7 @@ from autograder.in_kernel.messages import (
 from autograder.protocol import decode, encode, hidden_report, to_jsonable
 from autograder.records import Status, load_result
 from autograder.reports.feedback import SourceFacts, feedback_page, text_report
+from autograder.selfcheck import read_cells
 
 PLAN = read_plan(SOURCE)
 LIMITS = Limits(cell_timeout=5, notebook_timeout=60)
@@ -169,6 +171,30 @@ def test_reading_a_malformed_file_never_raises(raw):
     assert submission.problem is None or submission.problem[0] in (Status.MISSING, Status.CRASHED)
     for text in [*submission.answers.values(), *submission.written.values()]:
         text.encode("utf-8")  # what reaches the kernel and the graded copy is valid text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=malformed_file() | st.just(json.dumps(HONEST).encode()))
+def test_a_byte_order_mark_before_a_notebook_changes_nothing_read(tmp_path_factory, raw):
+    """An editor may write a UTF-8 byte-order mark first (Notepad does): the honest notebook so
+    saved was refused as "not JSON" and lost every point (`llmf-grade check` refused it too).
+    Property: whatever the file, the grader and the check read it with a mark before it as they
+    read it without (the same answers, written answers, added cells, or the same problem)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    plain_read, marked_read = (read_submission(data, PLAN) for data in
+                               (raw, codecs.BOM_UTF8 + raw))
+    assert ((marked_read.problem, marked_read.answers, marked_read.written, marked_read.added)
+            == (plain_read.problem, plain_read.answers, plain_read.written, plain_read.added))
+    folder = tmp_path_factory.mktemp("marked")
+    checked = []
+    for name, data in (("plain.ipynb", raw), ("marked.ipynb", codecs.BOM_UTF8 + raw)):
+        (folder / name).write_bytes(data)
+        try:
+            checked.append(read_cells(folder / name))
+        except ValueError as refused:
+            checked.append(str(refused).split(" ", 1)[1])  # the name aside, the same words
+    assert checked[0] == checked[1]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,6 +22,7 @@ own and runs where it stands; an answer cell turned into a markdown or raw cell 
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections import Counter
@@ -134,11 +135,18 @@ def json_values(raw: bytes) -> int:
     return sum(bare.count(mark) for mark in (b",", b":", b"{", b"["))
 
 
+def notebook_bytes(raw: bytes) -> bytes:
+    """A notebook file's text as bytes: the file without the UTF-8 byte-order mark an editor may
+    put first (Notepad does; Jupyter writes none), which is no part of the text."""
+    return raw.removeprefix(codecs.BOM_UTF8)
+
+
 def parse_notebook(raw: bytes | None):
     """(notebook as parsed JSON, problem): exactly one of them is None. The notebook is the
     file's JSON object with a list of cells; nothing else about its structure is assumed."""
     if raw is None:
         return None, (Status.MISSING, "no notebook was submitted")
+    raw = notebook_bytes(raw)
     if len(raw) > MAX_BYTES:
         return None, (Status.CRASHED, f"the file is larger than {MAX_BYTES // 2**20} MB")
     if not raw.strip():

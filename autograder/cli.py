@@ -270,8 +270,8 @@ def cmd_similarity(args) -> None:
     for assignment in tqdm(chosen, desc="similarity", unit="assignment"):
         report = similarity_report(course, assignment, args.threshold)
         page, table = write_report(course, report)
-        print(f"{assignment}: {len(report.pairs)} pair(s) at or above {report.threshold:.2f}: "
-              f"{page}, {table}")
+        print(f"{assignment}: {len(report.pairs)} pair(s) at or above {report.threshold:.2f} "
+              f"and {len(report.groups)} group(s): {page}, {table}")
 
 
 def cmd_feedback(args) -> None:

@@ -7,11 +7,16 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import resource
 import shutil
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import nbformat
+import per_user_counts
 import psutil
 import pytest
 import synthetic
@@ -324,6 +329,82 @@ def test_the_kernel_leaves_the_grader_its_per_user_quotas(bounded_kernel):
     os.close(grader)
     assert kernel.execute("import os\nfor _fd in _held:\n    os.close(_fd)",
                           timeout=30).status == "ok"
+
+# {resource limit: the count of per_user_counts it bounds}
+RLIMIT_COUNTS = {resource.RLIMIT_SIGPENDING: "sigpending", resource.RLIMIT_MSGQUEUE: "msgqueue",
+                 resource.RLIMIT_MEMLOCK: "memlock"}
+TAKE_ALL = Path(per_user_counts.__file__).read_text() + "\nprint(json.dumps(take_all()))\n"
+
+
+def taken_by_a_kernel(mode: str) -> tuple[SandboxedKernel, dict[str, int]]:
+    """A sandboxed kernel that took all it may of each per-user count, and holds it."""
+    kernel = started(BOUNDED, mode)
+    outcome = kernel.execute("import json\n" + TAKE_ALL, timeout=60)
+    assert outcome.status == "ok", outcome.error
+    return kernel, json.loads(outcome.output)
+
+
+def test_a_kernel_takes_at_most_its_share_of_each_per_user_count_and_leaves_the_rest(bounding):
+    """Queued real-time signals, POSIX message-queue bytes and locked shared memory are counted
+    per user (the user who grades, whose every process and sandbox shares them) and bounded by
+    resource limits. A kernel raising its limits and taking all it can holds at most the
+    sandbox's share of each; meanwhile the grader still takes one more of each, and a classmate's
+    kernel graded next takes as much as the first did (nothing was left held)."""
+    assert set(RLIMIT_COUNTS) == set(own_namespace.RLIMIT_SHARES)
+    kernel, taken = taken_by_a_kernel(bounding)
+    try:
+        for kind, count in RLIMIT_COUNTS.items():
+            assert 0 < taken[count] <= own_namespace.RLIMIT_SHARES[kind], (count, taken)
+            assert per_user_counts.take_one(count), f"the kernel took {taken} and left none"
+    finally:
+        kernel.stop()
+    classmate, taken_next = taken_by_a_kernel(bounding)
+    classmate.stop()
+    assert taken_next == taken
+
+
+LOWERED = """
+import json, resource, sys
+from autograder.grader.own_namespace import RLIMIT_SHARES, lower_limits
+for kind, (soft, hard) in json.loads(sys.argv[1]):
+    resource.setrlimit(kind, (soft, hard))
+lower_limits()
+print(json.dumps({kind: resource.getrlimit(kind) for kind in RLIMIT_SHARES}))
+"""
+
+
+@st.composite
+def grader_limits(draw, kind: int) -> tuple[int, int]:
+    """A (soft, hard) limit the grader may have of `kind`: a hard limit at most its present one
+    (any value, one near the share, or none), a soft one at most that."""
+    def at_most(top: int) -> st.SearchStrategy[int]:
+        share = own_namespace.RLIMIT_SHARES[kind]
+        near = [limit for limit in (0, 1, share - 1, share, share + 1, 2 * share) if limit <= top]
+        return st.one_of(st.sampled_from(near), st.integers(0, top))
+
+    infinite = resource.RLIM_INFINITY
+    present = resource.getrlimit(kind)[1]
+    hard = draw(at_most(10**7) | st.just(infinite) if present == infinite else at_most(present))
+    soft = draw(st.just(hard) | at_most(10**7 if hard == infinite else hard))
+    return soft, hard
+
+
+@settings(max_examples=40, deadline=None)
+@given(limits=st.tuples(*(grader_limits(kind) for kind in own_namespace.RLIMIT_SHARES)))
+def test_the_sandbox_limits_are_the_share_or_the_graders_own_when_lower_and_cannot_be_raised(
+        limits):
+    """Whatever limits the grader runs with, the namespace's maker gets, soft and hard, the
+    share or the grader's own soft limit if lower: never more than either, never a raisable
+    hard limit above it."""
+    drawn = dict(zip(own_namespace.RLIMIT_SHARES, limits, strict=True))
+    done = subprocess.run([sys.executable, "-c", LOWERED, json.dumps(list(drawn.items()))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for kind, (soft, hard) in json.loads(done.stdout).items():
+        wanted = min(own_namespace.RLIMIT_SHARES[int(kind)], *(
+            limit for limit in drawn[int(kind)] if limit != resource.RLIM_INFINITY))
+        assert soft == hard == wanted, (kind, drawn[int(kind)], soft, hard)
+
 
 def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(bounding):
     """The sample: a notebook that wrote 757 MB in 60,000 files into the folder of its connection

@@ -13,6 +13,18 @@ bounds moot. So bubblewrap starts inside a user namespace made here, before any 
 whose maxima (NAMESPACE_MAXIMA) let it make the sandbox's own user namespace and the kernel no
 further one, and only a few inotify and fanotify instances and watches.
 
+Four per-user counts are bounded by resource limits instead (since Linux 5.14): queued
+real-time signals and POSIX timers (RLIMIT_SIGPENDING), POSIX message-queue bytes
+(RLIMIT_MSGQUEUE), shared memory locked in RAM (RLIMIT_MEMLOCK) and processes. Each is counted
+in every user namespace up the chain to the one of the user who grades, and what a namespace's
+processes hold there may not pass the limit its maker had when it made it. So this process
+lowers those limits, soft and hard, to RLIMIT_SHARES before it makes the namespace: whatever the
+sandbox does, it holds at most that share of the user's count, and the grader keeps the rest.
+(Processes are bounded already, by autograder.in_kernel.boot and the control group.) The share
+is one for all the sandboxes that run at once: Linux checks the count of the user who grades,
+which they all add to, against each one's limit, so a kernel that holds its whole share leaves
+none to a classmate's kernel graded beside it, until it stops.
+
 Only root may mount on the host, but any user may mount a tmpfs, `size=` and `nr_inodes=`
 included, in a user and mount namespace of their own. So a grader that is not root has this
 module mount the kernel's scratch folder and its writable folders in that namespace, exactly as
@@ -31,6 +43,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +61,13 @@ NAMESPACE_MAXIMA = {
     "max_fanotify_groups": 16,  # of its user's 128
     "max_fanotify_marks": 1024,  # of its user's about 200,000
 }
+# {resource limit: the most of its user's count the sandbox may hold}, set before the namespace
+# is made (its maxima for these counts are its maker's limits then); never above the grader's own
+RLIMIT_SHARES = {
+    resource.RLIMIT_SIGPENDING: 256,  # queued real-time signals and POSIX timers (of ~96,000)
+    resource.RLIMIT_MSGQUEUE: 128 * 1024,  # POSIX message-queue bytes (of 800 KiB by default)
+    resource.RLIMIT_MEMLOCK: 1024 * 1024,  # locked shared memory (of 8 MiB by default)
+}
 
 
 def command(inner: list[str], mount: tuple[Path, int, int] | None = None) -> list[str]:
@@ -62,6 +82,16 @@ def socket_path(pid: int, runtime_dir: Path) -> str:
     """Where the grader finds the kernel's sockets ("<...>/socket" + "-N") from outside the
     namespace of the process `pid` that mounted the scratch folder."""
     return f"/proc/{pid}/root{runtime_dir}/socket"
+
+
+def lower_limits() -> None:
+    """Lower this process's limits to RLIMIT_SHARES, soft and hard (those of the namespace made
+    next, and of every process in it, which cannot raise them again); a limit already lower is
+    kept."""
+    for kind, share in RLIMIT_SHARES.items():
+        soft, hard = resource.getrlimit(kind)
+        most = min([share, *(limit for limit in (soft, hard) if limit != resource.RLIM_INFINITY)])
+        resource.setrlimit(kind, (most, most))
 
 
 def enter_own_namespace() -> None:
@@ -89,6 +119,7 @@ def main(argv: list[str]) -> None:
     mount = (Path(options[1]), int(options[2]), int(options[3])) if options else None
     carried = {path.name: path.read_bytes() for path in mount[0].iterdir()
                if path.is_file()} if mount else {}
+    lower_limits()
     enter_own_namespace()
     bound_namespace()
     if mount:

@@ -5,6 +5,7 @@ tmpfs, the bounds on what the grader reads from a kernel, and Ctrl-C on `llmf-gr
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
 import resource
@@ -35,7 +36,7 @@ from hypothesis import strategies as st
 
 from autograder.cli import main
 from autograder.course_folder import Course
-from autograder.grader import cgroups, mounts, own_namespace, sandbox
+from autograder.grader import cgroups, mounts, own_namespace, sandbox, syscall_filter
 from autograder.grader import kernel as kernel_module
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
 from autograder.grader.mounts import SOCKETS_BYTES, SOCKETS_FILES
@@ -404,6 +405,66 @@ def test_the_sandbox_limits_are_the_share_or_the_graders_own_when_lower_and_cann
         wanted = min(own_namespace.RLIMIT_SHARES[int(kind)], *(
             limit for limit in drawn[int(kind)] if limit != resource.RLIM_INFINITY))
         assert soft == hard == wanted, (kind, drawn[int(kind)], soft, hard)
+
+
+# Run in the kernel: add as many keys to its session keyring as Linux lets it (each counted in
+# the quota of the user who grades); print how many, or why none.
+ADD_KEYS = r"""
+import ctypes, errno
+_libc = ctypes.CDLL(None, use_errno=True)
+_added = 0
+while _added < 300_000 and _libc.syscall(248, b"user", f"k{_added}".encode(), b"x" * 100, 100,
+                                         ctypes.c_int(-3)) >= 0:  # add_key(..., @s)
+    _added += 1
+print(_added, errno.errorcode[ctypes.get_errno()])
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the snippet's call number is x86_64's")
+def test_the_kernel_holds_no_key_of_the_graders_keyring_quota(bounded_kernel):
+    """Keys are counted per user id whatever the namespace (20,000 bytes for a user, 25,000,000
+    for root): a kernel adding keys until refused adds none (ENOSYS), and the grader adds one."""
+    kernel, _ = bounded_kernel
+    outcome = kernel.execute(ADD_KEYS, timeout=60)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.output.split() == ["0", "ENOSYS"]
+    grader = ctypes.CDLL(None, use_errno=True)
+    key = grader.syscall(248, b"user", b"llmf-probe", b"x" * 100, 100, ctypes.c_int(-3))
+    assert key >= 0, errno.errorcode[ctypes.get_errno()]
+    assert grader.syscall(250, 3, ctypes.c_long(key)) == 0  # keyctl(KEYCTL_REVOKE, key)
+
+
+def verdict(instructions: list[tuple[int, int, int, int]], abi: int, number: int) -> int:
+    """What a classic-BPF seccomp program returns for a call (`number`, made through `abi`):
+    the loads, jumps and returns syscall_filter writes, read as Linux reads them."""
+    at, accumulator = 0, 0
+    fields = {syscall_filter.NUMBER_AT: number, syscall_filter.ABI_AT: abi}
+    while True:
+        code, if_true, if_false, operand = instructions[at]
+        if code == syscall_filter.RETURN:
+            return operand
+        if code == syscall_filter.LOAD_WORD:
+            accumulator, at = fields[operand], at + 1
+            continue
+        holds = accumulator == operand if code == syscall_filter.JUMP_IF_EQUAL \
+            else accumulator >= operand
+        at += 1 + (if_true if holds else if_false)
+
+
+@settings(max_examples=500, deadline=None)
+@given(machine=st.sampled_from(sorted(syscall_filter.NATIVE)), data=st.data())
+def test_the_filter_refuses_exactly_the_keyring_calls_and_every_other_abi(machine, data):
+    """Any call through any ABI, on each machine the filter knows: refused (ENOSYS) if it is a
+    keyring call of the machine's own ABI, or made through another ABI, else allowed."""
+    abi, foreign_from, refused = syscall_filter.NATIVE[machine]
+    calls = st.sampled_from(sorted(refused.values())).flatmap(
+        lambda number: st.sampled_from([number - 1, number, number + 1]))
+    number = data.draw(calls | st.integers(0, 2**32 - 1) | st.integers(0, 1024))
+    through = data.draw(st.just(abi) | st.integers(0, 2**32 - 1))
+    wanted = syscall_filter.REFUSE if (
+        through != abi or number in refused.values()
+        or (foreign_from is not None and number >= foreign_from)) else syscall_filter.ALLOW
+    assert verdict(syscall_filter.program(machine), through, number) == wanted
 
 
 def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(bounding):

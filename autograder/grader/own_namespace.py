@@ -25,6 +25,10 @@ is one for all the sandboxes that run at once: Linux checks the count of the use
 which they all add to, against each one's limit, so a kernel that holds its whole share leaves
 none to a classmate's kernel graded beside it, until it stops.
 
+Keyring quotas are kept by user id alone, in no namespace: before it becomes bubblewrap, this
+process installs the sandbox's system-call filter (grader.syscall_filter), which refuses the
+keyring calls to it and every process it starts.
+
 Only root may mount on the host, but any user may mount a tmpfs, `size=` and `nr_inodes=`
 included, in a user and mount namespace of their own. So a grader that is not root has this
 module mount the kernel's scratch folder and its writable folders in that namespace, exactly as
@@ -49,6 +53,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.grader import syscall_filter
 from autograder.grader.mounts import libc, mount_writable
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
@@ -126,6 +131,7 @@ def main(argv: list[str]) -> None:
         mount_writable(*mount)
         for name, data in carried.items():
             (mount[0] / name).write_bytes(data)
+    syscall_filter.install()
     os.execvp(inner[0], inner)
 
 

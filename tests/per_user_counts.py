@@ -12,6 +12,7 @@ import ctypes
 import os
 import resource
 import signal
+import socket
 import threading
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -20,7 +21,7 @@ _SIGNAL = signal.SIGRTMIN + 3
 _IPC_PRIVATE, _IPC_CREAT, _IPC_RMID, _SHM_LOCK = 0, 0o1000, 0, 11
 _QUEUE_MESSAGES, _MESSAGE_BYTES = 4, 1024  # a queue's payload: 4 KiB
 _SEGMENT_BYTES = 64 * 1024
-_held: dict[str, list] = {"sigpending": [], "msgqueue": [], "memlock": []}
+_held: dict[str, list] = {"sigpending": [], "msgqueue": [], "memlock": [], "inflight": []}
 
 
 class _QueueAttributes(ctypes.Structure):
@@ -60,24 +61,45 @@ def _lock_segment() -> bool:
     return _LIBC.shmctl(segment, _SHM_LOCK, None) == 0
 
 
+def _send_descriptors() -> bool:
+    """Put one more descriptor in flight: sent on a Unix socket, not yet received (a new
+    socket pair when one's buffer is full)."""
+    if not _held["inflight"]:
+        _held["inflight"].append(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+    sender = _held["inflight"][-1][0]
+    sender.setblocking(False)
+    try:
+        socket.send_fds(sender, [b"x"], [sender.fileno()])
+    except BlockingIOError:
+        _held["inflight"].append(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+        return _send_descriptors()
+    except OSError:
+        return False
+    return True
+
+
 def _take(count: str, index: int) -> bool:
     if count == "sigpending":
         taken = _queue_signal()
         if taken:
             _held["sigpending"].append(index)
         return taken
+    if count == "inflight":
+        return _send_descriptors()
     return _open_queue(index) if count == "msgqueue" else _lock_segment()
 
 
 def _unit(count: str) -> int:
     return {"sigpending": 1, "msgqueue": _QUEUE_MESSAGES * _MESSAGE_BYTES,
-            "memlock": _SEGMENT_BYTES}[count]
+            "memlock": _SEGMENT_BYTES, "inflight": 1}[count]
 
 
 def take_all(most: int = 200_000) -> dict[str, int]:
     """Raise each limit to its hard limit, take units until refused (at most `most` each), and
-    hold them: {count: signals queued, queues' payload bytes, bytes locked}."""
-    for kind in (resource.RLIMIT_SIGPENDING, resource.RLIMIT_MSGQUEUE, resource.RLIMIT_MEMLOCK):
+    hold them: {count: signals queued, queues' payload bytes, bytes locked, descriptors in
+    flight}."""
+    for kind in (resource.RLIMIT_SIGPENDING, resource.RLIMIT_MSGQUEUE, resource.RLIMIT_MEMLOCK,
+                 resource.RLIMIT_NOFILE):
         resource.setrlimit(kind, (resource.getrlimit(kind)[1],) * 2)
     taken = {}
     for count in _held:
@@ -97,6 +119,9 @@ def release() -> None:
         _LIBC.mq_unlink(name)
     for segment in _held["memlock"]:
         _LIBC.shmctl(segment, _IPC_RMID, None)
+    for pair in _held["inflight"]:  # what is in flight is dropped with the receiving end
+        for end in pair:
+            end.close()
     for held in _held.values():
         held.clear()
 

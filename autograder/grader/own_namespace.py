@@ -13,17 +13,19 @@ bounds moot. So bubblewrap starts inside a user namespace made here, before any 
 whose maxima (NAMESPACE_MAXIMA) let it make the sandbox's own user namespace and the kernel no
 further one, and only a few inotify and fanotify instances and watches.
 
-Four per-user counts are bounded by resource limits instead (since Linux 5.14): queued
+Other per-user counts are bounded by resource limits instead. Since Linux 5.14, queued
 real-time signals and POSIX timers (RLIMIT_SIGPENDING), POSIX message-queue bytes
-(RLIMIT_MSGQUEUE), shared memory locked in RAM (RLIMIT_MEMLOCK) and processes. Each is counted
-in every user namespace up the chain to the one of the user who grades, and what a namespace's
-processes hold there may not pass the limit its maker had when it made it. So this process
-lowers those limits, soft and hard, to RLIMIT_SHARES before it makes the namespace: whatever the
-sandbox does, it holds at most that share of the user's count, and the grader keeps the rest.
-(Processes are bounded already, by autograder.in_kernel.boot and the control group.) The share
-is one for all the sandboxes that run at once: Linux checks the count of the user who grades,
-which they all add to, against each one's limit, so a kernel that holds its whole share leaves
-none to a classmate's kernel graded beside it, until it stops.
+(RLIMIT_MSGQUEUE), shared memory locked in RAM (RLIMIT_MEMLOCK, which also bounds io_uring's
+registered buffers) and processes are counted in every user namespace up the chain to the one
+of the user who grades, and what a namespace's processes hold there may not pass the limit its
+maker had when it made it; descriptors in flight on Unix sockets are counted per user id, each
+sender checked against its own RLIMIT_NOFILE. So this process lowers those limits, soft and
+hard, to RLIMIT_SHARES (or half its own soft limit, if less) before it makes the namespace:
+whatever the sandbox does, it holds at most that share of the user's count, and the grader
+keeps the rest. (Processes are bounded already, by autograder.in_kernel.boot and the control
+group.) The share is one for all the sandboxes that run at once: Linux checks the count of the
+user who grades, which they all add to, against each one's limit, so a kernel that holds its
+whole share leaves none to a classmate's kernel graded beside it, until it stops.
 
 Keyring quotas are kept by user id alone, in no namespace: before it becomes bubblewrap, this
 process installs the sandbox's system-call filter (grader.syscall_filter), which refuses the
@@ -67,11 +69,13 @@ NAMESPACE_MAXIMA = {
     "max_fanotify_marks": 1024,  # of its user's about 200,000
 }
 # {resource limit: the most of its user's count the sandbox may hold}, set before the namespace
-# is made (its maxima for these counts are its maker's limits then); never above the grader's own
+# is made (its maxima for these counts are its maker's limits then); never above half the
+# grader's own soft limit
 RLIMIT_SHARES = {
     resource.RLIMIT_SIGPENDING: 256,  # queued real-time signals and POSIX timers (of ~96,000)
     resource.RLIMIT_MSGQUEUE: 128 * 1024,  # POSIX message-queue bytes (of 800 KiB by default)
     resource.RLIMIT_MEMLOCK: 1024 * 1024,  # locked shared memory (of 8 MiB by default)
+    resource.RLIMIT_NOFILE: 1024,  # descriptors in flight, and open per process (a kernel: ~60)
 }
 
 
@@ -90,12 +94,12 @@ def socket_path(pid: int, runtime_dir: Path) -> str:
 
 
 def lower_limits() -> None:
-    """Lower this process's limits to RLIMIT_SHARES, soft and hard (those of the namespace made
-    next, and of every process in it, which cannot raise them again); a limit already lower is
-    kept."""
+    """Lower this process's limits to RLIMIT_SHARES, or to half its soft limit if that is less,
+    soft and hard (those of the namespace made next, and of every process in it, which cannot
+    raise them again): the grader keeps at least half of what it may use itself."""
     for kind, share in RLIMIT_SHARES.items():
-        soft, hard = resource.getrlimit(kind)
-        most = min([share, *(limit for limit in (soft, hard) if limit != resource.RLIM_INFINITY)])
+        soft = resource.getrlimit(kind)[0]  # at most the hard limit
+        most = share if soft == resource.RLIM_INFINITY else min(share, soft // 2)
         resource.setrlimit(kind, (most, most))
 
 

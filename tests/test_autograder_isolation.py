@@ -474,6 +474,38 @@ def test_the_filter_refuses_exactly_the_keyring_calls_and_every_other_abi(machin
     assert verdict(syscall_filter.program(machine), through, number) == wanted
 
 
+# bubblewrap's options that decide which namespaces it makes, as grader.sandbox gives them
+NAMESPACE_OPTIONS = ["--dev", "/dev", "--proc", "/proc", "--unshare-all", "--die-with-parent",
+                     "--cap-drop", "ALL"]
+TRY_USER_NAMESPACE = ("import ctypes, errno\n_libc = ctypes.CDLL(None, use_errno=True)\n"
+                      "print('made' if _libc.unshare(0x10000000) == 0 "
+                      "else errno.errorcode[ctypes.get_errno()])")
+UNPRIVILEGED = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+
+
+@pytest.mark.skipif(not (bwrap_works() and own_namespace.works()),
+                    reason="needs bubblewrap and user namespaces")
+def test_a_grader_that_is_not_root_starts_the_sandbox_in_its_own_namespace(tmp_path,
+                                                                          monkeypatch):
+    """Not as root, bubblewrap makes two user namespaces to mount /dev (the first maps the user to
+    root, the second back): the sandbox's own namespace lets it make both, and the kernel no
+    further one. Run as the user nobody, on the system's Python, when the tests run as root."""
+    command = sandbox.bwrap_command(tmp_path, [], ["true"])
+    assert all(option in command for option in NAMESPACE_OPTIONS)
+    as_user = UNPRIVILEGED if os.geteuid() == 0 else []
+    if as_user:
+        if not (shutil.which("setpriv") and Path("/usr/bin/python3").exists()):
+            pytest.skip("needs setpriv and /usr/bin/python3 to run as an unprivileged user")
+        monkeypatch.setattr(sys, "executable", "/usr/bin/python3")
+    inner = ["bwrap", "--ro-bind", "/", "/", *NAMESPACE_OPTIONS, sys.executable, "-c",
+             TRY_USER_NAMESPACE]
+    done = subprocess.run([*as_user, *own_namespace.command(inner)], capture_output=True,
+                          text=True, timeout=60, cwd=Path(own_namespace.__file__).parents[2])
+    if "Permission denied" in done.stderr:
+        pytest.skip(f"the user nobody cannot read this checkout: {done.stderr}")
+    assert (done.returncode, done.stdout.strip()) == (0, "ENOSPC"), done.stderr
+
+
 def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(bounding):
     """The sample: a notebook that wrote 757 MB in 60,000 files into the folder of its connection
     file. That folder is now the grader's small tmpfs: the writes stop at its bound, the grader

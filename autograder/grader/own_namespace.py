@@ -11,7 +11,10 @@ would hold every capability again, mount a tmpfs bounded by nothing but half the
 memory (in no control group where the grader is not root), and make the writable folders'
 bounds moot. So bubblewrap starts inside a user namespace made here, before any student code,
 whose maxima (NAMESPACE_MAXIMA) let it make the sandbox's own user namespace and the kernel no
-further one, and only a few inotify and fanotify instances and watches.
+further one, and only a few inotify and fanotify instances and watches. Bubblewrap makes one
+user namespace where it runs as root, and two where it does not (the sandbox mounts /dev: its
+first namespace maps the user to root, who may mount a devpts there; its second maps root back
+to the user), so the maximum is one or two by who grades.
 
 Other per-user counts are bounded by resource limits instead. Since Linux 5.14, queued
 real-time signals and POSIX timers (RLIMIT_SIGPENDING), POSIX message-queue bytes
@@ -62,7 +65,7 @@ CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
 # {file of /proc/sys/user: the most the sandbox may hold, counted in this namespace} (a file
 # this Linux does not have is a quota it does not count)
 NAMESPACE_MAXIMA = {
-    "max_user_namespaces": 1,  # the sandbox's own, which bubblewrap makes; the kernel none
+    "max_user_namespaces": 1 if os.geteuid() == 0 else 2,  # bubblewrap's (below); the kernel none
     "max_inotify_instances": 16,  # of its user's 128 by default
     "max_inotify_watches": 1024,  # of its user's about 200,000
     "max_fanotify_groups": 16,  # of its user's 128

@@ -506,6 +506,16 @@ def test_a_grader_that_is_not_root_starts_the_sandbox_in_its_own_namespace(tmp_p
     assert (done.returncode, done.stdout.strip()) == (0, "ENOSPC"), done.stderr
 
 
+def test_the_kernels_ipc_objects_are_its_own(bounded_kernel):
+    """SysV shared memory, semaphores and message queues, and POSIX message queues, live in the
+    IPC namespace, with its own maxima (kernel.shmmni, msgmni, sem, fs.mqueue.*): the kernel's
+    is not the grader's, so what it makes there the grader neither sees nor runs short of."""
+    kernel, _ = bounded_kernel
+    outcome = kernel.execute("import os\nprint(os.readlink('/proc/self/ns/ipc'))", timeout=30)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.output.strip() != os.readlink("/proc/self/ns/ipc")
+
+
 def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(bounding):
     """The sample: a notebook that wrote 757 MB in 60,000 files into the folder of its connection
     file. That folder is now the grader's small tmpfs: the writes stop at its bound, the grader

@@ -5,13 +5,19 @@ tmpfs, the bounds on what the grader reads from a kernel, and Ctrl-C on `llmf-gr
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
+import resource
 import shutil
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import nbformat
+import per_user_counts
 import psutil
 import pytest
 import synthetic
@@ -30,7 +36,7 @@ from hypothesis import strategies as st
 
 from autograder.cli import main
 from autograder.course_folder import Course
-from autograder.grader import cgroups, mounts, own_namespace, sandbox
+from autograder.grader import cgroups, mounts, own_namespace, sandbox, syscall_filter
 from autograder.grader import kernel as kernel_module
 from autograder.grader.kernel import HIDDEN_DROPPED, HiddenBudget, SandboxedKernel
 from autograder.grader.mounts import SOCKETS_BYTES, SOCKETS_FILES
@@ -324,6 +330,191 @@ def test_the_kernel_leaves_the_grader_its_per_user_quotas(bounded_kernel):
     os.close(grader)
     assert kernel.execute("import os\nfor _fd in _held:\n    os.close(_fd)",
                           timeout=30).status == "ok"
+
+# {resource limit: the count of per_user_counts it bounds}
+RLIMIT_COUNTS = {resource.RLIMIT_SIGPENDING: "sigpending", resource.RLIMIT_MSGQUEUE: "msgqueue",
+                 resource.RLIMIT_MEMLOCK: "memlock", resource.RLIMIT_NOFILE: "inflight"}
+# how far past its limit Linux lets a count go: descriptors in flight are checked before each
+# message, which may carry 253 more
+OVERSHOOT = {"inflight": 253}
+TAKE_ALL = Path(per_user_counts.__file__).read_text() + "\nprint(json.dumps(take_all()))\n"
+
+
+def taken_by_a_kernel(mode: str) -> tuple[SandboxedKernel, dict[str, int]]:
+    """A sandboxed kernel that took all it may of each per-user count, and holds it."""
+    kernel = started(BOUNDED, mode)
+    outcome = kernel.execute("import json\n" + TAKE_ALL, timeout=60)
+    assert outcome.status == "ok", outcome.error
+    return kernel, json.loads(outcome.output)
+
+
+def test_a_kernel_takes_at_most_its_share_of_each_per_user_count_and_leaves_the_rest(bounding):
+    """Queued real-time signals, POSIX message-queue bytes, locked shared memory and descriptors
+    in flight on Unix sockets are counted per user (the user who grades, whose every process and
+    sandbox shares them) and bounded by resource limits. A kernel raising its limits and taking
+    all it can holds at most the sandbox's share of each; meanwhile the grader still takes one
+    more of each, and a classmate's kernel graded next takes some of each too (not always as
+    much: the share is checked against the count of every process of the user, this machine's
+    other sandboxes included)."""
+    assert set(RLIMIT_COUNTS) == set(own_namespace.RLIMIT_SHARES)
+    kernel, taken = taken_by_a_kernel(bounding)
+    try:
+        for kind, count in RLIMIT_COUNTS.items():
+            most = own_namespace.RLIMIT_SHARES[kind] + OVERSHOOT.get(count, 0)
+            assert 0 < taken[count] <= most, (count, taken)
+            assert per_user_counts.take_one(count), f"the kernel took {taken} and left none"
+    finally:
+        kernel.stop()
+    classmate, taken_next = taken_by_a_kernel(bounding)
+    classmate.stop()
+    assert all(taken_next[count] > 0 for count in RLIMIT_COUNTS.values()), taken_next
+
+
+LOWERED = """
+import json, resource, sys
+from autograder.grader.own_namespace import RLIMIT_SHARES, lower_limits
+for kind, (soft, hard) in json.loads(sys.argv[1]):
+    resource.setrlimit(kind, (soft, hard))
+lower_limits()
+print(json.dumps({kind: resource.getrlimit(kind) for kind in RLIMIT_SHARES}))
+"""
+
+
+@st.composite
+def grader_limits(draw, kind: int) -> tuple[int, int]:
+    """A (soft, hard) limit the grader may have of `kind`: a hard limit at most its present one
+    (any value, one near the share, or none), a soft one at most that."""
+    def at_most(top: int) -> st.SearchStrategy[int]:
+        share = own_namespace.RLIMIT_SHARES[kind]
+        near = [limit for limit in (0, 1, share - 1, share, share + 1, 2 * share) if limit <= top]
+        return st.one_of(st.sampled_from(near), st.integers(0, top))
+
+    infinite = resource.RLIM_INFINITY
+    present = resource.getrlimit(kind)[1]
+    hard = draw(at_most(10**7) | st.just(infinite) if present == infinite else at_most(present))
+    soft = draw(st.just(hard) | at_most(10**7 if hard == infinite else hard))
+    return soft, hard
+
+
+@settings(max_examples=40, deadline=None)
+@given(limits=st.tuples(*(grader_limits(kind) for kind in own_namespace.RLIMIT_SHARES)))
+def test_the_sandbox_limits_are_the_share_or_the_graders_own_when_lower_and_cannot_be_raised(
+        limits):
+    """Whatever limits the grader runs with, the namespace's maker gets, soft and hard (so no
+    process in it can raise them), the share, or half the grader's own soft limit if that is
+    less: the grader keeps at least half of what it may use."""
+    drawn = dict(zip(own_namespace.RLIMIT_SHARES, limits, strict=True))
+    done = subprocess.run([sys.executable, "-c", LOWERED, json.dumps(list(drawn.items()))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for kind, (soft, hard) in json.loads(done.stdout).items():
+        share, graders_soft = own_namespace.RLIMIT_SHARES[int(kind)], drawn[int(kind)][0]
+        wanted = share if graders_soft == resource.RLIM_INFINITY else min(share,
+                                                                          graders_soft // 2)
+        assert soft == hard == wanted, (kind, drawn[int(kind)], soft, hard)
+
+
+# Run in the kernel: add as many keys to its session keyring as Linux lets it (each counted in
+# the quota of the user who grades); print how many, or why none.
+ADD_KEYS = r"""
+import ctypes, errno
+_libc = ctypes.CDLL(None, use_errno=True)
+_added = 0
+while _added < 300_000 and _libc.syscall(248, b"user", f"k{_added}".encode(), b"x" * 100, 100,
+                                         ctypes.c_int(-3)) >= 0:  # add_key(..., @s)
+    _added += 1
+print(_added, errno.errorcode[ctypes.get_errno()])
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the snippet's call number is x86_64's")
+def test_the_kernel_holds_no_key_of_the_graders_keyring_quota(bounded_kernel):
+    """Keys are counted per user id whatever the namespace (20,000 bytes for a user, 25,000,000
+    for root): a kernel adding keys until refused adds none (ENOSYS), and the grader adds one."""
+    kernel, _ = bounded_kernel
+    outcome = kernel.execute(ADD_KEYS, timeout=60)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.output.split() == ["0", "ENOSYS"]
+    grader = ctypes.CDLL(None, use_errno=True)
+    key = grader.syscall(248, b"user", b"llmf-probe", b"x" * 100, 100, ctypes.c_int(-3))
+    assert key >= 0, errno.errorcode[ctypes.get_errno()]
+    assert grader.syscall(250, 3, ctypes.c_long(key)) == 0  # keyctl(KEYCTL_REVOKE, key)
+
+
+def verdict(instructions: list[tuple[int, int, int, int]], abi: int, number: int) -> int:
+    """What a classic-BPF seccomp program returns for a call (`number`, made through `abi`):
+    the loads, jumps and returns syscall_filter writes, read as Linux reads them."""
+    at, accumulator = 0, 0
+    fields = {syscall_filter.NUMBER_AT: number, syscall_filter.ABI_AT: abi}
+    while True:
+        code, if_true, if_false, operand = instructions[at]
+        if code == syscall_filter.RETURN:
+            return operand
+        if code == syscall_filter.LOAD_WORD:
+            accumulator, at = fields[operand], at + 1
+            continue
+        holds = accumulator == operand if code == syscall_filter.JUMP_IF_EQUAL \
+            else accumulator >= operand
+        at += 1 + (if_true if holds else if_false)
+
+
+@settings(max_examples=500, deadline=None)
+@given(machine=st.sampled_from(sorted(syscall_filter.NATIVE)), data=st.data())
+def test_the_filter_refuses_exactly_the_keyring_calls_and_every_other_abi(machine, data):
+    """Any call through any ABI, on each machine the filter knows: refused (ENOSYS) if it is a
+    keyring call of the machine's own ABI, or made through another ABI, else allowed."""
+    abi, foreign_from, refused = syscall_filter.NATIVE[machine]
+    calls = st.sampled_from(sorted(refused.values())).flatmap(
+        lambda number: st.sampled_from([number - 1, number, number + 1]))
+    number = data.draw(calls | st.integers(0, 2**32 - 1) | st.integers(0, 1024))
+    through = data.draw(st.just(abi) | st.integers(0, 2**32 - 1))
+    wanted = syscall_filter.REFUSE if (
+        through != abi or number in refused.values()
+        or (foreign_from is not None and number >= foreign_from)) else syscall_filter.ALLOW
+    assert verdict(syscall_filter.program(machine), through, number) == wanted
+
+
+# bubblewrap's options that decide which namespaces it makes, as grader.sandbox gives them
+NAMESPACE_OPTIONS = ["--dev", "/dev", "--proc", "/proc", "--unshare-all", "--die-with-parent",
+                     "--cap-drop", "ALL"]
+TRY_USER_NAMESPACE = ("import ctypes, errno\n_libc = ctypes.CDLL(None, use_errno=True)\n"
+                      "print('made' if _libc.unshare(0x10000000) == 0 "
+                      "else errno.errorcode[ctypes.get_errno()])")
+UNPRIVILEGED = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+
+
+@pytest.mark.skipif(not (bwrap_works() and own_namespace.works()),
+                    reason="needs bubblewrap and user namespaces")
+def test_a_grader_that_is_not_root_starts_the_sandbox_in_its_own_namespace(tmp_path,
+                                                                          monkeypatch):
+    """Not as root, bubblewrap makes two user namespaces to mount /dev (the first maps the user to
+    root, the second back): the sandbox's own namespace lets it make both, and the kernel no
+    further one. Run as the user nobody, on the system's Python, when the tests run as root."""
+    command = sandbox.bwrap_command(tmp_path, [], ["true"])
+    assert all(option in command for option in NAMESPACE_OPTIONS)
+    as_user = UNPRIVILEGED if os.geteuid() == 0 else []
+    if as_user:
+        if not (shutil.which("setpriv") and Path("/usr/bin/python3").exists()):
+            pytest.skip("needs setpriv and /usr/bin/python3 to run as an unprivileged user")
+        monkeypatch.setattr(sys, "executable", "/usr/bin/python3")
+    inner = ["bwrap", "--ro-bind", "/", "/", *NAMESPACE_OPTIONS, sys.executable, "-c",
+             TRY_USER_NAMESPACE]
+    done = subprocess.run([*as_user, *own_namespace.command(inner)], capture_output=True,
+                          text=True, timeout=60, cwd=Path(own_namespace.__file__).parents[2])
+    if "Permission denied" in done.stderr:
+        pytest.skip(f"the user nobody cannot read this checkout: {done.stderr}")
+    assert (done.returncode, done.stdout.strip()) == (0, "ENOSPC"), done.stderr
+
+
+def test_the_kernels_ipc_objects_are_its_own(bounded_kernel):
+    """SysV shared memory, semaphores and message queues, and POSIX message queues, live in the
+    IPC namespace, with its own maxima (kernel.shmmni, msgmni, sem, fs.mqueue.*): the kernel's
+    is not the grader's, so what it makes there the grader neither sees nor runs short of."""
+    kernel, _ = bounded_kernel
+    outcome = kernel.execute("import os\nprint(os.readlink('/proc/self/ns/ipc'))", timeout=30)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.output.strip() != os.readlink("/proc/self/ns/ipc")
+
 
 def test_the_sample_60000_files_in_the_kernels_own_folder_stay_on_no_disk(bounding):
     """The sample: a notebook that wrote 757 MB in 60,000 files into the folder of its connection

@@ -116,7 +116,21 @@ def precision_tolerances(value: np.ndarray, reference: np.ndarray, rtol: float,
     reference's largest finite magnitude absolute), so an answer as accurate as float32 allows
     passes a tolerance set for float64. Never more: the student's code chooses the type, and
     64 units of float16's rounding (6 %) would pass an answer 5 % off whatever the hidden
-    case's tolerance (a self-check refuses float16 too: protocol.narrow)."""
+    case's tolerance (a self-check refuses float16 too: protocol.narrow).
+
+    Why absolute too, and of the largest magnitude: float32 rounds each term of a sum, so an
+    element's error is a fraction of the magnitudes it was summed from, not of its own; an
+    element near 0 by cancellation (a layer norm's output, an attention average) is off by
+    many times itself, which no relative bound admits. Honest float32 code (each source's own
+    solution given its hidden inputs as float32) was measured off by at most 1.2 units of the
+    reference's largest magnitude (attention; layer_norm 1.0, every other exercise under 0.4)
+    but by up to 27 units of an element's own (attention; layer_norm 18, gelu 11). 64 units
+    is the worst case of a running sum of 129 float32 terms whose magnitudes add up to the
+    largest value (a cumulative sum of probabilities, as top-p takes), room for variants'
+    reseeded inputs and for other orders of summing. The price: an element much smaller than the
+    largest may be off by 7.6e-6 of the largest (a float64 answer by 1e-8), so a float32
+    answer that zeroes probabilities below that passes; no mistake of method (an axis, a
+    normalisation, an off-by-one) is that small."""
     if value.dtype.kind != "f" or value.dtype.itemsize >= 8:
         return rtol, atol
     step = FLOAT_ULPS * WIDEST_ROUNDING

@@ -11,7 +11,28 @@ would hold every capability again, mount a tmpfs bounded by nothing but half the
 memory (in no control group where the grader is not root), and make the writable folders'
 bounds moot. So bubblewrap starts inside a user namespace made here, before any student code,
 whose maxima (NAMESPACE_MAXIMA) let it make the sandbox's own user namespace and the kernel no
-further one, and only a few inotify and fanotify instances and watches.
+further one, and only a few inotify and fanotify instances and watches. Bubblewrap makes one
+user namespace where it runs as root, and two where it does not (the sandbox mounts /dev: its
+first namespace maps the user to root, who may mount a devpts there; its second maps root back
+to the user), so the maximum is one or two by who grades.
+
+Other per-user counts are bounded by resource limits instead. Since Linux 5.14, queued
+real-time signals and POSIX timers (RLIMIT_SIGPENDING), POSIX message-queue bytes
+(RLIMIT_MSGQUEUE), shared memory locked in RAM (RLIMIT_MEMLOCK, which also bounds io_uring's
+registered buffers) and processes are counted in every user namespace up the chain to the one
+of the user who grades, and what a namespace's processes hold there may not pass the limit its
+maker had when it made it; descriptors in flight on Unix sockets are counted per user id, each
+sender checked against its own RLIMIT_NOFILE. So this process lowers those limits, soft and
+hard, to RLIMIT_SHARES (or half its own soft limit, if less) before it makes the namespace:
+whatever the sandbox does, it holds at most that share of the user's count, and the grader
+keeps the rest. (Processes are bounded already, by autograder.in_kernel.boot and the control
+group.) The share is one for all the sandboxes that run at once: Linux checks the count of the
+user who grades, which they all add to, against each one's limit, so a kernel that holds its
+whole share leaves none to a classmate's kernel graded beside it, until it stops.
+
+Keyring quotas are kept by user id alone, in no namespace: before it becomes bubblewrap, this
+process installs the sandbox's system-call filter (grader.syscall_filter), which refuses the
+keyring calls to it and every process it starts.
 
 Only root may mount on the host, but any user may mount a tmpfs, `size=` and `nr_inodes=`
 included, in a user and mount namespace of their own. So a grader that is not root has this
@@ -31,22 +52,33 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from autograder.grader import syscall_filter
 from autograder.grader.mounts import libc, mount_writable
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
 # {file of /proc/sys/user: the most the sandbox may hold, counted in this namespace} (a file
 # this Linux does not have is a quota it does not count)
 NAMESPACE_MAXIMA = {
-    "max_user_namespaces": 1,  # the sandbox's own, which bubblewrap makes; the kernel none
+    "max_user_namespaces": 1 if os.geteuid() == 0 else 2,  # bubblewrap's (below); the kernel none
     "max_inotify_instances": 16,  # of its user's 128 by default
     "max_inotify_watches": 1024,  # of its user's about 200,000
     "max_fanotify_groups": 16,  # of its user's 128
     "max_fanotify_marks": 1024,  # of its user's about 200,000
+}
+# {resource limit: the most of its user's count the sandbox may hold}, set before the namespace
+# is made (its maxima for these counts are its maker's limits then); never above half the
+# grader's own soft limit
+RLIMIT_SHARES = {
+    resource.RLIMIT_SIGPENDING: 256,  # queued real-time signals and POSIX timers (of ~96,000)
+    resource.RLIMIT_MSGQUEUE: 128 * 1024,  # POSIX message-queue bytes (of 800 KiB by default)
+    resource.RLIMIT_MEMLOCK: 1024 * 1024,  # locked shared memory (of 8 MiB by default)
+    resource.RLIMIT_NOFILE: 1024,  # descriptors in flight, and open per process (a kernel: ~60)
 }
 
 
@@ -62,6 +94,16 @@ def socket_path(pid: int, runtime_dir: Path) -> str:
     """Where the grader finds the kernel's sockets ("<...>/socket" + "-N") from outside the
     namespace of the process `pid` that mounted the scratch folder."""
     return f"/proc/{pid}/root{runtime_dir}/socket"
+
+
+def lower_limits() -> None:
+    """Lower this process's limits to RLIMIT_SHARES, or to half its soft limit if that is less,
+    soft and hard (those of the namespace made next, and of every process in it, which cannot
+    raise them again): the grader keeps at least half of what it may use itself."""
+    for kind, share in RLIMIT_SHARES.items():
+        soft = resource.getrlimit(kind)[0]  # at most the hard limit
+        most = share if soft == resource.RLIM_INFINITY else min(share, soft // 2)
+        resource.setrlimit(kind, (most, most))
 
 
 def enter_own_namespace() -> None:
@@ -89,12 +131,14 @@ def main(argv: list[str]) -> None:
     mount = (Path(options[1]), int(options[2]), int(options[3])) if options else None
     carried = {path.name: path.read_bytes() for path in mount[0].iterdir()
                if path.is_file()} if mount else {}
+    lower_limits()
     enter_own_namespace()
     bound_namespace()
     if mount:
         mount_writable(*mount)
         for name, data in carried.items():
             (mount[0] / name).write_bytes(data)
+    syscall_filter.install()
     os.execvp(inner[0], inner)
 
 

@@ -8,6 +8,8 @@ With bubblewrap (`bwrap`, Debian package `bubblewrap`) the kernel gets:
   in-memory filesystem bounded in bytes and in files (below);
 - no network (own network namespace), own PID/IPC/UTS namespaces, no capabilities, and death with
   its parent;
+- where user namespaces are allowed, a user namespace of its own made first, with low limits of
+  the per-user counts and no keyring calls (grader.own_namespace, grader.syscall_filter);
 - a clean environment (only the variables set here);
 - resource limits set by autograder.in_kernel.boot (memory, processes, CPU time, file size),
   and, where the machine lets the grader make one, a control group (autograder.grader.cgroups):

@@ -182,9 +182,12 @@ def _roster(course: Course, args) -> list[str]:
 
 
 def cmd_collect(args) -> None:
+    from autograder.class_variants import read_roster
     from autograder.collect import collect
 
-    report = collect(_course(args), args.assignment_name, args.folder, args.id_pattern, args.lms)
+    roster = read_roster(args.roster) if args.roster else None
+    report = collect(_course(args), args.assignment_name, args.folder, args.id_pattern, args.lms,
+                     roster=roster)
     if report.naming:
         print(report.naming)
     for entry in report.entries:
@@ -378,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="read this learning-management system's download naming, or "
                               "'none' to take names as they are (default: detected from the "
                               "names, and said)")
+    collect.add_argument("--roster", type=Path,
+                         help="a CSV of the class's student ids (a column named student, or the "
+                              "first column): tells whose a name that reads two ways is "
+                              "(x-1.ipynb: student x-1, or x's attempt 1)")
     collect.set_defaults(run=cmd_collect)
 
     grade = commands.add_parser("grade", parents=[with_course],

@@ -25,6 +25,14 @@ What counts as a submission:
   or a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
   one notebook, a file named otherwise counts too, unless the student also handed one in by name.
 
+A name at the top of the folder may read as two students (`FlatName`): `x-1.ipynb` is student
+x-1's, or student x's attempt 1 (the suffix `-1` cut from the student's own place);
+`x_ch1.ipynb` is x's ch1, or student x_ch1's. Such a name is taken as the one id the class
+knows (a roster given to collect, the per-student roster, the gradebook's students, those
+collected before) when the class knows none of the others; otherwise it is reported, saying
+both readings, and nothing is taken: no file becomes another student's. A suffix no id can
+hold (` (2)`) or one after the notebook's name (`x_ch1-2`) is an attempt, never a student.
+
 When a student handed in several attempts at one notebook, the latest is collected and the report
 says so: the latest by the attempt the name carries (Blackboard's attempt time, a numbered
 resubmission `-2`), else by modification time. An attempt that cannot be read is reported and the
@@ -99,6 +107,7 @@ class Entry:
     shown: str  # its path relative to the download folder, printable ("a.zip:b.ipynb" in a zip)
     outcome: str = NOT_COLLECTED
     reason: str = ""
+    student: str = ""  # the student it was read as ("" when it was not read as anyone's)
 
     def line(self) -> str:
         return f"{self.outcome:<14} {self.shown}: {self.reason}"
@@ -279,22 +288,72 @@ def directory_size(handle) -> int:
     return end[zipfile._ECD_SIZE]
 
 
-def base_name(name: str) -> str:
-    """A file's name without its extension and attempt suffixes ("ch1-Copy1 (2).ipynb": "ch1")."""
-    stem, shorter = Path(name).stem, SUFFIX.sub("", Path(name).stem)
-    while shorter != stem:
-        stem, shorter = shorter, SUFFIX.sub("", shorter)
-    return stem
+def attempt_levels(stem: str) -> list[str]:
+    """`stem`, then `stem` less one attempt suffix more at a time, as far as it has them
+    ("ch1-Copy1 (2)": "ch1-Copy1 (2)", "ch1-Copy1", "ch1")."""
+    levels = [stem]
+    while (shorter := SUFFIX.sub("", levels[-1])) != levels[-1]:
+        levels.append(shorter)
+    return levels
+
+
+def _ends_with_notebook(stem: str, notebooks: list[str]) -> str | None:
+    """The assignment notebook `stem` ends with as a word of its own (the longest), or None."""
+    lowered = stem.lower()
+    matches = [name for name in notebooks if lowered == name.lower()
+               or lowered.endswith(tuple(separator + name.lower() for separator in SEPARATORS))]
+    return max(matches, key=len) if matches else None
 
 
 def notebook_named(given: str, notebooks: list[str]) -> str | None:
     """The assignment notebook a file's name ends with as a word of its own: the whole name, or
     after one of SEPARATORS (case and attempt suffixes aside). `xch1.ipynb` is not `ch1`'s: a
     flat file so named is student `xch1`'s, never `x`'s."""
-    base = base_name(given).lower()
-    matches = [name for name in notebooks if base == name.lower()
-               or base.endswith(tuple(separator + name.lower() for separator in SEPARATORS))]
-    return max(matches, key=len) if matches else None
+    for level in attempt_levels(Path(given).stem):
+        notebook = _ends_with_notebook(level, notebooks)
+        if notebook:
+            return notebook
+    return None
+
+
+@dataclass(frozen=True)
+class FlatName:
+    """What a name at the top of a download folder (a flat file or zip: `ada_ch1-2.ipynb`,
+    `ada.ipynb`, `ada.zip`) can say about its student.
+
+    student: the id the documented layout reads: the text before the notebook's name (`ada` of
+        `ada_ch1-2`), else the whole name, less only the attempt suffixes no id can hold
+        (`ada` of `ada (2)`); "" when the name is the notebook's alone.
+    notebook: the notebook the name ends with (attempt suffixes aside), or None.
+    attempt_ids: other ids the name reads as once an attempt suffix is cut from the student's
+        own place, with that suffix (`x-1.ipynb`: ("x", "-1")): student x's attempt 1, or
+        student x-1's file; only when no notebook's name stands between the two.
+    whole_ids: the ids the whole name is, with the attempt suffix cut from it ("" for none), when
+        the layout cut a notebook's name from it (`x_ch1.ipynb`: ("x_ch1", "")), ids a roster
+        may hold."""
+
+    student: str
+    notebook: str | None
+    attempt_ids: tuple[tuple[str, str], ...] = ()
+    whole_ids: tuple[tuple[str, str], ...] = ()
+
+
+def read_flat_name(name: str, notebooks: list[str]) -> FlatName:
+    """How the name of a flat file or zip at the top of a download reads (`FlatName`)."""
+    levels = attempt_levels(Path(name).stem)
+    for level in levels:
+        notebook = _ends_with_notebook(level, notebooks)
+        if notebook:
+            student = level[: len(level) - len(notebook)].rstrip(SEPARATORS)
+            whole = tuple((other, levels[0][len(other):]) for other in levels
+                          if other != student and not student_id_problem(other))
+            return FlatName(student, notebook, whole_ids=whole)
+    usable = [level for level in levels if not student_id_problem(level)]
+    if not usable:
+        return FlatName(levels[-1], None)
+    student = usable[0]
+    cut = tuple((other, student[len(other):]) for other in dict.fromkeys(usable[1:]))
+    return FlatName(student, None, attempt_ids=cut)
 
 
 def _lms_named_tops(members: list[zipfile.ZipInfo]) -> dict[str, str]:
@@ -332,12 +391,18 @@ def detect_lms(tops: list[str]) -> str | None:
 
 
 class _Naming:
-    """Reads a student (and the uploaded file's name) from a top-level entry's name."""
+    """Reads a student (and the uploaded file's name) from a top-level entry's name.
 
-    def __init__(self, notebooks: list[str], pattern: str | None, described: str):
+    known: the ids known to be the class's students (a roster, the course's students): a name
+    at the top of the folder that could be one student's or another's (`FlatName`) is taken only
+    when they tell which, and reported otherwise."""
+
+    def __init__(self, notebooks: list[str], pattern: str | None, described: str,
+                 known: frozenset[str] = frozenset()):
         self.notebooks = notebooks
         self.pattern = re.compile(pattern, re.IGNORECASE) if pattern else None
         self.described = described
+        self.known = known
 
     def attempt(self, top: str) -> str:
         """The attempt time the naming reads from `top` ("" if none)."""
@@ -358,21 +423,52 @@ class _Naming:
             candidate.given = own
             student = candidate.top
             if at_top or candidate.top.lower().endswith(".zip"):
-                base = base_name(candidate.top)
-                notebook = notebook_named(candidate.top, self.notebooks)
-                # the separators before the notebook's name, never the end of a name without it
-                student = base[: len(base) - len(notebook)].rstrip(SEPARATORS) if notebook \
-                    else base
-                if not student:
+                reading = read_flat_name(candidate.top, self.notebooks)
+                if reading.notebook and not reading.student:
                     return ("named as the assignment's notebook, with no student in its name: "
                             "put it in a folder named by the student, or name it "
-                            f"<student>_{notebook}.ipynb")
+                            f"<student>_{reading.notebook}.ipynb")
+                student, why = self.whose(reading)
+                if why:
+                    return why
         problem = student_id_problem(student)
         if problem:
             return (f"{printable(student)!r} is not usable as a student id ({problem}): rename "
                     "it, or give --id-pattern or --lms")
         candidate.student = student
         return None
+
+    def whose(self, reading: FlatName) -> tuple[str, str | None]:
+        """(the student a top-level name is taken as, None) or ("", why it is not taken): the
+        layout's student, unless the name also reads as another id (`FlatName`). Then the
+        layout's student is taken only if the class knows it and none of the others
+        (`x-1.ipynb`: student x-1 on the roster, x not); a whole name the class knows, when
+        the class knows no other reading (`x_ch1.ipynb` of student x_ch1); else nobody."""
+        student, known = reading.student, self.known
+        fix = ("put it in a folder named by its student, or name it <student>_<notebook>.ipynb, "
+               "or give --roster listing the class's ids")
+        if reading.attempt_ids:
+            cut = "; ".join(f"student {other!r} with the attempt suffix {suffix!r}"
+                            for other, suffix in reading.attempt_ids)
+            others = [other for other, _ in reading.attempt_ids if other in known]
+            if student in known and not others:
+                return student, None
+            why = (f"{student!r} and {others[0]!r} are both students of the course"
+                   if student in known else
+                   f"{student!r} is not a student the course knows (roster, gradebook or "
+                   "collected), so it may be another student's attempt")
+            return "", (f"its name reads as student {student!r}, or as {cut}: {why}; not "
+                        f"collected: {fix}")
+        whole = [(other, suffix) for other, suffix in reading.whole_ids if other in known]
+        if not whole:
+            return student, None
+        if student not in known and len(whole) == 1 and not whole[0][1]:
+            return whole[0][0], None
+        other, suffix = whole[0]
+        cut = f" with the attempt suffix {suffix!r}" if suffix else ""
+        return "", (f"its name reads as student {student!r}'s {reading.notebook}, or as student "
+                    f"{other!r}{cut}, a student of the course: which is meant is not clear; "
+                    f"not collected: {fix}")
 
 
 def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple, list]:
@@ -398,7 +494,7 @@ def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple,
 
 
 def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
-            lms: str | None) -> tuple[_Naming, str]:
+            lms: str | None, known: frozenset[str]) -> tuple[_Naming, str]:
     """How to read names, and how the report describes it ("" when the names are read plainly)."""
     if lms is not None and lms != NO_LMS and lms not in LMS_PATTERNS:
         raise ValueError(f"unknown --lms {lms!r}; expected one of "
@@ -414,12 +510,12 @@ def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
             raise ValueError("--id-pattern needs a (?P<student>...) group naming the student")
         return _Naming(notebooks, id_pattern, f"--id-pattern {id_pattern!r}"), ""
     if lms == NO_LMS:
-        return _Naming(notebooks, None, ""), ""
+        return _Naming(notebooks, None, "", known), ""
     detected = lms is None
     if detected:
         lms = detect_lms(sorted({candidate.top for candidate in survey.candidates}))
         if lms is None:
-            return _Naming(notebooks, None, ""), ""
+            return _Naming(notebooks, None, "", known), ""
     described = f"{LMS_NAMES[lms]}'s download naming"
     note = (f"names read as {described} (detected; give --lms {NO_LMS} to take them as they "
             "are)" if detected else f"names read as {described} (--lms {lms})")
@@ -427,11 +523,15 @@ def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
 
 
 def collect(course: Course, assignment: str, folder: str | Path,
-            id_pattern: str | None = None, lms: str | None = None) -> CollectReport:
+            id_pattern: str | None = None, lms: str | None = None,
+            roster: list[str] | None = None) -> CollectReport:
     """Copy the submissions of `assignment` in `folder` into submitted/; report every entry.
 
     lms: "canvas", "moodle" or "blackboard" reads that system's download naming (LMS_PATTERNS),
-    "none" reads names as they are; by default the naming is detected (module docstring)."""
+    "none" reads names as they are; by default the naming is detected (module docstring).
+    roster: the class's student ids, besides those the course knows (`Course.students`: the
+    gradebook's, the per-student roster, those collected): which of them a name that reads two
+    ways names (`FlatName`)."""
     folder = Path(folder)
     if not folder.is_dir():
         name = printable(str(folder))
@@ -443,7 +543,8 @@ def collect(course: Course, assignment: str, folder: str | Path,
     survey = _Survey(folder)
     for name in sorted(os.listdir(folder)):
         survey.walk(folder / name, name)
-    naming, note = _naming(survey, notebooks, id_pattern, lms)
+    known = frozenset([*(roster or ()), *course.students()])
+    naming, note = _naming(survey, notebooks, id_pattern, lms, known)
     named = []
     for candidate in survey.candidates:
         why = naming.name(candidate)
@@ -489,6 +590,7 @@ def _take(course: Course, assignment: str, student: str, notebook: str,
     """Collect the latest readable attempt of `files` (latest first); report each of them."""
     where = f"{student}/{notebook}"
     for index, candidate in enumerate(files):
+        candidate.entry.student = student
         try:
             data = _read(candidate)
             target = course.submission(student, assignment, notebook)
@@ -508,7 +610,7 @@ def _take(course: Course, assignment: str, student: str, notebook: str,
         of = f", the latest of {len(files)} attempts" if len(files) > 1 else ""
         candidate.entry.reason = f"as {where}{of}" + ("" if changed else " (unchanged)")
         for older in files[index + 1:]:
-            older.entry.outcome = OLDER
+            older.entry.student, older.entry.outcome = student, OLDER
             older.entry.reason = f"at {where}; {candidate.entry.shown} is later"
         return Collected(student, notebook, candidate.entry.shown, changed, len(files))
     return None

@@ -402,7 +402,9 @@ def _attempt_path(draw, naming: str, student: str, sid: str, k: int) -> tuple[st
         return "file", f"{student}/{'sub/deeper/' if place == 'nested' else ''}{k}/{notebook}"
     if place == "flat":
         return "file", _notebook_name(draw, k, f"{student}_")
-    return "zip", f"{student}-{k}.zip" if place == "zip" else f"{student}/{k}.zip"
+    # a zip at the top numbered as a browser numbers a second download, which no id can hold
+    # (`ada-1.zip` may be student ada-1's: test_a_name_that_reads_as_two_students_...)
+    return "zip", f"{student} ({k}).zip" if place == "zip" else f"{student}/{k}.zip"
 
 
 @st.composite
@@ -584,3 +586,119 @@ def test_a_whole_lms_download_zipped_in_the_folder_is_refused_saying_unzip(cours
     assert entry.outcome == NOT_COLLECTED
     assert "a whole download" in entry.reason and "unzip it" in entry.reason
     assert all(e.outcome == NOT_COLLECTED for e in report.entries)
+
+
+def roster_file(folder: Path, students: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "roster.csv"
+    path.write_text("student\n" + "".join(f"{student}\n" for student in students))
+    return path
+
+
+def test_a_name_that_reads_as_two_students_is_refused_saying_both(course, tmp_path, capsys):
+    """The sample: `x-1.ipynb` (student x-1, a legitimate id) was collected as student x's
+    attempt 1, by the suffix stripping (`x-1` less `-1`), over x's own submission. Now a flat
+    name that reads as one id whole and as another less an attempt suffix is taken only when
+    the class knows the whole id and not the other; else it is reported, saying both."""
+    write(tmp_path / "first" / "x" / "fx_basics.ipynb", '"x"', age_days=2)
+    collect(course, "fx_basics", tmp_path / "first")
+    write(tmp_path / "second" / "x-1.ipynb", '"x-1"')
+    report = collect(course, "fx_basics", tmp_path / "second")
+    outcome, reason = outcomes(report)["x-1.ipynb"]
+    assert outcome == NOT_COLLECTED
+    assert "reads as student 'x-1', or as student 'x' with the attempt suffix '-1'" in reason
+    assert "'x-1' is not a student the course knows" in reason
+    assert submitted(course) == {"x": '"x"'}
+    # both on the roster: still either; x-1 alone on it: x-1's own
+    both = roster_file(tmp_path / "both", ["x", "x-1"])
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(tmp_path / "second"),
+                 "--roster", str(both)]) == 0
+    assert "'x-1' and 'x' are both students of the course" in capsys.readouterr().out
+    assert submitted(course) == {"x": '"x"'}
+    other = new_course(tmp_path / "other")
+    assert main(["--course", str(other.root), "collect", "fx_basics", str(tmp_path / "second"),
+                 "--roster", str(roster_file(tmp_path / "one", ["x-1", "y"]))]) == 0
+    assert submitted(other) == {"x-1": '"x-1"'}
+
+
+def test_a_whole_name_on_the_roster_is_that_students_never_cut_to_another(course, tmp_path):
+    """`x_fx_basics.ipynb` of student `x_fx_basics` (on the roster) was read as student x's
+    notebook; a name that reads as two students of the roster is reported."""
+    write(tmp_path / "download" / "x_fx_basics.ipynb", '"x_fx_basics"')
+    report = collect(course, "fx_basics", tmp_path / "download", roster=["x_fx_basics"])
+    assert submitted(course) == {"x_fx_basics": '"x_fx_basics"'}
+    other = new_course(tmp_path / "other")
+    report = collect(other, "fx_basics", tmp_path / "download", roster=["x", "x_fx_basics"])
+    assert submitted(other) == {}
+    assert "reads as student 'x''s fx_basics, or as student 'x_fx_basics'" in \
+        outcomes(report)["x_fx_basics.ipynb"][1]
+
+
+NAME_PIECES = st.sampled_from(["x", "y", "-1", "-2", "_copy", "-Copy1", "_fx_basics", "."])
+NAME_IDS = st.builds("".join, st.lists(NAME_PIECES, min_size=1, max_size=3)).filter(
+    lambda name: student_id_problem(name) is None)
+NAME_SUFFIXES = st.lists(st.sampled_from(["-1", "-2", " (2)", "-Copy1", "_copy"]), max_size=2)
+LAYOUT_SUFFIX = re.compile(r"(?:-[0-9]+|\s*\([0-9]+\)|[-_ ]copy[0-9]*)*", re.IGNORECASE)
+
+
+def names_exactly(stem: str) -> set[str]:
+    """The usable ids a flat name names exactly (the property's oracle, written apart from
+    collect's reading): the whole name less the browser's ` (2)` suffixes, which no id can
+    hold, and any text before the notebook's name and its separators, followed only by attempt
+    suffixes (`ada` of `ada_fx_basics-2`)."""
+    named = {re.sub(r"(?:\s*\([0-9]+\))+$", "", stem)}
+    lowered = stem.lower()
+    for at in (match.start() for match in re.finditer("fx_basics", lowered)):
+        before, after = stem[:at], stem[at + len("fx_basics"):]
+        if LAYOUT_SUFFIX.fullmatch(after) and before[-1:] in list("_- ."):
+            named.add(before.rstrip("_- ."))
+    return {name for name in named if name and student_id_problem(name) is None}
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ids=st.lists(NAME_IDS, min_size=1, max_size=4, unique=True),
+       data=st.data())
+def test_no_flat_file_lands_with_a_student_other_than_the_one_it_names(tmp_path_factory, ids,
+                                                                       data):
+    """Property: over rosters (students the course already holds) and flat files and zips
+    named from ids, separators, the notebook's name and attempt suffixes, each file is
+    collected as (or an older attempt of) a student its name names exactly
+    (`names_exactly`), the one on the roster when its name names one there; or it is reported
+    with a reason. No file becomes another student's."""
+    roster = data.draw(st.lists(st.sampled_from(["x", "y", "x-1", "x_copy", *ids]),
+                                unique=True, max_size=4))
+    made = {}
+    for student in ids:
+        layout = data.draw(st.sampled_from(["", "_fx_basics", "-fx_basics"]))
+        stem = student + layout + "".join(data.draw(NAME_SUFFIXES))
+        zipped = data.draw(st.booleans())
+        name = stem + (".zip" if zipped else ".ipynb")
+        if name.lower() in {made_name.lower() for made_name in made}:
+            continue
+        made[name] = json.dumps(name)
+    download = tmp_path_factory.mktemp("download")
+    for number, (name, content) in enumerate(sorted(made.items())):
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(download / name, "w") as archive:
+                archive.writestr("work/fx_basics.ipynb", content)
+        else:
+            write(download / name, content, age_days=number)
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    for student in roster:
+        (course.root / "submitted" / student).mkdir(parents=True)
+    report = collect(course, "fx_basics", download, lms="none")
+
+    def allowed(name: str) -> set[str]:
+        exact = names_exactly(Path(name).stem)
+        return (exact & set(roster)) or exact
+
+    for student, text in submitted(course).items():
+        name = json.loads(text)
+        assert not allowed(name) or student in allowed(name), f"{name} collected as {student!r}"
+    seen = {entry.shown.split(":")[0]: entry for entry in report.entries}
+    assert set(seen) == set(made)
+    for name, entry in seen.items():
+        assert entry.reason, name
+        if entry.outcome != NOT_COLLECTED:
+            assert not allowed(name) or entry.student in allowed(name), (name, entry.student)

@@ -183,20 +183,22 @@ def _roster(course: Course, args) -> list[str]:
 
 def cmd_collect(args) -> None:
     from autograder.class_variants import read_roster
-    from autograder.collect import collect
+    from autograder.collect import NOT_COLLECTED, OLDER, collect
 
     roster = read_roster(args.roster) if args.roster else None
     report = collect(_course(args), args.assignment_name, args.folder, args.id_pattern, args.lms,
-                     roster=roster)
+                     roster=roster, replace_newer=args.replace_newer)
     if report.naming:
         print(report.naming)
     for entry in report.entries:
         print(entry.line())
     changed = sum(item.changed for item in report.taken)
     students = len({item.student for item in report.taken})
-    left = sum(entry.outcome == "not collected" for entry in report.entries)
+    left = sum(entry.outcome == NOT_COLLECTED for entry in report.entries)
+    older = sum(entry.outcome == OLDER for entry in report.entries)
     print(f"collected {len(report.taken)} notebook(s) from {students} student(s); "
           f"{changed} new or changed, {len(report.taken) - changed} unchanged; "
+          f"{older} older attempt(s) not taken; "
           f"{left} entr{'y' if left == 1 else 'ies'} not collected (each says why above)")
 
 
@@ -385,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a CSV of the class's student ids (a column named student, or the "
                               "first column): tells whose a name that reads two ways is "
                               "(x-1.ipynb: student x-1, or x's attempt 1)")
+    collect.add_argument("--replace-newer", action="store_true",
+                         help="take each student's latest attempt in the folder even where the "
+                              "submission collected before is later (a correction; without it "
+                              "the later one is kept and the older reported)")
     collect.set_defaults(run=cmd_collect)
 
     grade = commands.add_parser("grade", parents=[with_course],

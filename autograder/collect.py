@@ -50,7 +50,12 @@ reported, not collected. Two student ids that are one id spelled otherwise (`Bob
 download or against a student already collected; `course_folder.id_key`) are reported, not
 collected: a disk that ignores case would make them one folder.
 
-A changed file replaces the old copy and invalidates its grade record.
+Against a submission collected before (a second download, a late re-submission), the later
+wins: the time collect wrote to its `timestamp.txt` (the attempt time the naming carries, else
+the file's modification time) is compared with the new attempt's, and an attempt no later than
+it is reported, not taken. `replace_newer` (`--replace-newer`) takes the download's latest all
+the same: an instructor's deliberate correction; a submission of no readable time is replaced
+only so. A changed file replaces the old copy and invalidates its grade record.
 """
 
 from __future__ import annotations
@@ -524,14 +529,15 @@ def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
 
 def collect(course: Course, assignment: str, folder: str | Path,
             id_pattern: str | None = None, lms: str | None = None,
-            roster: list[str] | None = None) -> CollectReport:
+            roster: list[str] | None = None, replace_newer: bool = False) -> CollectReport:
     """Copy the submissions of `assignment` in `folder` into submitted/; report every entry.
 
     lms: "canvas", "moodle" or "blackboard" reads that system's download naming (LMS_PATTERNS),
     "none" reads names as they are; by default the naming is detected (module docstring).
     roster: the class's student ids, besides those the course knows (`Course.students`: the
     gradebook's, the per-student roster, those collected): which of them a name that reads two
-    ways names (`FlatName`)."""
+    ways names (`FlatName`). replace_newer: take each student's latest attempt of the download
+    even where the submission collected before is later (an instructor's correction)."""
     folder = Path(folder)
     if not folder.is_dir():
         name = printable(str(folder))
@@ -556,7 +562,7 @@ def collect(course: Course, assignment: str, folder: str | Path,
     report = CollectReport(survey.entries, naming=note)
     for (student, notebook), files in sorted(_attempts(named, notebooks).items()):
         files.sort(key=lambda c: c.key(naming.attempt(c.top)), reverse=True)
-        taken = _take(course, assignment, student, notebook, files)
+        taken = _take(course, assignment, student, notebook, files, naming, replace_newer)
         if taken is not None:
             report.taken.append(taken)
     return report
@@ -585,32 +591,102 @@ def _distinct_ids(course: Course, candidates: list[_Candidate]) -> list[_Candida
     return distinct
 
 
+def submitted_at(candidate: _Candidate, attempt: str) -> datetime:
+    """When `candidate` was handed in, as far as the download tells: the attempt time its
+    LMS's naming carries (Blackboard's, taken as UTC), else its modification time."""
+    if attempt:
+        try:
+            return datetime.strptime(attempt, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(candidate.mtime, timezone.utc)
+
+
+def collected_at(folder: Path) -> datetime | None:
+    """The time `timestamp.txt` in a submission's folder gives (collect's, or nbgrader's own
+    collect's: `2026-11-30 10:15:00.000000 UTC`, another zone or an offset), in UTC; None if
+    there is none or it cannot be read."""
+    from dateutil import parser, tz
+
+    try:
+        text = read_regular_file(folder / TIMESTAMP, 200).decode("ascii").strip()
+        parts = text.split(" ")
+        zone = parts.pop() if len(parts) == 3 else ""
+        when = parser.parse(" ".join(parts))
+        if zone:
+            offset = tz.tzoffset(None, int(zone[:3]) * 3600 + int(zone[0] + zone[3:]) * 60) \
+                if re.fullmatch(r"[+-][0-9]{4}", zone) else tz.gettz(zone)
+            if offset is None:
+                return None
+            when = when.replace(tzinfo=offset)
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) \
+            .astimezone(timezone.utc)
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+TIMESTAMP = "timestamp.txt"  # beside a submission: when it was handed in (nbgrader's file)
+
+
+def _shown_time(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _take(course: Course, assignment: str, student: str, notebook: str,
-          files: list[_Candidate]) -> Collected | None:
-    """Collect the latest readable attempt of `files` (latest first); report each of them."""
+          files: list[_Candidate], naming: _Naming, replace_newer: bool) -> Collected | None:
+    """Collect the latest readable attempt of `files` (latest first), unless the submission
+    collected before is later (or of an unknown time) and not `replace_newer`; report each."""
     where = f"{student}/{notebook}"
     for index, candidate in enumerate(files):
         candidate.entry.student = student
         try:
             data = _read(candidate)
-            target = course.submission(student, assignment, notebook)
-            changed = not target.is_file() or target.stat().st_size != len(data) \
-                or target.read_bytes() != data
-            if changed:
-                atomic_write(target, data)
-                course.result(student, assignment, notebook).unlink(missing_ok=True)
-                stamp = datetime.fromtimestamp(candidate.mtime, timezone.utc)
-                atomic_write(target.parent / "timestamp.txt",
-                             stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
         except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason
             candidate.entry.reason = (f"an attempt at {where} that could not be read "
                                       f"({printable(str(error)) or type(error).__name__})")
             continue
-        candidate.entry.outcome = COLLECTED
-        of = f", the latest of {len(files)} attempts" if len(files) > 1 else ""
-        candidate.entry.reason = f"as {where}{of}" + ("" if changed else " (unchanged)")
         for older in files[index + 1:]:
             older.entry.student, older.entry.outcome = student, OLDER
             older.entry.reason = f"at {where}; {candidate.entry.shown} is later"
-        return Collected(student, notebook, candidate.entry.shown, changed, len(files))
+        return _record(course, (student, assignment, notebook), candidate, data,
+                       submitted_at(candidate, naming.attempt(candidate.top)), replace_newer,
+                       len(files))
     return None
+
+
+def _record(course: Course, key: tuple, candidate: _Candidate, data: bytes, when: datetime,
+            replace_newer: bool, attempts: int) -> Collected | None:
+    """Make `data`, handed in at `when`, the submission of `key` (student, assignment,
+    notebook), unless it is what is there, or what is there is later and not `replace_newer`;
+    a changed submission's result file goes with the notebook it replaces."""
+    student, _, notebook = key
+    where, entry = f"{student}/{notebook}", candidate.entry
+    target = course.submission(*key)
+    of = f", the latest of {attempts} attempts" if attempts > 1 else ""
+    try:
+        kept = target.is_file()
+        changed = not kept or target.stat().st_size != len(data) or target.read_bytes() != data
+        if not changed:
+            entry.outcome, entry.reason = COLLECTED, f"as {where}{of} (unchanged)"
+            return Collected(student, notebook, entry.shown, False, attempts)
+        before = collected_at(target.parent) if kept else None
+        if kept and not replace_newer and (before is None or before >= when):
+            entry.outcome = OLDER
+            entry.reason = (f"at {where}; the submission collected before "
+                            + (f"({_shown_time(before)}) is as late or later than this one "
+                               f"({_shown_time(when)})" if before else
+                               f"has no readable {TIMESTAMP}, so which is later is unknown")
+                            + ": kept it; give --replace-newer to take this one instead")
+            return None
+        course.result(*key).unlink(missing_ok=True)
+        atomic_write(target, data)
+        atomic_write(target.parent / TIMESTAMP, when.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason
+        entry.reason = (f"an attempt at {where} that could not be recorded "
+                        f"({printable(str(error)) or type(error).__name__}): collect again")
+        return None
+    entry.outcome = COLLECTED
+    replaced = " (replacing a later one collected before: --replace-newer)" \
+        if kept and before is not None and before >= when else ""
+    entry.reason = f"as {where}{of}{replaced}"
+    return Collected(student, notebook, entry.shown, True, attempts)

@@ -702,3 +702,55 @@ def test_no_flat_file_lands_with_a_student_other_than_the_one_it_names(tmp_path_
         assert entry.reason, name
         if entry.outcome != NOT_COLLECTED:
             assert not allowed(name) or entry.student in allowed(name), (name, entry.student)
+
+
+def test_an_older_download_never_replaces_a_later_submission_unless_told(course, tmp_path,
+                                                                         capsys):
+    """The sample: collecting last week's download after today's replaced ada's later
+    submission with her older one (timestamp.txt was written, never compared). Now the later
+    one is kept and the older reported, saying how to take it; --replace-newer takes it."""
+    write(tmp_path / "today" / "ada" / "fx_basics.ipynb", '"resubmitted"', age_days=0)
+    write(tmp_path / "last_week" / "ada" / "fx_basics.ipynb", '"first"', age_days=7)
+    collect(course, "fx_basics", tmp_path / "today")
+    report = collect(course, "fx_basics", tmp_path / "last_week")
+    assert submitted(course) == {"ada": '"resubmitted"'}
+    outcome, reason = outcomes(report)["ada/fx_basics.ipynb"]
+    assert outcome == OLDER and report.taken == []
+    assert "the submission collected before (2023-11-14 22:13:20 UTC) is as late or later " \
+           "than this one (2023-11-07 22:13:20 UTC): kept it; give --replace-newer" in reason
+    assert main(["--course", str(course.root), "collect", "fx_basics",
+                 str(tmp_path / "last_week"), "--replace-newer"]) == 0
+    assert submitted(course) == {"ada": '"first"'}
+    assert "replacing a later one collected before: --replace-newer" in capsys.readouterr().out
+    # a submission of no known time (placed by hand) is never replaced without being told
+    (course.root / "submitted" / "ada" / "fx_basics" / "timestamp.txt").unlink()
+    report = collect(course, "fx_basics", tmp_path / "today")
+    assert submitted(course) == {"ada": '"first"'}
+    assert "has no readable timestamp.txt" in outcomes(report)["ada/fx_basics.ipynb"][1]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(times=st.lists(st.integers(0, 50), min_size=1, max_size=5, unique=True),
+       data=st.data())
+def test_the_collected_submission_is_the_latest_in_any_order_of_downloads(tmp_path_factory,
+                                                                          times, data):
+    """Property: several downloads of one student's notebook, each handed in at its own time,
+    collected in any order (sometimes one with --replace-newer): the submission collected is
+    the latest of those collected since the last forced one (the forced one included), so
+    without one, the latest of all, whatever the order; every download's file is reported."""
+    order = data.draw(st.permutations(range(len(times))))
+    forced = data.draw(st.one_of(st.none(), st.sampled_from(range(len(times)))))
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    holding = None
+    for step, index in enumerate(order):
+        folder = tmp_path_factory.mktemp("download")
+        write(folder / "ada" / "fx_basics.ipynb", json.dumps(index), age_days=-times[index])
+        report = collect(course, "fx_basics", folder, replace_newer=step == forced)
+        (entry,) = report.entries
+        assert entry.reason and entry.outcome in (COLLECTED, OLDER)
+        if holding is None or step == forced or times[index] > times[holding]:
+            holding = index
+        assert submitted(course) == {"ada": json.dumps(holding)}
+    if forced is None:
+        assert holding == max(range(len(times)), key=times.__getitem__)

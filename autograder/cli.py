@@ -116,6 +116,17 @@ def _say_refused(course: Course, command: str) -> None:
               file=sys.stderr)
 
 
+def _say_forgotten(forgotten: list, command: str) -> None:
+    """One line per notebook whose submission changed since it was graded (nbgrader's own
+    collect, a file copied in by hand), whose grades `forget_changed` cleared."""
+    for (student, assignment, notebook), by_hand in forgotten:
+        cleared = (f"; the scores and comments given by hand ({', '.join(by_hand)}) are cleared "
+                   "with it: grade them again" if by_hand else "")
+        print(f"llmf-grade {command}: {printable(student)}/{assignment}/{notebook} changed since "
+              f"it was graded: its grade is cleared until `llmf-grade grade`{cleared}",
+              file=sys.stderr)
+
+
 def _chosen_students(course: Course, args) -> list[str] | None:
     """The students named by --student (None: every one); ValueError for an id that holds
     what shows nothing (`course_folder.unseen_problem`), is spelled two ways in the course
@@ -203,7 +214,7 @@ def cmd_collect(args) -> None:
 
 
 def cmd_grade(args) -> int:
-    from autograder.grade_class import GradingInterrupted, grade_course
+    from autograder.grade_class import GradingInterrupted, forget_changed, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
@@ -214,6 +225,7 @@ def cmd_grade(args) -> int:
                                                                    False)
     assignments = _collected(course, args)
     _say_refused(course, "grade")
+    _say_forgotten(forget_changed(course), "grade")
     try:
         statuses = grade_course(course, assignments, _chosen_students(course, args),
                                 limits=limits, workers=args.jobs, force=args.force,
@@ -250,8 +262,8 @@ def cmd_export(args) -> None:
     from autograder.reports.export import export_rows, write_csv
 
     course = _course(args)
-    sync_gradebook(course)
     assignments = _collected(course, args)
+    _say_forgotten(sync_gradebook(course), "export")
     _say_refused(course, "export")
     if args.lms:
         from autograder.reports.lms import write_lms_files
@@ -280,9 +292,11 @@ def cmd_similarity(args) -> None:
 
 
 def cmd_feedback(args) -> None:
+    from autograder.grade_class import forget_changed
     from autograder.reports.feedback import FeedbackPages
 
     course = _course(args)
+    _say_forgotten(forget_changed(course), "feedback")
     pages = FeedbackPages(course)
     _say_refused(course, "feedback")
     keys = [(s, a, n) for a in _collected(course, args) for n in course.notebooks(a)

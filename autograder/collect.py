@@ -55,7 +55,9 @@ wins: the time collect wrote to its `timestamp.txt` (the attempt time the naming
 the file's modification time) is compared with the new attempt's, and an attempt no later than
 it is reported, not taken. `replace_newer` (`--replace-newer`) takes the download's latest all
 the same: an instructor's deliberate correction; a submission of no readable time is replaced
-only so. A changed file replaces the old copy and invalidates its grade record.
+only so. A changed file replaces the old copy; everything recorded of the old one's grade (its
+result file, graded copy, feedback page and gradebook scores) is cleared first
+(`reports.gradebook.forget_grades`), and the scores given by hand with it are named.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from pathlib import Path
 from autograder.course_folder import Course, id_key, student_id_problem
 from autograder.files import atomic_write, open_regular, printable, read_bounded
 from autograder.grader.submission import MAX_BYTES
+from autograder.reports.gradebook import forget_grades
 
 MAX_ZIP_BYTES = 4 * MAX_BYTES  # a zip's own size
 MAX_ZIP_MEMBERS = 1000
@@ -657,8 +660,9 @@ def _take(course: Course, assignment: str, student: str, notebook: str,
 def _record(course: Course, key: tuple, candidate: _Candidate, data: bytes, when: datetime,
             replace_newer: bool, attempts: int) -> Collected | None:
     """Make `data`, handed in at `when`, the submission of `key` (student, assignment,
-    notebook), unless it is what is there, or what is there is later and not `replace_newer`;
-    a changed submission's result file goes with the notebook it replaces."""
+    notebook), unless it is what is there, or what is there is later and not `replace_newer`.
+    A changed submission's grades are forgotten first (`forget_grades`), so that no score of
+    the notebook it replaces is ever shown for it."""
     student, _, notebook = key
     where, entry = f"{student}/{notebook}", candidate.entry
     target = course.submission(*key)
@@ -678,7 +682,7 @@ def _record(course: Course, key: tuple, candidate: _Candidate, data: bytes, when
                                f"has no readable {TIMESTAMP}, so which is later is unknown")
                             + ": kept it; give --replace-newer to take this one instead")
             return None
-        course.result(*key).unlink(missing_ok=True)
+        cleared = forget_grades(course, *key)
         atomic_write(target, data)
         atomic_write(target.parent / TIMESTAMP, when.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
     except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason
@@ -688,5 +692,8 @@ def _record(course: Course, key: tuple, candidate: _Candidate, data: bytes, when
     entry.outcome = COLLECTED
     replaced = " (replacing a later one collected before: --replace-newer)" \
         if kept and before is not None and before >= when else ""
-    entry.reason = f"as {where}{of}{replaced}"
+    by_hand = (f"; the scores and comments given by hand to the notebook it replaces "
+               f"({', '.join(cleared)}) are cleared with its grade: grade it again"
+               if cleared else "")
+    entry.reason = f"as {where}{of}{replaced}{by_hand}"
     return Collected(student, notebook, entry.shown, True, attempts)

@@ -368,3 +368,65 @@ def test_a_student_on_the_roster_who_handed_in_nothing_is_missing(tmp_path, caps
     assert llmf(root, "feedback") == 0
     assert "no notebook was submitted" in Course(root).feedback(
         "dan", "fx_basics", "fx_basics").read_text()
+
+
+def gradebook_of(course: Path, student: str) -> dict[str, tuple]:
+    """{cell: (automatic score, manual score, needs manual grade)} of the student's fx_basics
+    in the gradebook, and "flagged"."""
+    with Course(course).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("fx_basics", "fx_basics", student)
+        found = {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
+                 for g in notebook.grades}
+        return found | {"flagged": notebook.flagged}
+
+
+def test_a_changed_submission_shows_no_score_of_the_notebook_it_replaced(tmp_path, capsys):
+    """The sample: between a changed submission's collection and the next `grade`, the
+    gradebook kept the old notebook's automatic scores, which formgrader (and anything reading
+    the gradebook) showed for the new one. Now collecting it clears its gradebook scores, graded
+    copy and feedback page in the same step, and says which scores given by hand went with
+    them; a file replaced in submitted/ some other way (nbgrader's own collect) is caught by
+    the next grade, export or feedback."""
+    root = released_course(tmp_path / "course")
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, answers in ((first, synthetic.correct_answers(SOURCE)), (second, {})):
+        (folder / "ada").mkdir(parents=True)
+        path = folder / "ada" / "fx_basics.ipynb"
+        nbformat.write(synthetic.student_notebook(SOURCE, answers), str(path))
+        stamp = 1_700_000_000 + (folder == second) * 86_400
+        os.utime(path, (stamp, stamp))
+    assert llmf(root, "collect", "fx_basics", first) == 0
+    assert llmf(root, "grade", *FAST) == 0
+    assert llmf(root, "feedback") == 0
+    with Course(root).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("fx_basics", "fx_basics", "ada")
+        (grade,) = [g for g in notebook.grades if g.name == "explain_answer"]
+        grade.manual_score = 1.5
+        gradebook.db.commit()
+    assert gradebook_of(root, "ada")["linear_test"] == (2.0, None, False)
+    capsys.readouterr()
+
+    assert llmf(root, "collect", "fx_basics", second) == 0
+    cleared = gradebook_of(root, "ada")
+    assert cleared.pop("flagged") is True
+    assert set(cleared.values()) == {(None, None, True)}
+    assert "the scores and comments given by hand to the notebook it replaces " \
+           "(explain_answer (1.5)) are cleared with its grade" in capsys.readouterr().out
+    for area, name in (("autograded", "fx_basics.ipynb"), ("autograded", "fx_basics.result.json"),
+                       ("feedback", "fx_basics.html")):
+        assert not (root / area / "ada" / "fx_basics" / name).exists()
+    assert llmf(root, "export", tmp_path / "between.csv") == 0
+    assert read_csv(tmp_path / "between.csv")["ada"]["status"] == "ungraded"
+    assert llmf(root, "grade", *FAST) == 0
+    assert gradebook_of(root, "ada")["linear_test"] == (0.0, None, False)
+
+    # replaced in submitted/ as nbgrader's collect would: the next export clears it
+    shutil.copy(first / "ada" / "fx_basics.ipynb",
+                root / "submitted" / "ada" / "fx_basics" / "fx_basics.ipynb")
+    capsys.readouterr()
+    assert llmf(root, "export", tmp_path / "after.csv") == 0
+    assert "ada/fx_basics/fx_basics changed since it was graded: its grade is cleared" in \
+        capsys.readouterr().err
+    cleared = gradebook_of(root, "ada")
+    assert cleared.pop("flagged") is True and set(cleared.values()) == {(None, None, True)}
+    assert read_csv(tmp_path / "after.csv")["ada"]["status"] == "ungraded"

@@ -5,7 +5,9 @@ cell gets our automatic score. Written answers that await manual grading get no 
 and stay marked "needs manual grade", so the instructor grades them in formgrader; manual scores
 already given are kept. `manual_grading` reads back what the instructor gave in formgrader:
 scores and comments. Notebooks whose status is not plain "graded" are flagged for review. A
-"missing" result removes any earlier submission, so no stale score survives.
+"missing" result removes any earlier submission, so no stale score survives. `forget_grades`
+clears everything recorded of a notebook's grade when its submission changes (collect), so that
+no score of the notebook it replaces is ever shown for it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,41 @@ def record_in_gradebook(course: Course, student: str, assignment: str, notebook:
             grade.needs_manual_grade = score is None and grade.manual_score is None
         submitted.flagged = result.flagged
         gradebook.db.commit()
+
+
+def forget_grades(course: Course, student: str, assignment: str, notebook: str) -> list[str]:
+    """Forget every grade recorded of one submitted notebook, before it is replaced: its result
+    file, graded copy and feedback page are removed, and in the gradebook (if the notebook is
+    there) every score, automatic or given by hand, and every comment is cleared, each cell
+    marked as needing grading and the notebook flagged, until `grade` records its new result
+    (formgrader then shows no score of the notebook replaced). Returns the cells that were
+    scored or commented by hand, as `name (score)`, for the instructor to grade again."""
+    for path in (course.result(student, assignment, notebook),
+                 course.autograded(student, assignment, notebook),
+                 course.feedback(student, assignment, notebook)):
+        path.unlink(missing_ok=True)
+    if not (course.root / "gradebook.db").exists():
+        return []
+    from nbgrader.api import MissingEntry
+
+    with warnings.catch_warnings(), course.gradebook() as gradebook:
+        warnings.simplefilter("ignore")  # SQLAlchemy 2.1 warns about nbgrader's session use
+        try:
+            submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            return []
+        by_hand = {grade.name: f"{grade.name} ({grade.manual_score:g})"
+                   for grade in submitted.grades if grade.manual_score is not None}
+        for comment in submitted.comments:
+            if (comment.manual_comment or "").strip():
+                by_hand.setdefault(comment.name, f"{comment.name} (a comment)")
+            comment.manual_comment = None
+        for grade in submitted.grades:
+            grade.auto_score = grade.manual_score = grade.extra_credit = None
+            grade.needs_manual_grade = True
+        submitted.flagged = True
+        gradebook.db.commit()
+    return [by_hand[name] for name in sorted(by_hand)]
 
 
 def manual_grading(course: Course) -> dict[tuple, dict[str, tuple[float | None, str]]]:

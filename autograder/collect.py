@@ -33,6 +33,9 @@ collected before) when the class knows none of the others; otherwise it is repor
 both readings, and nothing is taken: no file becomes another student's. A suffix no id can
 hold (` (2)`) or one after the notebook's name (`x_ch1-2`) is an attempt, never a student.
 
+A file whose cells are another notebook's of the course (`notebook_marks`: chapter 1 renamed as
+chapter 2, a download collected into the wrong assignment) is reported, never collected.
+
 When a student handed in several attempts at one notebook, the latest is collected and the report
 says so: the latest by the attempt the name carries (Blackboard's attempt time, a numbered
 resubmission `-2`), else by modification time. An attempt that cannot be read is reported and the
@@ -74,6 +77,7 @@ from pathlib import Path
 from autograder.course_folder import Course, id_key, student_id_problem
 from autograder.files import atomic_write, open_regular, printable, read_bounded
 from autograder.grader.submission import MAX_BYTES
+from autograder.notebook_marks import CourseNotebooks, cells_of
 from autograder.reports.gradebook import forget_grades
 
 MAX_ZIP_BYTES = 4 * MAX_BYTES  # a zip's own size
@@ -563,9 +567,11 @@ def collect(course: Course, assignment: str, folder: str | Path,
             named.append(candidate)
     named = _distinct_ids(course, named)
     report = CollectReport(survey.entries, naming=note)
+    sources = CourseNotebooks(course)
     for (student, notebook), files in sorted(_attempts(named, notebooks).items()):
         files.sort(key=lambda c: c.key(naming.attempt(c.top)), reverse=True)
-        taken = _take(course, assignment, student, notebook, files, naming, replace_newer)
+        taken = _take(course, assignment, student, notebook, files, naming, replace_newer,
+                      sources)
         if taken is not None:
             report.taken.append(taken)
     return report
@@ -636,9 +642,11 @@ def _shown_time(when: datetime) -> str:
 
 
 def _take(course: Course, assignment: str, student: str, notebook: str,
-          files: list[_Candidate], naming: _Naming, replace_newer: bool) -> Collected | None:
-    """Collect the latest readable attempt of `files` (latest first), unless the submission
-    collected before is later (or of an unknown time) and not `replace_newer`; report each."""
+          files: list[_Candidate], naming: _Naming, replace_newer: bool,
+          sources: CourseNotebooks) -> Collected | None:
+    """Collect the latest readable attempt of `files` (latest first) whose cells are not
+    another notebook's of the course (`other_notebook`), unless the submission collected before
+    is later (or of an unknown time) and not `replace_newer`; report each."""
     where = f"{student}/{notebook}"
     for index, candidate in enumerate(files):
         candidate.entry.student = student
@@ -648,6 +656,10 @@ def _take(course: Course, assignment: str, student: str, notebook: str,
             candidate.entry.reason = (f"an attempt at {where} that could not be read "
                                       f"({printable(str(error)) or type(error).__name__})")
             continue
+        other = other_notebook(data, (assignment, notebook), sources)
+        if other:
+            candidate.entry.student, candidate.entry.reason = "", other
+            continue
         for older in files[index + 1:]:
             older.entry.student, older.entry.outcome = student, OLDER
             older.entry.reason = f"at {where}; {candidate.entry.shown} is later"
@@ -655,6 +667,23 @@ def _take(course: Course, assignment: str, student: str, notebook: str,
                        submitted_at(candidate, naming.attempt(candidate.top)), replace_newer,
                        len(files))
     return None
+
+
+def other_notebook(data: bytes, named: tuple[str, str], sources: CourseNotebooks) -> str:
+    """Why a file taken by its name as the notebook `named` (assignment, notebook) is another
+    notebook of the course, recognised by its cells (`notebook_marks`), or "": a chapter
+    handed in under another's name, or collected into the wrong assignment, is never graded
+    as this one, nor replaces what the student handed in for it. A file whose cells are no
+    notebook's of the course is this one's, as its name says (graded for what it is)."""
+    cells = cells_of(data)
+    found = sources.recognise(cells, named) if cells is not None else None
+    if found is None or found == named:
+        return ""
+    assignment, notebook = found
+    where = (f"`llmf-grade collect {assignment} <folder>`" if assignment != named[0] else
+             f"a file named {notebook}.ipynb")
+    return (f"named as {named[1]}, but its cells are those of {notebook}.ipynb of assignment "
+            f"{assignment}: not collected as {named[1]}; collect it as {where}")
 
 
 def _record(course: Course, key: tuple, candidate: _Candidate, data: bytes, when: datetime,

@@ -754,3 +754,58 @@ def test_the_collected_submission_is_the_latest_in_any_order_of_downloads(tmp_pa
         assert submitted(course) == {"ada": json.dumps(holding)}
     if forced is None:
         assert holding == max(range(len(times)), key=times.__getitem__)
+
+
+CH1 = ROOT / "notebooks" / "ch1_base_models.ipynb"  # the student edition of another chapter
+
+
+def course_of_two(root: Path) -> Course:
+    """The fixture course with the course's chapter 1 beside fx_basics."""
+    course = new_course(root)
+    shutil.copytree(ROOT / "course" / "source" / "ch1_base_models",
+                    root / "source" / "ch1_base_models")
+    return course
+
+
+def test_another_chapter_handed_in_under_this_ones_name_is_reported_never_collected(tmp_path):
+    """Collecting ch1's download into fx_basics (the wrong assignment typed), or a student's
+    chapter 1 renamed fx_basics.ipynb: it was collected as fx_basics, graded 0 and put over
+    what the student had handed in for fx_basics. Its cells say which notebook it is."""
+    course = course_of_two(tmp_path / "course")
+    download = tmp_path / "download"
+    (download / "ada").mkdir(parents=True)
+    shutil.copy(CH1, download / "ada" / "fx_basics.ipynb")
+    shutil.copy(CH1, download / "bob_ch1_base_models.ipynb")
+    shutil.copy(SOURCE, download / "cyd_fx_basics.ipynb")
+    report = collect(course, "fx_basics", download)
+    assert set(submitted(course)) == {"cyd"}
+    outcome, reason = outcomes(report)["ada/fx_basics.ipynb"]
+    assert outcome == NOT_COLLECTED and reason == (
+        "named as fx_basics, but its cells are those of ch1_base_models.ipynb of assignment "
+        "ch1_base_models: not collected as fx_basics; collect it as `llmf-grade collect "
+        "ch1_base_models <folder>`")
+    assert "its cells are those of ch1_base_models.ipynb" in outcomes(report)[
+        "bob_ch1_base_models.ipynb"][1]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=st.lists(st.tuples(st.sampled_from(["fx", "ch1", "junk"]),
+                                st.sampled_from(["fx_basics.ipynb", "ch1_base_models.ipynb",
+                                                 "mine.ipynb", "fx_basics-2.ipynb"])),
+                      min_size=1, max_size=4, unique_by=lambda file: file[1]))
+def test_no_notebook_of_another_chapter_is_ever_collected_as_this_one(tmp_path_factory, files):
+    """Property: whatever a student's folder holds under whatever names (this chapter's
+    notebook, another chapter's, a file that is no notebook), what is collected as fx_basics is
+    never another chapter's notebook, and every file is reported."""
+    course = course_of_two(tmp_path_factory.mktemp("course") / "course")
+    download = tmp_path_factory.mktemp("download")
+    (download / "ada").mkdir()
+    contents = {"fx": SOURCE.read_text(), "ch1": CH1.read_text(), "junk": '{"cells": []}'}
+    for age, (kind, name) in enumerate(files):
+        write(download / "ada" / name, contents[kind], age_days=age)
+    report = collect(course, "fx_basics", download)
+    assert submitted(course).get("ada", "") != contents["ch1"]
+    assert sorted(entry.shown for entry in report.entries) == sorted(
+        f"ada/{name}" for _, name in files)
+    assert all(entry.reason for entry in report.entries)

@@ -271,11 +271,31 @@ def cmd_export(args) -> None:
         written = write_lms_files(course, args.lms, args.output, assignments)
         print(f"wrote {len(written)} {args.lms} file(s): {', '.join(map(str, written[:4]))}"
               f"{' ...' if len(written) > 4 else ''}")
+        _say_not_final(export_rows(course, assignments))
         return
     rows = export_rows(course, assignments)
     path = write_csv(list(tqdm(rows, desc="export", unit="row")), args.output)
     print(f"wrote {len(rows)} row(s) to {path}")
     _summary(", ".join(assignments), Counter(row["status"] for row in rows))
+
+
+def _say_not_final(rows: list[dict]) -> None:
+    """One line per kind of grade an LMS file leaves empty (`reports.lms`: not final), naming
+    the students: the LMS keeps the grade it had for each, an earlier submission's if one was
+    imported, so an empty cell is never taken for a grade given."""
+    from autograder.records import Status
+
+    for status, what in ((Status.UNGRADED, "run `llmf-grade grade`"),
+                         (Status.NEEDS_MANUAL_GRADING, "grade the written answers in Formgrader")):
+        waiting = [f"{printable(row['student'])}/{row['assignment']}" for row in rows
+                   if row["status"] == status]
+        if waiting:
+            named = ", ".join(waiting[:10]) + (f" and {len(waiting) - 10} more"
+                                               if len(waiting) > 10 else "")
+            print(f"llmf-grade export: warning: {len(waiting)} grade(s) {status} left empty in "
+                  f"the LMS file(s), where the LMS keeps the grade it had (an earlier "
+                  f"submission's, if one was imported): {named}; {what}, then export again",
+                  file=sys.stderr)
 
 
 def cmd_similarity(args) -> None:

@@ -23,7 +23,8 @@ What counts as a submission:
 - and whose notebook is the assignment notebook its name ends with, as a word of its own (the
   whole name, or after `_`, `-`, a space or `.`: `xch1` is not `ch1`'s; case aside, and an LMS's
   or a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
-  one notebook, a file named otherwise counts too, unless the student also handed one in by name.
+  one notebook, a file named otherwise counts too, when none of the student's files named as
+  the notebook can be taken (unreadable, or another notebook's by its cells).
 
 A name at the top of the folder may read as two students (`FlatName`): `x-1.ipynb` is student
 x-1's, or student x's attempt 1 (the suffix `-1` cut from the student's own place);
@@ -154,12 +155,16 @@ class _Candidate:
     mtime: float
     student: str = ""
     given: str = ""  # the name the student gave the file
+    # named otherwise than the notebook (a one-notebook assignment's renamed file): taken only
+    # when none of the student's files named as the notebook can be
+    renamed: bool = False
 
     def key(self, attempt: str) -> tuple:
-        """Sorts attempts: the LMS's attempt time, the attempt number in the name, the time."""
+        """Sorts attempts: named as the notebook before renamed, then the LMS's attempt time,
+        the attempt number in the name, the time."""
         suffix = SUFFIX.search(Path(self.given).stem)
         number = int((suffix["number"] or suffix["paren"] or 0) if suffix else 0)
-        return attempt, number, self.mtime, self.entry.shown
+        return not self.renamed, attempt, number, self.mtime, self.entry.shown
 
 
 def read_regular_file(path: Path, limit: int = MAX_BYTES) -> bytes:
@@ -494,14 +499,15 @@ def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple,
         else:
             unnamed[candidate.student].append(candidate)
     for student, files in unnamed.items():
-        if len(notebooks) == 1 and (student, notebooks[0]) not in attempts:
-            attempts[student, notebooks[0]] = files  # a renamed file: students rename files
+        if len(notebooks) == 1:  # a renamed file: students rename files
+            for candidate in files:
+                candidate.renamed = True
+            attempts[student, notebooks[0]] += files
             continue
         expected = ", ".join(f"{name}.ipynb" for name in notebooks)
         for candidate in files:
             candidate.entry.reason = (f"its name matches none of the assignment's notebooks "
-                                      f"({expected})" + (", and the student handed that in by "
-                                                         "name" if len(notebooks) == 1 else ""))
+                                      f"({expected})")
     return attempts
 
 
@@ -661,6 +667,11 @@ def _take(course: Course, assignment: str, student: str, notebook: str,
             candidate.entry.student, candidate.entry.reason = "", other
             continue
         for older in files[index + 1:]:
+            if older.renamed and not candidate.renamed:
+                older.entry.reason = (f"its name matches none of the assignment's notebooks "
+                                      f"({notebook}.ipynb), and the student handed that in by "
+                                      f"name ({candidate.entry.shown})")
+                continue
             older.entry.student, older.entry.outcome = student, OLDER
             older.entry.reason = f"at {where}; {candidate.entry.shown} is later"
         return _record(course, (student, assignment, notebook), candidate, data,

@@ -797,7 +797,8 @@ def test_another_chapter_handed_in_under_this_ones_name_is_reported_never_collec
 def test_no_notebook_of_another_chapter_is_ever_collected_as_this_one(tmp_path_factory, files):
     """Property: whatever a student's folder holds under whatever names (this chapter's
     notebook, another chapter's, a file that is no notebook), what is collected as fx_basics is
-    never another chapter's notebook, and every file is reported."""
+    never another chapter's notebook, something is when a file holds this chapter's, and every
+    file is reported."""
     course = course_of_two(tmp_path_factory.mktemp("course") / "course")
     download = tmp_path_factory.mktemp("download")
     (download / "ada").mkdir()
@@ -806,6 +807,26 @@ def test_no_notebook_of_another_chapter_is_ever_collected_as_this_one(tmp_path_f
         write(download / "ada" / name, contents[kind], age_days=age)
     report = collect(course, "fx_basics", download)
     assert submitted(course).get("ada", "") != contents["ch1"]
+    assert "ada" in submitted(course) or all(kind != "fx" for kind, _ in files)
     assert sorted(entry.shown for entry in report.entries) == sorted(
         f"ada/{name}" for _, name in files)
     assert all(entry.reason for entry in report.entries)
+
+
+def test_a_renamed_file_is_taken_when_the_one_named_as_the_notebook_cannot_be(tmp_path):
+    """ada's `fx_basics.ipynb` is chapter 1 (refused by its cells), her work is `my copy.ipynb`:
+    the renamed file was refused because she had handed fx_basics.ipynb in by name, and none of
+    her work was collected. A renamed file is now the student's last resort, not refused."""
+    course = course_of_two(tmp_path / "course")
+    download = tmp_path / "download"
+    (download / "ada").mkdir(parents=True)
+    shutil.copy(CH1, download / "ada" / "fx_basics.ipynb")
+    write(download / "ada" / "my copy.ipynb", SOURCE.read_text(), age_days=3)
+    write(download / "bob" / "fx_basics.ipynb", '"bob"', age_days=3)
+    write(download / "bob" / "scratch.ipynb", '"scratch"')
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": SOURCE.read_text(), "bob": '"bob"'}
+    assert outcomes(report)["ada/my copy.ipynb"][0] == COLLECTED
+    assert outcomes(report)["bob/scratch.ipynb"] == (
+        NOT_COLLECTED, "its name matches none of the assignment's notebooks (fx_basics.ipynb), "
+        "and the student handed that in by name (bob/fx_basics.ipynb)")

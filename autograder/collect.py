@@ -72,7 +72,7 @@ import stat
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from autograder.course_folder import Course, id_key, student_id_problem
@@ -674,10 +674,22 @@ def _take(course: Course, assignment: str, student: str, notebook: str,
                 continue
             older.entry.student, older.entry.outcome = student, OLDER
             older.entry.reason = f"at {where}; {candidate.entry.shown} is later"
+        beaten = [older for older in files[index + 1:] if older.renamed == candidate.renamed]
         return _record(course, (student, assignment, notebook), candidate, data,
-                       submitted_at(candidate, naming.attempt(candidate.top)), replace_newer,
-                       len(files))
+                       handed_in(candidate, beaten, naming), replace_newer, len(files))
     return None
+
+
+def handed_in(candidate: _Candidate, beaten: list[_Candidate], naming: _Naming) -> datetime:
+    """When the attempt taken, `candidate`, was handed in, as collect records it: its own time
+    (`submitted_at`), but never before an attempt it was ranked above (`beaten`, latest first:
+    `ada_ch1-2` is later than `ada_ch1` whatever their files' times say), a microsecond after
+    each such; so a download holding only an attempt it beat is never taken as later."""
+    when = submitted_at(candidate, naming.attempt(candidate.top))
+    for place, older in enumerate(beaten, start=1):
+        when = max(when, submitted_at(older, naming.attempt(older.top))
+                   + timedelta(microseconds=place))
+    return when
 
 
 def other_notebook(data: bytes, named: tuple[str, str], sources: CourseNotebooks) -> str:

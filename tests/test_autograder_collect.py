@@ -830,3 +830,19 @@ def test_a_renamed_file_is_taken_when_the_one_named_as_the_notebook_cannot_be(tm
     assert outcomes(report)["bob/scratch.ipynb"] == (
         NOT_COLLECTED, "its name matches none of the assignment's notebooks (fx_basics.ipynb), "
         "and the student handed that in by name (bob/fx_basics.ipynb)")
+
+
+def test_an_attempt_taken_by_its_number_stays_later_than_the_one_it_beat(course, tmp_path):
+    """`bob_fx_basics-2` is taken over `bob_fx_basics` by its number though its file is older;
+    its timestamp.txt said its own (older) time, so a later download holding only
+    `bob_fx_basics` replaced it: the order of two collects decided. Now the attempt taken is
+    recorded no earlier than the attempts it was ranked above, and either order keeps -2."""
+    both, first_only = tmp_path / "both", tmp_path / "first_only"
+    write(both / "bob_fx_basics.ipynb", '"first"', age_days=1)
+    write(both / "bob_fx_basics-2.ipynb", '"second"', age_days=3)
+    write(first_only / "bob_fx_basics.ipynb", '"first"', age_days=1)
+    for order in ((both, first_only), (first_only, both)):
+        again = new_course(tmp_path / f"course-{order[0].name}")
+        for folder in order:
+            collect(again, "fx_basics", folder)
+        assert submitted(again) == {"bob": '"second"'}, [folder.name for folder in order]

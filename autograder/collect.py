@@ -61,7 +61,8 @@ it is reported, not taken. `replace_newer` (`--replace-newer`) takes the downloa
 the same: an instructor's deliberate correction; a submission of no readable time is replaced
 only so. A changed file replaces the old copy; everything recorded of the old one's grade (its
 result file, graded copy, feedback page and gradebook scores) is cleared first
-(`reports.gradebook.forget_grades`), and the scores given by hand with it are named.
+(`reports.gradebook.forget_grades`: a score given by hand stays where its answer is unchanged;
+each one cleared is named).
 """
 
 from __future__ import annotations
@@ -734,7 +735,7 @@ def _record(course: Course, key: tuple, candidate: _Candidate, data: bytes, when
                                f"has no readable {TIMESTAMP}, so which is later is unknown")
                             + ": kept it; give --replace-newer to take this one instead")
             return None
-        cleared = forget_grades(course, *key)
+        cleared = forget_grades(course, *key, new=data)
         atomic_write(target, data)
         atomic_write(target.parent / TIMESTAMP, when.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
     except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason

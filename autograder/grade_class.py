@@ -21,7 +21,7 @@ from autograder.files import atomic_write
 from autograder.grader.pipeline import Graded, zero_result
 from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits
-from autograder.grader.submission import Submission, submitted_digest
+from autograder.grader.submission import Submission, read_submitted, submitted_digest
 from autograder.local_pool import Job, grade_many
 from autograder.records import (
     GradeResult,
@@ -194,10 +194,9 @@ def forget_changed(course: Course) -> list[tuple[tuple, list[str]]]:
         key = (path.parent.parent.name, path.parent.name, path.name.removesuffix(".result.json"))
         if key[0] not in students:
             continue
-        result = read_result(path)
-        if result is not None and result.submission_sha256 != submitted_digest(
-                course.submission(*key)):
-            forgotten.append((key, forget_grades(course, *key)))
+        result, now = read_result(path), read_submitted(course.submission(*key))
+        if result is not None and result.submission_sha256 != (now.sha256 if now else ""):
+            forgotten.append((key, forget_grades(course, *key, new=now.data if now else b"")))
     return forgotten
 
 

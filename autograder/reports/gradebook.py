@@ -7,7 +7,8 @@ already given are kept. `manual_grading` reads back what the instructor gave in 
 scores and comments. Notebooks whose status is not plain "graded" are flagged for review. A
 "missing" result removes any earlier submission, so no stale score survives. `forget_grades`
 clears everything recorded of a notebook's grade when its submission changes (collect), so that
-no score of the notebook it replaces is ever shown for it.
+no score of the notebook it replaces is ever shown for it; a score given by hand stays only
+where the answer it was given to is unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from __future__ import annotations
 import warnings
 
 from autograder.course_folder import Course
+from autograder.grader.plan import grade_id_of
+from autograder.grader.submission import cell_text, read_submitted
+from autograder.notebook_marks import cells_of
 from autograder.records import GradeResult, Status
 
 
@@ -51,13 +55,29 @@ def record_in_gradebook(course: Course, student: str, assignment: str, notebook:
         gradebook.db.commit()
 
 
-def forget_grades(course: Course, student: str, assignment: str, notebook: str) -> list[str]:
-    """Forget every grade recorded of one submitted notebook, before it is replaced: its result
-    file, graded copy and feedback page are removed, and in the gradebook (if the notebook is
-    there) every score, automatic or given by hand, and every comment is cleared, each cell
-    marked as needing grading and the notebook flagged, until `grade` records its new result
-    (formgrader then shows no score of the notebook replaced). Returns the cells that were
-    scored or commented by hand, as `name (score)`, for the instructor to grade again."""
+def answer_texts(raw: bytes) -> dict[str, str]:
+    """{grade_id: the text of the last cell carrying it} of a notebook file's bytes, as the
+    grader reads an answer ({} if they are not a notebook's)."""
+    texts = {}
+    for cell in cells_of(raw) or []:
+        if isinstance(cell, dict) and grade_id_of(cell):
+            texts[grade_id_of(cell)] = cell_text(cell.get("source"))
+    return texts
+
+
+def forget_grades(course: Course, student: str, assignment: str, notebook: str,
+                  new: bytes = b"") -> list[str]:
+    """Forget every grade recorded of one submitted notebook, before `new` (the bytes of the
+    file replacing it) is graded: its result file, graded copy and feedback page are removed,
+    and in the gradebook (if the notebook is there) every automatic score is cleared and the
+    notebook flagged, until `grade` records its new result (formgrader then shows no score of
+    the notebook replaced). A score or comment given by hand stays only on a cell whose text is
+    the same in `new` as in the graded copy it was given on (the written answer the instructor
+    read); every other is cleared, its cell marked as needing grading. Returns the cells whose
+    scores or comments given by hand were cleared, as `name (score)`, to grade again."""
+    graded = read_submitted(course.autograded(student, assignment, notebook))
+    before, after = answer_texts(graded.data if graded else b""), answer_texts(new)
+    same = {cell for cell, text in before.items() if after.get(cell) == text}
     for path in (course.result(student, assignment, notebook),
                  course.autograded(student, assignment, notebook),
                  course.feedback(student, assignment, notebook)):
@@ -72,18 +92,24 @@ def forget_grades(course: Course, student: str, assignment: str, notebook: str) 
             submitted = gradebook.find_submission_notebook(notebook, assignment, student)
         except MissingEntry:
             return []
-        by_hand = {grade.name: f"{grade.name} ({grade.manual_score:g})"
-                   for grade in submitted.grades if grade.manual_score is not None}
+        cleared = {}
         for comment in submitted.comments:
-            if (comment.manual_comment or "").strip():
-                by_hand.setdefault(comment.name, f"{comment.name} (a comment)")
-            comment.manual_comment = None
+            if comment.name not in same:
+                if (comment.manual_comment or "").strip():
+                    cleared[comment.name] = f"{comment.name} (a comment)"
+                comment.manual_comment = None
         for grade in submitted.grades:
-            grade.auto_score = grade.manual_score = grade.extra_credit = None
+            grade.auto_score = None
+            if grade.name in same and grade.manual_score is not None:
+                grade.needs_manual_grade = False
+                continue
+            if grade.manual_score is not None:
+                cleared[grade.name] = f"{grade.name} ({grade.manual_score:g})"
+            grade.manual_score = grade.extra_credit = None
             grade.needs_manual_grade = True
         submitted.flagged = True
         gradebook.db.commit()
-    return [by_hand[name] for name in sorted(by_hand)]
+    return [cleared[name] for name in sorted(cleared)]
 
 
 def manual_grading(course: Course) -> dict[tuple, dict[str, tuple[float | None, str]]]:

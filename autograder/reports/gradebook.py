@@ -55,6 +55,15 @@ def record_in_gradebook(course: Course, student: str, assignment: str, notebook:
         gradebook.db.commit()
 
 
+def _is_utf8(text: str) -> bool:
+    """True if `text` is valid UTF-8 (a file name that is not holds lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def answer_texts(raw: bytes) -> dict[str, str]:
     """{grade_id: the text of the last cell carrying it} of a notebook file's bytes, as the
     grader reads an answer ({} if they are not a notebook's)."""
@@ -82,8 +91,8 @@ def forget_grades(course: Course, student: str, assignment: str, notebook: str,
                  course.autograded(student, assignment, notebook),
                  course.feedback(student, assignment, notebook)):
         path.unlink(missing_ok=True)
-    if not (course.root / "gradebook.db").exists():
-        return []
+    if not (course.root / "gradebook.db").exists() or not _is_utf8(student):
+        return []  # no gradebook, or an id that is not valid UTF-8, which it cannot hold
     from nbgrader.api import MissingEntry
 
     with warnings.catch_warnings(), course.gradebook() as gradebook:

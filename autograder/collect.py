@@ -484,9 +484,9 @@ class _Naming:
             return whole[0][0], None
         other, suffix = whole[0]
         cut = f" with the attempt suffix {suffix!r}" if suffix else ""
-        return "", (f"its name reads as student {student!r}'s {reading.notebook}, or as student "
-                    f"{other!r}{cut}, a student of the course: which is meant is not clear; "
-                    f"not collected: {fix}")
+        return "", (f"its name reads as student {printable(student)!r}'s {reading.notebook}, or "
+                    f"as student {other!r}{cut}, a student of the course: which is meant is not "
+                    f"clear; not collected: {fix}")
 
 
 def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple, list]:

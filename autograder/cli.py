@@ -116,6 +116,17 @@ def _say_refused(course: Course, command: str) -> None:
               file=sys.stderr)
 
 
+def _say_forgotten(forgotten: list, command: str) -> None:
+    """One line per notebook whose submission changed since it was graded (nbgrader's own
+    collect, a file copied in by hand), whose grades `forget_changed` cleared."""
+    for (student, assignment, notebook), by_hand in forgotten:
+        cleared = (f"; the scores and comments given by hand ({', '.join(by_hand)}) are cleared "
+                   "with it: grade them again" if by_hand else "")
+        print(f"llmf-grade {command}: {printable(student)}/{assignment}/{notebook} changed since "
+              f"it was graded: its grade is cleared until `llmf-grade grade`{cleared}",
+              file=sys.stderr)
+
+
 def _chosen_students(course: Course, args) -> list[str] | None:
     """The students named by --student (None: every one); ValueError for an id that holds
     what shows nothing (`course_folder.unseen_problem`), is spelled two ways in the course
@@ -182,23 +193,28 @@ def _roster(course: Course, args) -> list[str]:
 
 
 def cmd_collect(args) -> None:
-    from autograder.collect import collect
+    from autograder.class_variants import read_roster
+    from autograder.collect import NOT_COLLECTED, OLDER, collect
 
-    report = collect(_course(args), args.assignment_name, args.folder, args.id_pattern, args.lms)
+    roster = read_roster(args.roster) if args.roster else None
+    report = collect(_course(args), args.assignment_name, args.folder, args.id_pattern, args.lms,
+                     roster=roster, replace_newer=args.replace_newer)
     if report.naming:
         print(report.naming)
     for entry in report.entries:
         print(entry.line())
     changed = sum(item.changed for item in report.taken)
     students = len({item.student for item in report.taken})
-    left = sum(entry.outcome == "not collected" for entry in report.entries)
+    left = sum(entry.outcome == NOT_COLLECTED for entry in report.entries)
+    older = sum(entry.outcome == OLDER for entry in report.entries)
     print(f"collected {len(report.taken)} notebook(s) from {students} student(s); "
           f"{changed} new or changed, {len(report.taken) - changed} unchanged; "
+          f"{older} older attempt(s) not taken; "
           f"{left} entr{'y' if left == 1 else 'ies'} not collected (each says why above)")
 
 
 def cmd_grade(args) -> int:
-    from autograder.grade_class import GradingInterrupted, grade_course
+    from autograder.grade_class import GradingInterrupted, forget_changed, grade_course
     from autograder.grader.sandbox import Limits
 
     course = _course(args)
@@ -209,6 +225,7 @@ def cmd_grade(args) -> int:
                                                                    False)
     assignments = _collected(course, args)
     _say_refused(course, "grade")
+    _say_forgotten(forget_changed(course), "grade")
     try:
         statuses = grade_course(course, assignments, _chosen_students(course, args),
                                 limits=limits, workers=args.jobs, force=args.force,
@@ -245,8 +262,8 @@ def cmd_export(args) -> None:
     from autograder.reports.export import export_rows, write_csv
 
     course = _course(args)
-    sync_gradebook(course)
     assignments = _collected(course, args)
+    _say_forgotten(sync_gradebook(course), "export")
     _say_refused(course, "export")
     if args.lms:
         from autograder.reports.lms import write_lms_files
@@ -254,11 +271,31 @@ def cmd_export(args) -> None:
         written = write_lms_files(course, args.lms, args.output, assignments)
         print(f"wrote {len(written)} {args.lms} file(s): {', '.join(map(str, written[:4]))}"
               f"{' ...' if len(written) > 4 else ''}")
+        _say_not_final(export_rows(course, assignments))
         return
     rows = export_rows(course, assignments)
     path = write_csv(list(tqdm(rows, desc="export", unit="row")), args.output)
     print(f"wrote {len(rows)} row(s) to {path}")
     _summary(", ".join(assignments), Counter(row["status"] for row in rows))
+
+
+def _say_not_final(rows: list[dict]) -> None:
+    """One line per kind of grade an LMS file leaves empty (`reports.lms`: not final), naming
+    the students: the LMS keeps the grade it had for each, an earlier submission's if one was
+    imported, so an empty cell is never taken for a grade given."""
+    from autograder.records import Status
+
+    for status, what in ((Status.UNGRADED, "run `llmf-grade grade`"),
+                         (Status.NEEDS_MANUAL_GRADING, "grade the written answers in Formgrader")):
+        waiting = [f"{printable(row['student'])}/{row['assignment']}" for row in rows
+                   if row["status"] == status]
+        if waiting:
+            named = ", ".join(waiting[:10]) + (f" and {len(waiting) - 10} more"
+                                               if len(waiting) > 10 else "")
+            print(f"llmf-grade export: warning: {len(waiting)} grade(s) {status} left empty in "
+                  f"the LMS file(s), where the LMS keeps the grade it had (an earlier "
+                  f"submission's, if one was imported): {named}; {what}, then export again",
+                  file=sys.stderr)
 
 
 def cmd_similarity(args) -> None:
@@ -275,9 +312,11 @@ def cmd_similarity(args) -> None:
 
 
 def cmd_feedback(args) -> None:
+    from autograder.grade_class import forget_changed
     from autograder.reports.feedback import FeedbackPages
 
     course = _course(args)
+    _say_forgotten(forget_changed(course), "feedback")
     pages = FeedbackPages(course)
     _say_refused(course, "feedback")
     keys = [(s, a, n) for a in _collected(course, args) for n in course.notebooks(a)
@@ -378,6 +417,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="read this learning-management system's download naming, or "
                               "'none' to take names as they are (default: detected from the "
                               "names, and said)")
+    collect.add_argument("--roster", type=Path,
+                         help="a CSV of the class's student ids (a column named student, or the "
+                              "first column): tells whose a name that reads two ways is "
+                              "(x-1.ipynb: student x-1, or x's attempt 1)")
+    collect.add_argument("--replace-newer", action="store_true",
+                         help="take each student's latest attempt in the folder even where the "
+                              "submission collected before is later (a correction; without it "
+                              "the later one is kept and the older reported)")
     collect.set_defaults(run=cmd_collect)
 
     grade = commands.add_parser("grade", parents=[with_course],

@@ -23,7 +23,19 @@ What counts as a submission:
 - and whose notebook is the assignment notebook its name ends with, as a word of its own (the
   whole name, or after `_`, `-`, a space or `.`: `xch1` is not `ch1`'s; case aside, and an LMS's
   or a browser's attempt suffix `-2`, ` (2)`, JupyterLab's `-Copy1` aside). When the assignment has
-  one notebook, a file named otherwise counts too, unless the student also handed one in by name.
+  one notebook, a file named otherwise counts too, when none of the student's files named as
+  the notebook can be taken (unreadable, or another notebook's by its cells).
+
+A name at the top of the folder may read as two students (`FlatName`): `x-1.ipynb` is student
+x-1's, or student x's attempt 1 (the suffix `-1` cut from the student's own place);
+`x_ch1.ipynb` is x's ch1, or student x_ch1's. Such a name is taken as the one id the class
+knows (a roster given to collect, the per-student roster, the gradebook's students, those
+collected before) when the class knows none of the others; otherwise it is reported, saying
+both readings, and nothing is taken: no file becomes another student's. A suffix no id can
+hold (` (2)`) or one after the notebook's name (`x_ch1-2`) is an attempt, never a student.
+
+A file whose cells are another notebook's of the course (`notebook_marks`: chapter 1 renamed as
+chapter 2, a download collected into the wrong assignment) is reported, never collected.
 
 When a student handed in several attempts at one notebook, the latest is collected and the report
 says so: the latest by the attempt the name carries (Blackboard's attempt time, a numbered
@@ -42,7 +54,15 @@ reported, not collected. Two student ids that are one id spelled otherwise (`Bob
 download or against a student already collected; `course_folder.id_key`) are reported, not
 collected: a disk that ignores case would make them one folder.
 
-A changed file replaces the old copy and invalidates its grade record.
+Against a submission collected before (a second download, a late re-submission), the later
+wins: the time collect wrote to its `timestamp.txt` (the attempt time the naming carries, else
+the file's modification time) is compared with the new attempt's, and an attempt no later than
+it is reported, not taken. `replace_newer` (`--replace-newer`) takes the download's latest all
+the same: an instructor's deliberate correction; a submission of no readable time is replaced
+only so. A changed file replaces the old copy; everything recorded of the old one's grade (its
+result file, graded copy, feedback page and gradebook scores) is cleared first
+(`reports.gradebook.forget_grades`: a score given by hand stays where its answer is unchanged;
+each one cleared is named).
 """
 
 from __future__ import annotations
@@ -53,12 +73,14 @@ import stat
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from autograder.course_folder import Course, id_key, student_id_problem
 from autograder.files import atomic_write, open_regular, printable, read_bounded
 from autograder.grader.submission import MAX_BYTES
+from autograder.notebook_marks import CourseNotebooks, cells_of
+from autograder.reports.gradebook import forget_grades
 
 MAX_ZIP_BYTES = 4 * MAX_BYTES  # a zip's own size
 MAX_ZIP_MEMBERS = 1000
@@ -99,6 +121,7 @@ class Entry:
     shown: str  # its path relative to the download folder, printable ("a.zip:b.ipynb" in a zip)
     outcome: str = NOT_COLLECTED
     reason: str = ""
+    student: str = ""  # the student it was read as ("" when it was not read as anyone's)
 
     def line(self) -> str:
         return f"{self.outcome:<14} {self.shown}: {self.reason}"
@@ -133,12 +156,16 @@ class _Candidate:
     mtime: float
     student: str = ""
     given: str = ""  # the name the student gave the file
+    # named otherwise than the notebook (a one-notebook assignment's renamed file): taken only
+    # when none of the student's files named as the notebook can be
+    renamed: bool = False
 
     def key(self, attempt: str) -> tuple:
-        """Sorts attempts: the LMS's attempt time, the attempt number in the name, the time."""
+        """Sorts attempts: named as the notebook before renamed, then the LMS's attempt time,
+        the attempt number in the name, the time."""
         suffix = SUFFIX.search(Path(self.given).stem)
         number = int((suffix["number"] or suffix["paren"] or 0) if suffix else 0)
-        return attempt, number, self.mtime, self.entry.shown
+        return not self.renamed, attempt, number, self.mtime, self.entry.shown
 
 
 def read_regular_file(path: Path, limit: int = MAX_BYTES) -> bytes:
@@ -279,22 +306,72 @@ def directory_size(handle) -> int:
     return end[zipfile._ECD_SIZE]
 
 
-def base_name(name: str) -> str:
-    """A file's name without its extension and attempt suffixes ("ch1-Copy1 (2).ipynb": "ch1")."""
-    stem, shorter = Path(name).stem, SUFFIX.sub("", Path(name).stem)
-    while shorter != stem:
-        stem, shorter = shorter, SUFFIX.sub("", shorter)
-    return stem
+def attempt_levels(stem: str) -> list[str]:
+    """`stem`, then `stem` less one attempt suffix more at a time, as far as it has them
+    ("ch1-Copy1 (2)": "ch1-Copy1 (2)", "ch1-Copy1", "ch1")."""
+    levels = [stem]
+    while (shorter := SUFFIX.sub("", levels[-1])) != levels[-1]:
+        levels.append(shorter)
+    return levels
+
+
+def _ends_with_notebook(stem: str, notebooks: list[str]) -> str | None:
+    """The assignment notebook `stem` ends with as a word of its own (the longest), or None."""
+    lowered = stem.lower()
+    matches = [name for name in notebooks if lowered == name.lower()
+               or lowered.endswith(tuple(separator + name.lower() for separator in SEPARATORS))]
+    return max(matches, key=len) if matches else None
 
 
 def notebook_named(given: str, notebooks: list[str]) -> str | None:
     """The assignment notebook a file's name ends with as a word of its own: the whole name, or
     after one of SEPARATORS (case and attempt suffixes aside). `xch1.ipynb` is not `ch1`'s: a
     flat file so named is student `xch1`'s, never `x`'s."""
-    base = base_name(given).lower()
-    matches = [name for name in notebooks if base == name.lower()
-               or base.endswith(tuple(separator + name.lower() for separator in SEPARATORS))]
-    return max(matches, key=len) if matches else None
+    for level in attempt_levels(Path(given).stem):
+        notebook = _ends_with_notebook(level, notebooks)
+        if notebook:
+            return notebook
+    return None
+
+
+@dataclass(frozen=True)
+class FlatName:
+    """What a name at the top of a download folder (a flat file or zip: `ada_ch1-2.ipynb`,
+    `ada.ipynb`, `ada.zip`) can say about its student.
+
+    student: the id the documented layout reads: the text before the notebook's name (`ada` of
+        `ada_ch1-2`), else the whole name, less only the attempt suffixes no id can hold
+        (`ada` of `ada (2)`); "" when the name is the notebook's alone.
+    notebook: the notebook the name ends with (attempt suffixes aside), or None.
+    attempt_ids: other ids the name reads as once an attempt suffix is cut from the student's
+        own place, with that suffix (`x-1.ipynb`: ("x", "-1")): student x's attempt 1, or
+        student x-1's file; only when no notebook's name stands between the two.
+    whole_ids: the ids the whole name is, with the attempt suffix cut from it ("" for none), when
+        the layout cut a notebook's name from it (`x_ch1.ipynb`: ("x_ch1", "")), ids a roster
+        may hold."""
+
+    student: str
+    notebook: str | None
+    attempt_ids: tuple[tuple[str, str], ...] = ()
+    whole_ids: tuple[tuple[str, str], ...] = ()
+
+
+def read_flat_name(name: str, notebooks: list[str]) -> FlatName:
+    """How the name of a flat file or zip at the top of a download reads (`FlatName`)."""
+    levels = attempt_levels(Path(name).stem)
+    for level in levels:
+        notebook = _ends_with_notebook(level, notebooks)
+        if notebook:
+            student = level[: len(level) - len(notebook)].rstrip(SEPARATORS)
+            whole = tuple((other, levels[0][len(other):]) for other in levels
+                          if other != student and not student_id_problem(other))
+            return FlatName(student, notebook, whole_ids=whole)
+    usable = [level for level in levels if not student_id_problem(level)]
+    if not usable:
+        return FlatName(levels[-1], None)
+    student = usable[0]
+    cut = tuple((other, student[len(other):]) for other in dict.fromkeys(usable[1:]))
+    return FlatName(student, None, attempt_ids=cut)
 
 
 def _lms_named_tops(members: list[zipfile.ZipInfo]) -> dict[str, str]:
@@ -332,12 +409,18 @@ def detect_lms(tops: list[str]) -> str | None:
 
 
 class _Naming:
-    """Reads a student (and the uploaded file's name) from a top-level entry's name."""
+    """Reads a student (and the uploaded file's name) from a top-level entry's name.
 
-    def __init__(self, notebooks: list[str], pattern: str | None, described: str):
+    known: the ids known to be the class's students (a roster, the course's students): a name
+    at the top of the folder that could be one student's or another's (`FlatName`) is taken only
+    when they tell which, and reported otherwise."""
+
+    def __init__(self, notebooks: list[str], pattern: str | None, described: str,
+                 known: frozenset[str] = frozenset()):
         self.notebooks = notebooks
         self.pattern = re.compile(pattern, re.IGNORECASE) if pattern else None
         self.described = described
+        self.known = known
 
     def attempt(self, top: str) -> str:
         """The attempt time the naming reads from `top` ("" if none)."""
@@ -358,21 +441,52 @@ class _Naming:
             candidate.given = own
             student = candidate.top
             if at_top or candidate.top.lower().endswith(".zip"):
-                base = base_name(candidate.top)
-                notebook = notebook_named(candidate.top, self.notebooks)
-                # the separators before the notebook's name, never the end of a name without it
-                student = base[: len(base) - len(notebook)].rstrip(SEPARATORS) if notebook \
-                    else base
-                if not student:
+                reading = read_flat_name(candidate.top, self.notebooks)
+                if reading.notebook and not reading.student:
                     return ("named as the assignment's notebook, with no student in its name: "
                             "put it in a folder named by the student, or name it "
-                            f"<student>_{notebook}.ipynb")
+                            f"<student>_{reading.notebook}.ipynb")
+                student, why = self.whose(reading)
+                if why:
+                    return why
         problem = student_id_problem(student)
         if problem:
             return (f"{printable(student)!r} is not usable as a student id ({problem}): rename "
                     "it, or give --id-pattern or --lms")
         candidate.student = student
         return None
+
+    def whose(self, reading: FlatName) -> tuple[str, str | None]:
+        """(the student a top-level name is taken as, None) or ("", why it is not taken): the
+        layout's student, unless the name also reads as another id (`FlatName`). Then the
+        layout's student is taken only if the class knows it and none of the others
+        (`x-1.ipynb`: student x-1 on the roster, x not); a whole name the class knows, when
+        the class knows no other reading (`x_ch1.ipynb` of student x_ch1); else nobody."""
+        student, known = reading.student, self.known
+        fix = ("put it in a folder named by its student, or name it <student>_<notebook>.ipynb, "
+               "or give --roster listing the class's ids")
+        if reading.attempt_ids:
+            cut = "; ".join(f"student {other!r} with the attempt suffix {suffix!r}"
+                            for other, suffix in reading.attempt_ids)
+            others = [other for other, _ in reading.attempt_ids if other in known]
+            if student in known and not others:
+                return student, None
+            why = (f"{student!r} and {others[0]!r} are both students of the course"
+                   if student in known else
+                   f"{student!r} is not a student the course knows (roster, gradebook or "
+                   "collected), so it may be another student's attempt")
+            return "", (f"its name reads as student {student!r}, or as {cut}: {why}; not "
+                        f"collected: {fix}")
+        whole = [(other, suffix) for other, suffix in reading.whole_ids if other in known]
+        if not whole:
+            return student, None
+        if student not in known and len(whole) == 1 and not whole[0][1]:
+            return whole[0][0], None
+        other, suffix = whole[0]
+        cut = f" with the attempt suffix {suffix!r}" if suffix else ""
+        return "", (f"its name reads as student {printable(student)!r}'s {reading.notebook}, or "
+                    f"as student {other!r}{cut}, a student of the course: which is meant is not "
+                    f"clear; not collected: {fix}")
 
 
 def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple, list]:
@@ -386,19 +500,20 @@ def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple,
         else:
             unnamed[candidate.student].append(candidate)
     for student, files in unnamed.items():
-        if len(notebooks) == 1 and (student, notebooks[0]) not in attempts:
-            attempts[student, notebooks[0]] = files  # a renamed file: students rename files
+        if len(notebooks) == 1:  # a renamed file: students rename files
+            for candidate in files:
+                candidate.renamed = True
+            attempts[student, notebooks[0]] += files
             continue
         expected = ", ".join(f"{name}.ipynb" for name in notebooks)
         for candidate in files:
             candidate.entry.reason = (f"its name matches none of the assignment's notebooks "
-                                      f"({expected})" + (", and the student handed that in by "
-                                                         "name" if len(notebooks) == 1 else ""))
+                                      f"({expected})")
     return attempts
 
 
 def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
-            lms: str | None) -> tuple[_Naming, str]:
+            lms: str | None, known: frozenset[str]) -> tuple[_Naming, str]:
     """How to read names, and how the report describes it ("" when the names are read plainly)."""
     if lms is not None and lms != NO_LMS and lms not in LMS_PATTERNS:
         raise ValueError(f"unknown --lms {lms!r}; expected one of "
@@ -414,12 +529,12 @@ def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
             raise ValueError("--id-pattern needs a (?P<student>...) group naming the student")
         return _Naming(notebooks, id_pattern, f"--id-pattern {id_pattern!r}"), ""
     if lms == NO_LMS:
-        return _Naming(notebooks, None, ""), ""
+        return _Naming(notebooks, None, "", known), ""
     detected = lms is None
     if detected:
         lms = detect_lms(sorted({candidate.top for candidate in survey.candidates}))
         if lms is None:
-            return _Naming(notebooks, None, ""), ""
+            return _Naming(notebooks, None, "", known), ""
     described = f"{LMS_NAMES[lms]}'s download naming"
     note = (f"names read as {described} (detected; give --lms {NO_LMS} to take them as they "
             "are)" if detected else f"names read as {described} (--lms {lms})")
@@ -427,11 +542,16 @@ def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
 
 
 def collect(course: Course, assignment: str, folder: str | Path,
-            id_pattern: str | None = None, lms: str | None = None) -> CollectReport:
+            id_pattern: str | None = None, lms: str | None = None,
+            roster: list[str] | None = None, replace_newer: bool = False) -> CollectReport:
     """Copy the submissions of `assignment` in `folder` into submitted/; report every entry.
 
     lms: "canvas", "moodle" or "blackboard" reads that system's download naming (LMS_PATTERNS),
-    "none" reads names as they are; by default the naming is detected (module docstring)."""
+    "none" reads names as they are; by default the naming is detected (module docstring).
+    roster: the class's student ids, besides those the course knows (`Course.students`: the
+    gradebook's, the per-student roster, those collected): which of them a name that reads two
+    ways names (`FlatName`). replace_newer: take each student's latest attempt of the download
+    even where the submission collected before is later (an instructor's correction)."""
     folder = Path(folder)
     if not folder.is_dir():
         name = printable(str(folder))
@@ -443,7 +563,8 @@ def collect(course: Course, assignment: str, folder: str | Path,
     survey = _Survey(folder)
     for name in sorted(os.listdir(folder)):
         survey.walk(folder / name, name)
-    naming, note = _naming(survey, notebooks, id_pattern, lms)
+    known = frozenset([*(roster or ()), *course.students()])
+    naming, note = _naming(survey, notebooks, id_pattern, lms, known)
     named = []
     for candidate in survey.candidates:
         why = naming.name(candidate)
@@ -453,9 +574,11 @@ def collect(course: Course, assignment: str, folder: str | Path,
             named.append(candidate)
     named = _distinct_ids(course, named)
     report = CollectReport(survey.entries, naming=note)
+    sources = CourseNotebooks(course)
     for (student, notebook), files in sorted(_attempts(named, notebooks).items()):
         files.sort(key=lambda c: c.key(naming.attempt(c.top)), reverse=True)
-        taken = _take(course, assignment, student, notebook, files)
+        taken = _take(course, assignment, student, notebook, files, naming, replace_newer,
+                      sources)
         if taken is not None:
             report.taken.append(taken)
     return report
@@ -484,31 +607,146 @@ def _distinct_ids(course: Course, candidates: list[_Candidate]) -> list[_Candida
     return distinct
 
 
+def submitted_at(candidate: _Candidate, attempt: str) -> datetime:
+    """When `candidate` was handed in, as far as the download tells: the attempt time its
+    LMS's naming carries (Blackboard's, taken as UTC), else its modification time."""
+    if attempt:
+        try:
+            return datetime.strptime(attempt, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(candidate.mtime, timezone.utc)
+
+
+def collected_at(folder: Path) -> datetime | None:
+    """The time `timestamp.txt` in a submission's folder gives (collect's, or nbgrader's own
+    collect's: `2026-11-30 10:15:00.000000 UTC`, another zone or an offset), in UTC; None if
+    there is none or it cannot be read."""
+    from dateutil import parser, tz
+
+    try:
+        text = read_regular_file(folder / TIMESTAMP, 200).decode("ascii").strip()
+        parts = text.split(" ")
+        zone = parts.pop() if len(parts) == 3 else ""
+        when = parser.parse(" ".join(parts))
+        if zone:
+            offset = tz.tzoffset(None, int(zone[:3]) * 3600 + int(zone[0] + zone[3:]) * 60) \
+                if re.fullmatch(r"[+-][0-9]{4}", zone) else tz.gettz(zone)
+            if offset is None:
+                return None
+            when = when.replace(tzinfo=offset)
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) \
+            .astimezone(timezone.utc)
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+TIMESTAMP = "timestamp.txt"  # beside a submission: when it was handed in (nbgrader's file)
+
+
+def _shown_time(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _take(course: Course, assignment: str, student: str, notebook: str,
-          files: list[_Candidate]) -> Collected | None:
-    """Collect the latest readable attempt of `files` (latest first); report each of them."""
+          files: list[_Candidate], naming: _Naming, replace_newer: bool,
+          sources: CourseNotebooks) -> Collected | None:
+    """Collect the latest readable attempt of `files` (latest first) whose cells are not
+    another notebook's of the course (`other_notebook`), unless the submission collected before
+    is later (or of an unknown time) and not `replace_newer`; report each."""
     where = f"{student}/{notebook}"
     for index, candidate in enumerate(files):
+        candidate.entry.student = student
         try:
             data = _read(candidate)
-            target = course.submission(student, assignment, notebook)
-            changed = not target.is_file() or target.stat().st_size != len(data) \
-                or target.read_bytes() != data
-            if changed:
-                atomic_write(target, data)
-                course.result(student, assignment, notebook).unlink(missing_ok=True)
-                stamp = datetime.fromtimestamp(candidate.mtime, timezone.utc)
-                atomic_write(target.parent / "timestamp.txt",
-                             stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
         except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason
             candidate.entry.reason = (f"an attempt at {where} that could not be read "
                                       f"({printable(str(error)) or type(error).__name__})")
             continue
-        candidate.entry.outcome = COLLECTED
-        of = f", the latest of {len(files)} attempts" if len(files) > 1 else ""
-        candidate.entry.reason = f"as {where}{of}" + ("" if changed else " (unchanged)")
+        other = other_notebook(data, (assignment, notebook), sources)
+        if other:
+            candidate.entry.student, candidate.entry.reason = "", other
+            continue
         for older in files[index + 1:]:
-            older.entry.outcome = OLDER
+            if older.renamed and not candidate.renamed:
+                older.entry.reason = (f"its name matches none of the assignment's notebooks "
+                                      f"({notebook}.ipynb), and the student handed that in by "
+                                      f"name ({candidate.entry.shown})")
+                continue
+            older.entry.student, older.entry.outcome = student, OLDER
             older.entry.reason = f"at {where}; {candidate.entry.shown} is later"
-        return Collected(student, notebook, candidate.entry.shown, changed, len(files))
+        beaten = [older for older in files[index + 1:] if older.renamed == candidate.renamed]
+        return _record(course, (student, assignment, notebook), candidate, data,
+                       handed_in(candidate, beaten, naming), replace_newer, len(files))
     return None
+
+
+def handed_in(candidate: _Candidate, beaten: list[_Candidate], naming: _Naming) -> datetime:
+    """When the attempt taken, `candidate`, was handed in, as collect records it: its own time
+    (`submitted_at`), but never before an attempt it was ranked above (`beaten`, latest first:
+    `ada_ch1-2` is later than `ada_ch1` whatever their files' times say), a microsecond after
+    each such; so a download holding only an attempt it beat is never taken as later."""
+    when = submitted_at(candidate, naming.attempt(candidate.top))
+    for place, older in enumerate(beaten, start=1):
+        when = max(when, submitted_at(older, naming.attempt(older.top))
+                   + timedelta(microseconds=place))
+    return when
+
+
+def other_notebook(data: bytes, named: tuple[str, str], sources: CourseNotebooks) -> str:
+    """Why a file taken by its name as the notebook `named` (assignment, notebook) is another
+    notebook of the course, recognised by its cells (`notebook_marks`), or "": a chapter
+    handed in under another's name, or collected into the wrong assignment, is never graded
+    as this one, nor replaces what the student handed in for it. A file whose cells are no
+    notebook's of the course is this one's, as its name says (graded for what it is)."""
+    cells = cells_of(data)
+    found = sources.recognise(cells, named) if cells is not None else None
+    if found is None or found == named:
+        return ""
+    assignment, notebook = found
+    where = (f"`llmf-grade collect {assignment} <folder>`" if assignment != named[0] else
+             f"a file named {notebook}.ipynb")
+    return (f"named as {named[1]}, but its cells are those of {notebook}.ipynb of assignment "
+            f"{assignment}: not collected as {named[1]}; collect it as {where}")
+
+
+def _record(course: Course, key: tuple, candidate: _Candidate, data: bytes, when: datetime,
+            replace_newer: bool, attempts: int) -> Collected | None:
+    """Make `data`, handed in at `when`, the submission of `key` (student, assignment,
+    notebook), unless it is what is there, or what is there is later and not `replace_newer`.
+    A changed submission's grades are forgotten first (`forget_grades`), so that no score of
+    the notebook it replaces is ever shown for it."""
+    student, _, notebook = key
+    where, entry = f"{student}/{notebook}", candidate.entry
+    target = course.submission(*key)
+    of = f", the latest of {attempts} attempts" if attempts > 1 else ""
+    try:
+        kept = target.is_file()
+        changed = not kept or target.stat().st_size != len(data) or target.read_bytes() != data
+        if not changed:
+            entry.outcome, entry.reason = COLLECTED, f"as {where}{of} (unchanged)"
+            return Collected(student, notebook, entry.shown, False, attempts)
+        before = collected_at(target.parent) if kept else None
+        if kept and not replace_newer and (before is None or before >= when):
+            entry.outcome = OLDER
+            entry.reason = (f"at {where}; the submission collected before "
+                            + (f"({_shown_time(before)}) is as late or later than this one "
+                               f"({_shown_time(when)})" if before else
+                               f"has no readable {TIMESTAMP}, so which is later is unknown")
+                            + ": kept it; give --replace-newer to take this one instead")
+            return None
+        cleared = forget_grades(course, *key, new=data)
+        atomic_write(target, data)
+        atomic_write(target.parent / TIMESTAMP, when.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    except Exception as error:  # noqa: BLE001 - an entry's failure is that entry's reason
+        entry.reason = (f"an attempt at {where} that could not be recorded "
+                        f"({printable(str(error)) or type(error).__name__}): collect again")
+        return None
+    entry.outcome = COLLECTED
+    replaced = " (replacing a later one collected before: --replace-newer)" \
+        if kept and before is not None and before >= when else ""
+    by_hand = (f"; the scores and comments given by hand to the notebook it replaces "
+               f"({', '.join(cleared)}) are cleared with its grade: grade it again"
+               if cleared else "")
+    entry.reason = f"as {where}{of}{replaced}{by_hand}"
+    return Collected(student, notebook, entry.shown, True, attempts)

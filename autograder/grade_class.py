@@ -21,7 +21,7 @@ from autograder.files import atomic_write
 from autograder.grader.pipeline import Graded, zero_result
 from autograder.grader.plan import read_plan, role
 from autograder.grader.sandbox import Limits
-from autograder.grader.submission import Submission, submitted_digest
+from autograder.grader.submission import Submission, read_submitted, submitted_digest
 from autograder.local_pool import Job, grade_many
 from autograder.records import (
     GradeResult,
@@ -31,7 +31,7 @@ from autograder.records import (
     read_result,
     save_result,
 )
-from autograder.reports.gradebook import record_in_gradebook
+from autograder.reports.gradebook import forget_grades, record_in_gradebook
 
 
 def graded_copy(source_notebook, submission: Submission):
@@ -183,16 +183,35 @@ def grade_course(
     return statuses
 
 
-def sync_gradebook(course: Course) -> int:
-    """Push the result files of the course's students (`Course.students`) into the gradebook
-    again; return how many were pushed (one the gradebook refuses, for a student id that is not
-    valid UTF-8, say, stays out of it: export and feedback read the result files).
+def forget_changed(course: Course) -> list[tuple[tuple, list[str]]]:
+    """Forget the grades of every notebook of the course's students whose submitted file
+    changed since its result was recorded, by whatever means (nbgrader's own collect, a file
+    copied by hand): `reports.gradebook.forget_grades`, so that no score of the notebook it
+    replaced is shown for it. Returns each such (student, assignment, notebook) with the cells
+    scored or commented by hand that were cleared."""
+    students, forgotten = set(course.students()), []
+    for path in sorted((course.root / "autograded").glob("*/*/*.result.json")):
+        key = (path.parent.parent.name, path.parent.name, path.name.removesuffix(".result.json"))
+        if key[0] not in students:
+            continue
+        result, now = read_result(path), read_submitted(course.submission(*key))
+        if result is not None and result.submission_sha256 != (now.sha256 if now else ""):
+            forgotten.append((key, forget_grades(course, *key, new=now.data if now else b"")))
+    return forgotten
+
+
+def sync_gradebook(course: Course) -> list[tuple[tuple, list[str]]]:
+    """Forget the grades of the notebooks changed since graded (`forget_changed`, returned),
+    then push the result files of the course's students (`Course.students`) into the gradebook
+    again (one the gradebook refuses, for a student id that is not valid UTF-8, say, stays out
+    of it: export and feedback read the result files).
 
     A result file left in autograded/ by an id that is no student's now (refused, spelled two
     ways, or removed from the gradebook once its files were moved to the student's own folder)
     is never pushed: that would enter the id in the gradebook again, and a removed spelling
     would leave the student's other spelling out of every report."""
-    students, count = set(course.students()), 0
+    forgotten = forget_changed(course)
+    students = set(course.students())
     for path in sorted((course.root / "autograded").glob("*/*/*.result.json")):
         student, assignment = path.parent.parent.name, path.parent.name
         if student not in students:
@@ -205,5 +224,4 @@ def sync_gradebook(course: Course) -> int:
             record_in_gradebook(course, student, assignment, notebook, result)
         except UnicodeError:  # a student id the gradebook cannot store
             continue
-        count += 1
-    return count
+    return forgotten

@@ -2,7 +2,8 @@
 
 The notebook is matched to its chapter by its content, not its file name (a JupyterLab copy
 `ch2_autoregression-Copy1.ipynb` or a renamed file is still chapter 2): the chapter whose source
-shares most of its cells, by grade_id or by text, at least MIN_SHARED_CELLS of them. It is then
+shares most of its cells, by grade_id or by text, at least MIN_SHARED_CELLS of them
+(`notebook_marks`). It is then
 graded by the same grader a class gets, hidden tests included, in the same sandbox. A file that
 is not a notebook, or no chapter's, is refused with a one-line error saying what to give instead.
 The report lists each item's score under the chapter's name for it and, for an item that lost
@@ -21,22 +22,18 @@ from pathlib import Path
 from autograder.course_folder import Course
 from autograder.files import atomic_write, printable
 from autograder.grader.pipeline import grade_notebook
-from autograder.grader.plan import grade_id_of, normalise
 from autograder.grader.sandbox import Limits
 from autograder.grader.submission import (
     MAX_BYTES,
     MAX_JSON_VALUES,
-    cell_text,
     json_values,
     notebook_bytes,
     read_submission,
     read_submitted,
 )
+from autograder.notebook_marks import CourseNotebooks
 from autograder.records import GradeResult
 from autograder.reports.feedback import SourceFacts, feedback_page, text_report
-
-MIN_SHARED_CELLS = 3
-
 
 # the file a learner checks: their own copy, which `make course` made in work/
 EXAMPLE = "work/ch1_base_models.ipynb"
@@ -81,34 +78,18 @@ def read_cells(notebook: Path) -> list:
     return cells
 
 
-def cell_marks(cells: list) -> set[str]:
-    """What identifies a chapter's cells: their grade_ids and their (non-empty) texts."""
-    marks = set()
-    for cell in cells:
-        if not isinstance(cell, dict):
-            continue
-        grade_id = grade_id_of(cell)
-        if grade_id:
-            marks.add(f"grade_id:{grade_id}")
-        text = normalise(cell_text(cell.get("source")))
-        if text:
-            marks.add(f"text:{text}")
-    return marks
-
-
 def source_for(course: Course, notebook: Path) -> Path:
-    """The source notebook a learner's notebook comes from, recognised by its cells."""
-    marks = cell_marks(read_cells(notebook))
-    sources = [course.source(a, name) for a in course.assignments() for name in course.notebooks(a)]
-    shared = {source: len(marks & cell_marks(json.loads(source.read_text())["cells"]))
-              for source in sources}
-    best = max(sources, key=lambda source: (shared[source], source.stem == notebook.stem))
-    if shared[best] < MIN_SHARED_CELLS:
+    """The source notebook a learner's notebook comes from, recognised by its cells
+    (`notebook_marks.CourseNotebooks`: the one of the file's name where two share as many)."""
+    notebooks = CourseNotebooks(course)
+    named = next((key for key in notebooks.marks if key[1] == notebook.stem), None)
+    found = notebooks.recognise(read_cells(notebook), named)
+    if found is None:
         raise ValueError(f"{printable(notebook.name)} is not a chapter notebook of this course "
                          f"(it shares too few cells with any of "
-                         f"{', '.join(s.stem for s in sources)}): give your copy of a chapter "
-                         "from notebooks/")
-    return best
+                         f"{', '.join(name for _, name in notebooks.marks)}): give your copy of "
+                         "a chapter from notebooks/")
+    return course.source(*found)
 
 
 def feedback_path(notebook: Path) -> Path:

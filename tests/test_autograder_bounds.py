@@ -24,7 +24,7 @@ from test_autograder_collect import new_course
 
 from autograder import collect as collect_module
 from autograder import selfcheck
-from autograder.collect import NAME_MAX, base_name, collect
+from autograder.collect import NAME_MAX, attempt_levels, collect
 from autograder.grader import execute, syntax
 from autograder.grader import submission as submission_module
 from autograder.grader.plan import read_plan
@@ -197,13 +197,13 @@ def collected_counting(tmp_path: Path, download: Path) -> tuple[dict, int, int]:
             parsed[0] += 1
             super().__init__(*args, **kwargs)
 
-    def measured_base_name(name: str) -> str:
-        longest[0] = max(longest[0], len(name.encode("utf-8", "surrogatepass")))
-        return base_name(name)
+    def measured_attempt_levels(stem: str) -> list[str]:
+        longest[0] = max(longest[0], len(stem.encode("utf-8", "surrogatepass")))
+        return attempt_levels(stem)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(zipfile, "ZipInfo", CountedInfo)
-        patch.setattr(collect_module, "base_name", measured_base_name)
+        patch.setattr(collect_module, "attempt_levels", measured_attempt_levels)
         report = collect(new_course(tmp_path / "course"), "fx_basics", download)
     return {entry.shown: entry.reason for entry in report.entries}, parsed[0], longest[0]
 

@@ -402,7 +402,9 @@ def _attempt_path(draw, naming: str, student: str, sid: str, k: int) -> tuple[st
         return "file", f"{student}/{'sub/deeper/' if place == 'nested' else ''}{k}/{notebook}"
     if place == "flat":
         return "file", _notebook_name(draw, k, f"{student}_")
-    return "zip", f"{student}-{k}.zip" if place == "zip" else f"{student}/{k}.zip"
+    # a zip at the top numbered as a browser numbers a second download, which no id can hold
+    # (`ada-1.zip` may be student ada-1's: test_a_name_that_reads_as_two_students_...)
+    return "zip", f"{student} ({k}).zip" if place == "zip" else f"{student}/{k}.zip"
 
 
 @st.composite
@@ -584,3 +586,263 @@ def test_a_whole_lms_download_zipped_in_the_folder_is_refused_saying_unzip(cours
     assert entry.outcome == NOT_COLLECTED
     assert "a whole download" in entry.reason and "unzip it" in entry.reason
     assert all(e.outcome == NOT_COLLECTED for e in report.entries)
+
+
+def roster_file(folder: Path, students: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "roster.csv"
+    path.write_text("student\n" + "".join(f"{student}\n" for student in students))
+    return path
+
+
+def test_a_name_that_reads_as_two_students_is_refused_saying_both(course, tmp_path, capsys):
+    """The sample: `x-1.ipynb` (student x-1, a legitimate id) was collected as student x's
+    attempt 1, by the suffix stripping (`x-1` less `-1`), over x's own submission. Now a flat
+    name that reads as one id whole and as another less an attempt suffix is taken only when
+    the class knows the whole id and not the other; else it is reported, saying both."""
+    write(tmp_path / "first" / "x" / "fx_basics.ipynb", '"x"', age_days=2)
+    collect(course, "fx_basics", tmp_path / "first")
+    write(tmp_path / "second" / "x-1.ipynb", '"x-1"')
+    report = collect(course, "fx_basics", tmp_path / "second")
+    outcome, reason = outcomes(report)["x-1.ipynb"]
+    assert outcome == NOT_COLLECTED
+    assert "reads as student 'x-1', or as student 'x' with the attempt suffix '-1'" in reason
+    assert "'x-1' is not a student the course knows" in reason
+    assert submitted(course) == {"x": '"x"'}
+    # both on the roster: still either; x-1 alone on it: x-1's own
+    both = roster_file(tmp_path / "both", ["x", "x-1"])
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(tmp_path / "second"),
+                 "--roster", str(both)]) == 0
+    assert "'x-1' and 'x' are both students of the course" in capsys.readouterr().out
+    assert submitted(course) == {"x": '"x"'}
+    other = new_course(tmp_path / "other")
+    assert main(["--course", str(other.root), "collect", "fx_basics", str(tmp_path / "second"),
+                 "--roster", str(roster_file(tmp_path / "one", ["x-1", "y"]))]) == 0
+    assert submitted(other) == {"x-1": '"x-1"'}
+
+
+def test_a_whole_name_on_the_roster_is_that_students_never_cut_to_another(course, tmp_path):
+    """`x_fx_basics.ipynb` of student `x_fx_basics` (on the roster) was read as student x's
+    notebook; a name that reads as two students of the roster is reported."""
+    write(tmp_path / "download" / "x_fx_basics.ipynb", '"x_fx_basics"')
+    report = collect(course, "fx_basics", tmp_path / "download", roster=["x_fx_basics"])
+    assert submitted(course) == {"x_fx_basics": '"x_fx_basics"'}
+    other = new_course(tmp_path / "other")
+    report = collect(other, "fx_basics", tmp_path / "download", roster=["x", "x_fx_basics"])
+    assert submitted(other) == {}
+    assert "reads as student 'x''s fx_basics, or as student 'x_fx_basics'" in \
+        outcomes(report)["x_fx_basics.ipynb"][1]
+
+
+NAME_PIECES = st.sampled_from(["x", "y", "-1", "-2", "_copy", "-Copy1", "_fx_basics", "."])
+NAME_IDS = st.builds("".join, st.lists(NAME_PIECES, min_size=1, max_size=3)).filter(
+    lambda name: student_id_problem(name) is None)
+NAME_SUFFIXES = st.lists(st.sampled_from(["-1", "-2", " (2)", "-Copy1", "_copy"]), max_size=2)
+LAYOUT_SUFFIX = re.compile(r"(?:-[0-9]+|\s*\([0-9]+\)|[-_ ]copy[0-9]*)*", re.IGNORECASE)
+
+
+def names_exactly(stem: str) -> set[str]:
+    """The usable ids a flat name names exactly (the property's oracle, written apart from
+    collect's reading): the whole name less the browser's ` (2)` suffixes, which no id can
+    hold, and any text before the notebook's name and its separators, followed only by attempt
+    suffixes (`ada` of `ada_fx_basics-2`)."""
+    named = {re.sub(r"(?:\s*\([0-9]+\))+$", "", stem)}
+    lowered = stem.lower()
+    for at in (match.start() for match in re.finditer("fx_basics", lowered)):
+        before, after = stem[:at], stem[at + len("fx_basics"):]
+        if LAYOUT_SUFFIX.fullmatch(after) and before[-1:] in list("_- ."):
+            named.add(before.rstrip("_- ."))
+    return {name for name in named if name and student_id_problem(name) is None}
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ids=st.lists(NAME_IDS, min_size=1, max_size=4, unique=True),
+       data=st.data())
+def test_no_flat_file_lands_with_a_student_other_than_the_one_it_names(tmp_path_factory, ids,
+                                                                       data):
+    """Property: over rosters (students the course already holds) and flat files and zips
+    named from ids, separators, the notebook's name and attempt suffixes, each file is
+    collected as (or an older attempt of) a student its name names exactly
+    (`names_exactly`), the one on the roster when its name names one there; or it is reported
+    with a reason. No file becomes another student's."""
+    roster = data.draw(st.lists(st.sampled_from(["x", "y", "x-1", "x_copy", *ids]),
+                                unique=True, max_size=4))
+    made = {}
+    for student in ids:
+        layout = data.draw(st.sampled_from(["", "_fx_basics", "-fx_basics"]))
+        stem = student + layout + "".join(data.draw(NAME_SUFFIXES))
+        zipped = data.draw(st.booleans())
+        name = stem + (".zip" if zipped else ".ipynb")
+        if name.lower() in {made_name.lower() for made_name in made}:
+            continue
+        made[name] = json.dumps(name)
+    download = tmp_path_factory.mktemp("download")
+    for number, (name, content) in enumerate(sorted(made.items())):
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(download / name, "w") as archive:
+                archive.writestr("work/fx_basics.ipynb", content)
+        else:
+            write(download / name, content, age_days=number)
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    for student in roster:
+        (course.root / "submitted" / student).mkdir(parents=True)
+    report = collect(course, "fx_basics", download, lms="none")
+
+    def allowed(name: str) -> set[str]:
+        exact = names_exactly(Path(name).stem)
+        return (exact & set(roster)) or exact
+
+    for student, text in submitted(course).items():
+        name = json.loads(text)
+        assert not allowed(name) or student in allowed(name), f"{name} collected as {student!r}"
+    seen = {entry.shown.split(":")[0]: entry for entry in report.entries}
+    assert set(seen) == set(made)
+    for name, entry in seen.items():
+        assert entry.reason, name
+        if entry.outcome != NOT_COLLECTED:
+            assert not allowed(name) or entry.student in allowed(name), (name, entry.student)
+
+
+def test_an_older_download_never_replaces_a_later_submission_unless_told(course, tmp_path,
+                                                                         capsys):
+    """The sample: collecting last week's download after today's replaced ada's later
+    submission with her older one (timestamp.txt was written, never compared). Now the later
+    one is kept and the older reported, saying how to take it; --replace-newer takes it."""
+    write(tmp_path / "today" / "ada" / "fx_basics.ipynb", '"resubmitted"', age_days=0)
+    write(tmp_path / "last_week" / "ada" / "fx_basics.ipynb", '"first"', age_days=7)
+    collect(course, "fx_basics", tmp_path / "today")
+    report = collect(course, "fx_basics", tmp_path / "last_week")
+    assert submitted(course) == {"ada": '"resubmitted"'}
+    outcome, reason = outcomes(report)["ada/fx_basics.ipynb"]
+    assert outcome == OLDER and report.taken == []
+    assert "the submission collected before (2023-11-14 22:13:20 UTC) is as late or later " \
+           "than this one (2023-11-07 22:13:20 UTC): kept it; give --replace-newer" in reason
+    assert main(["--course", str(course.root), "collect", "fx_basics",
+                 str(tmp_path / "last_week"), "--replace-newer"]) == 0
+    assert submitted(course) == {"ada": '"first"'}
+    assert "replacing a later one collected before: --replace-newer" in capsys.readouterr().out
+    # a submission of no known time (placed by hand) is never replaced without being told
+    (course.root / "submitted" / "ada" / "fx_basics" / "timestamp.txt").unlink()
+    report = collect(course, "fx_basics", tmp_path / "today")
+    assert submitted(course) == {"ada": '"first"'}
+    assert "has no readable timestamp.txt" in outcomes(report)["ada/fx_basics.ipynb"][1]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(times=st.lists(st.integers(0, 50), min_size=1, max_size=5, unique=True),
+       data=st.data())
+def test_the_collected_submission_is_the_latest_in_any_order_of_downloads(tmp_path_factory,
+                                                                          times, data):
+    """Property: several downloads of one student's notebook, each handed in at its own time,
+    collected in any order (sometimes one with --replace-newer): the submission collected is
+    the latest of those collected since the last forced one (the forced one included), so
+    without one, the latest of all, whatever the order; every download's file is reported."""
+    order = data.draw(st.permutations(range(len(times))))
+    forced = data.draw(st.one_of(st.none(), st.sampled_from(range(len(times)))))
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    holding = None
+    for step, index in enumerate(order):
+        folder = tmp_path_factory.mktemp("download")
+        write(folder / "ada" / "fx_basics.ipynb", json.dumps(index), age_days=-times[index])
+        report = collect(course, "fx_basics", folder, replace_newer=step == forced)
+        (entry,) = report.entries
+        assert entry.reason and entry.outcome in (COLLECTED, OLDER)
+        if holding is None or step == forced or times[index] > times[holding]:
+            holding = index
+        assert submitted(course) == {"ada": json.dumps(holding)}
+    if forced is None:
+        assert holding == max(range(len(times)), key=times.__getitem__)
+
+
+CH1 = ROOT / "notebooks" / "ch1_base_models.ipynb"  # the student edition of another chapter
+
+
+def course_of_two(root: Path) -> Course:
+    """The fixture course with the course's chapter 1 beside fx_basics."""
+    course = new_course(root)
+    shutil.copytree(ROOT / "course" / "source" / "ch1_base_models",
+                    root / "source" / "ch1_base_models")
+    return course
+
+
+def test_another_chapter_handed_in_under_this_ones_name_is_reported_never_collected(tmp_path):
+    """Collecting ch1's download into fx_basics (the wrong assignment typed), or a student's
+    chapter 1 renamed fx_basics.ipynb: it was collected as fx_basics, graded 0 and put over
+    what the student had handed in for fx_basics. Its cells say which notebook it is."""
+    course = course_of_two(tmp_path / "course")
+    download = tmp_path / "download"
+    (download / "ada").mkdir(parents=True)
+    shutil.copy(CH1, download / "ada" / "fx_basics.ipynb")
+    shutil.copy(CH1, download / "bob_ch1_base_models.ipynb")
+    shutil.copy(SOURCE, download / "cyd_fx_basics.ipynb")
+    report = collect(course, "fx_basics", download)
+    assert set(submitted(course)) == {"cyd"}
+    outcome, reason = outcomes(report)["ada/fx_basics.ipynb"]
+    assert outcome == NOT_COLLECTED and reason == (
+        "named as fx_basics, but its cells are those of ch1_base_models.ipynb of assignment "
+        "ch1_base_models: not collected as fx_basics; collect it as `llmf-grade collect "
+        "ch1_base_models <folder>`")
+    assert "its cells are those of ch1_base_models.ipynb" in outcomes(report)[
+        "bob_ch1_base_models.ipynb"][1]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=st.lists(st.tuples(st.sampled_from(["fx", "ch1", "junk"]),
+                                st.sampled_from(["fx_basics.ipynb", "ch1_base_models.ipynb",
+                                                 "mine.ipynb", "fx_basics-2.ipynb"])),
+                      min_size=1, max_size=4, unique_by=lambda file: file[1]))
+def test_no_notebook_of_another_chapter_is_ever_collected_as_this_one(tmp_path_factory, files):
+    """Property: whatever a student's folder holds under whatever names (this chapter's
+    notebook, another chapter's, a file that is no notebook), what is collected as fx_basics is
+    never another chapter's notebook, something is when a file holds this chapter's, and every
+    file is reported."""
+    course = course_of_two(tmp_path_factory.mktemp("course") / "course")
+    download = tmp_path_factory.mktemp("download")
+    (download / "ada").mkdir()
+    contents = {"fx": SOURCE.read_text(), "ch1": CH1.read_text(), "junk": '{"cells": []}'}
+    for age, (kind, name) in enumerate(files):
+        write(download / "ada" / name, contents[kind], age_days=age)
+    report = collect(course, "fx_basics", download)
+    assert submitted(course).get("ada", "") != contents["ch1"]
+    assert "ada" in submitted(course) or all(kind != "fx" for kind, _ in files)
+    assert sorted(entry.shown for entry in report.entries) == sorted(
+        f"ada/{name}" for _, name in files)
+    assert all(entry.reason for entry in report.entries)
+
+
+def test_a_renamed_file_is_taken_when_the_one_named_as_the_notebook_cannot_be(tmp_path):
+    """ada's `fx_basics.ipynb` is chapter 1 (refused by its cells), her work is `my copy.ipynb`:
+    the renamed file was refused because she had handed fx_basics.ipynb in by name, and none of
+    her work was collected. A renamed file is now the student's last resort, not refused."""
+    course = course_of_two(tmp_path / "course")
+    download = tmp_path / "download"
+    (download / "ada").mkdir(parents=True)
+    shutil.copy(CH1, download / "ada" / "fx_basics.ipynb")
+    write(download / "ada" / "my copy.ipynb", SOURCE.read_text(), age_days=3)
+    write(download / "bob" / "fx_basics.ipynb", '"bob"', age_days=3)
+    write(download / "bob" / "scratch.ipynb", '"scratch"')
+    report = collect(course, "fx_basics", download)
+    assert submitted(course) == {"ada": SOURCE.read_text(), "bob": '"bob"'}
+    assert outcomes(report)["ada/my copy.ipynb"][0] == COLLECTED
+    assert outcomes(report)["bob/scratch.ipynb"] == (
+        NOT_COLLECTED, "its name matches none of the assignment's notebooks (fx_basics.ipynb), "
+        "and the student handed that in by name (bob/fx_basics.ipynb)")
+
+
+def test_an_attempt_taken_by_its_number_stays_later_than_the_one_it_beat(course, tmp_path):
+    """`bob_fx_basics-2` is taken over `bob_fx_basics` by its number though its file is older;
+    its timestamp.txt said its own (older) time, so a later download holding only
+    `bob_fx_basics` replaced it: the order of two collects decided. Now the attempt taken is
+    recorded no earlier than the attempts it was ranked above, and either order keeps -2."""
+    both, first_only = tmp_path / "both", tmp_path / "first_only"
+    write(both / "bob_fx_basics.ipynb", '"first"', age_days=1)
+    write(both / "bob_fx_basics-2.ipynb", '"second"', age_days=3)
+    write(first_only / "bob_fx_basics.ipynb", '"first"', age_days=1)
+    for order in ((both, first_only), (first_only, both)):
+        again = new_course(tmp_path / f"course-{order[0].name}")
+        for folder in order:
+            collect(again, "fx_basics", folder)
+        assert submitted(again) == {"bob": '"second"'}, [folder.name for folder in order]

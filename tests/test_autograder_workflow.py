@@ -368,3 +368,77 @@ def test_a_student_on_the_roster_who_handed_in_nothing_is_missing(tmp_path, caps
     assert llmf(root, "feedback") == 0
     assert "no notebook was submitted" in Course(root).feedback(
         "dan", "fx_basics", "fx_basics").read_text()
+
+
+def gradebook_of(course: Path, student: str) -> dict[str, tuple]:
+    """{cell: (automatic score, manual score, needs manual grade)} of the student's fx_basics
+    in the gradebook, and "flagged"."""
+    with Course(course).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("fx_basics", "fx_basics", student)
+        found = {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade)
+                 for g in notebook.grades}
+        return found | {"flagged": notebook.flagged}
+
+
+def test_a_changed_submission_shows_no_score_of_the_notebook_it_replaced(tmp_path, capsys):
+    """The sample: between a changed submission's collection and the next `grade`, the
+    gradebook kept the old notebook's automatic scores, which formgrader (and anything reading
+    the gradebook) showed for the new one. Now collecting it clears its automatic scores,
+    graded copy and feedback page in the same step; a score given by hand stays only where its
+    answer is unchanged, and collect names those it clears. A file replaced in submitted/ some
+    other way (nbgrader's own collect) is caught so by the next grade, export or feedback."""
+    root = released_course(tmp_path / "course")
+    first, second, third = tmp_path / "first", tmp_path / "second", tmp_path / "third"
+    versions = ((first, synthetic.correct_answers(SOURCE), True), (second, {}, True),
+                (third, {}, "Another answer, written again."))
+    for day, (folder, answers, written) in enumerate(versions):
+        (folder / "ada").mkdir(parents=True)
+        path = folder / "ada" / "fx_basics.ipynb"
+        nbformat.write(synthetic.student_notebook(SOURCE, answers, written=written), str(path))
+        os.utime(path, (1_700_000_000 + day * 86_400,) * 2)
+    assert llmf(root, "collect", "fx_basics", first) == 0
+    assert llmf(root, "grade", *FAST) == 0
+    assert llmf(root, "feedback") == 0
+    with Course(root).gradebook() as gradebook:
+        notebook = gradebook.find_submission_notebook("fx_basics", "fx_basics", "ada")
+        (grade,) = [g for g in notebook.grades if g.name == "explain_answer"]
+        grade.manual_score, grade.needs_manual_grade = 1.5, False
+        gradebook.db.commit()
+    assert gradebook_of(root, "ada")["linear_test"] == (2.0, None, False)
+    capsys.readouterr()
+
+    # the code changed, the written answer did not: its score given by hand stays
+    assert llmf(root, "collect", "fx_basics", second) == 0
+    cleared = gradebook_of(root, "ada")
+    assert cleared.pop("flagged") is True
+    assert cleared.pop("explain_answer") == (None, 1.5, False)
+    assert set(cleared.values()) == {(None, None, True)}
+    for area, name in (("autograded", "fx_basics.ipynb"), ("autograded", "fx_basics.result.json"),
+                       ("feedback", "fx_basics.html")):
+        assert not (root / area / "ada" / "fx_basics" / name).exists()
+    assert "given by hand" not in capsys.readouterr().out
+    assert llmf(root, "export", tmp_path / "between.csv") == 0
+    assert read_csv(tmp_path / "between.csv")["ada"]["status"] == "ungraded"
+    assert llmf(root, "grade", *FAST) == 0
+    assert gradebook_of(root, "ada")["linear_test"] == (0.0, None, False)
+    assert gradebook_of(root, "ada")["explain_answer"] == (None, 1.5, False)
+
+    # the written answer changed too: its score given by hand goes, and collect says so
+    capsys.readouterr()
+    assert llmf(root, "collect", "fx_basics", third) == 0
+    cleared = gradebook_of(root, "ada")
+    assert cleared.pop("flagged") is True and set(cleared.values()) == {(None, None, True)}
+    assert "the scores and comments given by hand to the notebook it replaces " \
+           "(explain_answer (1.5)) are cleared with its grade" in capsys.readouterr().out
+    assert llmf(root, "grade", *FAST) == 0
+
+    # replaced in submitted/ as nbgrader's collect would: the next export clears it
+    shutil.copy(first / "ada" / "fx_basics.ipynb",
+                root / "submitted" / "ada" / "fx_basics" / "fx_basics.ipynb")
+    capsys.readouterr()
+    assert llmf(root, "export", tmp_path / "after.csv") == 0
+    assert "ada/fx_basics/fx_basics changed since it was graded: its grade is cleared" in \
+        capsys.readouterr().err
+    cleared = gradebook_of(root, "ada")
+    assert cleared.pop("flagged") is True and set(cleared.values()) == {(None, None, True)}
+    assert read_csv(tmp_path / "after.csv")["ada"]["status"] == "ungraded"

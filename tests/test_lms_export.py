@@ -217,3 +217,21 @@ def test_no_file_students_see_quotes_a_grader_error(moodle_course, tmp_path_fact
     results = json.loads((folder / "gradescope" / "12345" / ASSIGNMENT / "results.json")
                          .read_text())
     assert results["output"] == f"crashed: {GRADER_FAILED}"
+
+
+def test_a_grade_left_empty_in_an_lms_file_is_named_on_export(tmp_path, capsys):
+    """An LMS keeps the grade it had where its import file's cell is empty: a student whose
+    re-submission was collected but not graded yet kept, in the LMS, the grade imported for
+    the notebook it replaced, and `export --lms` said nothing. Each grade left empty is named."""
+    course = _course(tmp_path, "canvas", {1: Status.NEEDS_MANUAL_GRADING})
+    assert main(["--course", str(course.root), "release"]) == 0
+    ada, grace = course.students()
+    course.submission(ada, ASSIGNMENT, ASSIGNMENT).write_text('{"cells": []}')  # resubmitted
+    capsys.readouterr()
+    assert main(["--course", str(course.root), "export", str(tmp_path / "grades.csv"),
+                 "--lms", "canvas"]) == 0
+    warned = capsys.readouterr().err
+    assert (f"1 grade(s) ungraded left empty in the LMS file(s), where the LMS keeps the grade "
+            f"it had (an earlier submission's, if one was imported): {ada}/{ASSIGNMENT}; run "
+            "`llmf-grade grade`") in warned
+    assert "1 grade(s) needs_manual_grading left empty" in warned and grace in warned

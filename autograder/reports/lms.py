@@ -16,7 +16,8 @@ that LMS's download (see `collect.LMS_PATTERNS`), which is the one the LMS match
   column without an id, so Blackboard makes a new one); students matched by `Username`.
 
 A grade is written only when it is final: a notebook still `ungraded` or waiting for
-`needs_manual_grading` gets an empty cell, which the LMSs leave unchanged on import. Feedback
+`needs_manual_grading` gets an empty cell, which the LMSs leave unchanged on import (so
+`llmf-grade export --lms` names each such grade: the LMS keeps an earlier one). Feedback
 columns carry the status and reason only, as the student may read them: the grader's words,
 never a student's text (a grader error's own text, which may quote the submission, is replaced
 by a fixed sentence, as on the feedback page: `export.student_reason`).

@@ -56,10 +56,7 @@ AssertionError: read past the end of the tokens: an off-by-one in the range?
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
-import time
 from types import FunctionType, ModuleType
 
 import numpy as np
@@ -73,9 +70,9 @@ from autograder.protocol import (
     as_graded,
     class_names,
 )
+from course_lib.time_limits import TimeLimitExceeded, time_limit
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
-RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
 MAX_PRINTED = 1_000  # characters of an error's own message printed above the check's
 MAX_OUTPUT = 20_000  # characters of a learner's function's own printing shown, per call
 
@@ -129,11 +126,6 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
             UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE)
-
-
-class TimeLimitExceeded(BaseException):
-    """Raised in a learner's function that ran too long; a BaseException, so that the learner's
-    own `except Exception` cannot swallow it."""
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
@@ -302,43 +294,6 @@ def meaning(error: Exception, explain: dict[str, str]) -> str:
             if name in names:
                 return text
     return UNEXPLAINED.format(kind=class_names(error)[0])
-
-
-class time_limit:  # noqa: N801 - a context manager, named as the function it replaces
-    """Raise TimeLimitExceeded in the code of the `with` block after `seconds`, and again every
-    RETRY seconds until the block ends: Python drops an exception raised in a `__del__` or a
-    garbage collector's callback (it prints "Exception ignored"), so one raise landing there
-    would leave the block without a limit. A timer signal: only in the main thread of a system
-    that has one, which a notebook's kernel is; elsewhere no limit. A timer already running
-    outside is put back, less the time spent inside. Put it innermost of a `with` of several
-    context managers: the others' exits then run after it has stopped raising.
-    """
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.armed = (threading.current_thread() is threading.main_thread()
-                      and hasattr(signal, "setitimer"))
-
-    def __enter__(self):
-        if self.armed:
-            self.previous = signal.signal(signal.SIGALRM, self._expired)
-            self.outer = signal.setitimer(signal.ITIMER_REAL, self.seconds, RETRY)
-            self.started = time.monotonic()
-        return self
-
-    def _expired(self, signum, frame):
-        if frame is None or frame.f_code is not time_limit.__exit__.__code__:
-            raise TimeLimitExceeded  # (not in __exit__, which is taking the limit away)
-
-    def __exit__(self, *exception) -> bool:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-            remaining, interval = self.outer
-            if remaining:
-                spent = time.monotonic() - self.started
-                signal.setitimer(signal.ITIMER_REAL, max(remaining - spent, 1e-3), interval)
-        return False
 
 
 class _BoundedStream:

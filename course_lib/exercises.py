@@ -17,7 +17,13 @@ A self-check calls the learner's function through `call`, which
   value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
   cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
   is read within the time limit too, and a value that cannot be read fails the same way;
-- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
+- runs the function (and reads its value) with the process-wide settings the checks and the
+  rest of the notebook rely on put back after it (course_lib.kernel_state: numpy's error
+  handling and print options, the working directory, the standard streams, the warnings
+  filters, the recursion limit, the random streams...), and with exit() and quit() raising
+  SystemExit rather than shutting the learner's kernel down once the cell ends;
+- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`, even
+  one inside a bare `except:` that catches the limit's exception: course_lib.time_limits), and
   shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
 - turns an error the function raises (SystemExit too: exit() ends no check; a KeyboardInterrupt,
   the learner stopping the cell, stops it) into an AssertionError that says what it usually
@@ -70,6 +76,7 @@ from autograder.protocol import (
     as_graded,
     class_names,
 )
+from course_lib.kernel_state import kept_as_found
 from course_lib.time_limits import TimeLimitExceeded, time_limit
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
@@ -146,7 +153,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     earlier = _RETURNED[-1] if _RETURNED else None
     earlier_copy = _data_copy(earlier)  # as it is now: only this run of the function may change it
     try:
-        with bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
+        with kept_as_found(), bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
             value = function(*args, **kwargs)
     except NotImplementedError:
         raise
@@ -168,7 +175,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise AssertionError(REUSED)
     returned = value
     try:
-        with time_limit(TIME_LIMIT):
+        with kept_as_found(), time_limit(TIME_LIMIT):
             # a value the check turns into an array (floats) may be as large as the grader reads
             # (numpy shows a large one summarised); one it may show as it is: MAX_SHOWN items
             value = as_graded(value, exact=True, items=MAX_ITEMS if floats else MAX_SHOWN)

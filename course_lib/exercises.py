@@ -32,6 +32,9 @@ A self-check calls the learner's function through `call`, which
   text: the grader shows a failed check's message on the feedback page only when it is the
   check's own text or one of MESSAGES, this module's. An exception the check does not explain
   gets a general meaning. NotImplementedError (the exercise is not solved yet) passes unchanged;
+- fails a function that reads, as a global, a name the running check cell binds for its
+  example (course_lib.cell_globals): it would see the check's example instead of its
+  argument, and the grader's own inputs would go unread;
 - notices a numpy, course_lib or built-in function replaced by the learner's code (checks use
   them), puts it back and fails, so no check passes because its tools were changed;
 - with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
@@ -76,6 +79,7 @@ from autograder.protocol import (
     as_graded,
     class_names,
 )
+from course_lib.cell_globals import borrowed_global
 from course_lib.kernel_state import kept_as_found
 from course_lib.time_limits import TimeLimitExceeded, time_limit
 
@@ -125,6 +129,11 @@ REUSED = ("your function changed the value it had returned before when it ran ag
           "out a list or array that it keeps between calls and fills again (a module-level "
           "cache?), so a caller that holds two of its results sees the last one twice. Build a "
           "new list or array on each call")
+READS_CHECK_GLOBAL = ("your function reads the global name `{name}`, which this check cell sets "
+                      "for its own example: the grader calls your function with inputs of its "
+                      "own, where `{name}` is not what it was given. Use the function's "
+                      "parameters (is one of them spelt differently from the name the body "
+                      "uses?)")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -132,7 +141,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE)
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE, READS_CHECK_GLOBAL)
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
@@ -148,6 +157,9 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     it changed the value the call before returned, REUSED."""
     name = _name_of(function)
     library_untouched()
+    borrowed = borrowed_global(function, sys._getframe(1))
+    if borrowed is not None:
+        raise AssertionError(READS_CHECK_GLOBAL.format(name=borrowed))
     given = {**dict(enumerate(args)), **kwargs}  # position or keyword -> argument
     before = {where: _data_copy(argument) for where, argument in given.items()}
     earlier = _RETURNED[-1] if _RETURNED else None

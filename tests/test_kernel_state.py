@@ -3,6 +3,7 @@ process comes back as the check found it, and exit() leaves the learner's kernel
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import os
@@ -14,7 +15,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jupyter_client.manager import KernelManager
@@ -128,7 +128,10 @@ def run_cell(client, code: str) -> str:
             return "".join(printed)
 
 
-def test_exit_in_a_learner_s_function_fails_the_check_and_the_kernel_stays_up():
+@contextlib.contextmanager
+def running_kernel():
+    """A client of a fresh IPython kernel (ipc transport, in a private folder), shut down after
+    the block."""
     with tempfile.TemporaryDirectory(prefix="llmf-kernel-") as ipc_dir:
         manager = KernelManager(kernel_name="python3", transport="ipc",
                                 ip=str(Path(ipc_dir) / "kernel"),
@@ -138,12 +141,17 @@ def test_exit_in_a_learner_s_function_fails_the_check_and_the_kernel_stays_up():
             client = manager.client()
             client.start_channels()
             client.wait_for_ready(timeout=120)
-            printed = run_cell(client, EXITING)
-            assert f"CHECK FAILED: {GENERAL_MEANINGS['SystemExit']}" in printed, printed
-            # the shell's exit would have stopped the kernel 0.1 s after the cell; a cell after
-            # it still runs, in the same kernel (its names are still there)
-            assert run_cell(client, "print('alive', callable(answer))") == "alive True\n"
-            assert manager.is_alive()
+            yield manager, client
             client.stop_channels()
         finally:
             manager.shutdown_kernel(now=True)
+
+
+def test_exit_in_a_learner_s_function_fails_the_check_and_the_kernel_stays_up():
+    with running_kernel() as (manager, client):
+        printed = run_cell(client, EXITING)
+        assert f"CHECK FAILED: {GENERAL_MEANINGS['SystemExit']}" in printed, printed
+        # the shell's exit would have stopped the kernel 0.1 s after the cell; a cell after it
+        # still runs, in the same kernel (its names are still there)
+        assert run_cell(client, "print('alive', callable(answer))") == "alive True\n"
+        assert manager.is_alive()

@@ -5,7 +5,10 @@ namespace, the namespace the learner's functions read their globals from. A func
 one of them instead of its parameter (a parameter spelt `logit` and a body that uses `logits`,
 or a helper that reads the example a cell above left behind) sees the check's own example and
 passes its check, then fails every hidden case, whose inputs are the grader's own.
-`borrowed_global(function, caller)` finds such a name before the check calls the function:
+So can a function whose own cell defines a helper or a constant under a name the check cell
+binds for its example (`step`, `x`): the check replaces it, and the learner's code, right in
+itself, fails on the check's value. `borrowed_global(function, caller)` finds such a name
+before the check calls the function, and says which of the two it is:
 
 - the names the check cell binds: from the cell's whole source when the kernel keeps it
   (IPython's cells are in `linecache`, and each statement of a cell runs as code of its own),
@@ -27,13 +30,23 @@ import dis
 import linecache
 import symtable
 from types import CodeType, FrameType, FunctionType, ModuleType
+from typing import NamedTuple
 
 _LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
 _STORES = frozenset({"STORE_NAME", "STORE_GLOBAL"})
 _NOT_EXAMPLES = (ModuleType, type, FunctionType, type(len))  # modules, classes, functions
 
 
-def borrowed_global(function, caller: FrameType | None) -> str | None:
+class Borrowed(NamedTuple):
+    """A global of the check cell's that the learner's code reads: its name, and whether the
+    learner's own cell (the one defining a function that reads it) binds it too, so that the
+    check cell replaced the learner's own value or helper."""
+
+    name: str
+    replaces_learner_s: bool
+
+
+def borrowed_global(function, caller: FrameType | None) -> Borrowed | None:
     """The first global that the learner's `function` (or a function of the learner's it reads)
     reads and that the check cell running in `caller` (or a frame above it) binds, now or
     further down (the function reads a stale value, or none, until then), to anything but a
@@ -47,9 +60,9 @@ def borrowed_global(function, caller: FrameType | None) -> str | None:
         return None
     bound = _bound_by_cell(cell)
     cell_code = set(_code_objects(cell.f_code))
-    for name in _globals_read(function, namespace, cell_code, cell.f_code.co_filename):
+    for name, reader in _globals_read(function, namespace, cell_code, cell.f_code.co_filename):
         if name in bound and not isinstance(namespace.get(name), _NOT_EXAMPLES):
-            return name
+            return Borrowed(name, name in _bound_in_source(reader.co_filename))
     return None
 
 
@@ -65,17 +78,21 @@ def _cell_frame(frame: FrameType | None, namespace: dict) -> FrameType | None:
 
 def _bound_by_cell(cell: FrameType) -> frozenset[str]:
     """The names the cell binds at its top level, not by import."""
-    source = "".join(linecache.getlines(cell.f_code.co_filename))
-    if source:
-        try:
-            table = symtable.symtable(source, cell.f_code.co_filename, "exec")
-        except (SyntaxError, ValueError):
-            pass
-        else:
-            return frozenset(symbol.get_name() for symbol in table.get_symbols()
-                             if symbol.is_assigned() and not symbol.is_imported())
-    return frozenset(instruction.argval for instruction in dis.get_instructions(cell.f_code)
-                     if instruction.opname in _STORES)
+    return _bound_in_source(cell.f_code.co_filename) or frozenset(
+        instruction.argval for instruction in dis.get_instructions(cell.f_code)
+        if instruction.opname in _STORES)
+
+
+def _bound_in_source(filename: str) -> frozenset[str]:
+    """The names a cell whose source the kernel keeps (linecache) binds at its top level, not
+    by import; none when its source is not kept."""
+    source = "".join(linecache.getlines(filename))
+    try:
+        table = symtable.symtable(source, filename, "exec")
+    except (SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(symbol.get_name() for symbol in table.get_symbols()
+                     if symbol.is_assigned() and not symbol.is_imported())
 
 
 def _code_objects(code: CodeType):
@@ -93,9 +110,10 @@ def _loaded_globals(code: CodeType) -> list[str]:
 
 
 def _globals_read(function: FunctionType, namespace: dict, cell_code: set[CodeType],
-                  cell_file: str) -> list[str]:
-    """The globals the learner's code reads, starting from `function`, following each function
-    of `namespace` it reads; the globals of the check cell's own code are not counted."""
+                  cell_file: str) -> list[tuple[str, CodeType]]:
+    """(name, the code that reads it) for each global the learner's code reads, starting from
+    `function`, following each function of `namespace` it reads; the globals of the check
+    cell's own code are not counted."""
     read, seen, waiting = [], set(), [function]
     while waiting:
         code = waiting.pop().__code__
@@ -104,7 +122,7 @@ def _globals_read(function: FunctionType, namespace: dict, cell_code: set[CodeTy
         seen.add(code)
         names = _loaded_globals(code)
         if not _is_cell_code(code, cell_code, cell_file):
-            read.extend(names)
+            read.extend((name, code) for name in names)
         waiting.extend(namespace[name] for name in names
                        if type(namespace.get(name)) is FunctionType
                        and namespace[name].__globals__ is namespace)

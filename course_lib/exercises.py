@@ -34,7 +34,8 @@ A self-check calls the learner's function through `call`, which
   gets a general meaning. NotImplementedError (the exercise is not solved yet) passes unchanged;
 - fails a function that reads, as a global, a name the running check cell binds for its
   example (course_lib.cell_globals): it would see the check's example instead of its
-  argument, and the grader's own inputs would go unread;
+  argument, and the grader's own inputs would go unread; or whose own cell binds that name
+  too (a helper or constant the check cell replaced), saying so;
 - notices a numpy, course_lib or built-in function replaced by the learner's code (checks use
   them), puts it back and fails, so no check passes because its tools were changed;
 - with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
@@ -134,6 +135,9 @@ READS_CHECK_GLOBAL = ("your function reads the global name `{name}`, which this 
                       "own, where `{name}` is not what it was given. Use the function's "
                       "parameters (is one of them spelt differently from the name the body "
                       "uses?)")
+REPLACED_BY_CHECK = ("this check cell sets `{name}` for its own example, which replaces the "
+                     "`{name}` your code defines and uses: give yours another name (and run "
+                     "its cell again)")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -141,7 +145,8 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE, READS_CHECK_GLOBAL)
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE, READS_CHECK_GLOBAL,
+            REPLACED_BY_CHECK)
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
@@ -159,7 +164,8 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     library_untouched()
     borrowed = borrowed_global(function, sys._getframe(1))
     if borrowed is not None:
-        raise AssertionError(READS_CHECK_GLOBAL.format(name=borrowed))
+        message = REPLACED_BY_CHECK if borrowed.replaces_learner_s else READS_CHECK_GLOBAL
+        raise AssertionError(message.format(name=borrowed.name))
     given = {**dict(enumerate(args)), **kwargs}  # position or keyword -> argument
     before = {where: _data_copy(argument) for where, argument in given.items()}
     earlier = _RETURNED[-1] if _RETURNED else None

@@ -81,13 +81,19 @@ def test_the_check_s_own_code_imports_and_functions_are_not_examples():
 
 def test_in_a_kernel_the_whole_check_cell_counts():
     """IPython runs each statement of a cell as code of its own: the example bound by the
-    statement before the call is found in the cell's source."""
+    statement before the call is found in the cell's source; a name the learner's own cell
+    binds too is said to be replaced."""
     with running_kernel() as (_, client):
         run_cell(client, "from course_lib.exercises import call\n"
                          "def total(values):\n    return sum(value)\n")
         printed = run_cell(client, "value = [1, 2]\ntry:\n    call(total, value)\n"
                                    "except AssertionError as error:\n    print(error)\n")
         assert printed == reads("value") + "\n"
+        # a helper of the learner's own cell that the check cell replaces by its example
+        run_cell(client, "def scale(v):\n    return 2 * v\ndef doubled(v):\n    return scale(v)\n")
+        printed = run_cell(client, "scale = 3\ntry:\n    call(doubled, 1)\n"
+                                   "except AssertionError as error:\n    print(error)\n")
+        assert printed == exercises.REPLACED_BY_CHECK.format(name="scale") + "\n"
 
 
 NAMES = ("x", "y", "logits", "mask", "tokens", "step")

@@ -103,6 +103,10 @@ GENERAL_MEANINGS = {
                    "input (an outer product, a table of every pair)?",
     "SystemExit": "your function called exit() or sys.exit(), which ends a program: a function "
                   "hands back its result with `return`",
+    "InputRequested": "your function asked for input (input(), or a debugger such as "
+                      "pdb.set_trace(), which reads its commands with it), which a check cannot "
+                      "give: a function gets its values as arguments. Debug it in a cell of its "
+                      "own, outside the check",
 }
 NOT_PLAIN = ("your function's value holds {kind}, which is not plain data: return plain "
              "values, numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns "

@@ -17,11 +17,16 @@ Two kinds of state are handled apart:
 - a request to shut the kernel down: IPython's `exit()` and `quit()` do not raise, they ask the
   shell to exit once the cell ends, which stops the learner's kernel. Inside the block they
   raise SystemExit instead, as in a plain Python program, and the check fails saying that the
-  function called exit().
+  function called exit();
+- a request for the learner's input: `input()`, or a debugger such as `pdb.set_trace()`, which
+  reads its commands with it, would wait in the notebook for a reply until the time limit
+  stopped it, and the check would blame an endless loop. Inside the block `input` raises
+  InputRequested. (In a kernel `breakpoint()` stops only when JupyterLab's debugger is on.)
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import gc
 import os
@@ -75,7 +80,7 @@ def kept_as_found():
     saved = {name: read() for name, (read, _) in SETTINGS.items()}
     numpy_stream, python_stream = np.random.get_state(), random.getstate()
     try:
-        with warnings.catch_warnings(), _exit_refused():
+        with warnings.catch_warnings(), _exit_refused(), _input_refused():
             np.random.seed(int(_SEEDS.integers(2**32)))
             random.seed(int(_SEEDS.integers(2**63)))
             yield
@@ -84,6 +89,26 @@ def kept_as_found():
             put_back(saved[name])
         np.random.set_state(numpy_stream)
         random.setstate(python_stream)
+
+
+class InputRequested(RuntimeError):
+    """Raised by `input()` in a learner's function that a check runs."""
+
+
+@contextlib.contextmanager
+def _input_refused():
+    """Make the built-in `input` raise InputRequested in the block; put back the one that was
+    there (a notebook's kernel puts its own there for each cell)."""
+    own = builtins.input
+
+    def refuse_input(*prompt):
+        raise InputRequested("input() called")
+
+    builtins.input = refuse_input
+    try:
+        yield
+    finally:
+        builtins.input = own
 
 
 def _refuse_exit(*args, **kwargs):

@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jupyter_client.manager import KernelManager
@@ -155,3 +156,31 @@ def test_exit_in_a_learner_s_function_fails_the_check_and_the_kernel_stays_up():
         # still runs, in the same kernel (its names are still there)
         assert run_cell(client, "print('alive', callable(answer))") == "alive True\n"
         assert manager.is_alive()
+
+
+ASKING = """
+def answer(tokens):
+    {asks}
+    return tokens
+
+try:
+    call(answer, [1, 2])
+except AssertionError as error:
+    print("CHECK FAILED:", error)
+"""
+
+
+def test_a_function_that_asks_for_input_fails_the_check_saying_so_in_a_kernel():
+    """input(), and pdb.set_trace(), whose debugger reads its commands with input(), would wait
+    for a reply the check cannot give until the time limit blamed an endless loop."""
+    with running_kernel() as (_, client):
+        run_cell(client, "from course_lib.exercises import call")
+        for asks in ("n = input('how many? ')", "import pdb; pdb.set_trace()"):
+            printed = run_cell(client, ASKING.format(asks=asks))
+            assert f"CHECK FAILED: {GENERAL_MEANINGS['InputRequested']}" in printed, printed
+
+
+def test_a_function_that_asks_for_input_fails_the_check_saying_so():
+    with pytest.raises(AssertionError) as caught:
+        call(lambda: input("how many? "))
+    assert str(caught.value) == GENERAL_MEANINGS["InputRequested"]

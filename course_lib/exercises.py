@@ -86,7 +86,7 @@ from course_lib.time_limits import TimeLimitExceeded, time_limit
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
 MAX_PRINTED = 1_000  # characters of an error's own message printed above the check's
-MAX_OUTPUT = 20_000  # characters of a learner's function's own printing shown, per call
+MAX_OUTPUT = 20_000  # characters a learner's function prints (stdout and stderr) shown, per call
 
 # What an exception raised in an exercise usually means, when the check says nothing about it.
 GENERAL_MEANINGS = {
@@ -325,18 +325,26 @@ def meaning(error: Exception, explain: dict[str, str]) -> str:
     return UNEXPLAINED.format(kind=class_names(error)[0])
 
 
-class _BoundedStream:
-    """A stream that passes on the first `limit` characters written to it and counts the rest."""
+class _Budget:
+    """How many characters may still be shown, and how many were written in all."""
 
-    def __init__(self, stream, limit: int):
-        self.stream, self.limit, self.written = stream, limit, 0
+    def __init__(self, limit: int):
+        self.limit, self.written = limit, 0
+
+
+class _BoundedStream:
+    """A stream that passes on what is written to it while its budget lasts (a budget the
+    standard output and the standard error share) and counts the rest."""
+
+    def __init__(self, stream, budget: _Budget):
+        self.stream, self.budget = stream, budget
 
     def write(self, text) -> int:
         text = str(text)
-        room = self.limit - self.written
+        room = self.budget.limit - self.budget.written
         if room > 0:
             self.stream.write(text[:room])
-        self.written += len(text)
+        self.budget.written += len(text)
         return len(text)
 
     def __getattr__(self, name):  # flush, encoding, isatty, ...: the stream's own
@@ -345,15 +353,17 @@ class _BoundedStream:
 
 @contextlib.contextmanager
 def bounded_output(limit: int):
-    """Inside the block, what is printed shows up to `limit` characters; then one line says how
-    many more there were."""
-    stream = _BoundedStream(sys.stdout, limit)
+    """Inside the block, what is printed, to the standard output and the standard error (an
+    error's or a warning's text) together, shows up to `limit` characters; then one line says
+    how many more there were."""
+    budget = _Budget(limit)
     try:
-        with contextlib.redirect_stdout(stream):
+        with contextlib.redirect_stdout(_BoundedStream(sys.stdout, budget)), \
+                contextlib.redirect_stderr(_BoundedStream(sys.stderr, budget)):  # fmt: skip
             yield
     finally:
-        if stream.written > limit:
-            print(f"… ({stream.written - limit:,} more characters of output not shown)")
+        if budget.written > limit:
+            print(f"… ({budget.written - limit:,} more characters of output not shown)")
 
 
 # The modules whose functions the checks use, as they were when first seen (at the setup

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jupyter_client.manager import KernelManager
 
-from course_lib import kernel_state
+from course_lib import exercises, kernel_state
 from course_lib.exercises import GENERAL_MEANINGS, call
 
 SCRATCH = tempfile.mkdtemp(prefix="llmf-elsewhere-")
@@ -178,6 +178,36 @@ def test_a_function_that_asks_for_input_fails_the_check_saying_so_in_a_kernel():
         for asks in ("n = input('how many? ')", "import pdb; pdb.set_trace()"):
             printed = run_cell(client, ASKING.format(asks=asks))
             assert f"CHECK FAILED: {GENERAL_MEANINGS['InputRequested']}" in printed, printed
+
+
+SWALLOWING = """
+import course_lib.exercises
+course_lib.exercises.TIME_LIMIT = 0.5
+
+def answer(tokens):
+    while True:
+        try:
+            while True:
+                pass
+        except:
+            continue
+
+try:
+    call(answer, [1, 2])
+except AssertionError as error:
+    print("CHECK FAILED:", error)
+"""
+
+
+def test_an_endless_loop_inside_a_bare_except_is_stopped_in_a_kernel():
+    """The kernel's check ends with the time limit's message, and the kernel runs the next cell
+    with no trace function left behind."""
+    with running_kernel() as (manager, client):
+        run_cell(client, "from course_lib.exercises import call")
+        printed = run_cell(client, SWALLOWING)
+        assert printed == f"CHECK FAILED: {exercises.TOO_SLOW}\n"
+        assert run_cell(client, "import sys\nprint(sys.gettrace())") == "None\n"
+        assert manager.is_alive()
 
 
 def test_a_function_that_asks_for_input_fails_the_check_saying_so():

@@ -156,6 +156,29 @@ CAUGHT_EVERYWHERE = {
                 while True:
                     pass
         """,
+    "a context manager that suppresses everything": """
+        import contextlib
+        def endless():
+            while True:
+                with contextlib.suppress(BaseException):
+                    while True:
+                        pass
+        """,
+    "a generator that catches what its consumer is stopped by": """
+        def numbers():
+            while True:
+                try:
+                    yield 1
+                except BaseException:
+                    pass
+        def endless():
+            while True:
+                try:
+                    for number in numbers():
+                        pass
+                except BaseException:
+                    pass
+        """,
     "a swallowed limit and a value returned": """
         def endless():
             try:

@@ -23,7 +23,7 @@ from jupyter_client.manager import KernelManager
 from course_lib import exercises, kernel_state
 from course_lib.exercises import GENERAL_MEANINGS, call
 
-SCRATCH = tempfile.mkdtemp(prefix="llmf-elsewhere-")
+SCRATCH = tempfile.gettempdir()  # a folder other than the one the tests run in
 
 # A learner's way to change each setting of kernel_state.SETTINGS, and the state kept apart.
 CHANGES = {

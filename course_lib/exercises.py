@@ -17,7 +17,13 @@ A self-check calls the learner's function through `call`, which
   value may run the learner's code (a class's own `__class__`, a metaclass's attributes) or
   cost far more than its size (an array broadcast to terabytes, a list of aliased halves): it
   is read within the time limit too, and a value that cannot be read fails the same way;
-- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`), and
+- runs the function (and reads its value) with the process-wide settings the checks and the
+  rest of the notebook rely on put back after it (course_lib.kernel_state: numpy's error
+  handling and print options, the working directory, the standard streams, the warnings
+  filters, the recursion limit, the random streams...), and with exit() and quit() raising
+  SystemExit rather than shutting the learner's kernel down once the cell ends;
+- stops a function that runs longer than TIME_LIMIT seconds (an endless loop, a `sleep`, even
+  one inside a bare `except:` that catches the limit's exception: course_lib.time_limits), and
   shows at most MAX_OUTPUT characters of what it prints (the grader keeps as many per cell);
 - turns an error the function raises (SystemExit too: exit() ends no check; a KeyboardInterrupt,
   the learner stopping the cell, stops it) into an AssertionError that says what it usually
@@ -26,6 +32,10 @@ A self-check calls the learner's function through `call`, which
   text: the grader shows a failed check's message on the feedback page only when it is the
   check's own text or one of MESSAGES, this module's. An exception the check does not explain
   gets a general meaning. NotImplementedError (the exercise is not solved yet) passes unchanged;
+- fails a function that reads, as a global, a name the running check cell binds for its
+  example (course_lib.cell_globals): it would see the check's example instead of its
+  argument, and the grader's own inputs would go unread; or whose own cell binds that name
+  too (a helper or constant the check cell replaced), saying so;
 - notices a numpy, course_lib or built-in function replaced by the learner's code (checks use
   them), puts it back and fails, so no check passes because its tools were changed;
 - with `floats=True`, gives the check a float64 array, or fails saying what to return, so that
@@ -56,10 +66,7 @@ AssertionError: read past the end of the tokens: an off-by-one in the range?
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
-import time
 from types import FunctionType, ModuleType
 
 import numpy as np
@@ -73,11 +80,13 @@ from autograder.protocol import (
     as_graded,
     class_names,
 )
+from course_lib.cell_globals import borrowed_global
+from course_lib.kernel_state import kept_as_found
+from course_lib.time_limits import TimeLimitExceeded, time_limit
 
 TIME_LIMIT = 10.0  # seconds one call of a learner's function may run (the grader's cell: 20 s)
-RETRY = 0.05  # seconds after which an expired time limit raises again (see time_limit)
 MAX_PRINTED = 1_000  # characters of an error's own message printed above the check's
-MAX_OUTPUT = 20_000  # characters of a learner's function's own printing shown, per call
+MAX_OUTPUT = 20_000  # characters a learner's function prints (stdout and stderr) shown, per call
 
 # What an exception raised in an exercise usually means, when the check says nothing about it.
 GENERAL_MEANINGS = {
@@ -94,6 +103,10 @@ GENERAL_MEANINGS = {
                    "input (an outer product, a table of every pair)?",
     "SystemExit": "your function called exit() or sys.exit(), which ends a program: a function "
                   "hands back its result with `return`",
+    "InputRequested": "your function asked for input (input(), or a debugger such as "
+                      "pdb.set_trace(), which reads its commands with it), which a check cannot "
+                      "give: a function gets its values as arguments. Debug it in a cell of its "
+                      "own, outside the check",
 }
 NOT_PLAIN = ("your function's value holds {kind}, which is not plain data: return plain "
              "values, numbers, lists, tuples and numpy arrays of numbers (np.asarray(...) turns "
@@ -121,6 +134,14 @@ REUSED = ("your function changed the value it had returned before when it ran ag
           "out a list or array that it keeps between calls and fills again (a module-level "
           "cache?), so a caller that holds two of its results sees the last one twice. Build a "
           "new list or array on each call")
+READS_CHECK_GLOBAL = ("your function reads the global name `{name}`, which this check cell sets "
+                      "for its own example: the grader calls your function with inputs of its "
+                      "own, where `{name}` is not what it was given. Use the function's "
+                      "parameters (is one of them spelt differently from the name the body "
+                      "uses?)")
+REPLACED_BY_CHECK = ("this check cell sets `{name}` for its own example, which replaces the "
+                     "`{name}` your code defines and uses: give yours another name (and run "
+                     "its cell again)")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -128,12 +149,8 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # Every message `call` can fail with, each a str.format template: the grader shows a failed
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
-            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE)
-
-
-class TimeLimitExceeded(BaseException):
-    """Raised in a learner's function that ran too long; a BaseException, so that the learner's
-    own `except Exception` cannot swallow it."""
+            UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE, READS_CHECK_GLOBAL,
+            REPLACED_BY_CHECK)
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
@@ -149,12 +166,16 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
     it changed the value the call before returned, REUSED."""
     name = _name_of(function)
     library_untouched()
+    borrowed = borrowed_global(function, sys._getframe(1))
+    if borrowed is not None:
+        message = REPLACED_BY_CHECK if borrowed.replaces_learner_s else READS_CHECK_GLOBAL
+        raise AssertionError(message.format(name=borrowed.name))
     given = {**dict(enumerate(args)), **kwargs}  # position or keyword -> argument
     before = {where: _data_copy(argument) for where, argument in given.items()}
     earlier = _RETURNED[-1] if _RETURNED else None
     earlier_copy = _data_copy(earlier)  # as it is now: only this run of the function may change it
     try:
-        with bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
+        with kept_as_found(), bounded_output(MAX_OUTPUT), time_limit(TIME_LIMIT):
             value = function(*args, **kwargs)
     except NotImplementedError:
         raise
@@ -176,7 +197,7 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise AssertionError(REUSED)
     returned = value
     try:
-        with time_limit(TIME_LIMIT):
+        with kept_as_found(), time_limit(TIME_LIMIT):
             # a value the check turns into an array (floats) may be as large as the grader reads
             # (numpy shows a large one summarised); one it may show as it is: MAX_SHOWN items
             value = as_graded(value, exact=True, items=MAX_ITEMS if floats else MAX_SHOWN)
@@ -304,55 +325,26 @@ def meaning(error: Exception, explain: dict[str, str]) -> str:
     return UNEXPLAINED.format(kind=class_names(error)[0])
 
 
-class time_limit:  # noqa: N801 - a context manager, named as the function it replaces
-    """Raise TimeLimitExceeded in the code of the `with` block after `seconds`, and again every
-    RETRY seconds until the block ends: Python drops an exception raised in a `__del__` or a
-    garbage collector's callback (it prints "Exception ignored"), so one raise landing there
-    would leave the block without a limit. A timer signal: only in the main thread of a system
-    that has one, which a notebook's kernel is; elsewhere no limit. A timer already running
-    outside is put back, less the time spent inside. Put it innermost of a `with` of several
-    context managers: the others' exits then run after it has stopped raising.
-    """
+class _Budget:
+    """How many characters may still be shown, and how many were written in all."""
 
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.armed = (threading.current_thread() is threading.main_thread()
-                      and hasattr(signal, "setitimer"))
-
-    def __enter__(self):
-        if self.armed:
-            self.previous = signal.signal(signal.SIGALRM, self._expired)
-            self.outer = signal.setitimer(signal.ITIMER_REAL, self.seconds, RETRY)
-            self.started = time.monotonic()
-        return self
-
-    def _expired(self, signum, frame):
-        if frame is None or frame.f_code is not time_limit.__exit__.__code__:
-            raise TimeLimitExceeded  # (not in __exit__, which is taking the limit away)
-
-    def __exit__(self, *exception) -> bool:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-            remaining, interval = self.outer
-            if remaining:
-                spent = time.monotonic() - self.started
-                signal.setitimer(signal.ITIMER_REAL, max(remaining - spent, 1e-3), interval)
-        return False
+    def __init__(self, limit: int):
+        self.limit, self.written = limit, 0
 
 
 class _BoundedStream:
-    """A stream that passes on the first `limit` characters written to it and counts the rest."""
+    """A stream that passes on what is written to it while its budget lasts (a budget the
+    standard output and the standard error share) and counts the rest."""
 
-    def __init__(self, stream, limit: int):
-        self.stream, self.limit, self.written = stream, limit, 0
+    def __init__(self, stream, budget: _Budget):
+        self.stream, self.budget = stream, budget
 
     def write(self, text) -> int:
         text = str(text)
-        room = self.limit - self.written
+        room = self.budget.limit - self.budget.written
         if room > 0:
             self.stream.write(text[:room])
-        self.written += len(text)
+        self.budget.written += len(text)
         return len(text)
 
     def __getattr__(self, name):  # flush, encoding, isatty, ...: the stream's own
@@ -361,15 +353,17 @@ class _BoundedStream:
 
 @contextlib.contextmanager
 def bounded_output(limit: int):
-    """Inside the block, what is printed shows up to `limit` characters; then one line says how
-    many more there were."""
-    stream = _BoundedStream(sys.stdout, limit)
+    """Inside the block, what is printed, to the standard output and the standard error (an
+    error's or a warning's text) together, shows up to `limit` characters; then one line says
+    how many more there were."""
+    budget = _Budget(limit)
     try:
-        with contextlib.redirect_stdout(stream):
+        with contextlib.redirect_stdout(_BoundedStream(sys.stdout, budget)), \
+                contextlib.redirect_stderr(_BoundedStream(sys.stderr, budget)):  # fmt: skip
             yield
     finally:
-        if stream.written > limit:
-            print(f"… ({stream.written - limit:,} more characters of output not shown)")
+        if budget.written > limit:
+            print(f"… ({budget.written - limit:,} more characters of output not shown)")
 
 
 # The modules whose functions the checks use, as they were when first seen (at the setup

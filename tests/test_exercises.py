@@ -305,6 +305,15 @@ def test_a_function_that_prints_megabytes_shows_a_bounded_part(capsys):
     assert capsys.readouterr().out == "short\n"
 
 
+def test_a_function_that_writes_megabytes_to_the_standard_error_shows_a_bounded_part(capsys):
+    """The standard error shares the standard output's bound (in a kernel, a warning's text goes
+    there too: a warning made to show every time, in a loop, writes megabytes)."""
+    assert call(lambda: print("e" * 5_000_000, file=sys.stderr) or 5) == 5
+    written = capsys.readouterr()
+    assert len(written.out) + len(written.err) < exercises.MAX_OUTPUT + 100
+    assert "more characters of output" in written.out
+
+
 @given(st.sampled_from(exercises.MESSAGES), st.text(max_size=40))
 def test_the_feedback_page_shows_every_message_call_can_fail_with(template, field):
     """The grader shows a failed check's message only when it is course text: call's own

@@ -85,10 +85,23 @@ def kept_as_found():
             random.seed(int(_SEEDS.integers(2**63)))
             yield
     finally:
-        for name, (_, put_back) in SETTINGS.items():
-            put_back(saved[name])
+        for name, (read, put_back) in SETTINGS.items():
+            if _changed(read(), saved[name]):
+                put_back(saved[name])
         np.random.set_state(numpy_stream)
         random.setstate(python_stream)
+
+
+def _changed(now, before) -> bool:
+    """Whether a setting differs from its snapshot. One that did not change is not set again:
+    a profiler or tracer written in C (cProfile, coverage) reads back as an object that
+    `sys.setprofile`/`sys.settrace` would install as a Python function, which it is not."""
+    if now is before:
+        return False
+    try:
+        return bool(now != before)
+    except Exception:  # noqa: BLE001 - an object a learner's code put there may compare anyhow
+        return True
 
 
 class InputRequested(RuntimeError):

@@ -214,3 +214,20 @@ def test_a_function_that_asks_for_input_fails_the_check_saying_so():
     with pytest.raises(AssertionError) as caught:
         call(lambda: input("how many? "))
     assert str(caught.value) == GENERAL_MEANINGS["InputRequested"]
+
+
+def test_a_profiler_written_in_c_running_around_a_check_keeps_running():
+    """cProfile (and coverage's tracer) is a C object that sys.getprofile reads back but that
+    sys.setprofile cannot install again (it is no Python function): a check run under it
+    raised "'Profile' object is not callable" from the learner's function. Only a setting the
+    call changed is put back."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        before = sys.getprofile()
+        assert call(lambda x: np.asarray(x) * 2, np.arange(3.0)).tolist() == [0.0, 2.0, 4.0]
+        assert sys.getprofile() is before
+    finally:
+        profiler.disable()

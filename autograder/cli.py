@@ -420,7 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--roster", type=Path,
                          help="a CSV of the class's student ids (a column named student, or the "
                               "first column): tells whose a name that reads two ways is "
-                              "(x-1.ipynb: student x-1, or x's attempt 1)")
+                              "(x-1.ipynb: student x-1, or x's attempt 1); a name that is one "
+                              "of its ids in other capitals or Unicode form (bob.ipynb for Bob) "
+                              "is collected under the roster's spelling")
     collect.add_argument("--replace-newer", action="store_true",
                          help="take each student's latest attempt in the folder even where the "
                               "submission collected before is later (a correction; without it "

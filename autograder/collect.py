@@ -50,8 +50,15 @@ reads the names as they are).
 A student id is letters, digits, `.`, `_`, `@` and `-`, a letter or digit first, and names a
 folder of its own on any disk (`course_folder.student_id_problem`: not ending with `.`, which
 Windows drops, nor a Windows device's name such as `CON`); an entry naming no such id is
-reported, not collected. Two student ids that are one id spelled otherwise (`Bob`, `bob`; in the
-download or against a student already collected; `course_folder.id_key`) are reported, not
+reported, not collected. Wherever a name is matched against the ids the class knows (a roster
+given to collect, the per-student roster, the gradebook's students, those collected before), it
+is matched as the course tells one id from another, by `course_folder.id_key` (`KnownIds`):
+`bob.ipynb` or a folder `BOB` is the roster's `Bob`, `jose\u0301` typed on macOS the
+gradebook's `jos\u00e9`, and the file is taken under the class's own spelling (one the class
+holds that collect would not make, as `jos\u00e9`, too), never as a new student; when the
+class holds the id spelled two ways (`Bob` on the roster, `bob` collected), the file is
+reported, naming both, not collected. Two student ids of the download that are one
+id spelled otherwise and that the class does not know (`Ann`, `ann`) are reported, not
 collected: a disk that ignores case would make them one folder.
 
 Against a submission collected before (a second download, a late re-submission), the later
@@ -76,7 +83,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from autograder.course_folder import Course, id_key, student_id_problem
+from autograder.course_folder import Course, id_key, student_id_problem, unseen_problem
 from autograder.files import atomic_write, open_regular, printable, read_bounded
 from autograder.grader.submission import MAX_BYTES
 from autograder.notebook_marks import CourseNotebooks, cells_of
@@ -408,19 +415,47 @@ def detect_lms(tops: list[str]) -> str | None:
         "they are")
 
 
+class KnownIds:
+    """The ids the class knows (a roster, the per-student roster, the gradebook's, those
+    collected), matched as the course tells one id from another: by `id_key`, so `bob` and
+    `BOB`, or `jose\u0301` typed on macOS, are the roster's `Bob` or `jos\u00e9`. A name
+    that holds what shows nothing (`unseen_problem`) is never any of them.
+
+    >>> known = KnownIds(["Bob", "jos\u00e9"])
+    >>> known.spellings("bob"), known.spellings("jose\u0301"), "BOB" in known, "ann" in known
+    (['Bob'], ['jos\xe9'], True, False)
+    """
+
+    def __init__(self, ids=()):
+        self._spellings: dict[str, set[str]] = defaultdict(set)
+        for student in ids:
+            self._spellings[id_key(student)].add(student)
+
+    def spellings(self, name: str) -> list[str]:
+        """The known ids `name` is (one, or several when the class holds one id spelled two
+        ways), sorted; [] if none."""
+        if unseen_problem(name) is not None:
+            return []
+        return sorted(self._spellings.get(id_key(name), ()))
+
+    def __contains__(self, name: str) -> bool:
+        return bool(self.spellings(name))
+
+
 class _Naming:
     """Reads a student (and the uploaded file's name) from a top-level entry's name.
 
     known: the ids known to be the class's students (a roster, the course's students): a name
     at the top of the folder that could be one student's or another's (`FlatName`) is taken only
-    when they tell which, and reported otherwise."""
+    when they tell which, and reported otherwise; a student id read that is a known one spelled
+    otherwise (`KnownIds`) is taken as the known one, or reported if it is two of them."""
 
     def __init__(self, notebooks: list[str], pattern: str | None, described: str,
-                 known: frozenset[str] = frozenset()):
+                 known: KnownIds | None = None):
         self.notebooks = notebooks
         self.pattern = re.compile(pattern, re.IGNORECASE) if pattern else None
         self.described = described
-        self.known = known
+        self.known = known if known is not None else KnownIds()
 
     def attempt(self, top: str) -> str:
         """The attempt time the naming reads from `top` ("" if none)."""
@@ -449,6 +484,16 @@ class _Naming:
                 student, why = self.whose(reading)
                 if why:
                     return why
+        spellings = self.known.spellings(student)
+        if len(spellings) > 1:
+            both = " and ".join(map(ascii, spellings))
+            return (f"its student id {printable(student)!r} is {both} of the class, one id "
+                    "spelled two ways (capitals, or Unicode's forms of a letter): whose it is "
+                    "is yours to say; not collected: leave one spelling in the roster, the "
+                    "gradebook and submitted/, then collect again")
+        if spellings:  # the class's own spelling of the id, whatever the name's
+            candidate.student = spellings[0]
+            return None
         problem = student_id_problem(student)
         if problem:
             return (f"{printable(student)!r} is not usable as a student id ({problem}): rename "
@@ -513,7 +558,7 @@ def _attempts(candidates: list[_Candidate], notebooks: list[str]) -> dict[tuple,
 
 
 def _naming(survey: _Survey, notebooks: list[str], id_pattern: str | None,
-            lms: str | None, known: frozenset[str]) -> tuple[_Naming, str]:
+            lms: str | None, known: KnownIds) -> tuple[_Naming, str]:
     """How to read names, and how the report describes it ("" when the names are read plainly)."""
     if lms is not None and lms != NO_LMS and lms not in LMS_PATTERNS:
         raise ValueError(f"unknown --lms {lms!r}; expected one of "
@@ -550,7 +595,8 @@ def collect(course: Course, assignment: str, folder: str | Path,
     "none" reads names as they are; by default the naming is detected (module docstring).
     roster: the class's student ids, besides those the course knows (`Course.students`: the
     gradebook's, the per-student roster, those collected): which of them a name that reads two
-    ways names (`FlatName`). replace_newer: take each student's latest attempt of the download
+    ways names (`FlatName`), and the spelling a name that is one of them spelled otherwise is
+    taken under (`KnownIds`). replace_newer: take each student's latest attempt of the download
     even where the submission collected before is later (an instructor's correction)."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -563,7 +609,8 @@ def collect(course: Course, assignment: str, folder: str | Path,
     survey = _Survey(folder)
     for name in sorted(os.listdir(folder)):
         survey.walk(folder / name, name)
-    known = frozenset([*(roster or ()), *course.students()])
+    known = KnownIds([*(roster or ()), *course.students(),
+                      *(student for group in course.lookalike_students() for student in group)])
     naming, note = _naming(survey, notebooks, id_pattern, lms, known)
     named = []
     for candidate in survey.candidates:

@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import time
+import unicodedata
 import zipfile
 from collections import Counter
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from autograder.collect import (
     OLDER,
     collect,
 )
-from autograder.course_folder import Course, student_id_problem
+from autograder.course_folder import Course, id_key, student_id_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -331,17 +332,20 @@ def test_names_that_are_not_text_or_hold_control_characters_are_printed_escaped(
 
 
 def test_ids_that_differ_only_in_capitals_are_reported_never_mixed_up(course, tmp_path):
-    """A reviewer's case: `Bob` and `bob` are one folder on macOS's or Windows' disks; an id
-    spelled otherwise than a student already collected is refused too."""
+    """A reviewer's case: `Bob` and `bob` are one folder on macOS's or Windows' disks. Two
+    spellings of an id the class does not know are refused; an id spelled otherwise than a
+    student already collected is that student's, under the spelling collected."""
     write(tmp_path / "first" / "bob" / "fx_basics.ipynb", '{"bob": 1}')
     collect(course, "fx_basics", tmp_path / "first")
-    write(tmp_path / "second" / "BOB" / "fx_basics.ipynb", '{"BOB": 1}')
+    write(tmp_path / "second" / "BOB" / "fx_basics.ipynb", '{"BOB": 1}', age_days=-1)
     write(tmp_path / "second" / "Ann" / "fx_basics.ipynb", '{"Ann": 1}')
     write(tmp_path / "second" / "ann" / "fx_basics.ipynb", '{"ann": 1}')
     report = collect(course, "fx_basics", tmp_path / "second")
-    for shown, (outcome, reason) in outcomes(report).items():
+    found = outcomes(report)
+    assert found.pop("BOB/fx_basics.ipynb") == (COLLECTED, "as bob/fx_basics")
+    for shown, (outcome, reason) in found.items():
         assert outcome == NOT_COLLECTED and "spelled otherwise" in reason, shown
-    assert submitted(course) == {"bob": '{"bob": 1}'}
+    assert submitted(course) == {"bob": '{"BOB": 1}'}
 
 
 def test_unknown_lms_is_a_clear_error(course, tmp_path):
@@ -632,6 +636,101 @@ def test_a_whole_name_on_the_roster_is_that_students_never_cut_to_another(course
     assert submitted(other) == {}
     assert "reads as student 'x''s fx_basics, or as student 'x_fx_basics'" in \
         outcomes(report)["x_fx_basics.ipynb"][1]
+
+
+def test_a_roster_id_spelled_otherwise_is_collected_under_the_rosters_spelling(course, tmp_path,
+                                                                            capsys):
+    """A reviewer's case: with `Bob` on the roster, `bob.ipynb` was collected as a second
+    student `bob` (Bob missing), `X-1.ipynb` of the roster's `x-1` was refused as no student the
+    course knows, and `jose\u0301/` typed on macOS was refused against the per-student roster's
+    `jos\u00e9`. Each is now taken under the class's own spelling; a name that is two ids the
+    class holds (`Bob` on the roster, `bob` collected) is reported, naming both."""
+    download = tmp_path / "download"
+    write(download / "bob.ipynb", '"bob"')
+    write(download / "X-1.ipynb", '"X-1"')
+    write(download / "jose\u0301" / "fx_basics.ipynb", '"jose"')
+    (course.root / "variants.json").write_text(json.dumps({"students": ["jos\u00e9"]}))
+    roster = roster_file(tmp_path / "roster", ["Bob", "x-1"])
+    assert main(["--course", str(course.root), "collect", "fx_basics", str(download),
+                 "--roster", str(roster)]) == 0
+    printed = capsys.readouterr().out
+    assert "collected      bob.ipynb: as Bob/fx_basics" in printed
+    assert "collected      X-1.ipynb: as x-1/fx_basics" in printed
+    assert submitted(course) == {"Bob": '"bob"', "x-1": '"X-1"', "jos\u00e9": '"jose"'}
+    other = new_course(tmp_path / "other")
+    (other.root / "submitted" / "bob").mkdir(parents=True)
+    assert main(["--course", str(other.root), "collect", "fx_basics", str(download),
+                 "--roster", str(roster)]) == 0
+    printed = capsys.readouterr().out
+    assert ("not collected  bob.ipynb: its student id 'bob' is 'Bob' and 'bob' of the class, "
+            "one id spelled two ways") in printed
+    assert "Bob" not in submitted(other) and "bob" not in submitted(other)
+
+
+def respell(student: str, ways: list[str]) -> str:
+    """`student` spelled otherwise, as a reader, an LMS or a disk that folds names takes for
+    the same id (`id_key`): in other capitals, Unicode's decomposed (macOS) or composed form,
+    fullwidth letters and digits, ligatures."""
+    for way in ways:
+        if way == "fullwidth":
+            student = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c
+                              for c in student)
+        elif way == "ligature":
+            student = student.replace("fi", "\ufb01").replace("ff", "\ufb00")
+        elif way in ("NFC", "NFD"):
+            student = unicodedata.normalize(way, student)
+        else:
+            student = getattr(student, way)()
+    return student
+
+
+# ending in a letter or digit: `B_` of `B__fx_basics.ipynb` reads as `B` (its separators)
+ASCII_IDS = st.from_regex(r"[abfiKB](?:[abfiKB1@._]{0,4}[abfiKB1])?", fullmatch=True).filter(
+    lambda name: student_id_problem(name) is None)
+# ids nbgrader's own collect or a gradebook may hold, beyond collect's ASCII ones
+HELD_IDS = st.sampled_from(["jos\u00e9", "\u00dcnal", "\u00c5sa", "Fi\u00f1a"])
+WAYS = st.lists(st.sampled_from(["upper", "lower", "swapcase", "NFD", "NFC", "fullwidth",
+                                 "ligature"]), min_size=1, max_size=3)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ids=st.lists(st.one_of(ASCII_IDS, HELD_IDS), min_size=1, max_size=5,
+                    unique_by=id_key), data=st.data())
+def test_a_known_id_spelled_otherwise_lands_under_the_class_spelling(tmp_path_factory, ids,
+                                                                     data):
+    """Property: over ids the class knows (a roster given to collect, or students collected
+    before, non-ASCII ones held as nbgrader's own collect makes them) and downloads naming
+    them in other capitals or Unicode forms (`respell`), as a folder, a flat file, a
+    `<student>_<notebook>` file or a zip, every file is collected under the class's own
+    spelling of its id, and no folder of submitted/ is a new student."""
+    roster, made = [], {}
+    course = new_course(tmp_path_factory.mktemp("course") / "course")
+    download = tmp_path_factory.mktemp("download")
+    for student in ids:
+        if student_id_problem(student) is None and data.draw(st.booleans()):
+            roster.append(student)
+        else:
+            (course.root / "submitted" / student).mkdir(parents=True)
+        if not data.draw(st.booleans()):
+            continue
+        name = respell(student, data.draw(WAYS))
+        assert id_key(name) == id_key(student)
+        layout = data.draw(st.sampled_from(["{}/fx_basics.ipynb", "{}.ipynb",
+                                            "{}_fx_basics.ipynb", "{}.zip"]))
+        path = download / layout.format(name)
+        if layout.endswith(".zip"):
+            with zipfile.ZipFile(path, "w") as archive:
+                archive.writestr("work/fx_basics.ipynb", json.dumps(student))
+        else:
+            write(path, json.dumps(student))
+        made[layout.format(name).split("/")[0]] = student
+    report = collect(course, "fx_basics", download, lms="none", roster=roster)
+    for entry in report.entries:
+        student = made[entry.shown.split("/")[0].split(":")[0]]
+        assert (entry.outcome, entry.student) == (COLLECTED, student), entry.line()
+    assert submitted(course) == {student: json.dumps(student) for student in made.values()}
+    assert {path.name for path in course.root.glob("submitted/*")} <= set(ids)
 
 
 NAME_PIECES = st.sampled_from(["x", "y", "-1", "-2", "_copy", "-Copy1", "_fx_basics", "."])

@@ -74,6 +74,7 @@ import numpy as np
 from autograder.protocol import (
     MAX_ITEMS,
     MAX_SHOWN,
+    LazyData,
     NarrowNumbers,
     NotPlainData,
     TooLarge,
@@ -142,6 +143,19 @@ READS_CHECK_GLOBAL = ("your function reads the global name `{name}`, which this 
 REPLACED_BY_CHECK = ("this check cell sets `{name}` for its own example, which replaces the "
                      "`{name}` your code defines and uses: give yours another name (and run "
                      "its cell again)")
+LAZY = ("your function's value holds {kind}, an iterator: it hands out its items one at a time, "
+        "and only once (`yield` where `return` was meant, a generator expression (x for x in "
+        "...), map(...), zip(...), filter(...)), so it holds no data the grader can read. Return "
+        "the items themselves: a list (list(...) of it) or a numpy array (np.asarray(list(...)))")
+NOT_A_CONTAINER = ("your function's value holds {kind}, an iterable but not a list, tuple, dict "
+                   "or numpy array, which are what the grader reads (a range, a dict's .keys(), "
+                   ".values() or .items(), a set): return list(...) of it (sorted(...) of a "
+                   "set), or np.asarray(...) of numbers")
+UNHASHABLE = ("your code used {kind} where Python needs a value it can hash, which a list, dict "
+              "or array is not (it can change): as a dict key, an item of a set, or an argument "
+              "of a function cached with @functools.lru_cache or @functools.cache (the cache "
+              "keys on its arguments, and the checks pass arrays and lists). Remove the cache "
+              "decorator, or key on tuple(...) of the values")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -150,7 +164,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
             UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE, READS_CHECK_GLOBAL,
-            REPLACED_BY_CHECK)
+            REPLACED_BY_CHECK, LAZY, NOT_A_CONTAINER, UNHASHABLE)
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
@@ -205,6 +219,9 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise AssertionError(NARROW.format(type=error.dtype, holds=_holds(error.dtype))) from None
     except TooLarge as error:  # its message names the bound
         raise AssertionError(TOO_LARGE.format(kind=error)) from None
+    except LazyData as error:  # its message names the type
+        raise AssertionError((LAZY if error.iterator else NOT_A_CONTAINER).format(kind=error)) \
+            from None
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read
@@ -316,7 +333,12 @@ def passed(what: str) -> None:
 
 def meaning(error: Exception, explain: dict[str, str]) -> str:
     """The first meaning in `explain`, then in GENERAL_MEANINGS, that names the type of `error`
-    or one of its base classes."""
+    or one of its base classes; UNHASHABLE, before them, for Python's own TypeError on a value
+    that cannot be hashed (a list or array as a dict key, or as the argument of a cached
+    function: a check's meaning of TypeError is about another mistake)."""
+    unhashable = _unhashable(error)
+    if unhashable:
+        return UNHASHABLE.format(kind=unhashable)
     names = set(class_names(error))
     for table in (explain, GENERAL_MEANINGS):
         for name, text in table.items():
@@ -409,6 +431,16 @@ def _holds(dtype: np.dtype) -> str:
     info = np.iinfo(dtype)
     unsigned = " (none below 0: 0 - 1 wraps round to the largest)" if dtype.kind == "u" else ""
     return f"holds only the integers {info.min:,} .. {info.max:,}{unsigned}"
+
+
+def _unhashable(error: BaseException) -> str | None:
+    """"a numpy.ndarray" when `error` is Python's TypeError "unhashable type: 'numpy.ndarray'"
+    (hashing a list, dict, set or array); None otherwise. Only the built-in TypeError's message
+    is read: reading a learner's exception's message could run their code."""
+    if type(error) is not TypeError or len(error.args) != 1 or type(error.args[0]) is not str:
+        return None
+    prefix, _, kind = error.args[0].partition(": ")
+    return f"a {kind.strip(chr(39))}" if prefix == "unhashable type" and kind else None
 
 
 def _kind_of(value) -> str:

@@ -7,7 +7,10 @@ A self-check calls the learner's function through `call`, which
   exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
   a masked array, an array of objects, a float whose `==` always says yes) fails the check
   with a message saying what to return instead (the grader reads the numbers of some of these,
-  but a hidden case may check the type, so the check asks for the plain form), and numbers in
+  but a hidden case may check the type, so the check asks for the plain form), a lazy iterable
+  (protocol.LazyData: a generator from `yield` or (x for x in ...), map, zip, filter, any
+  iterator, or a range, a dict's view, a set) fails naming it and asking for a list (LAZY,
+  NOT_A_CONTAINER; the grader refuses it too), and numbers in
   a narrow numpy type (uint8, int16, float16, any unsigned one: protocol.narrow), which hold a
   check's small numbers and wrap round or round the grader's larger ones, fail saying which
   numbers the type holds and what to return instead, and a value beyond the protocol's bounds
@@ -28,7 +31,9 @@ A self-check calls the learner's function through `call`, which
 - turns an error the function raises (SystemExit too: exit() ends no check; a KeyboardInterrupt,
   the learner stopping the cell, stops it) into an AssertionError that says what it usually
   means in this exercise, instead of numpy's bare message (which is printed above it, cut to
-  MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
+  MAX_PRINTED characters); Python's "unhashable type" TypeError (a list or array as a dict
+  key, or given to a function under @functools.lru_cache) gets UNHASHABLE, before the check's
+  meaning of a TypeError. The check states the meanings, one per exception type, as literal
   text: the grader shows a failed check's message on the feedback page only when it is the
   check's own text or one of MESSAGES, this module's. An exception the check does not explain
   gets a general meaning. NotImplementedError (the exercise is not solved yet) passes unchanged;

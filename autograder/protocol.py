@@ -73,6 +73,19 @@ class NarrowNumbers(NotPlainData):
         self.dtype = dtype
 
 
+class LazyData(NotPlainData):
+    """Raised for an iterable that is not a container the grader reads (`lazy`): an iterator,
+    which hands out its items on demand and only once (a generator, map, zip, filter, a list's
+    iterator, a class with __next__), or another iterable (a range, a dict's view, a set).
+    `iterator` says which; the message names the type."""
+
+    def __init__(self, kind: type, iterator: bool):
+        module = type.__dict__["__module__"].__get__(kind)
+        name = type.__dict__["__qualname__"].__get__(kind)
+        super().__init__(f"a {name}" if module == "builtins" else f"a {module}.{name}")
+        self.iterator = iterator
+
+
 class TooLarge(NotPlainData):
     """Raised for a value beyond the protocol's bounds (see the module's docstring): a number
     of more digits, or more numbers or items, than any answer of the course holds. Such a value
@@ -174,7 +187,28 @@ def to_jsonable(value, depth: int = 0, exact: bool = False, budget: _Budget | No
                 "data": base64.b64encode(value.tobytes(order="C")).decode("ascii"),
             }
         }
+    lazy = lazy_kind(kind)
+    if lazy is not None:
+        raise LazyData(kind, iterator=lazy == "iterator")
     raise NotPlainData(f"a {kind.__module__}.{kind.__qualname__}")
+
+
+# the containers the grader reads in their plain form: their subclasses are refused as such
+_READ_CONTAINERS = (str, bytes, list, tuple, dict, np.ndarray, np.generic)
+
+
+def lazy_kind(kind: type) -> str | None:
+    """"iterator" for a type with __next__ (a generator, map, zip, filter, a list's iterator,
+    a class of the learner's), "iterable" for one with __iter__ only (a range, a dict's view,
+    a set), None for any other, and for the containers the grader reads and their subclasses.
+    Read through `type`'s own descriptors: no code of the learner's class runs."""
+    bases = type.__dict__["__mro__"].__get__(kind)
+    if any(base in _READ_CONTAINERS for base in bases):
+        return None
+    names = set().union(*(type.__dict__["__dict__"].__get__(base) for base in bases))
+    if "__next__" in names:
+        return "iterator"
+    return "iterable" if "__iter__" in names else None
 
 
 def class_names(value) -> list[str]:

@@ -7,7 +7,10 @@ A self-check calls the learner's function through `call`, which
   exactly what the grader compares, and an object that is not plain data (an ndarray subclass,
   a masked array, an array of objects, a float whose `==` always says yes) fails the check
   with a message saying what to return instead (the grader reads the numbers of some of these,
-  but a hidden case may check the type, so the check asks for the plain form), and numbers in
+  but a hidden case may check the type, so the check asks for the plain form), a lazy iterable
+  (protocol.LazyData: a generator from `yield` or (x for x in ...), map, zip, filter, any
+  iterator, or a range, a dict's view, a set) fails naming it and asking for a list (LAZY,
+  NOT_A_CONTAINER; the grader refuses it too), and numbers in
   a narrow numpy type (uint8, int16, float16, any unsigned one: protocol.narrow), which hold a
   check's small numbers and wrap round or round the grader's larger ones, fail saying which
   numbers the type holds and what to return instead, and a value beyond the protocol's bounds
@@ -28,7 +31,9 @@ A self-check calls the learner's function through `call`, which
 - turns an error the function raises (SystemExit too: exit() ends no check; a KeyboardInterrupt,
   the learner stopping the cell, stops it) into an AssertionError that says what it usually
   means in this exercise, instead of numpy's bare message (which is printed above it, cut to
-  MAX_PRINTED characters). The check states the meanings, one per exception type, as literal
+  MAX_PRINTED characters); Python's "unhashable type" TypeError (a list or array as a dict
+  key, or given to a function under @functools.lru_cache) gets UNHASHABLE, before the check's
+  meaning of a TypeError. The check states the meanings, one per exception type, as literal
   text: the grader shows a failed check's message on the feedback page only when it is the
   check's own text or one of MESSAGES, this module's. An exception the check does not explain
   gets a general meaning. NotImplementedError (the exercise is not solved yet) passes unchanged;
@@ -74,6 +79,7 @@ import numpy as np
 from autograder.protocol import (
     MAX_ITEMS,
     MAX_SHOWN,
+    LazyData,
     NarrowNumbers,
     NotPlainData,
     TooLarge,
@@ -142,6 +148,19 @@ READS_CHECK_GLOBAL = ("your function reads the global name `{name}`, which this 
 REPLACED_BY_CHECK = ("this check cell sets `{name}` for its own example, which replaces the "
                      "`{name}` your code defines and uses: give yours another name (and run "
                      "its cell again)")
+LAZY = ("your function's value holds {kind}, an iterator: it hands out its items one at a time, "
+        "and only once (`yield` where `return` was meant, a generator expression (x for x in "
+        "...), map(...), zip(...), filter(...)), so it holds no data the grader can read. Return "
+        "the items themselves: a list (list(...) of it) or a numpy array (np.asarray(list(...)))")
+NOT_A_CONTAINER = ("your function's value holds {kind}, an iterable but not a list, tuple, dict "
+                   "or numpy array, which are what the grader reads (a range, a dict's .keys(), "
+                   ".values() or .items(), a set): return list(...) of it (sorted(...) of a "
+                   "set), or np.asarray(...) of numbers")
+UNHASHABLE = ("your code used {kind} where Python needs a value it can hash, which a list, dict "
+              "or array is not (it can change): as a dict key, an item of a set, or an argument "
+              "of a function cached with @functools.lru_cache or @functools.cache (the cache "
+              "keys on its arguments, and the checks pass arrays and lists). Remove the cache "
+              "decorator, or key on tuple(...) of the values")
 # what NOT_PLAIN names when reading the value ran the learner's code, which raised or did not end,
 # or found more data than can be read within the time limit
 UNREADABLE = ("an object that cannot be read as data (its class's own code raised or never "
@@ -150,7 +169,7 @@ UNREADABLE = ("an object that cannot be read as data (its class's own code raise
 # check's message only when it is the check's own text or one of these (its fields as "…").
 MESSAGES = (*GENERAL_MEANINGS.values(), NOT_PLAIN, NOT_NUMBERS, NO_VALUE, TOO_SLOW, REPLACED,
             UNEXPLAINED, CHANGED_INPUT, NARROW, REUSED, NOT_IDS, TOO_LARGE, READS_CHECK_GLOBAL,
-            REPLACED_BY_CHECK)
+            REPLACED_BY_CHECK, LAZY, NOT_A_CONTAINER, UNHASHABLE)
 
 
 def call(function, *args, explain: dict[str, str] | None = None, floats: bool = False,
@@ -205,6 +224,9 @@ def call(function, *args, explain: dict[str, str] | None = None, floats: bool = 
         raise AssertionError(NARROW.format(type=error.dtype, holds=_holds(error.dtype))) from None
     except TooLarge as error:  # its message names the bound
         raise AssertionError(TOO_LARGE.format(kind=error)) from None
+    except LazyData as error:  # its message names the type
+        raise AssertionError((LAZY if error.iterator else NOT_A_CONTAINER).format(kind=error)) \
+            from None
     except NotPlainData as error:  # its message names the part that is not plain data
         raise AssertionError(NOT_PLAIN.format(kind=error)) from None
     except (Exception, TimeLimitExceeded):  # its own code raised, or it is too large to read
@@ -316,7 +338,12 @@ def passed(what: str) -> None:
 
 def meaning(error: Exception, explain: dict[str, str]) -> str:
     """The first meaning in `explain`, then in GENERAL_MEANINGS, that names the type of `error`
-    or one of its base classes."""
+    or one of its base classes; UNHASHABLE, before them, for Python's own TypeError on a value
+    that cannot be hashed (a list or array as a dict key, or as the argument of a cached
+    function: a check's meaning of TypeError is about another mistake)."""
+    unhashable = _unhashable(error)
+    if unhashable:
+        return UNHASHABLE.format(kind=unhashable)
     names = set(class_names(error))
     for table in (explain, GENERAL_MEANINGS):
         for name, text in table.items():
@@ -409,6 +436,16 @@ def _holds(dtype: np.dtype) -> str:
     info = np.iinfo(dtype)
     unsigned = " (none below 0: 0 - 1 wraps round to the largest)" if dtype.kind == "u" else ""
     return f"holds only the integers {info.min:,} .. {info.max:,}{unsigned}"
+
+
+def _unhashable(error: BaseException) -> str | None:
+    """"a numpy.ndarray" when `error` is Python's TypeError "unhashable type: 'numpy.ndarray'"
+    (hashing a list, dict, set or array); None otherwise. Only the built-in TypeError's message
+    is read: reading a learner's exception's message could run their code."""
+    if type(error) is not TypeError or len(error.args) != 1 or type(error.args[0]) is not str:
+        return None
+    prefix, _, kind = error.args[0].partition(": ")
+    return f"a {kind.strip(chr(39))}" if prefix == "unhashable type" and kind else None
 
 
 def _kind_of(value) -> str:

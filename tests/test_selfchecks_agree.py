@@ -26,6 +26,7 @@ not_check). Quiz answers: the answer cell's check and the grader read an answer 
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
 import time
 
@@ -39,7 +40,7 @@ from wrong_messages import ChapterRun, defined_functions, hidden_verdict
 
 from autograder.grader.judge import visible_error
 from autograder.grader.plan import Step
-from autograder.protocol import decode, encode
+from autograder.protocol import LazyData, as_graded, decode, encode, lazy_kind
 from course_lib import exercises
 from course_lib.quiz import as_choice
 
@@ -524,6 +525,160 @@ def test_an_odd_behaviour_fails_the_self_check_in_a_short_message(exercise, beha
     check_agreement(name, exercise_id, verdicts, WRONG, f"{target}: {behaviour}")
     message = str(verdicts.visible)
     assert len(message) < SHORT, f"{target}: {behaviour}: a message of {len(message):,} characters"
+
+
+def items_of(value) -> list:
+    """The items a learner would hand out one by one: a list's or tuple's, an array's rows, or
+    the value itself."""
+    if type(value) in (list, tuple) or isinstance(value, np.ndarray) and value.ndim:
+        return list(value)
+    return [value]
+
+
+def yielding(value):
+    """`yield` where `return` was meant."""
+    yield from items_of(value)
+
+
+class Countdown:
+    """An iterator of the learner's own: __iter__ and __next__."""
+
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.items:
+            raise StopIteration
+        return self.items.pop()
+
+
+# What a learner's function may return instead of its value's data: lazy iterables, which hand
+# out the items on demand (an iterator, read once) or hold them in a form the grader does not
+# read (a range, a dict's view, a set). (what it returns, given the solution's value; whether
+# it is an iterator: exercises.LAZY, else exercises.NOT_A_CONTAINER)
+LAZY_RETURNS = {
+    "yield instead of return": (yielding, True),
+    "a generator expression": (lambda value: (item for item in items_of(value)), True),
+    "map(...)": (lambda value: map(lambda item: item, items_of(value)), True),
+    "zip(...)": (lambda value: zip(items_of(value), items_of(value), strict=True), True),
+    "filter(...)": (lambda value: filter(lambda item: True, items_of(value)), True),
+    "iter(...) of a list": (lambda value: iter(items_of(value)), True),
+    "reversed(...)": (lambda value: reversed(items_of(value)), True),
+    "itertools.chain(...)": (lambda value: itertools.chain(items_of(value)), True),
+    "an iterator class of its own": (lambda value: Countdown(items_of(value)), True),
+    "a generator inside a list": (lambda value: [iter(items_of(value))], True),
+    "a range where a list is expected": (lambda value: range(len(items_of(value))), False),
+    "a dict's .values()": (lambda value: dict(enumerate(items_of(value))).values(), False),
+    "a dict's .items()": (lambda value: dict(enumerate(items_of(value))).items(), False),
+    "a frozenset": (lambda value: frozenset(range(len(items_of(value)))), False),
+}
+
+
+def returning_lazily(lazy: str, direct: list):
+    """A wrap: the named function returns its value as `lazy`; `direct` records, for each call,
+    whether the check's `call` made it (its value then read by call, not by the learner's own
+    code)."""
+    make, _ = LAZY_RETURNS[lazy]
+
+    def wrap(namespace, name):
+        original = namespace[name]
+
+        @functools.wraps(original)
+        def changed(*args, **kwargs):
+            direct.append(sys._getframe(1).f_code is exercises.call.__code__)
+            return make(original(*args, **kwargs))
+        namespace[name] = changed
+    return wrap
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exercise=st.sampled_from(EXERCISES), lazy=st.sampled_from(sorted(LAZY_RETURNS)),
+       which=st.integers(0, 2))
+def test_a_lazy_iterable_returned_fails_the_self_check_naming_it(exercise, lazy, which):
+    check_lazy_return(exercise, lazy, which)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("lazy", sorted(LAZY_RETURNS))
+def test_every_exercise_and_lazy_return(exercise, lazy):
+    """Every pair once, on the exercise's first function (the property above draws the rest)."""
+    check_lazy_return(exercise, lazy, 0)
+
+
+def check_lazy_return(exercise: tuple[str, str], lazy: str, which: int) -> None:
+    """A function that returns a generator (`yield` for `return`, (x for x in ...)), map, zip,
+    filter, any iterator, or a range, a dict's view or a set where a list is meant: the
+    self-check's message names the kind and says what to return (exercises.LAZY,
+    NOT_A_CONTAINER: it said "not plain data", with no hint), and the grader reads the same
+    value alike: it never passes a hidden case the check fails, nor the reverse. Where another
+    of the learner's functions reads the value (Chapter 5's blocks), that function may well
+    consume it: either verdict, but the same."""
+    name, exercise_id = exercise
+    direct: list[bool] = []
+    verdicts, target = verdicts_of(name, exercise_id, which, returning_lazily(lazy, direct))
+    if not direct:  # the hidden cases alone call it, inside another function
+        return
+    called_by_check = direct[0]  # the visible checks run first, and stop at the first failure
+    check_agreement(name, exercise_id, verdicts, WRONG if called_by_check else EITHER,
+                    f"{target}: returns {lazy}")
+    if called_by_check:
+        message = str(verdicts.visible)
+        template = exercises.LAZY if LAZY_RETURNS[lazy][1] else exercises.NOT_A_CONTAINER
+        assert message.startswith(template.partition("{kind}")[0]), f"{target}: {lazy}: {message}"
+        assert template.partition("{kind}")[2] in message, f"{target}: {lazy}: {message}"
+
+
+def test_lazy_and_plain_values_are_read_alike_by_check_and_grader():
+    """The protocol refuses a lazy iterable at any depth, in the grader's reading as in the
+    check's (exact), and names the type; the containers it reads, and their subclasses, are no
+    lazy kind."""
+    for lazy, (make, iterator) in LAZY_RETURNS.items():
+        for exact in (False, True):
+            with pytest.raises(LazyData) as raised:
+                as_graded(make(np.arange(3.0)), exact=exact)
+            assert raised.value.iterator == iterator, lazy
+    for plain in ("abc", b"ab", [1], (1,), {"a": 1}, np.arange(2), np.float64(1), 1, None):
+        assert lazy_kind(type(plain)) is None
+
+
+def cached(calls: list):
+    """A wrap: the named function under @functools.lru_cache (as a learner may speed it up),
+    through a spy that records each call's TypeError message, or None."""
+    def wrap(namespace, name):
+        cache = functools.lru_cache(namespace[name])
+
+        @functools.wraps(namespace[name])
+        def spied(*args, **kwargs):
+            try:
+                value = cache(*args, **kwargs)
+            except TypeError as error:
+                calls.append(str(error))
+                raise
+            calls.append(None)
+            return value
+        namespace[name] = spied
+    return wrap
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e for _, e in EXERCISES])
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_a_cached_function_given_an_array_fails_saying_so(exercise, which):
+    """A function under @functools.lru_cache, given an array or a list, raises "unhashable
+    type": the self-check said what a TypeError means in the exercise ("a list where an array
+    is needed", "None from a function that forgot to return"), a mistake the learner did not
+    make; it names the cache and says what to do (exercises.UNHASHABLE). Given only hashable
+    arguments, the function is right: both verdicts agree either way."""
+    name, exercise_id = exercise
+    calls: list = []
+    verdicts, target = verdicts_of(name, exercise_id, which, cached(calls))
+    check_agreement(name, exercise_id, verdicts, EITHER, f"{target}: cached")
+    if calls and calls[0] is not None and calls[0].startswith("unhashable type"):
+        assert verdicts.visible is not None, f"{target}: cached, its TypeError passed"
+        assert str(verdicts.visible).startswith(exercises.UNHASHABLE.partition("{kind}")[0]), (
+            f"{target}: cached: {verdicts.visible}")
 
 
 def test_the_pass_line_says_what_it_did_not_check(capsys):

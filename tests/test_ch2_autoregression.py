@@ -511,7 +511,8 @@ MESSAGES = {
     ("ex2_2_generate_greedy", "stop id 0 treated as false"): "never `if stop_id`",
     ("ex2_2_generate_greedy", "stops before appending the stop token"):
         "stopped before appending the stop token",
-    ("ex2_2_generate_greedy", "a generator instead of a list"): "which is not plain data",
+    ("ex2_2_generate_greedy", "a generator instead of a list"):
+        "an iterator: it hands out its items one at a time",
     ("ex2_3_temperature_top_k", "divides the probabilities by the temperature"):
         "divide the LOGITS by the temperature",
     ("ex2_3_temperature_top_k", "keeps k + 1 tokens"): "you kept k + 1",
